@@ -1,0 +1,47 @@
+# natwin: set-up, run and test on a fresh machine with Python >= 3.11 and pip.
+# `make run`  creates .venv, installs natwin, runs the default scenario into ./out/
+# `make test` installs the test dependencies and runs ruff and the whole test suite.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: run test install install-test lint bench clean lock
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PIP) -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/natwin run --out out
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+
+test: install-test lint
+	$(BIN)/python -m pytest
+
+bench: install-test
+	$(BIN)/python benchmarks/run_all.py
+
+# Re-pin every dependency after a change to pyproject.toml (writes constraints.txt).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q '.[test]'
+	.lock-venv/bin/python -m pip freeze --exclude natwin > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

@@ -1,0 +1,5 @@
+"""``python -m natwin`` runs the command line."""
+
+from natwin.cli import main
+
+main()

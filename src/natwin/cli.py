@@ -1,0 +1,196 @@
+"""The natwin command line.
+
+    natwin run [SCENARIO] [--out DIR]   balance the scenario (default: the Binhai plant)
+    natwin validate FILE                check a scenario; one line per problem
+    natwin catalog [--route ID]         chemistries and routes with their key figures
+
+User errors (bad scenario, unknown ids) print one line per problem and exit with status 2,
+without a traceback. Inconsistent data or an unsolvable balance exits with status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from natwin.errors import InputError, NatwinError
+
+app = typer.Typer(
+    name="natwin",
+    help="natwin: digital twin of a sodium-ion cathode-material plant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+EXIT_INPUT = 2
+EXIT_ERROR = 1
+
+T = TypeVar("T")
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; turn natwin's own errors into a clear message and an exit status."""
+    try:
+        return action()
+    except InputError as exc:
+        err_console.print(f"[bold red]error:[/] invalid {exc.context}", highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_INPUT) from None
+    except NatwinError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+ScenarioArg = Annotated[
+    Path | None,
+    typer.Argument(help="Scenario TOML file (default: the packaged Binhai Port plant).", show_default=False),
+]
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+) -> None:
+    """Run the pipeline on SCENARIO and write results.json and balance.xlsx to --out."""
+    from natwin.pipeline import run as run_pipeline
+    from natwin.report.files import write_run
+    from natwin.scenario import load_scenario
+
+    loaded = _guard(lambda: load_scenario(scenario))
+    result = _guard(lambda: run_pipeline(loaded))
+    paths = _guard(lambda: write_run(result, out))
+    _print_summary(result)
+    for name, path in paths.items():
+        console.print(f"wrote {name:<8} {path}", highlight=False)
+
+
+@app.command()
+def validate(file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")]) -> None:
+    """Check a scenario file: exits 0 when valid, 2 with one line per problem otherwise."""
+    from natwin.scenario import load_scenario
+
+    scenario = _guard(lambda: load_scenario(file))
+    console.print(
+        f"[green]ok[/] {file}: {scenario.plant.capacity_t_per_year:,.0f} t/yr {scenario.plant.chemistry} "
+        f"by {scenario.plant.route} at {scenario.site.id} (hash {scenario.hash[:12]})",
+        highlight=False,
+    )
+
+
+@app.command()
+def catalog(
+    route: Annotated[
+        str | None, typer.Option("--route", help="Show one route's units and parameters.")
+    ] = None,
+) -> None:
+    """List chemistries and routes with their key figures."""
+    _guard(lambda: _print_route(route) if route else _print_catalog())
+
+
+def _print_catalog() -> None:
+    from natwin import catalog as cat
+    from natwin.chemistry import product_properties
+    from natwin.flowsheet import packaged_routes, solve_balance
+
+    table = Table(title="Chemistries")
+    for col in ("id", "formula", "M g/mol", "theor. mAh/g", "pract. mAh/g", "V", "Wh/kg", "kg/kWh cell"):
+        table.add_column(col, justify="right" if col not in ("id", "formula") else "left")
+    for chem in cat.chemistry_catalog().chemistry:
+        p = product_properties(chem)
+        table.add_row(
+            chem.id,
+            chem.formula,
+            f"{p.molar_mass_g_per_mol:.2f}",
+            f"{p.theoretical_capacity_mah_per_g:.1f}",
+            f"{p.practical_capacity_mah_per_g:.0f}",
+            f"{p.average_voltage_v:.2f}",
+            f"{p.specific_energy_wh_per_kg:.0f}",
+            f"{p.cathode_kg_per_kwh_cell:.2f}",
+        )
+    console.print(table)
+    table = Table(title="Routes (per t of product at default parameters)")
+    for col in ("id", "chemistry", "units", "raw mat. t/t", "electricity kWh/t", "process CO2 kg/t"):
+        table.add_column(col, justify="left" if col in ("id", "chemistry") else "right")
+    for rid, r in packaged_routes().items():
+        b = solve_balance(r, 1000.0)
+        raw = sum(float(v[0]) for v in b.raw_materials().values()) / 1e6
+        elec = float(b.energy_by_carrier().get("electricity", [0.0])[0]) / 1000.0
+        table.add_row(
+            rid,
+            r.chemistry,
+            str(len(r.units)),
+            f"{raw:.3f}",
+            f"{elec:,.0f}",
+            f"{float(b.process_co2_kg[0]) / 1000:.0f}",
+        )
+    console.print(table)
+
+
+def _print_route(route_id: str) -> None:
+    from natwin.flowsheet import route
+
+    r = route(route_id)
+    console.print(f"[bold]{r.id}[/]: {r.name}\n{r.description}\n", highlight=False)
+    units = Table(title="Units")
+    for col in ("#", "id", "operation", "mode", "inlets"):
+        units.add_column(col)
+    for u in r.units:
+        inlets = ", ".join(f"{r.units[i].id}.{o}{' (recycle)' if rec else ''}" for i, o, rec in u.inlets)
+        units.add_row(str(u.index + 1), u.id, u.operation, u.mode, inlets)
+    console.print(units)
+    console.print("[bold]Parameters[/] (override in \\[process.parameters]; range low-high; trust tag)")
+    for p in r.parameters.values():
+        rng = f" [{p.low:g}-{p.high:g}]" if p.low is not None and p.high is not None else ""
+        unit = f" {p.unit}" if p.unit else ""
+        console.print(
+            f"  {p.name} = {p.default:g}{unit}{rng} ({p.tag}) {p.source}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_summary(result: Any) -> None:
+    k = result.kpis
+    table = Table(title=f"{result.scenario.plant.name}", show_header=True)
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    rows = [
+        ("capacity", k["capacity_t_per_year"], "t/yr", ",.0f"),
+        ("overall mass yield", 100 * k["overall_mass_yield"], "%", ".1f"),
+        ("raw materials", k["raw_materials_t_per_t"], "t/t", ".3f"),
+        ("fresh water", k["water_t_per_t"], "t/t", ".1f"),
+        ("electricity (incl. chillers)", k["electricity_kwh_per_t"], "kWh/t", ",.0f"),
+        ("heat (steam)", k["heat_mj_per_t"], "MJ/t", ",.0f"),
+        ("natural gas", k["natural_gas_nm3_per_t"], "Nm3/t", ",.0f"),
+        ("comprehensive energy", k["energy_tce_per_t"], "tce/t", ".3f"),
+        ("comprehensive energy", k["energy_tce_per_year"], "tce/yr", ",.0f"),
+        ("process CO2", k["process_co2_kg_per_t"], "kg/t", ",.0f"),
+        ("Na2SO4 by-product", k["na2so4_by_product_t_per_t"], "t/t", ".3f"),
+        ("specific energy", k["specific_energy_wh_per_kg"], "Wh/kg", ",.0f"),
+        ("cathode per kWh of cell", k["cathode_kg_per_kwh_cell"], "kg/kWh", ".2f"),
+    ]
+    for label, value, unit, fmt in rows:
+        table.add_row(label, format(value, fmt), unit)
+    console.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Outputs of a run: tables, results.json and Excel workbooks."""

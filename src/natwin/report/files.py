@@ -1,0 +1,125 @@
+"""Writing a run's files: results.json and Excel workbooks.
+
+Files are written to a temporary name and renamed into place, so an interrupted run never
+leaves a half-written file over an earlier good one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from natwin.pipeline import RunResult
+from natwin.report.tables import Row, all_tables
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value
+
+
+def results_document(result: RunResult) -> dict[str, Any]:
+    """The content of results.json."""
+    tables = all_tables(result)
+    return _jsonable(
+        {
+            "natwin_version": result.version,
+            "scenario_hash": result.scenario_hash,
+            "seed": result.scenario.seed,
+            "scenario": result.scenario.model_dump(mode="json"),
+            "route": {
+                "id": result.route.id,
+                "name": result.route.name,
+                "description": result.route.description,
+            },
+            "product": {
+                row["property"]: {"value": row["value"], "unit": row["unit"], "source": row["source"]}
+                for row in tables["product"]
+            },
+            "balance": {name: rows for name, rows in tables.items() if name not in ("kpis", "product")},
+            "kpis": result.kpis,
+        }
+    )
+
+
+def write_results_json(result: RunResult, path: Path) -> Path:
+    document = results_document(result)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    return _atomic_write(path, write)
+
+
+def write_workbook(tables: dict[str, list[Row]], path: Path) -> Path:
+    """One sheet per table; header in bold; columns sized to content."""
+
+    def write(tmp: Path) -> None:
+        wb = Workbook()
+        wb.remove(wb.active)
+        for name, rows in tables.items():
+            ws = wb.create_sheet(title=name[:31])
+            if not rows:
+                ws.append(["(empty)"])
+                continue
+            header = list(rows[0].keys())
+            ws.append(header)
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            for row in rows:
+                ws.append([_cell(row.get(col)) for col in header])
+            for i, col in enumerate(header, start=1):
+                width = max(len(str(col)), *(len(str(_cell(r.get(col)))) for r in rows[:200]))
+                ws.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 60)
+            ws.freeze_panes = "A2"
+        wb.save(tmp)
+
+    return _atomic_write(path, write)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def write_run(result: RunResult, out_dir: Path) -> dict[str, Path]:
+    """Write every file of a run into ``out_dir``; returns their paths by name."""
+    out_dir = Path(out_dir)
+    return {
+        "results": write_results_json(result, out_dir / "results.json"),
+        "balance": write_workbook(all_tables(result), out_dir / "balance.xlsx"),
+    }

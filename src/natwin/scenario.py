@@ -1,0 +1,265 @@
+"""The scenario: a TOML file validated by a typed model.
+
+A scenario says what plant to model (capacity, calendar, chemistry, route), where (site), and
+holds the prices, finance and energy settings that later stages read. Every section is strict:
+unknown keys, strings where numbers belong, out-of-range values and unknown catalog ids are
+reported together, one :class:`~natwin.errors.Problem` per fault, each naming the field path,
+the value given and what is allowed.
+
+Example (the packaged default, ``natwin/data/scenarios/binhai_nfm111.toml``)::
+
+    [plant]
+    name = "Binhai Port sodium-ion cathode plant"
+    capacity_t_per_year = 10000
+    operating_days_per_year = 330
+    operating_hours_per_day = 24
+    chemistry = "NFM111"
+    route = "nfm111_coprecipitation"
+
+    [site]
+    id = "binhai_port"
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from natwin import catalog
+from natwin.errors import DataError, InputError, Problem
+from natwin.flowsheet import check_parameters
+from natwin.flowsheet import route as packaged_route
+
+HOURS_PER_YEAR = 8760.0
+DEFAULT_SCENARIO = "binhai_nfm111"
+
+
+class Section(BaseModel):
+    """Base of scenario sections: strict types, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class PlantSection(Section):
+    """The plant: what it makes, how much and when."""
+
+    name: str = Field(min_length=1, max_length=200)
+    capacity_t_per_year: float = Field(gt=0, le=1_000_000, description="product at spec [t/yr]")
+    operating_days_per_year: float = Field(gt=0, le=366, description="[d/yr]")
+    operating_hours_per_day: float = Field(gt=0, le=24, description="[h/d]")
+    chemistry: str = Field(description="catalog chemistry id, e.g. NFM111")
+    route: str = Field(description="catalog route id, e.g. nfm111_coprecipitation")
+
+    @field_validator("chemistry")
+    @classmethod
+    def _known_chemistry(cls, value: str) -> str:
+        if value not in catalog.chemistry_ids():
+            raise ValueError(f"unknown chemistry; allowed: {', '.join(catalog.chemistry_ids())}")
+        return value
+
+    @field_validator("route")
+    @classmethod
+    def _known_route(cls, value: str) -> str:
+        from natwin.flowsheet import packaged_routes
+
+        if value not in packaged_routes():
+            raise ValueError(f"unknown route; allowed: {', '.join(packaged_routes())}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlantSection:
+        hours = self.operating_days_per_year * self.operating_hours_per_day
+        if hours > HOURS_PER_YEAR:
+            raise ValueError(
+                f"operating_days_per_year x operating_hours_per_day = {hours:g} h exceeds the "
+                f"{HOURS_PER_YEAR:g} h of a year"
+            )
+        route_chemistry = packaged_route(self.route).chemistry
+        if route_chemistry != self.chemistry:
+            raise ValueError(
+                f"route {self.route!r} makes {route_chemistry}, not {self.chemistry}; pick a route "
+                f"for {self.chemistry} (`natwin catalog` lists them)"
+            )
+        return self
+
+    @property
+    def operating_hours_per_year(self) -> float:
+        """[h/yr]"""
+        return self.operating_days_per_year * self.operating_hours_per_day
+
+
+class SiteSection(Section):
+    id: str = "binhai_port"
+
+    @field_validator("id")
+    @classmethod
+    def _known_site(cls, value: str) -> str:
+        if value not in catalog.site_ids():
+            raise ValueError(f"unknown site; allowed: {', '.join(catalog.site_ids())}")
+        return value
+
+
+class ProcessSection(Section):
+    """Overrides of route parameters by name (see ``natwin catalog --route ID``)."""
+
+    parameters: dict[str, float] = Field(default_factory=dict)
+
+
+class PricesSection(Section):
+    currency: Literal["CNY"] = "CNY"
+
+
+class FinanceSection(Section):
+    currency: Literal["CNY", "USD", "EUR"] = "CNY"
+
+
+class EnergySection(Section):
+    chiller_cop: float | None = Field(default=None, gt=1, le=15, description="electric chiller COP [-]")
+
+
+class Scenario(Section):
+    """A validated natwin scenario."""
+
+    schema_version: Literal[1] = 1
+    plant: PlantSection
+    site: SiteSection = Field(default_factory=SiteSection)
+    process: ProcessSection = Field(default_factory=ProcessSection)
+    prices: PricesSection = Field(default_factory=PricesSection)
+    finance: FinanceSection = Field(default_factory=FinanceSection)
+    energy: EnergySection = Field(default_factory=EnergySection)
+    seed: int = Field(default=20241028, ge=0, le=2**63 - 1)
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of the validated scenario (defaults filled in)."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_scenario_path() -> Path:
+    return catalog.data_path("scenarios", f"{DEFAULT_SCENARIO}.toml")
+
+
+def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
+    """Validate a scenario given as a mapping (e.g. parsed TOML or JSON).
+
+    Raises
+    ------
+    InputError
+        One problem per fault, each with field path, value given and what is allowed.
+    """
+    if not isinstance(raw, dict):
+        raise InputError(
+            [Problem("", type(raw).__name__, "a table of sections ([plant], [site], ...)")], source
+        )
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_problems(exc, raw) + _parameter_problems(raw), source) from None
+    problems = check_parameters(
+        packaged_route(scenario.plant.route), scenario.process.parameters, prefix="process.parameters."
+    )
+    if problems:
+        raise InputError(problems, source)
+    return scenario
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Load and validate a scenario TOML file (the packaged default when ``path`` is None)."""
+    file = default_scenario_path() if path is None else Path(path)
+    source = f"scenario {file}"
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem("<file>", str(file), "an existing scenario file")], source) from None
+    except IsADirectoryError:
+        raise InputError([Problem("<file>", str(file), "a file, not a directory")], source) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            [Problem("<file>", str(file), f"UTF-8 text ({exc.reason} at byte {exc.start})")], source
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            [Problem("<file>", str(file), f"a readable file ({exc.strerror})")], source
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem("<file>", str(file), f"a valid TOML document ({exc})")], source) from None
+    return parse_scenario(raw, source)
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+def _parameter_problems(raw: dict[str, Any]) -> list[Problem]:
+    """Check process parameters against the route even when other sections fail."""
+    from natwin.flowsheet import packaged_routes
+
+    plant, process = raw.get("plant"), raw.get("process")
+    if not isinstance(plant, dict) or not isinstance(process, dict):
+        return []
+    route_id, parameters = plant.get("route"), process.get("parameters")
+    if not isinstance(route_id, str) or route_id not in packaged_routes() or not isinstance(parameters, dict):
+        return []
+    numeric = {k: v for k, v in parameters.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return check_parameters(packaged_route(route_id), numeric, prefix="process.parameters.")
+
+
+def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path = ".".join(str(p) for p in loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(loc)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                Problem(path, err["input"], f"unknown key (allowed here: {', '.join(allowed)}){hint}")
+            )
+        elif kind == "missing":
+            problems.append(Problem(path, None, "required field is missing"))
+        else:
+            message = err["msg"]
+            message = message.removeprefix("Value error, ")
+            message = message.replace("Input should be", "expected")
+            if message.startswith("Assertion failed, "):
+                message = message.removeprefix("Assertion failed, ")
+            problems.append(Problem(path, err.get("input"), message))
+    return problems
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return []
+    return list(model.model_fields)
+
+
+def chiller_cop(scenario: Scenario) -> float:
+    """The scenario's chiller COP, or the sourced default. [-]"""
+    if scenario.energy.chiller_cop is not None:
+        return scenario.energy.chiller_cop
+    defaults = catalog.read_toml(catalog.data_path("defaults.toml"))
+    try:
+        return float(defaults["energy"]["chiller_cop"]["value"])
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"defaults.toml: energy.chiller_cop missing ({exc})") from None

@@ -1,0 +1,112 @@
+"""The command line and the Python API produce the same results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+import natwin
+from natwin.cli import app
+
+runner = CliRunner()
+
+REQUIRED_KPIS = {
+    "capacity_t_per_year",
+    "electricity_kwh_per_t",
+    "energy_tce_per_t",
+    "process_co2_kg_per_t",
+    "water_t_per_t",
+    "raw_materials_t_per_t",
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    result = runner.invoke(app, ["run", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "electricity" in result.output
+    return out
+
+
+def test_run_writes_results_json(run_dir, default_result):
+    doc = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    assert set(doc["kpis"]) >= REQUIRED_KPIS
+    assert doc["scenario_hash"] == default_result.scenario_hash
+    assert doc["natwin_version"] == natwin.__version__
+    assert doc["scenario"]["plant"]["capacity_t_per_year"] == 10_000
+    assert doc["product"]["theoretical_capacity"]["unit"] == "mAh/g"
+    assert {"raw_materials", "streams", "energy", "outputs", "closure", "parameters"} <= set(doc["balance"])
+    for key, value in default_result.kpis.items():
+        assert doc["kpis"][key] == pytest.approx(value, rel=1e-12)
+
+
+def test_run_writes_balance_workbook(run_dir):
+    wb = load_workbook(run_dir / "balance.xlsx", read_only=True)
+    assert {"kpis", "raw_materials", "streams", "energy", "parameters"} <= set(wb.sheetnames)
+    rows = list(wb["raw_materials"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("species", "name")
+    assert any(r[0] == "NiSO4(H2O)6" for r in rows[1:])
+
+
+def test_default_kpis_are_in_the_reference_ranges(default_result):
+    """The default O3 plant sits inside the reference ranges of the cathode-plant data:
+    electricity 5,500-10,500 kWh/t, process water 5-30 t/t, Na2SO4 about 1.27 t/t."""
+    k = default_result.kpis
+    assert 5_500 <= k["electricity_kwh_per_t"] <= 10_500
+    assert 5 <= k["water_t_per_t"] <= 30
+    assert k["na2so4_by_product_t_per_t"] == pytest.approx(1.27, rel=0.05)
+    assert 0.92 <= k["overall_mass_yield"] <= 0.98
+
+
+def test_run_with_a_scenario_file(tmp_path):
+    scenario = tmp_path / "nfpp.toml"
+    scenario.write_text(
+        '[plant]\nname = "NFPP line"\ncapacity_t_per_year = 5000\noperating_days_per_year = 330\n'
+        'operating_hours_per_day = 24\nchemistry = "NFPP"\nroute = "nfpp_spray_drying"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["kpis"]["capacity_t_per_year"] == 5000
+    assert doc["kpis"]["natural_gas_nm3_per_t"] > 100
+
+
+def test_bad_run_leaves_earlier_outputs_intact(tmp_path, run_dir):
+    out = tmp_path / "keep"
+    out.mkdir()
+    (out / "results.json").write_text('{"earlier": true}', encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[plant]\ncapacity_t_per_year = -1\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert json.loads((out / "results.json").read_text(encoding="utf-8")) == {"earlier": True}
+
+
+def test_catalog_lists_chemistries_and_routes():
+    result = runner.invoke(app, ["catalog"])
+    assert result.exit_code == 0, result.output
+    for name in ("NFM111", "NFPP", "PW", "NVP", "NVPF", "nfpp_spray"):
+        assert name in result.output
+
+
+def test_catalog_route_lists_parameters():
+    result = runner.invoke(app, ["catalog", "--route", "nfm111_solid_state"])
+    assert result.exit_code == 0, result.output
+    assert "calcination.yield" in result.output
+    unknown = runner.invoke(app, ["catalog", "--route", "nope"])
+    assert unknown.exit_code == 1
+    assert "unknown route" in unknown.output
+
+
+def test_python_api_matches(default_scenario):
+    a = natwin.run(default_scenario)
+    b = natwin.run(natwin.load_scenario())
+    assert a.kpis == b.kpis
+    assert a.scenario_hash == b.scenario_hash
