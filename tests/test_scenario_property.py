@@ -51,7 +51,7 @@ REQUIRED = [
         "route",
     )
 ]
-SECTIONS = ["plant", "site", "process", "prices", "finance", "energy"]
+SECTIONS = ["plant", "site", "process", "prices", "finance", "equipment", "carbon", "energy", "report"]
 
 not_a_number = st.one_of(
     st.text(max_size=12),

@@ -35,6 +35,7 @@ from natwin import catalog
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import check_parameters
 from natwin.flowsheet import route as packaged_route
+from natwin.parameters import check_values, section_table
 
 HOURS_PER_YEAR = 8760.0
 DEFAULT_SCENARIO = "binhai_nfm111"
@@ -111,12 +112,14 @@ class ProcessSection(Section):
     parameters: dict[str, float] = Field(default_factory=dict)
 
 
-class PricesSection(Section):
-    currency: Literal["CNY"] = "CNY"
+class ReportSection(Section):
+    """How results are presented: the currency of the report (amounts are computed in CNY)."""
 
-
-class FinanceSection(Section):
     currency: Literal["CNY", "USD", "EUR"] = "CNY"
+
+
+#: Sections that override a stage's parameter table by name (see natwin.parameters).
+PARAMETER_SECTIONS = ("prices", "finance", "equipment", "carbon")
 
 
 class EnergySection(Section):
@@ -130,9 +133,12 @@ class Scenario(Section):
     plant: PlantSection
     site: SiteSection = Field(default_factory=SiteSection)
     process: ProcessSection = Field(default_factory=ProcessSection)
-    prices: PricesSection = Field(default_factory=PricesSection)
-    finance: FinanceSection = Field(default_factory=FinanceSection)
+    prices: dict[str, float] = Field(default_factory=dict, description="price overrides by item")
+    finance: dict[str, float] = Field(default_factory=dict, description="finance setting overrides")
+    equipment: dict[str, float] = Field(default_factory=dict, description="equipment data overrides")
+    carbon: dict[str, float] = Field(default_factory=dict, description="emission factor overrides")
     energy: EnergySection = Field(default_factory=EnergySection)
+    report: ReportSection = Field(default_factory=ReportSection)
     seed: int = Field(default=20241028, ge=0, le=2**63 - 1)
 
     def canonical_json(self) -> str:
@@ -166,10 +172,14 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(_problems(exc, raw) + _parameter_problems(raw), source) from None
+        raise InputError(
+            _problems(exc, raw) + _parameter_problems(raw) + _section_problems(raw), source
+        ) from None
     problems = check_parameters(
         packaged_route(scenario.plant.route), scenario.process.parameters, prefix="process.parameters."
     )
+    for section in PARAMETER_SECTIONS:
+        problems += check_values(section_table(section), getattr(scenario, section), prefix=f"{section}.")
     if problems:
         raise InputError(problems, source)
     return scenario
@@ -215,6 +225,19 @@ def _parameter_problems(raw: dict[str, Any]) -> list[Problem]:
         return []
     numeric = {k: v for k, v in parameters.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     return check_parameters(packaged_route(route_id), numeric, prefix="process.parameters.")
+
+
+def _section_problems(raw: dict[str, Any]) -> list[Problem]:
+    """Check parameter sections against their tables even when other sections fail."""
+    problems: list[Problem] = []
+    for section in PARAMETER_SECTIONS:
+        values = raw.get(section)
+        if isinstance(values, dict):
+            numeric = {
+                k: v for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)
+            }
+            problems += check_values(section_table(section), numeric, prefix=f"{section}.")
+    return problems
 
 
 def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[Problem]:

@@ -30,6 +30,7 @@ from natwin import catalog
 from natwin.errors import DataError
 from natwin.flowsheet.route import EnergySpec, FeedSpec, OutletSpec, RouteSpec, UnitSpec
 from natwin.formula import parse_formula
+from natwin.parameters import Parameter
 from natwin.sourced import Sourced
 
 TERMINAL_KINDS = frozenset({"product", "by_product", "wastewater", "off_gas", "solid_waste", "condensate"})
@@ -39,53 +40,8 @@ _TERM = re.compile(r"^\s*(?:(\d+(?:\.\d+)?(?:/\d+)?)\s+)?(\S+)\s*$")
 # --------------------------------------------------------------------------- parameters
 
 
-@dataclass(frozen=True)
-class Parameter:
-    """A named number of the route with its default, allowed range and source.
-
-    ``lower``/``upper`` bound the value; ``lower_open`` excludes the lower bound (yields > 0).
-    """
-
-    name: str
-    default: float
-    unit: str
-    lower: float
-    upper: float
-    source: str
-    tag: str
-    lower_open: bool = False
-    low: float | None = None
-    high: float | None = None
-
-    def allowed(self) -> str:
-        left = "(" if self.lower_open else "["
-        upper = "inf" if np.isinf(self.upper) else f"{self.upper:g}"
-        return f"a number in {left}{self.lower:g}, {upper}]" + (f" {self.unit}" if self.unit else "")
-
-    def cite(self) -> str:
-        """One-line citation: ``[tag] source``."""
-        return f"[{self.tag}] {self.source}"
-
-    def accepts(self, value: float | NDArray[np.float64]) -> bool:
-        """True if ``value`` (or every element of an array) is finite and in range."""
-        array = np.asarray(value, dtype=float)
-        above = array > self.lower if self.lower_open else array >= self.lower
-        return bool(np.all(np.isfinite(array) & above & (array <= self.upper)))
-
-
 def _param(name: str, sourced: Sourced, lower: float, upper: float, *, lower_open: bool = False) -> Parameter:
-    return Parameter(
-        name=name,
-        default=sourced.value,
-        unit=sourced.unit,
-        lower=lower,
-        upper=upper,
-        source=sourced.source,
-        tag=sourced.tag,
-        lower_open=lower_open,
-        low=sourced.low,
-        high=sourced.high,
-    )
+    return Parameter.from_sourced(name, sourced, lower, upper, lower_open=lower_open)
 
 
 # --------------------------------------------------------------------------- compiled forms

@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from natwin.errors import BalanceError, Problem
 from natwin.flowsheet.balance import Balance, UnitBalance
 from natwin.flowsheet.compile import CompiledRoute, Feed, Unit
+from natwin.parameters import check_values
 
 Array = NDArray[np.float64]
 Flow = dict[int, Array]  # species index -> kmol (per basis), shape (n,)
@@ -54,30 +55,14 @@ def check_parameters(
     prefix : str
         Prepended to the problem path (e.g. ``"process.parameters."``).
     """
-    import difflib
-
-    problems: list[Problem] = []
-    for name, value in values.items():
-        if name not in route.parameters:
-            close = difflib.get_close_matches(name, route.parameters, n=3, cutoff=0.6)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            problems.append(
-                Problem(
-                    f"{prefix}{name}",
-                    value,
-                    f"unknown parameter of route {route.id!r}{hint}; `natwin catalog --route ID` lists them",
-                )
-            )
-            continue
-        param = route.parameters[name]
-        try:
-            array = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
-            continue
-        if array.ndim > 1 or not param.accepts(array):
-            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
-    return problems
+    problems = check_values(route.parameters, values, prefix)
+    hint = f" of route {route.id!r}; `natwin catalog --route {route.id}` lists them"
+    return [
+        Problem(p.path, p.value, p.allowed.replace("unknown parameter", f"unknown parameter{hint}", 1))
+        if p.allowed.startswith("unknown parameter")
+        else p
+        for p in problems
+    ]
 
 
 @dataclass

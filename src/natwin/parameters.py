@@ -1,0 +1,202 @@
+"""Named, sourced, bounded parameters: the inputs a scenario may override and a study may draw.
+
+Every numeric input of natwin belongs to a *parameter table*: route parameters
+(``calcination.yield``), prices (``NiSO4(H2O)6``), finance settings (``discount_rate``),
+equipment data and emission factors. A parameter has a default with its source, an
+uncertainty range (``low``/``high``) and the range of values that are allowed at all
+(``lower``/``upper``). Scenarios override parameters by name, section by section; Monte Carlo
+studies draw them as numpy arrays.
+
+Data files declare parameters as sourced values with optional bounds::
+
+    discount_rate = { value = 0.08, unit = "-", min = 0, max = 1, max_open = true,
+                      tag = "F", source = "..." }
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from natwin.errors import DataError, Problem
+from natwin.sourced import Sourced
+
+Array = NDArray[np.float64]
+
+
+class ParamSpec(Sourced):
+    """A sourced value with the bounds of what is allowed (for data files)."""
+
+    min: float = -np.inf
+    max: float = np.inf
+    min_open: bool = False
+    max_open: bool = False
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named number with its default, allowed range and source.
+
+    ``lower``/``upper`` bound the allowed values (``lower_open``/``upper_open`` exclude the
+    bound); ``low``/``high`` give the uncertainty range of the default, when known.
+    """
+
+    name: str
+    default: float
+    unit: str
+    lower: float
+    upper: float
+    source: str
+    tag: str
+    lower_open: bool = False
+    low: float | None = None
+    high: float | None = None
+    upper_open: bool = False
+
+    @classmethod
+    def from_sourced(
+        cls,
+        name: str,
+        sourced: Sourced,
+        lower: float,
+        upper: float,
+        *,
+        lower_open: bool = False,
+        upper_open: bool = False,
+    ) -> Parameter:
+        return cls(
+            name=name,
+            default=sourced.value,
+            unit=sourced.unit,
+            lower=lower,
+            upper=upper,
+            source=sourced.source,
+            tag=sourced.tag,
+            lower_open=lower_open,
+            low=sourced.low,
+            high=sourced.high,
+            upper_open=upper_open,
+        )
+
+    @classmethod
+    def from_spec(cls, name: str, spec: ParamSpec) -> Parameter:
+        param = cls.from_sourced(
+            name, spec, spec.min, spec.max, lower_open=spec.min_open, upper_open=spec.max_open
+        )
+        if not param.accepts(param.default):
+            raise DataError(f"parameter {name}: default {param.default} is not {param.allowed()}")
+        return param
+
+    def allowed(self) -> str:
+        """The allowed range in words, e.g. ``a number in (0, 1] fraction``."""
+        left = "(" if self.lower_open else "["
+        right = ")" if self.upper_open else "]"
+        lower = "-inf" if np.isinf(self.lower) else f"{self.lower:g}"
+        upper = "inf" if np.isinf(self.upper) else f"{self.upper:g}"
+        return f"a number in {left}{lower}, {upper}{right}" + (f" {self.unit}" if self.unit else "")
+
+    def cite(self) -> str:
+        """One-line citation: ``[tag] source``."""
+        return f"[{self.tag}] {self.source}"
+
+    def accepts(self, value: ArrayLike) -> bool:
+        """True if ``value`` (or every element of an array) is finite and in range."""
+        array = np.asarray(value, dtype=float)
+        above = array > self.lower if self.lower_open else array >= self.lower
+        below = array < self.upper if self.upper_open else array <= self.upper
+        return bool(np.all(np.isfinite(array) & above & below))
+
+
+ParameterTable = dict[str, Parameter]
+
+
+def table_from_toml(raw: Mapping[str, Any], source: str, prefix: str = "") -> ParameterTable:
+    """Build a parameter table from a TOML mapping of ``name = {value, ..., min, max}``.
+
+    Nested tables give dotted names (``[kiln] price = {...}`` -> ``kiln.price``); a table
+    with a ``value`` key is a parameter.
+    """
+    table: ParameterTable = {}
+    for key, item in raw.items():
+        name = f"{prefix}{key}"
+        if not isinstance(item, Mapping):
+            raise DataError(f"{source}: {name} must be a table with value, unit, source and tag")
+        if "value" in item:
+            try:
+                spec = ParamSpec.model_validate(dict(item))
+            except Exception as exc:
+                raise DataError(f"{source}: parameter {name}: {exc}") from None
+            table[name] = Parameter.from_spec(name, spec)
+        else:
+            table.update(table_from_toml(item, source, prefix=f"{name}."))
+    return table
+
+
+def check_values(table: ParameterTable, values: Mapping[str, ArrayLike], prefix: str = "") -> list[Problem]:
+    """Problems with overrides: unknown names or values outside their allowed range."""
+    problems: list[Problem] = []
+    for name, value in values.items():
+        if name not in table:
+            close = difflib.get_close_matches(name, table, n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            problems.append(Problem(f"{prefix}{name}", value, f"unknown parameter{hint}"))
+            continue
+        param = table[name]
+        try:
+            array = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
+            continue
+        if array.ndim > 1 or not param.accepts(array):
+            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
+    return problems
+
+
+@dataclass(frozen=True)
+class Values:
+    """Parameter values: overrides (floats or arrays over draws) on top of table defaults."""
+
+    table: ParameterTable
+    overrides: Mapping[str, ArrayLike]
+
+    def __call__(self, name: str) -> float | Array:
+        """The value of ``name``: the override (float or array) or the default float."""
+        if name in self.overrides:
+            value = self.overrides[name]
+            return value if isinstance(value, np.ndarray) else float(value)  # type: ignore[arg-type]
+        try:
+            return self.table[name].default
+        except KeyError:
+            raise DataError(f"parameter {name!r} is not defined") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.table
+
+
+#: Scenario sections whose keys are parameters of a stage's table: section -> "module:function".
+SECTION_TABLES: dict[str, str] = {
+    "prices": "natwin.economics:price_table",
+    "finance": "natwin.economics:finance_table",
+    "equipment": "natwin.equipment:parameter_table",
+    "carbon": "natwin.carbon:parameter_table",
+}
+
+
+def section_table(section: str) -> ParameterTable:
+    """The parameter table behind a scenario section (empty if the stage is not installed)."""
+    target = SECTION_TABLES[section]
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return {}
+        raise
+    factory: Callable[[], ParameterTable] = getattr(module, function)
+    return factory()
