@@ -76,6 +76,66 @@ def run(
 
 
 @app.command()
+def compare(
+    scenarios: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Two or more scenario files; the first is the baseline (default: O3 vs NFPP at Binhai).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out/compare"),
+) -> None:
+    """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
+    from natwin import catalog as cat
+    from natwin.compare import compare as run_compare
+    from natwin.report.files import write_comparison
+    from natwin.scenario import load_scenario
+
+    files = scenarios or [
+        cat.data_path("scenarios", "binhai_nfm111.toml"),
+        cat.data_path("scenarios", "binhai_nfpp.toml"),
+    ]
+    loaded = [_guard(lambda f=f: load_scenario(f)) for f in files]
+    comparison = _guard(lambda: run_compare(loaded))
+    paths = _guard(lambda: write_comparison(comparison, out))
+    _print_comparison(comparison)
+    for name, path in paths.items():
+        console.print(f"wrote {name:<10} {path}", highlight=False)
+
+
+def _print_comparison(comparison: Any) -> None:
+    table = Table(title="Comparison (first column is the baseline)")
+    table.add_column("KPI")
+    for name in comparison.names:
+        table.add_column(name, justify="right", overflow="fold")
+    shown = (
+        "electricity_kwh_per_t",
+        "energy_tce_per_t",
+        "process_co2_kg_per_t",
+        "raw_materials_t_per_t",
+        "water_t_per_t",
+        "capex_cny",
+        "cost_cny_per_t",
+        "npv_cny",
+        "irr_project_after_tax",
+        "co2_kg_per_kg",
+        "co2_kg_per_kwh",
+        "specific_energy_wh_per_kg",
+    )
+    for row in comparison.kpis:
+        if row["kpi"] in shown:
+            table.add_row(row["kpi"], *[_fmt(row.get(n)) for n in comparison.names])
+    console.print(table)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+@app.command()
 def validate(file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")]) -> None:
     """Check a scenario file: exits 0 when valid, 2 with one line per problem otherwise."""
     from natwin.scenario import load_scenario

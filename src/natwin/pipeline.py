@@ -49,6 +49,12 @@ class RunResult:
     balance: Balance
     utilities: UtilitySummary
     kpis: dict[str, Any] = field(default_factory=dict)
+    # Later stages; None until the stage has run.
+    equipment: Any = None  # natwin.costs.EquipmentResult
+    capex: Any = None  # natwin.costs.CapexResult
+    opex: Any = None  # natwin.economics.OpexResult
+    economics: Any = None  # natwin.economics.EconomicsResult
+    carbon: Any = None  # natwin.carbon.CarbonResult
 
 
 def summarise_utilities(balance: Balance, cop: float) -> UtilitySummary:

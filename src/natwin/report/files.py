@@ -123,3 +123,33 @@ def write_run(result: RunResult, out_dir: Path) -> dict[str, Path]:
         "results": write_results_json(result, out_dir / "results.json"),
         "balance": write_workbook(all_tables(result), out_dir / "balance.xlsx"),
     }
+
+
+def write_comparison(comparison: Any, out_dir: Path) -> dict[str, Path]:
+    """Write comparison.json and comparison.xlsx (and comparison.html when available)."""
+    from natwin.compare import comparison_tables
+
+    out_dir = Path(out_dir)
+    tables = comparison_tables(comparison)
+    document = _jsonable(
+        {
+            "scenarios": [
+                {
+                    "name": name,
+                    "scenario_hash": r.scenario_hash,
+                    "scenario": r.scenario.model_dump(mode="json"),
+                }
+                for name, r in zip(comparison.names, comparison.results, strict=True)
+            ],
+            "natwin_version": comparison.results[0].version,
+            **tables,
+        }
+    )
+
+    def write_json(tmp: Path) -> None:
+        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    return {
+        "comparison": _atomic_write(out_dir / "comparison.json", write_json),
+        "workbook": write_workbook(tables, out_dir / "comparison.xlsx"),
+    }

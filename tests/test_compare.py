@@ -1,0 +1,69 @@
+"""Scenario comparison: KPI differences, additive line items and one-at-a-time input swaps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import natwin
+from natwin import catalog
+from natwin.cli import app
+from natwin.compare import compare
+from natwin.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def o3_vs_nfpp():
+    o3 = natwin.load_scenario()
+    nfpp = natwin.load_scenario(catalog.data_path("scenarios", "binhai_nfpp.toml"))
+    return compare([o3, nfpp], ["O3", "NFPP"])
+
+
+def test_kpi_deltas(o3_vs_nfpp):
+    row = next(r for r in o3_vs_nfpp.kpis if r["kpi"] == "electricity_kwh_per_t")
+    assert row["delta NFPP"] == pytest.approx(row["NFPP"] - row["O3"])
+    assert row["NFPP"] < row["O3"]  # low-temperature N2 firing, no precursor line
+
+
+def test_line_items_add_up_to_the_kpi_difference(o3_vs_nfpp):
+    kpi = next(r for r in o3_vs_nfpp.kpis if r["kpi"] == "electricity_kwh_per_t")
+    items = [r for r in o3_vs_nfpp.line_items if r["kpi"] == "electricity_kwh_per_t"]
+    assert sum(r["delta NFPP"] for r in items) == pytest.approx(kpi["delta NFPP"], rel=1e-9)
+    raw = next(r for r in o3_vs_nfpp.kpis if r["kpi"] == "raw_materials_t_per_t")
+    raw_items = [r for r in o3_vs_nfpp.line_items if r["kpi"] == "raw_materials_t_per_t"]
+    assert sum(r["delta NFPP"] for r in raw_items) == pytest.approx(raw["delta NFPP"], rel=1e-9)
+
+
+def test_structural_difference_is_named(o3_vs_nfpp):
+    (swap,) = o3_vs_nfpp.input_swaps
+    assert "plant.chemistry" in swap["input"]
+    assert "plant.route" in swap["input"]
+
+
+def test_one_at_a_time_swaps():
+    base = natwin.load_scenario()
+    raw = base.model_dump(mode="json")
+    raw["plant"]["capacity_t_per_year"] = 12_000
+    raw["process"]["parameters"] = {"calcination.yield": 0.97}
+    other = natwin.parse_scenario(raw)
+    result = compare([base, other], ["base", "other"])
+    swaps = {r["input"].split(":")[0]: r for r in result.input_swaps}
+    assert set(swaps) == {"plant.capacity_t_per_year", "process.parameters.calcination.yield"}
+    # per-tonne figures do not depend on the plant size; a lower yield needs more raw material
+    assert swaps["plant.capacity_t_per_year"]["raw_materials_t_per_t"] == pytest.approx(0.0, abs=1e-9)
+    assert swaps["process.parameters.calcination.yield"]["raw_materials_t_per_t"] > 0.02
+
+
+def test_needs_two_scenarios():
+    with pytest.raises(InputError, match="at least two"):
+        compare([natwin.load_scenario()])
+
+
+def test_cli_compare_writes_files(tmp_path):
+    result = CliRunner().invoke(app, ["compare", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "comparison.json").read_text(encoding="utf-8"))
+    assert len(doc["scenarios"]) == 2
+    assert (tmp_path / "comparison.xlsx").exists()
