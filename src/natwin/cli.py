@@ -135,6 +135,41 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+@app.command(name="schedule")
+def schedule_command(
+    scenario: ScenarioArg = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+) -> None:
+    """Construction schedule: critical path, P10/P50/P90 dates, crash plan, ramp-up."""
+    import json
+
+    from natwin.construction import schedule_document, schedule_for
+    from natwin.scenario import load_scenario
+
+    loaded = _guard(lambda: load_scenario(scenario))
+    result = _guard(lambda: schedule_for(loaded))
+    doc = schedule_document(result)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "schedule.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    table = Table(title=f"Schedule from {doc['start_date']} ({result.risk.draws:,} Monte Carlo draws)")
+    for col in ("milestone", "P10", "P50", "P90"):
+        table.add_column(col)
+    for name, dates in doc["milestones"].items():
+        table.add_row(name, dates["P10"], dates["P50"], dates["P90"])
+    console.print(table)
+    console.print("critical path: " + " -> ".join(doc["critical_path"]), highlight=False)
+    if result.crash is not None:
+        c = result.crash
+        bought = ", ".join(f"{k} {v:.0f} d" for k, v in c.crashed_days.items())
+        console.print(
+            f"saving {c.days_saved:.0f} days on {c.milestone} costs {c.cost_cny / 1e6:,.1f} M CNY at least "
+            f"({bought}); at most {c.max_days_saved:.0f} days can be bought",
+            highlight=False,
+        )
+    console.print(f"wrote schedule {path}", highlight=False)
+
+
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")]) -> None:
     """Check a scenario file: exits 0 when valid, 2 with one line per problem otherwise."""

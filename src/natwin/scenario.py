@@ -22,6 +22,7 @@ Example (the packaged default, ``natwin/data/scenarios/binhai_nfm111.toml``)::
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -112,6 +113,31 @@ class ProcessSection(Section):
     parameters: dict[str, float] = Field(default_factory=dict)
 
 
+class ConstructionSection(Section):
+    """Construction schedule settings (see natwin.construction and data/construction.toml)."""
+
+    start_date: dt.date | None = Field(
+        default=None, description="groundbreaking (default from the network data)"
+    )
+    draws: int = Field(default=10_000, ge=100, le=1_000_000, description="Monte Carlo draws of the schedule")
+    target_days_saved: float = Field(default=100.0, ge=0, le=1000, description="acceleration target [d]")
+    target_milestone: Literal["mechanical_completion", "first_product", "full_output"] = (
+        "mechanical_completion"
+    )
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("expected an ISO date such as 2024-10-28") from None
+        if isinstance(value, dt.datetime):
+            raise ValueError("expected a date without time, such as 2024-10-28")
+        return value
+
+
 class ReportSection(Section):
     """How results are presented: the currency of the report (amounts are computed in CNY)."""
 
@@ -138,6 +164,7 @@ class Scenario(Section):
     equipment: dict[str, float] = Field(default_factory=dict, description="equipment data overrides")
     carbon: dict[str, float] = Field(default_factory=dict, description="emission factor overrides")
     energy: EnergySection = Field(default_factory=EnergySection)
+    construction: ConstructionSection = Field(default_factory=ConstructionSection)
     report: ReportSection = Field(default_factory=ReportSection)
     seed: int = Field(default=20241028, ge=0, le=2**63 - 1)
 
