@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from natwin.errors import InputError, NatwinError
+from natwin.errors import InputError, NatwinError, Problem
 
 app = typer.Typer(
     name="natwin",
@@ -57,22 +57,186 @@ ScenarioArg = Annotated[
 ]
 
 
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", help="Run store (DuckDB file); default $NATWIN_STORE or the user data directory."
+    ),
+]
+
+
 @app.command()
 def run(
     scenario: ScenarioArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    store: StoreOption = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not record the run in the run store.")
+    ] = False,
 ) -> None:
-    """Run the pipeline on SCENARIO and write results.json and balance.xlsx to --out."""
+    """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
+    import time
+
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
     from natwin.scenario import load_scenario
 
     loaded = _guard(lambda: load_scenario(scenario))
+    start = time.perf_counter()
     result = _guard(lambda: run_pipeline(loaded))
+    elapsed = time.perf_counter() - start
     paths = _guard(lambda: write_run(result, out))
     _print_summary(result)
     for name, path in paths.items():
         console.print(f"wrote {name:<8} {path}", highlight=False)
+    if not no_store:
+        from natwin.store import RunStore
+
+        def save() -> str:
+            with RunStore(store) as db:
+                return db.save_result(result, duration_s=elapsed)
+
+        run_id = _guard(save)
+        console.print(f"stored run {run_id} in {store or _default_store()}", highlight=False)
+
+
+def _default_store() -> Path:
+    from natwin.store import default_store_path
+
+    return default_store_path()
+
+
+@app.command()
+def sweep(
+    spec: Annotated[
+        Path | None, typer.Argument(help="Sweep specification (TOML).", show_default=False)
+    ] = None,
+    store: StoreOption = None,
+    workers: Annotated[
+        int, typer.Option(help="Local Dask worker processes (0: run in this process).", min=0, max=64)
+    ] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish an interrupted sweep (the latest, or --sweep-id).")
+    ] = False,
+    sweep_id: Annotated[str | None, typer.Option("--sweep-id", help="Sweep to resume.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Run a scenario sweep in parallel; every result is stored as it completes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from natwin.store import RunStore
+    from natwin.sweep import load_spec, run_sweep
+
+    def go() -> None:
+        with RunStore(store) as db:
+            target = None
+            if resume:
+                target = sweep_id or db.latest_unfinished_sweep()
+                if target is None:
+                    console.print("nothing to resume: every stored sweep is complete")
+                    return
+            elif spec is None:
+                raise InputError([Problem("SPEC", None, "a sweep specification file, or --resume")], "sweep")
+            loaded = None if resume else load_spec(spec)  # type: ignore[arg-type]
+            if progress:
+                columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+                with Progress(*columns, console=console) as bar:
+                    task = bar.add_task("sweep", total=None)
+
+                    def tick(done: int, total: int, payload: dict[str, Any]) -> None:
+                        bar.update(task, completed=done, total=total)
+                        if payload.get("error"):
+                            bar.console.print(
+                                f"[yellow]failed[/] {payload.get('name')}: {payload['error'].splitlines()[0]}"
+                            )
+
+                    summary = run_sweep(
+                        db, loaded, resume=target, workers=workers, scheduler=scheduler, on_result=tick
+                    )
+            else:
+
+                def line(done: int, total: int, payload: dict[str, Any]) -> None:
+                    status = "failed" if payload.get("error") else "ok"
+                    print(f"stored {done}/{total} {status} {payload.get('name')}", flush=True)
+
+                summary = run_sweep(
+                    db, loaded, resume=target, workers=workers, scheduler=scheduler, on_result=line
+                )
+            console.print(
+                f"sweep {summary.sweep_id}: {summary.stored} run now, {summary.skipped} already stored, "
+                f"{summary.failed} failed, {summary.n_points} points in all ({summary.duration_s:.1f} s)",
+                highlight=False,
+            )
+
+    _guard(go)
+
+
+@app.command()
+def runs(
+    store: StoreOption = None,
+    sweep_id: Annotated[str | None, typer.Option("--sweep", help="Runs of one sweep.")] = None,
+    sweeps: Annotated[bool, typer.Option("--sweeps", help="List sweeps instead of runs.")] = False,
+    compare_ids: Annotated[
+        list[str] | None, typer.Option("--compare", help="Compare the KPIs of these run ids.")
+    ] = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Export runs, KPIs and tables to Parquet here.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 30,
+) -> None:
+    """List, compare and export stored runs and sweeps."""
+    from natwin.store import RunStore
+
+    def go() -> None:
+        with RunStore(store, read_only=True) as db:
+            if export is not None:
+                for name, path in db.export_parquet(export, sweep_id).items():
+                    console.print(f"wrote {name:<10} {path}", highlight=False)
+                return
+            if compare_ids:
+                rows = db.compare(compare_ids)
+                table = Table(title="Stored runs compared")
+                table.add_column("KPI")
+                for rid in compare_ids:
+                    table.add_column(rid[:12], justify="right")
+                for row in rows:
+                    table.add_row(row["kpi"], *[_fmt(row[rid]) for rid in compare_ids])
+                console.print(table)
+                return
+            if sweeps:
+                table = Table(title="Sweeps")
+                for col in ("sweep_id", "created", "name", "points", "done", "failed"):
+                    table.add_column(col)
+                for s in db.sweeps():
+                    table.add_row(
+                        s["sweep_id"],
+                        f"{s['created_at']:%Y-%m-%d %H:%M}",
+                        s["name"],
+                        str(s["n_points"]),
+                        str(s["done"]),
+                        str(s["failed"]),
+                    )
+                console.print(table)
+                return
+            table = Table(title=f"Runs in {db.path}")
+            for col in ("run_id", "created", "name", "status", "hash", "sweep"):
+                table.add_column(col, overflow="fold")
+            for r in db.runs(limit=limit, sweep_id=sweep_id):
+                sweep_ref = f"{r['sweep_id']}#{r['sweep_index']}" if r["sweep_id"] else ""
+                table.add_row(
+                    r["run_id"],
+                    f"{r['created_at']:%Y-%m-%d %H:%M}",
+                    r["name"] or "",
+                    r["status"],
+                    (r["scenario_hash"] or "")[:12],
+                    sweep_ref,
+                )
+            console.print(table)
+
+    _guard(go)
 
 
 @app.command()

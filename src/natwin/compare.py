@@ -23,7 +23,7 @@ import numpy as np
 from natwin.errors import InputError, Problem
 from natwin.pipeline import RunResult
 from natwin.pipeline import run as run_pipeline
-from natwin.scenario import Scenario, parse_scenario
+from natwin.scenario import Scenario, parse_scenario, set_path
 
 Row = dict[str, Any]
 KEY_KPIS = (
@@ -94,22 +94,6 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flatten(item, f"{prefix}{key}."))
         return out
     return {prefix.rstrip("."): value}
-
-
-def _set_path(raw: dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted ``path`` in a raw scenario mapping; the first two parts of
-    ``process.parameters.<name>`` and one part of ``prices.<name>`` etc. are sections."""
-    parts = path.split(".")
-    if parts[0] == "process" and len(parts) > 2 and parts[1] == "parameters":
-        raw.setdefault("process", {}).setdefault("parameters", {})[".".join(parts[2:])] = value
-        return
-    if parts[0] in ("prices", "finance", "equipment", "carbon"):
-        raw.setdefault(parts[0], {})[".".join(parts[1:])] = value
-        return
-    node = raw
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
 
 
 def _scenario_inputs(s: Scenario) -> dict[str, Any]:
@@ -245,7 +229,7 @@ def _swap_rows(
             continue
         for key in differing:
             raw = base.model_dump(mode="json")
-            _set_path(raw, key, other_flat.get(key))
+            set_path(raw, key, other_flat.get(key))
             try:
                 swapped = run_pipeline(parse_scenario(raw, source=f"swap {key}"))
             except InputError:

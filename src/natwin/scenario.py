@@ -313,3 +313,32 @@ def chiller_cop(scenario: Scenario) -> float:
         return float(defaults["energy"]["chiller_cop"]["value"])
     except (KeyError, TypeError) as exc:
         raise DataError(f"defaults.toml: energy.chiller_cop missing ({exc})") from None
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted ``path`` in a raw scenario mapping.
+
+    ``process.parameters.<name>`` and ``<section>.<name>`` for the parameter sections (prices,
+    finance, equipment, carbon) keep the rest of the path as one key, since parameter names
+    contain dots (``prices.NiSO4(H2O)6``, ``process.parameters.calcination.yield``).
+
+    >>> raw = {}
+    >>> set_path(raw, "process.parameters.calcination.yield", 0.98)
+    >>> set_path(raw, "plant.capacity_t_per_year", 20000)
+    >>> raw
+    {'process': {'parameters': {'calcination.yield': 0.98}}, 'plant': {'capacity_t_per_year': 20000}}
+    """
+    parts = path.split(".")
+    if parts[0] == "process" and len(parts) > 2 and parts[1] == "parameters":
+        raw.setdefault("process", {}).setdefault("parameters", {})[".".join(parts[2:])] = value
+        return
+    if parts[0] in PARAMETER_SECTIONS and len(parts) > 1:
+        raw.setdefault(parts[0], {})[".".join(parts[1:])] = value
+        return
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise InputError([Problem(path, value, f"a path into the scenario; {part!r} is not a section")], "scenario path")
+        node = child
+    node[parts[-1]] = value
