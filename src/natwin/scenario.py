@@ -339,6 +339,7 @@ def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise InputError([Problem(path, value, f"a path into the scenario; {part!r} is not a section")], "scenario path")
+            problem = Problem(path, value, f"a path into the scenario; {part!r} is not a section")
+            raise InputError([problem], "scenario path")
         node = child
     node[parts[-1]] = value
