@@ -67,3 +67,10 @@ def test_cli_compare_writes_files(tmp_path):
     doc = json.loads((tmp_path / "comparison.json").read_text(encoding="utf-8"))
     assert len(doc["scenarios"]) == 2
     assert (tmp_path / "comparison.xlsx").exists()
+
+
+def test_carbon_line_items_add_up(o3_vs_nfpp):
+    kpi = next(r for r in o3_vs_nfpp.kpis if r["kpi"] == "co2_kg_per_kg")
+    items = [r for r in o3_vs_nfpp.line_items if r["kpi"] == "co2_kg_per_kg"]
+    assert items
+    assert sum(r["delta NFPP"] for r in items) == pytest.approx(kpi["delta NFPP"], rel=1e-9)

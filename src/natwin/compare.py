@@ -70,9 +70,9 @@ def _cost_lines(r: RunResult) -> dict[str, float]:
 
 def _carbon_lines(r: RunResult) -> dict[str, float]:
     carbon = r.carbon
-    if carbon is None or not hasattr(carbon, "lines"):
+    if carbon is None:
         return {}
-    return {line.name: _f(line.kg_co2e_per_kg) for line in carbon.lines}
+    return {source: _f(value) for source, value in carbon.by_source_per_kg().items()}
 
 
 #: KPI -> function giving its line items for one result.

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from natwin import catalog
+from natwin.carbon import footprint
 from natwin.chemistry import ProductProperties, product_properties
 from natwin.flowsheet import Balance, CompiledRoute, solve_balance
 from natwin.flowsheet import route as packaged_route
@@ -143,6 +144,8 @@ def run(scenario: Scenario) -> RunResult:
     balance = solve_balance(route, scenario.plant.capacity_t_per_year, scenario.process.parameters)
     util = summarise_utilities(balance, chiller_cop(scenario))
     kpis = compute_kpis(scenario, product, balance, util)
+    carbon = footprint(scenario, balance, util, product)
+    kpis |= carbon.kpis()
     return RunResult(
         scenario=scenario,
         scenario_hash=scenario.hash,
@@ -152,4 +155,5 @@ def run(scenario: Scenario) -> RunResult:
         balance=balance,
         utilities=util,
         kpis=kpis,
+        carbon=carbon,
     )
