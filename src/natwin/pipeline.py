@@ -15,6 +15,7 @@ import numpy as np
 from natwin import catalog
 from natwin.carbon import footprint
 from natwin.chemistry import ProductProperties, product_properties
+from natwin.equipment import estimate_capex, size_equipment
 from natwin.flowsheet import Balance, CompiledRoute, solve_balance
 from natwin.flowsheet import route as packaged_route
 from natwin.scenario import Scenario, chiller_cop
@@ -146,6 +147,15 @@ def run(scenario: Scenario) -> RunResult:
     kpis = compute_kpis(scenario, product, balance, util)
     carbon = footprint(scenario, balance, util, product)
     kpis |= carbon.kpis()
+    equipment = size_equipment(scenario, route, balance)
+    capex = estimate_capex(scenario, balance, equipment)
+    construction_investment = float(capex.construction_investment_cny[0])
+    kpis |= {
+        "capex_cny": construction_investment,
+        "capex_cny_per_t_per_year": construction_investment / scenario.plant.capacity_t_per_year,
+        "staff": float(equipment.headcount[0]),
+        "installed_power_kw": float(equipment.power_kw[0]),
+    }
     return RunResult(
         scenario=scenario,
         scenario_hash=scenario.hash,
@@ -156,4 +166,6 @@ def run(scenario: Scenario) -> RunResult:
         utilities=util,
         kpis=kpis,
         carbon=carbon,
+        equipment=equipment,
+        capex=capex,
     )

@@ -1,0 +1,979 @@
+"""Equipment sizing, staff and construction investment (CAPEX) of a plant.
+
+The equipment stage reads the mass balance: every route unit is served by an equipment type
+(``natwin/data/equipment.toml``, keyed by the unit's ``operation``), sized on the flow the
+balance puts through it, and priced at the size actually needed. Site-wide systems (power
+supply, chilled water, deionised water, N2, compressed air, wastewater, exhaust treatment,
+raw-material handling, QC laboratory) are sized on plant totals and listed under unit
+``"site"``. Staff follow from the pieces of equipment and a shift pattern. The construction
+investment (建设投资) is built in the structure of a Chinese feasibility study
+(``natwin/data/capex.toml``).
+
+Sizing of one unit (vectorised over Monte Carlo draws):
+
+1. duty ``D`` in the type's size unit from the balance, e.g. t/h of charge, m3 of working
+   volume (volumetric flow x residence time / fill fraction), m2 of filter area (dry solids /
+   specific filtration rate), or, for a roller hearth kiln, t/h of fired product per metre of
+   kiln from its rows, layers, sagger pitch, loading and cycle time of each firing; flows are
+   per hour of ``operating_hours_per_year x availability``;
+2. design duty ``D (1 + design_margin)``; pieces ``N = max(ceil(design / max_size), min_count)``
+   plus ``spares``;
+3. each piece is sized to the need, ``S = max(design / N, min_size)``, and priced
+   ``purchase_cny (S / reference_size) ** scaling_exponent`` [1]_; installed power scales
+   linearly with ``S``, floor area with ``S ** (2/3)`` (kilns: linearly with length).
+
+References
+----------
+.. [1] Towler, G., Sinnott, R. (2012). Chemical Engineering Design, 2nd ed.,
+   Butterworth-Heinemann, ch. 7 (capacity exponents, Table 7.2 purchase-cost correlations,
+   location factors).
+.. [2] Turton, R. et al. Analysis, Synthesis and Design of Chemical Processes, Appendix A
+   (purchase-cost correlations, bare-module factors).
+.. [3] 国家发展改革委, 建设部 (2006). 建设项目经济评价方法与参数, 3rd ed. (structure of the
+   construction investment; basic and price contingency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pydantic import ValidationError
+
+from natwin import catalog
+from natwin.costs import CapexLine, CapexResult, EquipmentItem, EquipmentResult, StaffLine
+from natwin.errors import DataError, InputError, Problem
+from natwin.flowsheet import Balance, CompiledRoute, UnitBalance
+from natwin.flowsheet.compile import Unit
+from natwin.parameters import ParameterTable, Values, check_values, table_from_toml
+from natwin.scenario import Scenario, chiller_cop
+from natwin.sourced import DataModel, Seq
+
+Array = NDArray[np.float64]
+Number = float | Array
+
+EQUIPMENT_FILE = "equipment.toml"
+CAPEX_FILE = "capex.toml"
+
+#: Floor area of a piece scales with (size / reference size) ** this exponent [-].
+FOOTPRINT_EXPONENT = 2.0 / 3.0
+#: One mu (亩) in m2 [m2/mu].
+M2_PER_MU = 10000.0 / 15.0
+#: Tolerance below which a ratio counts as a whole number of pieces [-].
+_CEIL_TOLERANCE = 1e-9
+
+SIZING_UNITS: dict[str, tuple[str, ...]] = {
+    "rate": ("t/h", "kg/h", "m3/h", "Nm3/h", "kW", "kVA"),
+    "volume": ("m3",),
+    "area": ("m2",),
+    "kiln": ("m",),
+    "fixed": ("set",),
+}
+COMMON_FIELDS = (
+    "max_size",
+    "min_size",
+    "reference_size",
+    "purchase_cny",
+    "scaling_exponent",
+    "installation_fraction",
+    "design_margin",
+    "availability",
+    "spares",
+    "min_count",
+    "power_kw",
+    "operators_per_shift",
+    "floor_area_m2",
+    "consumables_cny_per_year",
+)
+KILN_FIELDS = (
+    "rows",
+    "layers",
+    "sagger_pitch_m",
+    "load_kg_per_sagger",
+    "cycle_h",
+    "firings",
+    "refire_load_kg_per_sagger",
+    "refire_cycle_h",
+    "sagger_life_cycles",
+    "sagger_price_cny",
+    "sagger_inventory_factor",
+)
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "volume": ("residence_h", "density_t_per_m3", "fill_fraction"),
+    "area": ("flux_kg_per_m2_h",),
+    "kiln": KILN_FIELDS,
+    "m3/h": ("density_t_per_m3",),
+    "Nm3/h": ("gas_density_kg_per_nm3",),
+    "kVA": ("power_factor",),
+}
+UNIT_BASES = ("inflow", "charge", "main_outlet", "solids_charge", "precipitate")
+UNIT_BASIS_PREFIXES = ("outlet:", "outlet_solids:")
+SITE_BASES = ("product", "water_feed", "raw_materials", "cooling_kw", "electric_load_kw", "fixed")
+SITE_BASIS_PREFIXES = ("fresh_feed:", "outputs:")
+#: Production areas, in the order staff are listed.
+AREAS = ("precursor", "cathode", "finishing", "utilities")
+
+
+# --------------------------------------------------------------------------- data
+
+
+class EquipmentType(DataModel):
+    """The descriptive part of an equipment record (its numbers are parameters)."""
+
+    id: str
+    name: str
+    operations: Seq[str] = ()
+    scope: Literal["unit", "site"] = "unit"
+    sizing: Literal["rate", "volume", "area", "kiln", "fixed"]
+    basis: str
+    size_unit: str
+    area: Literal["precursor", "cathode", "finishing", "utilities"]
+    group: Literal["process", "utilities"]
+
+    @property
+    def capacity_unit(self) -> str:
+        """Unit of the capacity reported per piece (kilns: t/h of fired product)."""
+        return "t/h" if self.sizing == "kiln" else self.size_unit
+
+
+@dataclass(frozen=True)
+class EquipmentCatalog:
+    """Equipment types, the unit-to-type mapping and the parameter table (equipment + capex)."""
+
+    types: dict[str, EquipmentType]
+    operation_defaults: dict[str, str]
+    route_units: dict[str, dict[str, str]]
+    table: ParameterTable
+
+    def type_for(self, route_id: str, unit: Unit) -> EquipmentType:
+        """The equipment type that serves ``unit`` of route ``route_id``."""
+        type_id = self.route_units.get(route_id, {}).get(unit.id) or self.operation_defaults.get(
+            unit.operation
+        )
+        if type_id is None:
+            raise DataError(
+                f"{EQUIPMENT_FILE}: no equipment type serves operation {unit.operation!r} "
+                f"(route {route_id!r}, unit {unit.id!r}); add it to [operation_defaults]"
+            )
+        return self.types[type_id]
+
+    def site_types(self) -> list[EquipmentType]:
+        return [t for t in self.types.values() if t.scope == "site"]
+
+    def source(self, name: str) -> str:
+        return self.table[name].cite()
+
+
+def _metadata(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not isinstance(v, Mapping)}
+
+
+def _parameters(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if isinstance(v, Mapping)}
+
+
+def _required_fields(eq: EquipmentType) -> tuple[str, ...]:
+    kind = eq.size_unit if eq.sizing == "rate" else eq.sizing
+    return COMMON_FIELDS + KIND_FIELDS.get(kind, ())
+
+
+def _check_type(eq: EquipmentType, table: ParameterTable, where: str) -> None:
+    if eq.size_unit not in SIZING_UNITS[eq.sizing]:
+        raise DataError(
+            f"{where}: size_unit {eq.size_unit!r} does not fit sizing {eq.sizing!r} "
+            f"(allowed: {', '.join(SIZING_UNITS[eq.sizing])})"
+        )
+    bases, prefixes = (
+        (UNIT_BASES, UNIT_BASIS_PREFIXES) if eq.scope == "unit" else (SITE_BASES, SITE_BASIS_PREFIXES)
+    )
+    if eq.basis not in bases and not eq.basis.startswith(prefixes):
+        raise DataError(
+            f"{where}: basis {eq.basis!r} is not a {eq.scope} basis "
+            f"(allowed: {', '.join(bases)}, {', '.join(p + '...' for p in prefixes)})"
+        )
+    if eq.sizing == "kiln" and eq.basis != "main_outlet":
+        raise DataError(f"{where}: a kiln is sized on its main outlet (basis = 'main_outlet')")
+    missing = [f for f in _required_fields(eq) if f"{eq.id}.{f}" not in table]
+    if missing:
+        raise DataError(f"{where}: missing parameters {', '.join(missing)} (no default in [defaults])")
+
+
+@cache
+def equipment_catalog() -> EquipmentCatalog:
+    """Load and check ``equipment.toml`` and ``capex.toml`` (cached)."""
+    raw = catalog.read_toml(catalog.data_path(EQUIPMENT_FILE))
+    defaults = table_from_toml(raw.get("defaults", {}), EQUIPMENT_FILE)
+    types: dict[str, EquipmentType] = {}
+    table: ParameterTable = {}
+    for type_id, record in raw.get("types", {}).items():
+        where = f"{EQUIPMENT_FILE}: [types.{type_id}]"
+        if not isinstance(record, Mapping):
+            raise DataError(f"{where} must be a table")
+        try:
+            eq = EquipmentType.model_validate({"id": type_id, **_metadata(record)})
+        except ValidationError as exc:
+            raise DataError(f"{where}: {exc}") from None
+        own = table_from_toml(_parameters(record), EQUIPMENT_FILE, prefix=f"{type_id}.")
+        for field_name, param in defaults.items():
+            name = f"{type_id}.{field_name}"
+            if name not in own:
+                own[name] = replace(param, name=name)
+        _check_type(eq, own, where)
+        types[type_id] = eq
+        table.update(own)
+    operation_defaults = dict(raw.get("operation_defaults", {}))
+    route_units = {r: dict(units) for r, units in raw.get("route_units", {}).items()}
+    for operation, type_id in operation_defaults.items():
+        if type_id not in types or operation not in types[type_id].operations:
+            raise DataError(
+                f"{EQUIPMENT_FILE}: [operation_defaults] {operation} = {type_id!r} is not a type "
+                f"that lists {operation!r} in its operations"
+            )
+    for route_id, units in route_units.items():
+        for unit_id, type_id in units.items():
+            if type_id not in types:
+                raise DataError(
+                    f"{EQUIPMENT_FILE}: [route_units.{route_id}] {unit_id}: unknown type {type_id!r}"
+                )
+    table.update(table_from_toml(raw.get("staff", {}), EQUIPMENT_FILE, prefix="staff."))
+    capex_raw = catalog.read_toml(catalog.data_path(CAPEX_FILE))
+    table.update(table_from_toml(capex_raw.get("capex", {}), CAPEX_FILE, prefix="capex."))
+    return EquipmentCatalog(types, operation_defaults, route_units, table)
+
+
+def parameter_table() -> ParameterTable:
+    """Equipment, staff and CAPEX parameters: what a scenario's ``[equipment]`` overrides."""
+    return dict(equipment_catalog().table)
+
+
+# --------------------------------------------------------------------------- parameter values
+
+
+def _values(
+    scenario: Scenario, overrides: Mapping[str, ArrayLike] | None, n: int, context: str
+) -> tuple[Values, int]:
+    """Scenario ``[equipment]`` values with ``overrides`` on top, checked; and the draw count."""
+    table = equipment_catalog().table
+    merged: dict[str, ArrayLike] = {**scenario.equipment, **(overrides or {})}
+    problems = check_values(table, merged, prefix="equipment.")
+    lengths = {int(np.asarray(v).size) for v in merged.values() if np.ndim(v) == 1}
+    draws = max(lengths | {n})
+    for name, value in merged.items():
+        size = int(np.asarray(value).size) if np.ndim(value) == 1 else 1
+        if size not in (1, draws):
+            problems.append(
+                Problem(
+                    f"equipment.{name}", f"array of {size} values", f"a number or an array of {draws} draws"
+                )
+            )
+    if np.ndim(merged.get("staff.crews", 0.0)) > 0:
+        problems.append(Problem("equipment.staff.crews", "an array", "a single number of crews (not drawn)"))
+    if problems:
+        raise InputError(problems, context)
+    values = Values(
+        table, {k: np.asarray(v, dtype=float) if np.ndim(v) else float(v) for k, v in merged.items()}
+    )
+    for eq in equipment_catalog().types.values():
+        low, high = values(f"{eq.id}.min_size"), values(f"{eq.id}.max_size")
+        if np.any(np.asarray(low) > np.asarray(high)):
+            problems.append(
+                Problem(f"equipment.{eq.id}.min_size", low, f"at most {eq.id}.max_size ({_show(high)})")
+            )
+    if problems:
+        raise InputError(problems, context)
+    return values, draws
+
+
+def _show(value: Number) -> str:
+    array = np.asarray(value)
+    return f"{float(array):g}" if array.ndim == 0 else f"array with minimum {float(array.min()):g}"
+
+
+def _full(value: Number, n: int) -> Array:
+    """``value`` as an array of shape (n,)."""
+    if isinstance(value, np.ndarray) and value.shape == (n,):
+        return value
+    return np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
+
+
+def _ceil(x: Number) -> Number:
+    """Whole number of pieces: ceil with a tolerance for round-off. [-]"""
+    return np.ceil(np.asarray(x) - _CEIL_TOLERANCE)
+
+
+# --------------------------------------------------------------------------- balance readings
+
+
+def _mass(ub: UnitBalance, flow: Mapping[str, Array], keep: Callable[[str], bool] | None = None) -> Array:
+    """Mass of a kmol-per-basis flow, optionally of the species ``keep`` accepts. [kg/yr]"""
+    total: Array | None = None
+    scratch: Array | None = None
+    for species, kmol in flow.items():
+        if keep is not None and not keep(species):
+            continue
+        if total is None:
+            total = kmol * ub.molar_mass[species]
+            scratch = np.empty_like(total)
+        else:
+            np.multiply(kmol, ub.molar_mass[species], out=scratch)
+            np.add(total, scratch, out=total)
+    if total is None:
+        return np.zeros_like(ub.scale)
+    return np.multiply(total, ub.scale, out=total)
+
+
+def _solid(route: CompiledRoute) -> Callable[[str], bool]:
+    fluid = dict(zip(route.species, route.fluid, strict=True))
+    return lambda species: not fluid[species]
+
+
+def unit_basis(eq: EquipmentType, route: CompiledRoute, unit: Unit, ub: UnitBalance) -> Array:
+    """The balance quantity a unit's equipment is sized on. [kg/yr]
+
+    Parameters
+    ----------
+    eq : EquipmentType
+        The equipment serving the unit; ``eq.basis`` names the quantity.
+    route, unit, ub
+        The compiled route, the route unit and its balance.
+    """
+    basis = eq.basis
+    if basis == "inflow":
+        return _mass(ub, ub.inflow_kmol)
+    if basis in ("charge", "solids_charge"):
+        keep = _solid(route) if basis == "solids_charge" else None
+        total = _mass(ub, ub.inflow_kmol, keep)
+        for flow in ub.feeds_kmol.values():
+            total = total + _mass(ub, flow, keep)
+        return total
+    if basis == "main_outlet":
+        return _mass(ub, ub.outlets_kmol[unit.main_outlet])
+    if basis == "precipitate":
+        formed = _precipitated_species(route, unit)
+        if not formed:
+            raise DataError(
+                f"{EQUIPMENT_FILE}: {eq.id} is sized on 'precipitate' but unit {unit.id!r} of route "
+                f"{route.id!r} forms no solid intermediate or product"
+            )
+        return _mass(ub, ub.outlets_kmol[unit.main_outlet], formed.__contains__)
+    kind, _, rest = basis.partition(":")
+    outlet, _, species = rest.partition(":")
+    if outlet not in ub.outlets_kmol:
+        raise DataError(
+            f"{EQUIPMENT_FILE}: {eq.id} is sized on {basis!r} but unit {unit.id!r} of route {route.id!r} "
+            f"has no outlet {outlet!r} (outlets: {', '.join(ub.outlets_kmol)})"
+        )
+    flow = ub.outlets_kmol[outlet]
+    if kind == "outlet_solids":
+        return _mass(ub, flow, _solid(route))
+    return _mass(ub, flow, (lambda s: s == species) if species else None)
+
+
+def _precipitated_species(route: CompiledRoute, unit: Unit) -> set[str]:
+    """Solid intermediates or products formed by the unit's reactions."""
+    species_catalog = catalog.species_catalog()
+    formed: set[str] = set()
+    for reaction in unit.reactions:
+        for index, coefficient in reaction.stoich.items():
+            formula = route.species[index]
+            if (
+                coefficient > 0
+                and not route.fluid[index]
+                and species_catalog.get(formula).category in ("intermediate", "product")
+            ):
+                formed.add(formula)
+    return formed
+
+
+def outputs_kg(balance: Balance, kind: str) -> Array:
+    """Terminal outlets of one kind (``wastewater``, ``off_gas``, ``by_product``...). [kg/yr]"""
+    total: Array = np.zeros(balance.n)
+    for ub in balance.units:
+        for name, flow in ub.outlets_kmol.items():
+            if ub.outlet_kinds[name] == kind:
+                total = total + _mass(ub, flow)
+    return total
+
+
+def site_basis(eq: EquipmentType, scenario: Scenario, balance: Balance) -> Array:
+    """The plant total a site system is sized on. [kg/yr, or kWh/yr for *_kw bases]"""
+    basis = eq.basis
+    n = balance.n
+    if basis == "fixed":
+        return np.ones(n)
+    if basis == "product":
+        return balance.product_t_per_year * 1000.0
+    if basis == "water_feed" or basis.startswith("fresh_feed:"):
+        label = "H2O" if basis == "water_feed" else basis.partition(":")[2]
+        total: Array = np.zeros(n)
+        for ub in balance.units:
+            if label in ub.feeds_kmol:
+                total = total + _mass(ub, ub.feeds_kmol[label])
+        return total
+    if basis == "raw_materials":
+        total = np.zeros(n)
+        for kg in balance.raw_materials().values():
+            total = total + kg
+        return total
+    if basis.startswith("outputs:"):
+        return outputs_kg(balance, basis.partition(":")[2])
+    energy = balance.energy_by_carrier()
+    cooling = _full(energy.get("cooling", 0.0), n)
+    if basis == "cooling_kw":
+        return cooling
+    # electric_load_kw: process electricity plus electric chillers meeting the chilled water
+    return _full(energy.get("electricity", 0.0), n) + cooling / chiller_cop(scenario)
+
+
+# --------------------------------------------------------------------------- sizing
+
+
+def _kiln_capacity_per_metre(eq_id: str, v: Values, charge_per_product: Number) -> Number:
+    """Fired product a roller hearth kiln makes per metre of length. [t/h per m]
+
+    Sagger positions per metre are ``rows x layers / pitch``; one kg of product occupies a
+    position for ``charge_per_product x cycle / load`` hours in the first firing and
+    ``cycle_refire / load_refire`` hours in each further firing.
+    """
+    positions_per_m = v(f"{eq_id}.rows") * v(f"{eq_id}.layers") / v(f"{eq_id}.sagger_pitch_m")
+    first = v(f"{eq_id}.cycle_h") / v(f"{eq_id}.load_kg_per_sagger")
+    refire = (
+        (v(f"{eq_id}.firings") - 1.0) * v(f"{eq_id}.refire_cycle_h") / v(f"{eq_id}.refire_load_kg_per_sagger")
+    )
+    hours_per_kg = charge_per_product * first + refire
+    return (positions_per_m / 1000.0) / hours_per_kg
+
+
+def _kg_per_capacity_unit(eq: EquipmentType, v: Values) -> Number:
+    """Balance units (kg, or kWh for energy bases) per unit of a rate type's size unit."""
+    p = eq.id
+    if eq.size_unit == "t/h":
+        return 1000.0
+    if eq.size_unit == "m3/h":
+        return 1000.0 * v(f"{p}.density_t_per_m3")
+    if eq.size_unit == "Nm3/h":
+        return v(f"{p}.gas_density_kg_per_nm3")
+    if eq.size_unit == "kVA":
+        return v(f"{p}.power_factor")  # kW per kVA
+    return 1.0  # kg/h, kW
+
+
+def _duty(
+    eq: EquipmentType, basis: Array, hours: Number, v: Values, charge: Array | None
+) -> tuple[Array, Number]:
+    """Running duty in size units from an annual balance quantity, and capacity per size unit.
+
+    Returns
+    -------
+    running : array
+        Duty at the operating hours x availability. [size unit]
+    per_size : numeric
+        Capacity units per size unit (1, except kilns: t/h of product per m). [-]
+    """
+    p = eq.id
+    if eq.sizing == "fixed":
+        return basis, 1.0
+    if eq.sizing == "kiln":
+        if charge is None:
+            raise ValueError(f"{p}: a kiln is sized with the charge of its unit")
+        per_metre = _kiln_capacity_per_metre(p, v, charge / np.where(basis > 0, basis, 1.0))
+        return basis * (1.0 / (1000.0 * hours)) / per_metre, per_metre
+    if eq.sizing == "volume":
+        factor = v(f"{p}.residence_h") / (
+            1000.0 * hours * v(f"{p}.density_t_per_m3") * v(f"{p}.fill_fraction")
+        )
+    elif eq.sizing == "area":
+        factor = 1.0 / (hours * v(f"{p}.flux_kg_per_m2_h"))
+    else:
+        factor = 1.0 / (hours * _kg_per_capacity_unit(eq, v))
+    return basis * factor, 1.0
+
+
+def _size_item(
+    eq: EquipmentType,
+    unit_id: str,
+    basis: Array,
+    charge: Array | None,
+    scenario: Scenario,
+    v: Values,
+    n: int,
+) -> EquipmentItem:
+    p = eq.id
+    hours = scenario.plant.operating_hours_per_year * v(f"{p}.availability")
+    running, per_size = _duty(eq, basis, hours, v, charge)
+    margin = 1.0 + v(f"{p}.design_margin")
+    max_size, min_size, reference = v(f"{p}.max_size"), v(f"{p}.min_size"), v(f"{p}.reference_size")
+    design = running * margin
+    duty_count = _ceil(design / max_size)
+    min_count, spares = v(f"{p}.min_count"), v(f"{p}.spares")
+    if np.any(min_count):
+        duty_count = np.maximum(duty_count, min_count)
+    size = np.maximum(design / np.maximum(duty_count, 1.0), min_size)
+    count = duty_count + spares * (duty_count > 0) if np.any(spares) else duty_count
+    ratio = size * (1.0 / reference)
+    purchase = count * v(f"{p}.purchase_cny") * ratio ** v(f"{p}.scaling_exponent")
+    consumables = duty_count * v(f"{p}.consumables_cny_per_year")
+    if eq.sizing == "kiln" and charge is not None:
+        sagger = v(f"{p}.sagger_price_cny")
+        per_m = (
+            v(f"{p}.rows") * v(f"{p}.layers") / v(f"{p}.sagger_pitch_m") * v(f"{p}.sagger_inventory_factor")
+        )
+        purchase = purchase + count * size * (per_m * sagger)
+        uses = charge / v(f"{p}.load_kg_per_sagger") + basis * (
+            (v(f"{p}.firings") - 1.0) / v(f"{p}.refire_load_kg_per_sagger")
+        )
+        consumables = consumables + uses * (sagger / v(f"{p}.sagger_life_cycles"))
+    installed = purchase * (1.0 + v(f"{p}.installation_fraction"))
+    return EquipmentItem(
+        unit_id=unit_id,
+        equipment_id=p,
+        name=eq.name,
+        count=_full(count, n),
+        design_throughput=_full(design if eq.sizing != "kiln" else design * per_size, n),
+        capacity_per_piece=_full(size if eq.sizing != "kiln" else size * per_size, n),
+        capacity_unit=eq.capacity_unit,
+        utilisation=_full(running / np.maximum(count * size, 1e-300), n),
+        purchase_cny=_full(purchase, n),
+        installed_cny=_full(installed, n),
+        power_kw=_full(count * ratio * v(f"{p}.power_kw"), n),
+        operators_per_shift=_full(duty_count * v(f"{p}.operators_per_shift"), n),
+        consumables_cny_per_year=_full(consumables, n),
+        source=_item_source(eq),
+    )
+
+
+def _item_source(eq: EquipmentType) -> str:
+    cat = equipment_catalog()
+    return (
+        f"{eq.name}. Price: {cat.source(f'{eq.id}.purchase_cny')}. "
+        f"Size per piece: {cat.source(f'{eq.id}.max_size')}. "
+        f"Scaling exponent: {cat.source(f'{eq.id}.scaling_exponent')}"
+    )
+
+
+def size_equipment(
+    scenario: Scenario,
+    route: CompiledRoute,
+    balance: Balance,
+    overrides: Mapping[str, ArrayLike] | None = None,
+) -> EquipmentResult:
+    """Pieces of equipment, their cost, power and consumables, and the staff of a plant.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Operating hours, shift pattern (``operating_hours_per_day``) and ``[equipment]``
+        overrides.
+    route : CompiledRoute
+        The route whose units are sized (each unit's ``operation`` picks its equipment type).
+    balance : Balance
+        The route's mass and energy balance (arrays over draws). [kg/yr]
+    overrides : mapping, optional
+        Equipment, staff and capex parameters by name (float or array over draws), on top of
+        ``scenario.equipment``; see :func:`parameter_table`.
+
+    Returns
+    -------
+    EquipmentResult
+        One item per route unit (``unit_id`` = unit id) and per site system (``"site"``);
+        staff by function. Arrays of shape ``(n,)``.
+
+    Raises
+    ------
+    InputError
+        Unknown parameter, value out of range, an array of the wrong length, or a minimum
+        piece size above the maximum.
+    """
+    v, n = _values(scenario, overrides, balance.n, "equipment overrides")
+    cat = equipment_catalog()
+    items: list[EquipmentItem] = []
+    for unit in route.units:
+        eq = cat.type_for(route.id, unit)
+        ub = balance.unit(unit.id)
+        charge = _mass(ub, ub.inflow_kmol) if eq.sizing == "kiln" else None
+        items.append(_size_item(eq, unit.id, unit_basis(eq, route, unit, ub), charge, scenario, v, n))
+    for eq in cat.site_types():
+        item = _size_item(eq, "site", site_basis(eq, scenario, balance), None, scenario, v, n)
+        if np.any(item.count > 0):
+            items.append(item)
+    return EquipmentResult(items=tuple(items), staff=_staff(items, scenario, v, n), n=n)
+
+
+# --------------------------------------------------------------------------- staff
+
+
+def crews(scenario: Scenario, v: Values) -> float:
+    """Shift crews on the payroll for the scenario's working day. [-]
+
+    Continuous three-shift work (more than 16 h a day) needs ``staff.crews`` crews (default
+    four); one- and two-shift work needs one crew per shift.
+    """
+    shifts_per_day = float(_ceil(scenario.plant.operating_hours_per_day / 8.0))
+    return float(v("staff.crews")) if shifts_per_day >= 3 else shifts_per_day
+
+
+def _staff(items: list[EquipmentItem], scenario: Scenario, v: Values, n: int) -> tuple[StaffLine, ...]:
+    cat = equipment_catalog()
+    team = crews(scenario, v)
+    social = 1.0 + v("staff.social_charges_fraction")
+
+    def salary(kind: str) -> Array:
+        return _full(v(f"staff.salary_{kind}_cny") * social, n)
+
+    def src(*names: str) -> str:
+        return "; ".join(f"{name}: {cat.source(name)}" for name in names)
+
+    lines: list[StaffLine] = []
+    operators_total: Array = np.zeros(n)
+    active_areas: Array = np.zeros(n)
+    for area in AREAS:
+        sums = [i.operators_per_shift for i in items if cat.types[i.equipment_id].area == area]
+        if not sums:
+            continue
+        per_shift = _full(_ceil(np.sum(sums, axis=0)), n)
+        operators_total = operators_total + per_shift * team
+        active_areas = active_areas + (per_shift > 0)
+        lines.append(
+            StaffLine(
+                f"operators_{area}",
+                team,
+                per_shift,
+                per_shift * team,
+                salary("operator"),
+                f"operators per piece of each {area} equipment type (equipment.toml), summed and rounded "
+                f"up per shift; {src('staff.crews', 'staff.salary_operator_cny')}",
+            )
+        )
+    supervisors = _full(_ceil(active_areas * v("staff.supervisors_per_area_per_shift")), n)
+    lines.append(
+        StaffLine(
+            "shift_supervisors",
+            team,
+            supervisors,
+            supervisors * team,
+            salary("supervisor"),
+            src("staff.supervisors_per_area_per_shift", "staff.salary_supervisor_cny"),
+        )
+    )
+    maintenance = _full(_ceil(operators_total * v("staff.maintenance_per_operator")), n)
+    lines.append(
+        StaffLine(
+            "maintenance",
+            1.0,
+            maintenance,
+            maintenance,
+            salary("maintenance"),
+            src("staff.maintenance_per_operator", "staff.salary_maintenance_cny"),
+        )
+    )
+    for function, per_shift_name, kind in (
+        ("quality_control", "staff.qc_per_shift", "qc"),
+        ("logistics", "staff.logistics_per_shift", "logistics"),
+    ):
+        per_shift = _full(_ceil(v(per_shift_name)), n)
+        lines.append(
+            StaffLine(
+                function,
+                team,
+                per_shift,
+                per_shift * team,
+                salary(kind),
+                src(per_shift_name, f"staff.salary_{kind}_cny"),
+            )
+        )
+    technical = _full(_ceil(v("staff.technical_day_staff")), n)
+    lines.append(
+        StaffLine(
+            "technical",
+            1.0,
+            technical,
+            technical,
+            salary("technical"),
+            src("staff.technical_day_staff", "staff.salary_technical_cny"),
+        )
+    )
+    others = np.sum([line.headcount for line in lines], axis=0)
+    management = _full(_ceil(others * v("staff.management_fraction")), n)
+    lines.append(
+        StaffLine(
+            "management_admin",
+            1.0,
+            management,
+            management,
+            salary("management"),
+            src("staff.management_fraction", "staff.salary_management_cny", "staff.social_charges_fraction"),
+        )
+    )
+    return tuple(lines)
+
+
+# --------------------------------------------------------------------------- construction investment
+
+
+@dataclass(frozen=True)
+class PlantAreas:
+    """Floor and land areas of the plant. [m2]"""
+
+    production_m2: Array
+    warehouse_m2: Array
+    office_m2: Array
+    land_m2: Array
+
+    @property
+    def land_mu(self) -> Array:
+        """[mu]"""
+        return self.land_m2 / M2_PER_MU
+
+
+def _equipment_floor_area(item: EquipmentItem, v: Values, charge_per_product: Number | None = None) -> Array:
+    """Floor area of an item's pieces, from the piece size and the type's area. [m2]"""
+    eq = equipment_catalog().types[item.equipment_id]
+    p = eq.id
+    if eq.sizing == "kiln":
+        if charge_per_product is None:
+            raise ValueError("a kiln's floor area needs the charge-to-product ratio of its unit")
+        size = item.capacity_per_piece / _kiln_capacity_per_metre(p, v, charge_per_product)
+        exponent = 1.0
+    else:
+        size = item.capacity_per_piece
+        exponent = FOOTPRINT_EXPONENT
+    return item.count * v(f"{p}.floor_area_m2") * (size / v(f"{p}.reference_size")) ** exponent
+
+
+def plant_areas(
+    scenario: Scenario,
+    balance: Balance,
+    equipment: EquipmentResult,
+    overrides: Mapping[str, ArrayLike] | None = None,
+) -> PlantAreas:
+    """Production, warehouse, office and land areas of a sized plant. [m2]"""
+    v, _ = _values(scenario, overrides, max(balance.n, equipment.n), "equipment overrides")
+    return _plant_areas(scenario, balance, equipment, v)
+
+
+def _plant_areas(scenario: Scenario, balance: Balance, equipment: EquipmentResult, v: Values) -> PlantAreas:
+    """Production, warehouse, office and land areas. [m2]"""
+    n = max(balance.n, equipment.n)
+    production: Array = np.zeros(n)
+    for item in equipment.items:
+        ratio = None
+        if equipment_catalog().types[item.equipment_id].sizing == "kiln":
+            ub = balance.unit(item.unit_id)
+            out = _mass(ub, ub.outlets_kmol[balance.route.unit(item.unit_id).main_outlet])
+            ratio = _mass(ub, ub.inflow_kmol) / np.where(out > 0, out, 1.0)
+        production = production + _equipment_floor_area(item, v, ratio)
+    production = production * (1.0 + v("capex.building.circulation_fraction"))
+    per_day = 1.0 / 1000.0 / scenario.plant.operating_days_per_year  # kg/yr -> t/d
+    raw = np.sum(list(balance.raw_materials().values()), axis=0) * per_day
+    outputs = (balance.product_t_per_year * 1000.0 + outputs_kg(balance, "by_product")) * per_day
+    stock_t = raw * v("capex.building.raw_material_storage_days") + outputs * v(
+        "capex.building.product_storage_days"
+    )
+    warehouse = stock_t / v("capex.building.storage_t_per_m2")
+    office = equipment.headcount * v("capex.building.office_m2_per_person")
+    footprint = production + warehouse + office / v("capex.building.office_storeys")
+    land = footprint / v("capex.site.building_coverage")
+    return PlantAreas(_full(production, n), _full(warehouse, n), _full(office, n), _full(land, n))
+
+
+def price_contingency(static_cny: Number, rate: Number, years: Number) -> Number:
+    """Price contingency (涨价预备费) on a static investment spent evenly over ``years``. [CNY]
+
+    ``PF = sum_t I_t [(1 + f)^(t - 0.5) - 1]`` with ``I_t = static / years`` for
+    ``t = 1..years`` (mid-year spending, no pre-construction years) [3]_.
+
+    >>> round(float(price_contingency(100.0, 0.0, 2)), 9)
+    0.0
+    >>> round(float(price_contingency(100.0, 0.05, 1)), 4)
+    2.4695
+    """
+    years_array = np.maximum(np.rint(np.asarray(years, dtype=float)), 1.0)
+    total: Number = 0.0
+    for t in range(1, int(np.max(years_array)) + 1):
+        spent = np.where(t <= years_array, static_cny / years_array, 0.0)
+        total = total + spent * ((1.0 + rate) ** (t - 0.5) - 1.0)
+    return total
+
+
+def estimate_capex(
+    scenario: Scenario,
+    balance: Balance,
+    equipment: EquipmentResult,
+    overrides: Mapping[str, ArrayLike] | None = None,
+) -> CapexResult:
+    """Construction investment (建设投资) line by line, Chinese feasibility-study structure. [CNY]
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Operating days (storage areas) and ``[equipment]`` overrides of ``capex.*``.
+    balance : Balance
+        Mass balance (raw materials, product and by-products for warehouses). [kg/yr]
+    equipment : EquipmentResult
+        Output of :func:`size_equipment`.
+    overrides : mapping, optional
+        Parameters by name (float or array over draws) on top of ``scenario.equipment``.
+
+    Returns
+    -------
+    CapexResult
+        Lines: equipment_purchase, installation, buildings, utilities, other_construction,
+        land, basic_contingency, price_contingency; each with its asset class for
+        depreciation (equipment, buildings, land, other).
+    """
+    v, n = _values(scenario, overrides, max(balance.n, equipment.n), "equipment overrides")
+    cat = equipment_catalog()
+    freight = v("capex.freight_fraction")
+    process = [i for i in equipment.items if cat.types[i.equipment_id].group == "process"]
+    utilities = [i for i in equipment.items if cat.types[i.equipment_id].group == "utilities"]
+
+    def total(values: list[Array]) -> Array:
+        return _full(np.sum(values, axis=0) if values else 0.0, n)
+
+    process_purchase = total([i.purchase_cny for i in process])
+    equipment_purchase = process_purchase * (1.0 + freight)
+    installation = total([i.installed_cny - i.purchase_cny for i in process])
+    areas = _plant_areas(scenario, balance, equipment, v)
+    buildings = (
+        areas.production_m2 * v("capex.building.production_cny_per_m2")
+        + areas.warehouse_m2 * v("capex.building.warehouse_cny_per_m2")
+        + areas.office_m2 * v("capex.building.office_cny_per_m2")
+        + areas.land_m2 * v("capex.site.works_cny_per_m2")
+    )
+    utilities_cny = total([i.purchase_cny * freight + i.installed_cny for i in utilities])
+    engineering = equipment_purchase + installation + buildings + utilities_cny
+    other_rate = (
+        v("capex.other.design_survey_fraction")
+        + v("capex.other.supervision_fraction")
+        + v("capex.other.owner_management_fraction")
+        + v("capex.other.reviews_permits_fraction")
+    )
+    all_purchase = total([i.purchase_cny for i in equipment.items]) * (1.0 + freight)
+    other = (
+        engineering * other_rate
+        + all_purchase * v("capex.other.commissioning_fraction")
+        + equipment.headcount * v("capex.other.preparation_cny_per_person")
+    )
+    land = areas.land_mu * v("capex.site.land_price_cny_per_mu")
+    basic = (engineering + other + land) * v("capex.contingency.basic_fraction")
+    price = price_contingency(
+        engineering + other + land + basic,
+        v("capex.contingency.price_escalation_rate"),
+        v("capex.contingency.price_escalation_years"),
+    )
+
+    def src(*names: str) -> str:
+        return "; ".join(f"{name}: {cat.source(name)}" for name in names)
+
+    lines = (
+        CapexLine(
+            "equipment_purchase",
+            "Equipment purchase (设备购置费)",
+            _full(equipment_purchase, n),
+            "equipment",
+            "process equipment of every route unit, ex-works, x (1 + freight)",
+            "equipment items (equipment.toml); " + src("capex.freight_fraction"),
+        ),
+        CapexLine(
+            "installation",
+            "Installation (安装工程费)",
+            _full(installation, n),
+            "equipment",
+            "process equipment purchase x installation fraction of each type",
+            "installation_fraction of each equipment type (equipment.toml)",
+        ),
+        CapexLine(
+            "buildings",
+            "Buildings and civil works (建筑工程费)",
+            _full(buildings, n),
+            "buildings",
+            "production floor (equipment footprints x (1 + circulation)), warehouses (stock days), "
+            "offices (per person) x CNY/m2, plus site works per m2 of land",
+            src(
+                "capex.building.production_cny_per_m2",
+                "capex.building.warehouse_cny_per_m2",
+                "capex.building.office_cny_per_m2",
+                "capex.site.works_cny_per_m2",
+            ),
+        ),
+        CapexLine(
+            "utilities",
+            "Utilities and public works (公用工程)",
+            _full(utilities_cny, n),
+            "equipment",
+            "site systems (power supply, chilled water, deionised water, N2, compressed air, "
+            "wastewater, exhaust treatment, raw-material handling, QC laboratory), purchased with "
+            "freight and installed",
+            "site equipment items (equipment.toml); " + src("capex.freight_fraction"),
+        ),
+        CapexLine(
+            "other_construction",
+            "Other construction costs (工程建设其他费用, without land)",
+            _full(other, n),
+            "other",
+            "design and survey, supervision, owner's management, reviews and permits as fractions of "
+            "lines 1-4; commissioning as a fraction of all equipment; preparation per person",
+            src(
+                "capex.other.design_survey_fraction",
+                "capex.other.supervision_fraction",
+                "capex.other.owner_management_fraction",
+                "capex.other.reviews_permits_fraction",
+                "capex.other.commissioning_fraction",
+                "capex.other.preparation_cny_per_person",
+            ),
+        ),
+        CapexLine(
+            "land",
+            "Land use rights (土地使用权)",
+            _full(land, n),
+            "land",
+            "building footprint / building coverage, in mu, x land price",
+            src("capex.site.building_coverage", "capex.site.land_price_cny_per_mu"),
+        ),
+        CapexLine(
+            "basic_contingency",
+            "Basic contingency (基本预备费)",
+            _full(basic, n),
+            "other",
+            "rate x lines 1-6",
+            src("capex.contingency.basic_fraction"),
+        ),
+        CapexLine(
+            "price_contingency",
+            "Price contingency (涨价预备费)",
+            _full(price, n),
+            "other",
+            "sum_t I_t [(1 + f)^(t - 0.5) - 1] on lines 1-7 spent evenly over the years",
+            src("capex.contingency.price_escalation_rate", "capex.contingency.price_escalation_years"),
+        ),
+    )
+    return CapexResult(lines=lines, n=n)
+
+
+# --------------------------------------------------------------------------- currencies
+
+
+def exchange_rate(
+    currency: str, scenario: Scenario, overrides: Mapping[str, ArrayLike] | None = None
+) -> Number:
+    """CNY per unit of ``currency`` (``CNY``, ``USD`` or ``EUR``). [CNY/unit]"""
+    if currency == "CNY":
+        return 1.0
+    if currency not in ("USD", "EUR"):
+        raise InputError([Problem("currency", currency, "one of CNY, USD, EUR")], "currency")
+    v, _ = _values(scenario, overrides, 1, "equipment overrides")
+    return v(f"capex.exchange_rate_cny_per_{currency.lower()}")
+
+
+def in_currency(
+    amount_cny: ArrayLike,
+    currency: str,
+    scenario: Scenario,
+    overrides: Mapping[str, ArrayLike] | None = None,
+) -> Array:
+    """An amount in CNY converted at the stated exchange rate. [currency]"""
+    return np.asarray(amount_cny, dtype=float) / exchange_rate(currency, scenario, overrides)
