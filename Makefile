@@ -22,7 +22,14 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+# Debian's Chromium for the browser test of the HTML report (Playwright drives it; it never
+# downloads a browser of its own). apt-get through sudo unless running as root.
+$(VENV)/.chromium: | $(BIN)/python
+	command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	touch $@
+
+install-test: $(VENV)/.installed-test $(VENV)/.chromium
 
 run: install
 	$(BIN)/natwin run --out out

@@ -42,7 +42,19 @@ def test_run_writes_results_json(run_dir, default_result):
     assert doc["product"]["theoretical_capacity"]["unit"] == "mAh/g"
     assert {"raw_materials", "streams", "energy", "outputs", "closure", "parameters"} <= set(doc["balance"])
     for key, value in default_result.kpis.items():
-        assert doc["kpis"][key] == pytest.approx(value, rel=1e-12)
+        if isinstance(value, float) and value != value:  # NaN (e.g. no IRR) is written as null
+            assert doc["kpis"][key] is None
+        elif isinstance(value, float):
+            assert doc["kpis"][key] == pytest.approx(value, rel=1e-12)
+        else:
+            assert doc["kpis"][key] == value
+
+
+def test_run_writes_report_and_cost_workbook(run_dir):
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Key figures" in html
+    wb = load_workbook(run_dir / "workbook.xlsx")
+    assert {"Inputs", "CAPEX", "OPEX", "CashFlow"} <= set(wb.sheetnames)
 
 
 def test_run_writes_balance_workbook(run_dir):
@@ -108,5 +120,5 @@ def test_catalog_route_lists_parameters():
 def test_python_api_matches(default_scenario):
     a = natwin.run(default_scenario)
     b = natwin.run(natwin.load_scenario())
-    assert a.kpis == b.kpis
+    assert json.dumps(a.kpis, sort_keys=True) == json.dumps(b.kpis, sort_keys=True)  # NaN-safe
     assert a.scenario_hash == b.scenario_hash

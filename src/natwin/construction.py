@@ -460,6 +460,13 @@ def yearly_output_share(
     return share.reshape(years, 365).mean(axis=1)
 
 
+def ramp_up_by_operating_year(
+    first_product_day: float, full_output_day: float, curve: RampUpCurve, years: int
+) -> Array:
+    """Average share of nameplate in each year after first product (operating years). [-]"""
+    return yearly_output_share(0.0, full_output_day - first_product_day, curve, years)
+
+
 def monthly_ramp_up(
     first_product_day: float, full_output_day: float, curve: RampUpCurve, months: int = 24
 ) -> Array:

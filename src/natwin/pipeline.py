@@ -15,6 +15,8 @@ import numpy as np
 from natwin import catalog
 from natwin.carbon import footprint
 from natwin.chemistry import ProductProperties, product_properties
+from natwin.construction import ScheduleResult, ramp_up_by_operating_year, schedule_for
+from natwin.economics import cash_flow, finance_table, operating_costs
 from natwin.equipment import estimate_capex, size_equipment
 from natwin.flowsheet import Balance, CompiledRoute, solve_balance
 from natwin.flowsheet import route as packaged_route
@@ -51,12 +53,14 @@ class RunResult:
     balance: Balance
     utilities: UtilitySummary
     kpis: dict[str, Any] = field(default_factory=dict)
+    finance_overrides: dict[str, Any] = field(default_factory=dict)  # set by the pipeline
     # Later stages; None until the stage has run.
     equipment: Any = None  # natwin.costs.EquipmentResult
     capex: Any = None  # natwin.costs.CapexResult
     opex: Any = None  # natwin.economics.OpexResult
     economics: Any = None  # natwin.economics.EconomicsResult
     carbon: Any = None  # natwin.carbon.CarbonResult
+    schedule: Any = None  # natwin.construction.ScheduleResult
 
 
 def summarise_utilities(balance: Balance, cop: float) -> UtilitySummary:
@@ -137,6 +141,50 @@ def _overall_yield(balance: Balance) -> float:
     return made / (best * route.molar_mass[route.product_species]) if np.isfinite(best) else float("nan")
 
 
+def economics_timeline(scenario: Scenario, plan: ScheduleResult) -> tuple[dict[str, Any], Any]:
+    """Construction years and operating-year loads for the cash flow, from the schedule.
+
+    Unless the scenario sets ``finance.construction_years``, the construction period is the
+    P50 time to first product rounded to whole years (at least one); operating year 1 starts
+    at first product, and its load is the average ramp-up share over its 365 days.
+    """
+    overrides: dict[str, Any] = {}
+    if "construction_years" not in scenario.finance:
+        first = plan.risk.percentiles["first_product"]["P50"]
+        overrides["construction_years"] = max(1, round(first / 365.0))
+    life = int(scenario.finance.get("operating_life_years", finance_table()["operating_life_years"].default))
+    first = plan.risk.percentiles["first_product"]["P50"]
+    full = plan.risk.percentiles["full_output"]["P50"]
+    loads = ramp_up_by_operating_year(first, full, plan.network.ramp_up_curve, life)
+    return overrides, loads
+
+
+def schedule_kpis(plan: ScheduleResult, opex: Any, vat_goods: float) -> dict[str, Any]:
+    """Milestone dates and the acceleration trade-off (crash cost against earlier margin)."""
+    out: dict[str, Any] = {
+        "first_product_p50": plan.milestone_date("first_product", "P50").isoformat(),
+        "first_product_p90": plan.milestone_date("first_product", "P90").isoformat(),
+        "full_output_p50": plan.milestone_date("full_output", "P50").isoformat(),
+        "mechanical_completion_p50": plan.milestone_date("mechanical_completion", "P50").isoformat(),
+    }
+    if plan.crash is not None:
+        margin_per_day = float(np.asarray(opex_margin_cny_per_year(opex, vat_goods)).reshape(-1)[0]) / 365.0
+        out |= {
+            "acceleration_days": plan.crash.days_saved,
+            "acceleration_cost_cny": plan.crash.cost_cny,
+            "acceleration_value_cny": plan.crash.days_saved * margin_per_day,
+        }
+    return out
+
+
+def opex_margin_cny_per_year(opex: Any, vat_goods: float) -> Any:
+    """Operating margin at full output: VAT-exclusive revenue less operating cost. [CNY/yr]
+
+    The value of producing a day earlier (at nameplate), used to weigh acceleration."""
+    price = np.asarray(opex.selling_price_cny_per_t) / (1 + vat_goods)
+    return (price - opex.cny_per_t) * opex.product_t_per_year
+
+
 def run(scenario: Scenario) -> RunResult:
     """Run the pipeline on a validated scenario."""
     chem = catalog.chemistry(scenario.plant.chemistry)
@@ -149,13 +197,21 @@ def run(scenario: Scenario) -> RunResult:
     kpis |= carbon.kpis()
     equipment = size_equipment(scenario, route, balance)
     capex = estimate_capex(scenario, balance, equipment)
-    construction_investment = float(capex.construction_investment_cny[0])
     kpis |= {
-        "capex_cny": construction_investment,
-        "capex_cny_per_t_per_year": construction_investment / scenario.plant.capacity_t_per_year,
+        "construction_investment_cny": float(capex.construction_investment_cny[0]),
         "staff": float(equipment.headcount[0]),
         "installed_power_kw": float(equipment.power_kw[0]),
     }
+    plan = schedule_for(scenario)
+    finance_overrides, ramp_up = economics_timeline(scenario, plan)
+    opex = operating_costs(scenario, balance, util, equipment, capex)
+    economics = cash_flow(
+        scenario, capex, opex, overrides=finance_overrides, ramp_up=ramp_up, product=product
+    )
+    kpis |= economics.kpis()
+    kpis["capex_cny_per_t_per_year"] = kpis["capex_cny"] / scenario.plant.capacity_t_per_year
+    vat = float(scenario.finance.get("vat.goods", finance_table()["vat.goods"].default))
+    kpis |= schedule_kpis(plan, opex, vat)
     return RunResult(
         scenario=scenario,
         scenario_hash=scenario.hash,
@@ -168,4 +224,8 @@ def run(scenario: Scenario) -> RunResult:
         carbon=carbon,
         equipment=equipment,
         capex=capex,
+        opex=opex,
+        economics=economics,
+        schedule=plan,
+        finance_overrides=finance_overrides,
     )

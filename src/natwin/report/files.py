@@ -28,6 +28,9 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -125,10 +128,17 @@ def _cell(value: Any) -> Any:
 
 def write_run(result: RunResult, out_dir: Path) -> dict[str, Path]:
     """Write every file of a run into ``out_dir``; returns their paths by name."""
+    from natwin.report.html import write_report
+    from natwin.report.workbook import write_cost_workbook
+
     out_dir = Path(out_dir)
     return {
         "results": write_results_json(result, out_dir / "results.json"),
         "balance": write_workbook(all_tables(result), out_dir / "balance.xlsx"),
+        "report": write_report(result, out_dir / "report.html"),
+        "workbook": write_cost_workbook(
+            result, out_dir / "workbook.xlsx", overrides=result.finance_overrides
+        ),
     }
 
 

@@ -1,0 +1,796 @@
+"""Report sections of the cost and carbon stages: equipment, CAPEX, OPEX, cash flow, carbon.
+
+Each ``*_section`` function returns ``None`` when its stage has not run (its
+:class:`~natwin.pipeline.RunResult` field is ``None``), so the report leaves the section out.
+What each reads:
+
+* ``result.equipment`` (:class:`natwin.costs.EquipmentResult`): ``items`` (``unit_id``,
+  ``equipment_id``, ``name``, ``count``, ``capacity_per_piece``, ``capacity_unit``,
+  ``utilisation``, ``power_kw``, ``operators_per_shift``, ``purchase_cny``, ``installed_cny``,
+  ``source``), ``staff`` (``function``, ``shifts``, ``per_shift``, ``headcount``,
+  ``salary_cny_per_year``, ``source``), ``headcount``, ``payroll_cny_per_year``.
+* ``result.capex`` (:class:`natwin.costs.CapexResult`): ``lines`` (``name``, ``label``,
+  ``amount_cny``, ``asset_class``, ``basis``, ``source``), ``construction_investment_cny``.
+* ``result.opex`` (:class:`natwin.economics.OpexResult`): ``lines`` (``label``, ``group``,
+  ``cny_per_year``, ``quantity``, ``quantity_unit``, ``price``, ``price_unit``, ``basis``,
+  ``source``), ``product_t_per_year``, ``cny_per_t``, ``notes``.
+* ``result.economics`` (:class:`natwin.economics.EconomicsResult`): ``years``, ``table``
+  (rows of :data:`natwin.economics.ROWS`, each ``(years, n)``), the investment totals, NPVs,
+  IRRs (``IrrResult``: ``value``, ``message``), payback, levelised costs, ``discount_rate``,
+  ``notes``; the finance settings via :func:`natwin.parameters.section_table`.
+* ``result.carbon`` (:class:`natwin.carbon.CarbonResult`): ``lines`` (``source``, ``scope``,
+  ``method``, ``quantity``, ``quantity_unit``, ``factor``, ``factor_unit``, ``co2_kg``,
+  ``parameter``, ``citation``), scope totals, intensities, the park indicator, ``notes``.
+
+All amounts are shown for draw 0, in CNY.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from natwin.parameters import section_table
+from natwin.report import figures
+from natwin.report.blocks import (
+    Card,
+    Column,
+    Section,
+    Sources,
+    esc,
+    figure_block,
+    first,
+    fmt,
+    humanise,
+    notes_html,
+    table_html,
+    total_row_css,
+)
+
+if TYPE_CHECKING:
+    from natwin.pipeline import RunResult
+
+
+def _irr(value: Any) -> tuple[float, str]:
+    """(IRR of draw 0, message) of an ``IrrResult`` or a plain number."""
+    if hasattr(value, "value"):
+        message = value.message(0) if hasattr(value, "message") else ""
+        return first(value.value), message
+    return first(value), ""
+
+
+# --------------------------------------------------------------------------- key figures
+
+
+def money_cards(result: RunResult, sources: Sources) -> list[Card]:
+    """Key figures of investment and returns (from ``result.kpis`` where present, else the stage
+    results); empty before the cost stages have run. Each links to the section with its sources."""
+    k = result.kpis
+    eq, capex, opex, eco = result.equipment, result.capex, result.opex, result.economics
+    capacity = result.scenario.plant.capacity_t_per_year
+    cards: list[Card] = []
+
+    def pick(key: str, fallback: Any) -> float | None:
+        if key in k:
+            return first(k[key])
+        return None if fallback is None else first(fallback)
+
+    # CAPEX is the construction investment (建设投资); the total investment adds construction
+    # interest and working capital (economics stage). ``kpis["capex_cny"]`` only when no capex result.
+    construction = first(capex.construction_investment_cny) if capex is not None else pick("capex_cny", None)
+    if construction is not None:
+        note = f"{fmt(construction / capacity, 0)} CNY per t/yr of capacity"
+        if eco is not None:
+            note = f"total investment {fmt(first(eco.total_investment_cny) / 1e6, 0)} M CNY; " + note
+        cards.append(
+            Card(
+                "CAPEX",
+                fmt(construction / 1e6, 0),
+                "M CNY",
+                note,
+                more="capex",
+                kind="money",
+                title="Construction investment (建设投资): equipment, installation, buildings, utilities, "
+                "other construction costs, land, contingencies; the total investment adds "
+                "construction-period interest and working capital",
+            )
+        )
+    value = pick("opex_cny_per_t", opex.cny_per_t if opex is not None else None)
+    if value is not None:
+        cards.append(
+            Card(
+                "OPEX",
+                fmt(value, 0),
+                "CNY/t",
+                "cash operating cost, VAT excl.",
+                more="opex",
+                kind="money",
+                title="Operating cost (经营成本) per tonne at full load, VAT-exclusive, net of credits",
+            )
+        )
+    value = pick("cost_cny_per_t", eco.lcop_cny_per_t if eco is not None else None)
+    if value is not None:
+        cards.append(
+            Card(
+                "Cost per tonne",
+                fmt(value, 0),
+                "CNY/t",
+                "levelised, incl. capital",
+                more="cashflow",
+                kind="money",
+                title="Levelised cost of product: discounted costs incl. investment / discounted output",
+            )
+        )
+    value = pick("npv_cny", eco.npv_cny if eco is not None else None)
+    if value is not None:
+        rate, refs = "project", ""
+        if eco is not None:
+            rate = f"at {fmt(100 * first(eco.discount_rate), 0)} %"
+            finance = section_table("finance")
+            if "discount_rate" in finance:
+                overrides = result.scenario.finance
+                ref = sources.table_parameter("finance", "discount_rate", finance["discount_rate"], overrides)
+                refs = sources.refs([ref])
+        cards.append(
+            Card(
+                "NPV", fmt(value / 1e6, 0), "M CNY", f"{rate}, after tax", refs, more="cashflow", kind="money"
+            )
+        )
+    if "irr_project_after_tax" in k or eco is not None:
+        irr, message = (
+            _irr(eco.irr_project_after_tax) if eco is not None else (first(k["irr_project_after_tax"]), "")
+        )
+        message = str(k.get("irr_message", message))
+        note = "project, after tax" if message in ("", "ok") or message.startswith("ok") else message
+        cards.append(Card("IRR", fmt(100 * irr, 1), "%", note, more="cashflow", kind="money", title=message))
+    value = pick("payback_years", eco.payback_years if eco is not None else None)
+    if value is not None:
+        note = "from start of construction"
+        if eco is not None and not np.isfinite(value):
+            from natwin.economics import payback_message  # imported only once the stage has run
+
+            note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
+        cards.append(Card("Payback", fmt(value, 1), "years", note, more="cashflow", kind="money"))
+    value = pick("staff", eq.headcount if eq is not None else None)
+    if value is not None:
+        cards.append(
+            Card("Staff", fmt(value, 0), "persons", "on the payroll", more="equipment", kind="money")
+        )
+    return cards
+
+
+def carbon_cards(result: RunResult) -> list[Card]:
+    """Key figures of the carbon footprint; empty before the carbon stage has run."""
+    k = result.kpis
+    c = result.carbon
+    cards: list[Card] = []
+    specs = [
+        ("co2_kg_per_kg", "CO2 per kg", "kg CO2e/kg", "cathode, cradle to gate"),
+        ("co2_kg_per_kwh", "CO2 per kWh", "kg CO2e/kWh", "of cell capacity"),
+        ("tco2_per_tce", "Carbon per energy", "tCO2/tce", "zero-carbon park indicator"),
+    ]
+    for key, label, unit, note in specs:
+        if key in k:
+            value = first(k[key])
+        elif c is not None:
+            value = first(getattr(c, key))
+        else:
+            continue
+        if key == "tco2_per_tce" and c is not None:
+            threshold = first(c.park_threshold_tco2_per_tce)
+            note = f"threshold {fmt(threshold, 2)}: {'met' if value <= threshold else 'not met'}"
+        cards.append(
+            Card(label, fmt(value, 3 if value < 10 else 1), unit, note, more="carbon", kind="carbon")
+        )
+    return cards
+
+
+# --------------------------------------------------------------------------- equipment
+
+
+def equipment_section(result: RunResult, sources: Sources) -> Section | None:
+    eq = result.equipment
+    if eq is None:
+        return None
+    s = sources
+    rows = []
+    by_unit: dict[str, float] = {}
+    for item in eq.items:
+        by_unit[item.unit_id] = by_unit.get(item.unit_id, 0.0) + first(item.installed_cny) / 1e6
+        rows.append(
+            [
+                f'{esc(humanise(item.unit_id))}<span class="sub">{esc(item.name)}</span>',
+                fmt(item.count, 0),
+                f"{fmt(item.capacity_per_piece)} {esc(item.capacity_unit)}",
+                f"{fmt(100 * first(item.utilisation), 0)} %",
+                fmt(item.power_kw, 0),
+                fmt(item.operators_per_shift, 1),
+                fmt(first(item.purchase_cny) / 1e6, 2),
+                fmt(first(item.installed_cny) / 1e6, 2),
+                s.refs([s.cite(item.source, use=f"equipment {item.equipment_id}")]),
+            ]
+        )
+    rows.append(
+        [
+            "Total",
+            fmt(sum(first(i.count) for i in eq.items), 0),
+            "",
+            "",
+            fmt(eq.power_kw, 0),
+            fmt(sum(first(i.operators_per_shift) for i in eq.items), 1),
+            fmt(first(eq.purchase_cny) / 1e6, 2),
+            fmt(first(eq.installed_cny) / 1e6, 2),
+            "",
+        ]
+    )
+    table = table_html(
+        [
+            Column("Unit and equipment"),
+            Column("Pieces", True),
+            Column("Capacity per piece", True),
+            Column("Utili­sation", True),
+            Column("Power kW", True),
+            Column("Operators per shift", True),
+            Column("Purchase M CNY", True),
+            Column("Installed M CNY", True),
+            Column("Source"),
+        ],
+        rows,
+        total_row_css(rows),
+        "wide-first",
+    )
+    body = (
+        f'<p class="lead">{fmt(sum(first(i.count) for i in eq.items), 0)} pieces of equipment, sized from '
+        f"the balance: {fmt(first(eq.installed_cny) / 1e6, 0)} M CNY installed, {fmt(eq.power_kw, 0)} kW "
+        "installed power. Pieces in parallel are whole numbers; utilisation is duty over installed "
+        "capacity.</p>"
+    )
+    labels = [humanise(u) for u in by_unit]
+    fig = figures.stacked_bar_figure(
+        labels,
+        {"installed cost": list(by_unit.values())},
+        {"installed cost": figures.COLOURS["capex"]},
+        "installed cost, M CNY",
+        hover_unit="M CNY",
+        legend=False,
+    )
+    body += figure_block(
+        figures.figure_html(fig, "fig-equipment-cost"),
+        "Installed equipment cost by unit (purchase plus installation), M CNY; sources in the table.",
+    )
+    body += table
+    if eq.staff:
+        staff_rows = [
+            [
+                esc(humanise(line.function)),
+                fmt(line.shifts, 1),
+                fmt(line.per_shift, 1),
+                fmt(line.headcount, 0),
+                fmt(first(line.salary_cny_per_year) / 1e3, 0),
+                fmt(first(line.headcount) * first(line.salary_cny_per_year) / 1e6, 2),
+                s.refs([s.cite(line.source, use=f"staff {line.function}")]),
+            ]
+            for line in eq.staff
+        ]
+        staff_rows.append(
+            ["Total", "", "", fmt(eq.headcount, 0), "", fmt(first(eq.payroll_cny_per_year) / 1e6, 2), ""]
+        )
+        body += "<h3>Staff</h3>" + table_html(
+            [
+                Column("Function"),
+                Column("Shift crews", True),
+                Column("Per shift", True),
+                Column("Headcount", True),
+                Column("Salary k CNY/yr", True),
+                Column("Payroll M CNY/yr", True),
+                Column("Source"),
+            ],
+            staff_rows,
+            total_row_css(staff_rows),
+        )
+    return Section("equipment", "Equipment and staff", body)
+
+
+# --------------------------------------------------------------------------- CAPEX
+
+
+def capex_section(result: RunResult, sources: Sources) -> Section | None:
+    capex = result.capex
+    if capex is None:
+        return None
+    s = sources
+    eco = result.economics
+    construction = first(capex.construction_investment_cny)
+    fig = figures.stacked_bar_figure(
+        [line.label for line in capex.lines],
+        {"CAPEX": [first(line.amount_cny) / 1e6 for line in capex.lines]},
+        {"CAPEX": figures.COLOURS["capex"]},
+        "M CNY",
+        hover_unit="M CNY",
+        legend=False,
+    )
+    rows = [
+        [
+            esc(line.label),
+            fmt(first(line.amount_cny) / 1e6, 1),
+            f"{fmt(100 * first(line.amount_cny) / construction, 1)} %" if construction else "–",
+            esc(humanise(line.asset_class)),
+            f'<span class="small">{esc(line.basis)}</span>',
+            s.refs([s.cite(line.source, use=f"CAPEX {line.name}")]),
+        ]
+        for line in capex.lines
+    ]
+    rows.append(["Construction investment (建设投资)", fmt(construction / 1e6, 1), "100 %", "", "", ""])
+    css = total_row_css(rows)
+    total = construction
+    if eco is not None:
+        finance = section_table("finance")
+        overrides = result.scenario.finance
+        for label, value, prefixes, basis in (
+            (
+                "Construction-period interest (建设期利息)",
+                eco.construction_interest_cny,
+                ("loan_", "construction_phasing"),
+                "loan share x loan rate on the phased construction investment",
+            ),
+            (
+                "Working capital (流动资金)",
+                eco.working_capital_cny,
+                ("working_capital",),
+                "days of cover of receivables, stocks, cash and payables (at full load)",
+            ),
+        ):
+            refs = [
+                s.table_parameter("finance", name, param, overrides)
+                for name, param in finance.items()
+                if name.startswith(prefixes)
+            ]
+            rows.append(
+                [
+                    esc(label),
+                    fmt(first(value) / 1e6, 1),
+                    "",
+                    "",
+                    f'<span class="small">{esc(basis)}</span>',
+                    s.refs(refs, limit=4),
+                ]
+            )
+            css.append("")
+        total = first(eco.total_investment_cny)
+        rows.append(["Total investment (项目总投资)", fmt(total / 1e6, 1), "", "", "", ""])
+        css.append("total")
+    capacity = result.scenario.plant.capacity_t_per_year
+    table = table_html(
+        [
+            Column("Line"),
+            Column("M CNY", True),
+            Column("Share", True),
+            Column("Asset class"),
+            Column("Basis"),
+            Column("Source"),
+        ],
+        rows,
+        css,
+    )
+    body = (
+        '<p class="lead">Construction investment in the structure of a Chinese feasibility study: '
+        f"{fmt(construction / 1e6, 0)} M CNY, {fmt(construction / capacity, 0)} CNY per t/yr of capacity"
+        + (f"; total investment {fmt(total / 1e6, 0)} M CNY" if eco is not None else "")
+        + ".</p>"
+        + figure_block(figures.figure_html(fig, "fig-capex"), "Construction investment by line, M CNY.")
+        + table
+    )
+    return Section("capex", "CAPEX", body)
+
+
+# --------------------------------------------------------------------------- OPEX
+
+
+GROUP_LABELS = {
+    "raw_materials": "Raw materials",
+    "by_product_credit": "By-product credit",
+    "utilities": "Utilities",
+    "water_waste": "Water and waste",
+    "process_gases": "Process gases",
+    "labour": "Labour",
+    "consumables": "Consumables",
+    "maintenance": "Maintenance",
+    "insurance": "Insurance",
+    "overheads": "Overheads",
+}
+
+
+def _quantity(quantity: Any, unit: str, product_t: float) -> str:
+    """An annual quantity per tonne of product (``t/yr`` -> ``t/t``), else as it is."""
+    if quantity is None:
+        return ""
+    if unit.endswith("/yr"):
+        return f"{fmt(first(quantity) / product_t)} {esc(unit.removesuffix('/yr'))}/t"
+    return f"{fmt(quantity)} {esc(unit)}"
+
+
+def opex_section(result: RunResult, sources: Sources) -> Section | None:
+    opex = result.opex
+    if opex is None or not opex.lines:
+        return None
+    s = sources
+    t = first(opex.product_t_per_year)
+    groups: dict[str, list[Any]] = {}
+    for line in opex.lines:
+        groups.setdefault(line.group, []).append(line)
+    total_year = sum(first(line.cny_per_year) for line in opex.lines)
+    group_names = list(groups)
+    per_t = [sum(first(line.cny_per_year) for line in groups[g]) / t for g in group_names]
+    fig = figures.stacked_bar_figure(
+        [GROUP_LABELS.get(g, humanise(g)) for g in group_names],
+        {"cost": [max(v, 0.0) for v in per_t], "credit": [min(v, 0.0) for v in per_t]},
+        {"cost": figures.COLOURS["capex"], "credit": figures.COLOURS["positive"]},
+        "CNY per t of product",
+        hover_unit="CNY/t",
+        barmode="relative",
+        legend=False,
+    )
+    rows: list[list[str]] = []
+    css: list[str] = []
+    for group in group_names:
+        lines = groups[group]
+        rows.append([esc(GROUP_LABELS.get(group, humanise(group))), "", "", "", "", "", ""])
+        css.append("group")
+        for line in lines:
+            quantity = line.quantity
+            price = line.price
+            amount = first(line.cny_per_year)
+            rows.append(
+                [
+                    esc(line.label),
+                    _quantity(quantity, line.quantity_unit, t),
+                    f"{fmt(price)} {esc(line.price_unit)}" if price is not None else "",
+                    fmt(amount / t, 0),
+                    fmt(amount / 1e6, 2),
+                    f"{fmt(100 * amount / total_year, 1)} %" if total_year else "–",
+                    s.refs([s.cite(line.source, use=f"OPEX {line.name}")]) if line.source else "",
+                ]
+            )
+            css.append("")
+    rows.append(
+        ["Operating cost (经营成本)", "", "", fmt(total_year / t, 0), fmt(total_year / 1e6, 2), "100 %", ""]
+    )
+    css.append("total")
+    table = table_html(
+        [
+            Column("Item"),
+            Column("Quantity", True),
+            Column("Price (VAT incl.)", True),
+            Column("CNY/t", True),
+            Column("M CNY/yr", True),
+            Column("Share", True),
+            Column("Source"),
+        ],
+        rows,
+        css,
+    )
+    body = (
+        f'<p class="lead">Operating cost {fmt(total_year / t, 0)} CNY per tonne of product at full load, '
+        "VAT-exclusive; by-product credits count negative (green).</p>"
+        + figure_block(figures.figure_html(fig, "fig-opex"), "Operating cost by group, CNY per t of product.")
+        + table
+        + notes_html(getattr(opex, "notes", ()))
+    )
+    return Section("opex", "OPEX", body)
+
+
+# --------------------------------------------------------------------------- cash flow
+
+#: Rows of the yearly cash-flow table shown in the report (keys of natwin.economics.ROWS).
+CASH_FLOW_ROWS = (
+    "load",
+    "revenue",
+    "operating_cost",
+    "vat_payable",
+    "surcharges",
+    "depreciation",
+    "amortisation",
+    "interest_long_term",
+    "income_tax",
+    "net_profit",
+    "construction_investment",
+    "working_capital_increase",
+    "residual_value_recovery",
+    "working_capital_recovery",
+    "project_cf_before_tax",
+    "project_cf_after_tax",
+    "cumulative_project_cf_after_tax",
+)
+
+
+def _row(eco: Any, key: str) -> list[float] | None:
+    """Draw 0 of a yearly row ``(years, n)`` of the economics table."""
+    table = eco.table
+    if key not in table:
+        return None
+    values = np.asarray(table[key], dtype=float)
+    values = values[:, 0] if values.ndim == 2 else values
+    return [float(v) for v in values]
+
+
+def cash_flow_section(result: RunResult, sources: Sources) -> Section | None:
+    eco = result.economics
+    if eco is None:
+        return None
+    s = sources
+    years = [int(y) for y in np.asarray(eco.years).reshape(-1)]
+    net = _row(eco, "project_cf_after_tax") or [0.0] * len(years)
+    cumulative = _row(eco, "cumulative_project_cf_after_tax") or list(np.cumsum(net))
+    rate = first(eco.discount_rate)
+    discounted = list(np.cumsum([cf / (1 + rate) ** (i + 1) for i, cf in enumerate(net)]))
+    fig = figures.cash_flow_figure(years, net, cumulative, discounted)
+    body = (
+        f'<p class="lead">Project cash flow after tax over {eco.construction_years} construction years and '
+        f"{eco.operating_years} operating years (year 1 is the first construction year), discounted at "
+        f"{fmt(100 * rate, 1)} % with end-of-year cash flows.</p>"
+        + figure_block(
+            figures.figure_html(fig, "fig-cash-flow"),
+            "Net cash flow after tax by year (bars), its running sum (line) and discounted running sum "
+            "(dotted), M CNY.",
+        )
+    )
+    finance = section_table("finance")
+    prices = section_table("prices")
+
+    def ref(table: dict[str, Any], section: str, overrides: dict[str, float], *names: str) -> str:
+        return s.refs([s.table_parameter(section, n, table[n], overrides) for n in names if n in table])
+
+    rate_ref = ref(finance, "finance", result.scenario.finance, "discount_rate")
+    from natwin.economics import ROWS, payback_message  # imported once the economics stage has run
+
+    payback_note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
+    metrics: list[tuple[str, str, str, str, str]] = [
+        ("NPV, project after tax", fmt(first(eco.npv_cny) / 1e6, 1), "M CNY", "", rate_ref),
+        ("NPV, project before tax", fmt(first(eco.npv_before_tax_cny) / 1e6, 1), "M CNY", "", rate_ref),
+        ("NPV, equity", fmt(first(eco.npv_equity_cny) / 1e6, 1), "M CNY", "", rate_ref),
+    ]
+    for label, irr in (
+        ("IRR, project before tax", eco.irr_project_before_tax),
+        ("IRR, project after tax", eco.irr_project_after_tax),
+        ("IRR, equity", eco.irr_equity),
+    ):
+        value, message = _irr(irr)
+        metrics.append((label, fmt(100 * value, 1), "%", "" if message == "ok" else message, ""))
+    metrics += [
+        (
+            "Benchmark IRR",
+            fmt(100 * first(eco.benchmark_irr), 1),
+            "%",
+            "",
+            ref(finance, "finance", result.scenario.finance, "benchmark_irr"),
+        ),
+        (
+            "Payback period, after tax",
+            fmt(eco.payback_years, 1),
+            "years",
+            "from the start of construction" if payback_note == "ok" else payback_note,
+            "",
+        ),
+        (
+            "Levelised cost of product",
+            fmt(eco.lcop_cny_per_t, 0),
+            "CNY/t",
+            "pre-tax, before financing",
+            rate_ref,
+        ),
+        (
+            "Total cost, full-load year",
+            fmt(eco.total_cost_cny_per_t, 0),
+            "CNY/t",
+            "incl. depreciation and interest",
+            "",
+        ),
+        ("Cost per kWh of cathode energy", fmt(eco.cost_cny_per_kwh_cathode), "CNY/kWh", "", ""),
+        ("Cost per kWh of cell capacity", fmt(eco.cost_cny_per_kwh_cell), "CNY/kWh", "", ""),
+        (
+            "Selling price",
+            fmt(eco.selling_price_cny_per_t, 0),
+            "CNY/t",
+            "VAT incl.",
+            ref(prices, "prices", result.scenario.prices, f"product.{result.scenario.plant.chemistry}"),
+        ),
+    ]
+    body += "<h3>Returns</h3>" + table_html(
+        [Column("Measure"), Column("Value", True), Column("Unit"), Column("Note"), Column("Source")],
+        [[esc(a), b, esc(c), f'<span class="small">{esc(d)}</span>', e] for a, b, c, d, e in metrics],
+    )
+    shown = [key for key in CASH_FLOW_ROWS if key in eco.table]
+    head = [Column("M CNY")] + [Column(str(y), True) for y in years]
+    yearly = []
+    css = []
+    for key in shown:
+        values = _row(eco, key) or []
+        if key == "load":
+            cells = [f"{fmt(100 * v, 0)} %" for v in values]
+        else:
+            cells = [fmt(v / 1e6, 1) for v in values]
+        yearly.append([esc(ROWS.get(key, key)), *cells])
+        css.append("total" if key == "project_cf_after_tax" else "")
+    body += (
+        f"<details><summary>Yearly cash-flow table ({len(shown)} rows)</summary>"
+        f"{table_html(head, yearly, css, 'years')}</details>"
+    )
+    overrides = result.scenario.finance
+    settings = []
+    for name, param in finance.items():
+        value = overrides.get(name, param.default)
+        settings.append(
+            [
+                f'<span class="formula">{esc(name)}</span>',
+                fmt(value) + (" *" if name in overrides else ""),
+                esc(param.unit),
+                s.refs([s.table_parameter("finance", name, param, overrides)]),
+            ]
+        )
+    body += (
+        f"<details><summary>Finance settings ({len(settings)}; * set by the scenario)</summary>"
+        + table_html([Column("Setting"), Column("Value", True), Column("Unit"), Column("Source")], settings)
+        + "</details>"
+        + notes_html(getattr(eco, "notes", ()))
+    )
+    return Section("cashflow", "Cash flow and returns", body)
+
+
+# --------------------------------------------------------------------------- carbon
+
+SCOPE_LABELS = {"1": "Scope 1", "2": "Scope 2", "3": "Scope 3", "biogenic": "Biogenic CO2"}
+
+
+def carbon_section(result: RunResult, sources: Sources) -> Section | None:
+    carbon = result.carbon
+    if carbon is None or not carbon.lines:
+        return None
+    s = sources
+    kg_product = first(carbon.product_kg)
+    scope_colours = {label: figures.SCOPE_COLOURS[i] for i, label in enumerate(SCOPE_LABELS.values())}
+    methods = {"market-based": "market", "location-based": "location"}
+    by_scope = {
+        SCOPE_LABELS[scope]: [first(carbon.scope_kg(scope, m)) / kg_product for m in methods.values()]
+        for scope in ("1", "2", "3")
+    }
+    scope_fig = figures.stacked_bar_figure(
+        list(methods),
+        by_scope,
+        scope_colours,
+        "kg CO2e per kg of cathode",
+        hover_unit="kg CO2e/kg",
+        height=230,
+    )
+    counted = sorted(
+        (line for line in carbon.lines if line.counts_in("market")), key=lambda line: -first(line.co2_kg)
+    )
+    labels = [line.source for line in counted]
+    source_fig = figures.stacked_bar_figure(
+        labels,
+        {
+            SCOPE_LABELS[scope]: [
+                first(line.co2_kg) / kg_product if line.scope == scope else 0.0 for line in counted
+            ]
+            for scope in ("1", "2", "3")
+        },
+        scope_colours,
+        "kg CO2e per kg of cathode",
+        hover_unit="kg CO2e/kg",
+    )
+    total = first(carbon.total_kg("market"))
+    rows: list[list[str]] = []
+    css: list[str] = []
+
+    def add(line: Any, counted_in_total: bool) -> None:
+        kg = first(line.co2_kg)
+        use = (
+            f"carbon.{line.parameter} = {fmt(line.factor)} {line.factor_unit}"
+            if line.parameter
+            else line.source
+        )
+        rows.append(
+            [
+                esc(SCOPE_LABELS.get(line.scope, line.scope)),
+                esc(line.source),
+                f"{fmt(line.quantity)} {esc(line.quantity_unit)}",
+                f"{fmt(line.factor)} {esc(line.factor_unit)}",
+                fmt(kg / 1000, 0),
+                fmt(kg / kg_product, 3),
+                f"{fmt(100 * kg / total, 1)} %" if counted_in_total and total else "",
+                s.refs([s.cite(line.citation, use=use)]) if line.citation else "",
+            ]
+        )
+        css.append("")
+
+    for line in counted:
+        add(line, True)
+    rows.append(
+        ["Total", "market-based", "", "", fmt(total / 1000, 0), fmt(total / kg_product, 3), "100 %", ""]
+    )
+    css.append("total")
+    others = [line for line in carbon.lines if not line.counts_in("market")]
+    if others:
+        rows.append(["Not in the total above", "", "", "", "", "", "", ""])
+        css.append("group")
+        for line in others:
+            add(line, False)
+    table = table_html(
+        [
+            Column("Scope"),
+            Column("Source of emissions"),
+            Column("Activity per year", True),
+            Column("Factor", True),
+            Column("t CO2e/yr", True),
+            Column("kg CO2e/kg", True),
+            Column("Share", True),
+            Column("Factor source"),
+        ],
+        rows,
+        css,
+    )
+    tco2 = first(carbon.tco2_per_tce)
+    threshold = first(carbon.park_threshold_tco2_per_tce)
+    table_c = section_table("carbon")
+
+    def ref(*names: str) -> str:
+        return s.refs(
+            [
+                s.table_parameter("carbon", n, table_c[n], result.scenario.carbon)
+                for n in names
+                if n in table_c
+            ]
+        )
+
+    threshold_key = "zero_carbon_park.threshold_tco2_per_tce"
+    tce_key = "zero_carbon_park.electricity_kgce_per_kwh"
+    indicator = table_html(
+        [Column("Indicator"), Column("Value", True), Column("Unit"), Column("Source")],
+        [
+            [
+                "Carbon intensity of energy use",
+                fmt(tco2, 3),
+                "tCO2/tce (energy CO2 / comprehensive energy)",
+                ref(threshold_key, tce_key),
+            ],
+            ["Zero-carbon park threshold", fmt(threshold, 2), "tCO2/tce", ref(threshold_key)],
+            ["Threshold met", "yes" if tco2 <= threshold else "no", "", ""],
+            [
+                "Carbon-free share of electricity needed to meet it",
+                f"{fmt(100 * first(carbon.cfe_share_required), 0)} %",
+                "(over 100 %: unattainable by power alone)",
+                ref(threshold_key, carbon.grid_factor_key),
+            ],
+            ["Energy consumption", fmt(carbon.energy_tce, 0), "tce/yr", ref(tce_key)],
+            [
+                "Location-based grid factor",
+                fmt(carbon.grid_factor_kgco2_per_kwh, 4),
+                f"kgCO2/kWh ({esc(carbon.grid_factor_key)})",
+                ref(carbon.grid_factor_key),
+            ],
+            [
+                "Carbon-free electricity claimed",
+                fmt(first(carbon.carbon_free_kwh) / 1e6, 1),
+                "GWh/yr",
+                ref("green_electricity_share"),
+            ],
+        ],
+    )
+    body = (
+        f'<p class="lead">Cradle-to-gate footprint {fmt(first(carbon.co2_kg_per_kg), 2)} kg CO2e per kg of '
+        f"cathode ({fmt(first(carbon.co2_kg_per_kwh), 1)} kg CO2e per kWh of cell capacity), market-based "
+        f"scope 2; location-based {fmt(first(carbon.co2_location_kg_per_kg), 2)} kg CO2e/kg. Each line's "
+        "emission factor links to its source.</p>"
+        + figure_block(
+            figures.figure_html(scope_fig, "fig-carbon-scope"), "By scope, kg CO2e per kg of cathode."
+        )
+        + figure_block(
+            figures.figure_html(source_fig, "fig-carbon-source"),
+            "By source (market-based), kg CO2e per kg of cathode.",
+        )
+        + table
+        + "<h3>Zero-carbon park indicator</h3>"
+        + indicator
+        + notes_html(getattr(carbon, "notes", ()))
+    )
+    return Section("carbon", "Carbon footprint", body)
