@@ -74,3 +74,29 @@ def test_carbon_line_items_add_up(o3_vs_nfpp):
     items = [r for r in o3_vs_nfpp.line_items if r["kpi"] == "co2_kg_per_kg"]
     assert items
     assert sum(r["delta NFPP"] for r in items) == pytest.approx(kpi["delta NFPP"], rel=1e-9)
+
+
+def test_comparison_report_renders_in_chromium(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    result = CliRunner().invoke(app, ["compare", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page_path = tmp_path / "comparison.html"
+    html = page_path.read_text(encoding="utf-8")
+    assert "<script src=" not in html  # plotly.js is inlined
+    assert (tmp_path / "scenario_1" / "report.html").exists()
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_path.as_uri())
+        page.wait_for_selector("svg.main-svg")
+        assert page.locator("#kpis table").count() >= 1
+        assert page.get_by_text("Levelised cost of product").count() >= 1
+        assert page.locator(".js-plotly-plot").count() >= 3
+        browser.close()
+    assert errors == []

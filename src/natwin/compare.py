@@ -65,7 +65,7 @@ def _cost_lines(r: RunResult) -> dict[str, float]:
     if opex is None or not hasattr(opex, "lines"):
         return {}
     t = _f(r.balance.product_t_per_year)
-    return {line.name: _f(line.cny_per_year) / t for line in opex.lines}
+    return {line.label: _f(line.cny_per_year) / t for line in opex.lines}
 
 
 def _carbon_lines(r: RunResult) -> dict[str, float]:
@@ -141,7 +141,7 @@ def compare(scenarios: Sequence[Scenario], names: Sequence[str] | None = None) -
         raise InputError(
             [Problem("scenarios", len(scenarios), "at least two scenarios to compare")], "comparison"
         )
-    labels = tuple(names) if names else tuple(s.plant.name for s in scenarios)
+    labels = tuple(names) if names else _short_labels(scenarios)
     if len(set(labels)) != len(labels):
         labels = tuple(f"{i + 1}: {label}" for i, label in enumerate(labels))
     results = tuple(run_pipeline(s) for s in scenarios)
@@ -153,6 +153,20 @@ def compare(scenarios: Sequence[Scenario], names: Sequence[str] | None = None) -
         input_swaps=_swap_rows(labels, scenarios, results),
         inputs=_input_rows(labels, scenarios),
     )
+
+
+def _short_labels(scenarios: Sequence[Scenario]) -> tuple[str, ...]:
+    """Column names: the chemistry when that tells the scenarios apart, else chemistry and
+    route, else the plant names."""
+    for label in (
+        lambda s: s.plant.chemistry,
+        lambda s: f"{s.plant.chemistry} {s.plant.route}",
+        lambda s: s.plant.name,
+    ):
+        labels = tuple(label(s) for s in scenarios)
+        if len(set(labels)) == len(labels):
+            return labels
+    return tuple(s.plant.name for s in scenarios)
 
 
 def _kpi_rows(labels: tuple[str, ...], results: tuple[RunResult, ...]) -> list[Row]:

@@ -166,7 +166,15 @@ def write_comparison(comparison: Any, out_dir: Path) -> dict[str, Path]:
     def write_json(tmp: Path) -> None:
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
 
+    from natwin.report.comparison import write_comparison_report
+
+    reports: dict[str, str] = {}
+    for i, (name, result) in enumerate(zip(comparison.names, comparison.results, strict=True)):
+        folder = f"scenario_{i + 1}"
+        write_run(result, out_dir / folder)
+        reports[name] = f"{folder}/report.html"
     return {
         "comparison": _atomic_write(out_dir / "comparison.json", write_json),
         "workbook": write_workbook(tables, out_dir / "comparison.xlsx"),
+        "report": write_comparison_report(comparison, out_dir / "comparison.html", reports),
     }

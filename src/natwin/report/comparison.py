@@ -1,0 +1,213 @@
+"""The side-by-side comparison report: one self-contained HTML page for several scenarios.
+
+Sections: the key figures of every scenario with their differences to the baseline (the
+first scenario), what drives each difference (line items: cost by line, CO2 by source,
+electricity by unit, raw materials), the one-at-a-time input swaps, and the inputs that
+differ. Each scenario's full report is written beside it and linked.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from natwin.compare import Comparison
+from natwin.report.blocks import Column, Section, esc, fmt, table_html
+from natwin.report.figures import figure_html
+from natwin.report.html import plotly_js
+from natwin.report.template import CSP, CSS, PAGE
+
+#: KPIs shown first, with their unit; everything else follows in the full table.
+HEADLINE = (
+    ("capex_cny", "Total investment", "CNY"),
+    ("opex_cny_per_t", "Operating cost", "CNY/t"),
+    ("cost_cny_per_t", "Levelised cost of product", "CNY/t"),
+    ("npv_cny", "NPV", "CNY"),
+    ("irr_project_after_tax", "Project IRR after tax", "-"),
+    ("payback_years", "Payback", "yr"),
+    ("electricity_kwh_per_t", "Electricity", "kWh/t"),
+    ("energy_tce_per_t", "Comprehensive energy", "tce/t"),
+    ("co2_kg_per_kg", "CO2 footprint", "kg/kg"),
+    ("co2_kg_per_kwh", "CO2 per kWh of cell", "kg/kWh"),
+    ("tco2_per_tce", "Carbon per energy", "tCO2/tce"),
+    ("raw_materials_t_per_t", "Raw materials", "t/t"),
+    ("water_t_per_t", "Fresh water", "t/t"),
+    ("specific_energy_wh_per_kg", "Cathode specific energy", "Wh/kg"),
+    ("cathode_kg_per_kwh_cell", "Cathode per kWh of cell", "kg/kWh"),
+    ("staff", "Staff", "persons"),
+    ("first_product_p50", "First product (P50)", "date"),
+)
+LINE_TITLES = {
+    "opex_cny_per_t": "Operating cost by line (CNY/t)",
+    "co2_kg_per_kg": "CO2 footprint by source (kg CO2e/kg)",
+    "electricity_kwh_per_t": "Electricity by unit (kWh/t)",
+    "raw_materials_t_per_t": "Raw materials (t/t)",
+}
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return esc(fmt(value))
+    return esc(value)
+
+
+def _kpi_section(c: Comparison) -> Section:
+    rows_by_kpi = {r["kpi"]: r for r in c.kpis}
+    columns = [Column("Key figure"), Column("Unit")] + [Column(n, numeric=True) for n in c.names]
+    columns += [Column(f"Δ {n}", numeric=True) for n in c.names[1:]]
+    rows = []
+    for key, label, unit in HEADLINE:
+        row = rows_by_kpi.get(key)
+        if row is None:
+            continue
+        cells = [esc(label), esc(unit)] + [_cell(row.get(n)) for n in c.names]
+        cells += [_cell(row.get(f"delta {n}")) for n in c.names[1:]]
+        rows.append(cells)
+    shown = {k for k, _, _ in HEADLINE}
+    rest = []
+    for row in c.kpis:
+        if row["kpi"] in shown:
+            continue
+        rest.append(
+            [esc(row["kpi"]), ""]
+            + [_cell(row.get(n)) for n in c.names]
+            + [_cell(row.get(f"delta {n}")) for n in c.names[1:]]
+        )
+    body = (
+        f"<p>The first column is the baseline; Δ is each scenario minus the baseline.</p>"
+        f"{table_html(columns, rows)}"
+        f"<details><summary>All key figures ({len(rest)} more)</summary>{table_html(columns, rest)}</details>"
+    )
+    return Section("kpis", "Key figures side by side", body)
+
+
+def _driver_figure(c: Comparison, kpi: str, div_id: str) -> str:
+    items = [r for r in c.line_items if r["kpi"] == kpi]
+    if not items:
+        return ""
+    fig = go.Figure()
+    for r in sorted(items, key=lambda r: -abs(max((r.get(n, 0.0) or 0.0) for n in c.names))):
+        fig.add_bar(name=r["item"], x=list(c.names), y=[r.get(n, 0.0) for n in c.names])
+    fig.update_layout(
+        barmode="relative",
+        height=420,
+        margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        legend={"font": {"size": 10}},
+        title={"text": LINE_TITLES.get(kpi, kpi), "font": {"size": 14}},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+    )
+    return figure_html(fig, div_id)
+
+
+def _drivers_section(c: Comparison) -> Section:
+    parts = [
+        "<p>Each key figure that is a sum is split into its items; the differences of the items add "
+        "up to the difference of the figure. Largest differences first.</p>"
+    ]
+    for i, kpi in enumerate(LINE_TITLES):
+        items = [r for r in c.line_items if r["kpi"] == kpi]
+        if not items:
+            continue
+        parts.append(f"<h3>{esc(LINE_TITLES[kpi])}</h3>")
+        parts.append(_driver_figure(c, kpi, f"drivers-{i}"))
+        ranked = sorted(items, key=lambda r: -max(abs(r.get(f"delta {n}", 0.0) or 0.0) for n in c.names[1:]))[
+            :12
+        ]
+        columns = (
+            [Column("Item")]
+            + [Column(n, numeric=True) for n in c.names]
+            + [Column(f"Δ {n}", numeric=True) for n in c.names[1:]]
+        )
+        rows = [
+            [esc(r["item"])]
+            + [_cell(r.get(n)) for n in c.names]
+            + [_cell(r.get(f"delta {n}")) for n in c.names[1:]]
+            for r in ranked
+        ]
+        parts.append(table_html(columns, rows))
+    return Section("drivers", "What drives the differences", "\n".join(parts))
+
+
+def _swaps_section(c: Comparison) -> Section:
+    if not c.input_swaps:
+        return Section("inputs", "Inputs", "<p>The scenarios do not differ in any input.</p>")
+    kpis = [
+        k
+        for k in (
+            "cost_cny_per_t",
+            "npv_cny",
+            "electricity_kwh_per_t",
+            "co2_kg_per_kg",
+            "raw_materials_t_per_t",
+        )
+        if any(k in r for r in c.input_swaps)
+    ]
+    columns = [Column("Scenario"), Column("Input changed from the baseline")] + [
+        Column(f"Δ {k}", numeric=True) for k in kpis
+    ]
+    rows = [[esc(r["scenario"]), esc(r["input"])] + [_cell(r.get(k)) for k in kpis] for r in c.input_swaps]
+    diff_cols = [Column("Input")] + [Column(n) for n in c.names]
+    diff_rows = [[esc(r["input"])] + [_cell(r.get(n)) for n in c.names] for r in c.inputs]
+    body = (
+        "<p>Each input that differs is set, one at a time, from the baseline's value to the other "
+        "scenario's, and the change of the key figures is shown. When chemistry and route differ, "
+        "the whole process changes and is shown as one step.</p>"
+        f"{table_html(columns, rows)}<h3>Inputs that differ</h3>{table_html(diff_cols, diff_rows)}"
+    )
+    return Section("inputs", "Which inputs drive them", body)
+
+
+def _links_section(c: Comparison, reports: dict[str, str]) -> Section:
+    items = "".join(
+        f'<li><a href="{esc(reports[n])}">{esc(n)}</a> '
+        f"(scenario <code>{esc(r.scenario_hash[:12])}</code>)</li>"
+        for n, r in zip(c.names, c.results, strict=True)
+        if n in reports
+    )
+    return Section("reports", "Full reports", f"<ul>{items}</ul>")
+
+
+def render_comparison(
+    c: Comparison, reports: dict[str, str] | None = None, generated: datetime | None = None
+) -> str:
+    """The comparison as one HTML document; ``reports`` maps names to relative report links."""
+    sections = [_kpi_section(c), _drivers_section(c), _swaps_section(c)]
+    if reports:
+        sections.append(_links_section(c, reports))
+    when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    version = c.results[0].version
+    meta = "".join(
+        f"<span><b>{'Baseline' if i == 0 else f'Scenario {i + 1}'}</b>{esc(n)}</span>"
+        for i, n in enumerate(c.names)
+    )
+    meta += f"<span><b>natwin</b>{esc(version)}</span><span><b>Generated</b>{esc(when)}</span>"
+    nav = "".join(f'<a href="#{s.id}">{esc(s.title)}</a>' for s in sections)
+    return PAGE.substitute(
+        csp=CSP,
+        version=esc(version),
+        title=esc("natwin comparison: " + " vs ".join(c.names)),
+        css=CSS,
+        plotly_js=plotly_js(),
+        plant=esc(" vs ".join(c.names)),
+        subtitle=esc(f"{len(c.names)} scenarios compared; the first is the baseline"),
+        meta=meta,
+        nav=nav,
+        sections="\n".join(s.html() for s in sections),
+        footer=f"natwin {esc(version)} · amounts in CNY · per-tonne figures per tonne of product at spec",
+    )
+
+
+def write_comparison_report(c: Comparison, path: Path, reports: dict[str, str] | None = None) -> Path:
+    from natwin.report.files import _atomic_write
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(render_comparison(c, reports), encoding="utf-8")
+
+    return _atomic_write(Path(path), write)
