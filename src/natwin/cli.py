@@ -299,6 +299,143 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _write_study(result: Any, study_result: Any, out: Path) -> None:
+    import dataclasses
+    import json
+
+    from natwin.report.files import _atomic_write, jsonable, write_run
+    from natwin.uncertainty import uncertainty_document
+
+    with_study = dataclasses.replace(result, uncertainty=study_result)
+    paths = write_run(with_study, out)
+    doc = jsonable(uncertainty_document(study_result))
+    paths["uncertainty"] = _atomic_write(
+        out / "uncertainty.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    )
+    for name, path in paths.items():
+        console.print(f"wrote {name:<11} {path}", highlight=False)
+
+
+@app.command()
+def montecarlo(
+    scenario: ScenarioArg = None,
+    study: Annotated[
+        Path | None,
+        typer.Option(
+            "--study", help="Study file (TOML); default: the scenario's [uncertainty] or the data ranges."
+        ),
+    ] = None,
+    draws: Annotated[int | None, typer.Option(help="Number of draws.", min=10, max=10_000_000)] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the draws.", min=0)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    list_inputs: Annotated[
+        bool, typer.Option("--list", help="List the drawable inputs and their ranges, then stop.")
+    ] = False,
+) -> None:
+    """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
+    import time
+
+    from natwin.pipeline import run as run_pipeline
+    from natwin.scenario import load_scenario
+    from natwin.uncertainty import PATH_PREFIXES, UncertaintyResult, load_study, monte_carlo, parameter_space
+
+    loaded = _guard(lambda: load_scenario(scenario))
+    if list_inputs:
+        for path, p in parameter_space(loaded).items():
+            rng = f" [{p.low:g} .. {p.high:g}]" if p.low is not None and p.high is not None else ""
+            console.print(f"{path} = {p.default:g} {p.unit}{rng}", markup=False, highlight=False)
+        for path in PATH_PREFIXES[5:]:
+            console.print(path, markup=False, highlight=False)
+        return
+    chosen = _guard(lambda: load_study(loaded, str(study) if study else None, draws=draws, seed=seed))
+    result = _guard(lambda: run_pipeline(loaded))
+    start = time.perf_counter()
+    with console.status(
+        f"{chosen.draws:,} draws of {len(chosen.inputs) or 'the default'} uncertain inputs..."
+    ):
+        mc = _guard(lambda: monte_carlo(loaded, chosen))
+    elapsed = time.perf_counter() - start
+    table = Table(title=f"Monte Carlo: {chosen.draws:,} draws of {len(mc.inputs)} inputs in {elapsed:.2f} s")
+    for col in ("output", "P10", "P50", "P90", "mean"):
+        table.add_column(col, justify="left" if col == "output" else "right")
+    for key, q in mc.percentiles.items():
+        table.add_row(key, *[_fmt(q[p]) for p in ("P10", "P50", "P90", "mean")])
+    console.print(table)
+    for label, value in mc.probabilities.items():
+        console.print(f"{label} = {value:.1%}", highlight=False)
+    _guard(lambda: _write_study(result, UncertaintyResult(monte_carlo=mc), out))
+
+
+@app.command()
+def sensitivity(
+    scenario: ScenarioArg = None,
+    study: Annotated[Path | None, typer.Option("--study", help="Study file (TOML).")] = None,
+    method: Annotated[str, typer.Option(help="tornado, morris, sobol or all.")] = "all",
+    samples: Annotated[
+        int,
+        typer.Option(
+            help="Sobol base samples (evaluations = samples x (inputs + 2)).", min=16, max=1_000_000
+        ),
+    ] = 512,
+    trajectories: Annotated[int, typer.Option(help="Morris trajectories.", min=4, max=10_000)] = 40,
+    outputs: Annotated[list[str] | None, typer.Option("--output", help="KPIs to analyse (repeat).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+) -> None:
+    """Global sensitivity: Sobol (first/total order, CIs), Morris screening and a tornado."""
+    from rich.progress import Progress
+
+    from natwin.pipeline import run as run_pipeline
+    from natwin.scenario import load_scenario
+    from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity
+
+    if method not in ("tornado", "morris", "sobol", "all"):
+        _guard(
+            lambda: (_ for _ in ()).throw(
+                InputError([Problem("--method", method, "tornado, morris, sobol or all")], "options")
+            )
+        )
+    loaded = _guard(lambda: load_scenario(scenario))
+    chosen = _guard(lambda: load_study(loaded, str(study) if study else None))
+    result = _guard(lambda: run_pipeline(loaded))
+    kpis = tuple(outputs or ("npv_cny", "cost_cny_per_t", "co2_kg_per_kwh"))
+    missing = [k for k in kpis if k not in result.kpis]
+    if missing:
+        _guard(
+            lambda: (_ for _ in ()).throw(
+                InputError(
+                    [Problem("--output", missing, f"KPIs among {', '.join(sorted(result.kpis))}")], "options"
+                )
+            )
+        )
+    methods = ("tornado", "morris", "sobol") if method == "all" else (method,)
+    parts: dict[str, Any] = {}
+    with Progress(console=console) as bar:
+        task = bar.add_task("sensitivity", total=len(methods))
+        for m in methods:
+            bar.update(task, description=f"{m}...")
+            part = _guard(
+                lambda m=m: run_sensitivity(
+                    loaded, chosen, kpis, m, base_samples=samples, trajectories=trajectories
+                )
+            )  # type: ignore[misc]
+            parts |= {k: v for k, v in vars(part).items() if v is not None}
+            bar.advance(task)
+    found = UncertaintyResult(**parts)
+    for output, idx in (found.sobol or {}).items():
+        table = Table(title=f"Sobol indices of {output} ({idx.evaluations:,} evaluations), top 10")
+        for col in ("input", "S1", "±", "ST", "±"):
+            table.add_column(col, justify="left" if col == "input" else "right")
+        for name, s1, c1, st, ct in idx.ranked()[:10]:
+            table.add_row(name, f"{s1:.3f}", f"{c1:.3f}", f"{st:.3f}", f"{ct:.3f}")
+        console.print(table)
+    for output, bars in (found.tornado or {}).items():
+        console.print(
+            f"tornado of {output}: " + "; ".join(f"{b.name} {b.swing:,.3g}" for b in bars[:5]),
+            highlight=False,
+        )
+    _guard(lambda: _write_study(result, found, out))
+
+
 @app.command(name="schedule")
 def schedule_command(
     scenario: ScenarioArg = None,

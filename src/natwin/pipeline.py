@@ -61,6 +61,7 @@ class RunResult:
     economics: Any = None  # natwin.economics.EconomicsResult
     carbon: Any = None  # natwin.carbon.CarbonResult
     schedule: Any = None  # natwin.construction.ScheduleResult
+    uncertainty: Any = None  # natwin.uncertainty.UncertaintyResult (montecarlo, sensitivity)
 
 
 def summarise_utilities(balance: Balance, cop: float) -> UtilitySummary:

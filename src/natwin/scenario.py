@@ -165,6 +165,7 @@ class Scenario(Section):
     carbon: dict[str, float] = Field(default_factory=dict, description="emission factor overrides")
     energy: EnergySection = Field(default_factory=EnergySection)
     construction: ConstructionSection = Field(default_factory=ConstructionSection)
+    uncertainty: dict[str, Any] = Field(default_factory=dict, description="an uncertainty study (natwin.uncertainty.Study)")
     report: ReportSection = Field(default_factory=ReportSection)
     seed: int = Field(default=20241028, ge=0, le=2**63 - 1)
 
@@ -207,6 +208,8 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
     )
     for section in PARAMETER_SECTIONS:
         problems += check_values(section_table(section), getattr(scenario, section), prefix=f"{section}.")
+    if scenario.uncertainty:
+        problems += _study_problems(scenario)
     if problems:
         raise InputError(problems, source)
     return scenario
@@ -238,6 +241,21 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 
 
 # --------------------------------------------------------------------------- error messages
+
+
+def _study_problems(scenario: Scenario) -> list[Problem]:
+    """Validate the [uncertainty] section as a study and its inputs against the scenario."""
+    from natwin.uncertainty import Study, check_inputs
+
+    try:
+        study = Study.model_validate(scenario.uncertainty)
+    except ValidationError as exc:
+        return [Problem(f"uncertainty.{p.path}", p.value, p.allowed) for p in _problems(exc, {})]
+    try:
+        check_inputs(scenario, study.inputs)
+    except InputError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _parameter_problems(raw: dict[str, Any]) -> list[Problem]:

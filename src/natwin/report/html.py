@@ -55,7 +55,7 @@ from natwin import catalog
 from natwin.errors import DataError
 from natwin.flowsheet.compile import CompiledRoute, Outlet
 from natwin.pipeline import RunResult
-from natwin.report import figures, stages
+from natwin.report import figures, stages, study_sections
 from natwin.report.blocks import (
     TAG_MEANING,
     Card,
@@ -798,6 +798,8 @@ class ReportBuilder:
             lambda: stages.opex_section(r, s),
             lambda: stages.cash_flow_section(r, s),
             lambda: stages.carbon_section(r, s),
+            lambda: study_sections.schedule_section(r, s),
+            lambda: study_sections.uncertainty_section(r, s),
             self.product_section,
             self.parameters_section,
         ]
@@ -815,6 +817,8 @@ NAV_TITLES = {
     "opex": "OPEX",
     "cashflow": "Cash flow",
     "carbon": "Carbon",
+    "schedule": "Schedule",
+    "uncertainty": "Uncertainty",
     "product": "Product",
     "parameters": "Parameters",
     "sources": "Sources",

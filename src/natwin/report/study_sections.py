@@ -1,0 +1,340 @@
+"""Report sections of the construction schedule and of uncertainty studies.
+
+Each builder takes the run and the report's :class:`~natwin.report.blocks.Sources` and returns
+a :class:`~natwin.report.blocks.Section`, or None when the stage has not run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from natwin.report.blocks import Column, Section, Sources, esc, figure_block, fmt, table_html
+from natwin.report.figures import SERIES_COLOURS, _layout, figure_html
+
+KPI_TITLES = {
+    "npv_cny": ("NPV", "CNY"),
+    "irr_project_after_tax": ("Project IRR after tax", "-"),
+    "cost_cny_per_t": ("Levelised cost of product", "CNY/t"),
+    "opex_cny_per_t": ("Operating cost", "CNY/t"),
+    "co2_kg_per_kwh": ("CO2 per kWh of cell", "kg/kWh"),
+    "co2_kg_per_kg": ("CO2 per kg of cathode", "kg/kg"),
+    "electricity_kwh_per_t": ("Electricity", "kWh/t"),
+    "capex_cny": ("Total investment", "CNY"),
+    "energy_tce_per_t": ("Comprehensive energy", "tce/t"),
+    "tco2_per_tce": ("Carbon per energy", "tCO2/tce"),
+}
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def _gantt(result: Any) -> go.Figure:
+    plan = result.schedule
+    cpm = plan.cpm
+    acts = list(reversed(plan.network.activity))
+    fig = go.Figure()
+    for a in acts:
+        start = plan.date(cpm.early_start[a.id])
+        finish = plan.date(cpm.early_finish[a.id])
+        critical = a.id in cpm.critical_path
+        fig.add_trace(
+            go.Bar(
+                y=[a.name],
+                x=[(finish - start).days * 86_400_000],
+                base=[start.isoformat()],
+                orientation="h",
+                marker_color="#c0392b" if critical else "#4c78a8",
+                name="critical" if critical else "with float",
+                showlegend=False,
+                hovertemplate=(
+                    f"{a.name}<br>{start} to {finish}<br>float {cpm.total_float[a.id]:.0f} d, "
+                    f"criticality {plan.risk.criticality[a.id]:.0%}<extra></extra>"
+                ),
+            )
+        )
+    for key, colour in (
+        ("mechanical_completion", "#34495e"),
+        ("first_product", "#2e9e44"),
+        ("full_output", "#8e6bbf"),
+    ):
+        day = plan.milestone_date(key, "P50")
+        fig.add_vline(x=day.isoformat(), line_dash="dot", line_color=colour)
+        fig.add_annotation(
+            x=day.isoformat(),
+            y=1.02,
+            yref="paper",
+            text=f"{key.replace('_', ' ')} P50",
+            showarrow=False,
+            font={"size": 10, "color": colour},
+        )
+    fig.update_xaxes(type="date")
+    return _layout(fig, 440, barmode="overlay", margin={"l": 260, "r": 20, "t": 30, "b": 40})
+
+
+def _milestone_histograms(result: Any) -> go.Figure:
+    plan = result.schedule
+    fig = go.Figure()
+    for i, (key, days) in enumerate(plan.risk.milestone_days.items()):
+        dates = [
+            plan.start_date + dt.timedelta(days=float(d))
+            for d in np.percentile(days, np.linspace(0, 100, 401))
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=dates,
+                y=np.linspace(0, 1, 401),
+                name=key.replace("_", " "),
+                line={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)]},
+            )
+        )
+    fig.update_yaxes(title="probability of being done", tickformat=".0%")
+    return _layout(fig, 320)
+
+
+def _crash_curve(result: Any, value_per_day: float | None) -> go.Figure:
+    crash = result.schedule.crash
+    days = [d for d, _ in crash.tradeoff]
+    cost = [c / 1e6 for _, c in crash.tradeoff]
+    fig = go.Figure(
+        go.Scatter(x=days, y=cost, name="least crash cost", mode="lines+markers", line={"color": "#c0392b"})
+    )
+    if value_per_day is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=days,
+                y=[d * value_per_day / 1e6 for d in days],
+                name="value of earlier output",
+                line={"color": "#2e9e44", "dash": "dash"},
+            )
+        )
+    fig.update_xaxes(title=f"days saved on {crash.milestone.replace('_', ' ')}")
+    fig.update_yaxes(title="M CNY")
+    return _layout(fig, 320)
+
+
+def schedule_section(result: Any, sources: Sources) -> Section | None:
+    plan = getattr(result, "schedule", None)
+    if plan is None:
+        return None
+    k = result.kpis
+    ref = sources.refs([sources.cite(f"[{a.tag}] {a.source}", use=a.name) for a in plan.network.activity])
+    rows = [
+        [
+            esc(m.replace("_", " ")),
+            esc(plan.milestone_date(m, "P10").isoformat()),
+            esc(plan.milestone_date(m, "P50").isoformat()),
+            esc(plan.milestone_date(m, "P90").isoformat()),
+        ]
+        for m in plan.risk.percentiles
+    ]
+    parts = [
+        f"<p>Groundbreaking {esc(plan.start_date.isoformat())}; {plan.risk.draws:,} Monte Carlo draws of PERT "
+        f"durations through the activity network{ref}. Critical path (red): {esc(' → '.join(plan.cpm.critical_path))}.</p>",
+        figure_block(
+            figure_html(_gantt(result), "schedule-gantt"),
+            "Gantt chart of the P50 schedule (PERT means); hover for float and criticality index.",
+        ),
+        table_html([Column("Milestone"), Column("P10"), Column("P50"), Column("P90")], rows),
+        figure_block(
+            figure_html(_milestone_histograms(result), "schedule-dates"),
+            "Probability of reaching each milestone by a date.",
+        ),
+    ]
+    if plan.crash is not None:
+        value = k.get("acceleration_value_cny")
+        per_day = value / plan.crash.days_saved if value is not None and plan.crash.days_saved else None
+        bought = ", ".join(f"{esc(a)} {d:.0f} d" for a, d in plan.crash.crashed_days.items())
+        verdict = (
+            "worth it"
+            if value is not None and value > plan.crash.cost_cny
+            else "not worth it at the current margin"
+        )
+        parts.append(
+            f"<p>Saving {plan.crash.days_saved:.0f} days on {esc(plan.crash.milestone.replace('_', ' '))} costs at least "
+            f"{fmt(plan.crash.cost_cny / 1e6)} M CNY ({bought}); producing that much earlier is worth "
+            f"{fmt((value or 0) / 1e6)} M CNY of operating margin: {verdict}. At most "
+            f"{plan.crash.max_days_saved:.0f} days can be bought.</p>"
+        )
+        parts.append(
+            figure_block(
+                figure_html(_crash_curve(result, per_day), "schedule-crash"),
+                "Least cost of acceleration (linear programme) against the value of earlier output at nameplate.",
+            )
+        )
+    months = plan.monthly_ramp_up
+    fig = go.Figure(go.Bar(x=list(range(1, len(months) + 1)), y=months, marker_color="#2e9e44"))
+    fig.update_xaxes(title="month after first product")
+    fig.update_yaxes(title="share of nameplate", tickformat=".0%")
+    parts.append(
+        figure_block(
+            figure_html(_layout(fig, 280), "schedule-rampup"),
+            f"Ramp-up{sources.refs([sources.cite(f'[{plan.network.ramp_up_curve.tag}] {plan.network.ramp_up_curve.source}')])}: output by month after first product, feeding the cash flow.",
+        )
+    )
+    return Section("schedule", "Construction schedule and ramp-up", "\n".join(parts))
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+
+def _histogram(values: np.ndarray, title: str, div: str) -> str:
+    finite = values[np.isfinite(values)]
+    fig = go.Figure(go.Histogram(x=finite, nbinsx=60, marker_color="#4c78a8", name=title))
+    q = np.percentile(finite, [10, 50, 90]) if finite.size else []
+    for p, v in zip(("P10", "P50", "P90"), q, strict=False):
+        fig.add_vline(
+            x=float(v), line_dash="dot", line_color="#34495e", annotation_text=p, annotation_font_size=10
+        )
+    fig.update_layout(title={"text": title, "font": {"size": 13}})
+    return figure_html(_layout(fig, 260, showlegend=False), div)
+
+
+def _s_curve(values: np.ndarray, title: str, div: str) -> str:
+    finite = np.sort(values[np.isfinite(values)])
+    p = np.linspace(0, 1, finite.size) if finite.size else []
+    idx = np.linspace(0, max(finite.size - 1, 0), min(finite.size, 400)).astype(int)
+    fig = go.Figure(go.Scatter(x=finite[idx], y=np.asarray(p)[idx], line={"color": "#c0392b"}))
+    fig.update_yaxes(tickformat=".0%", title="cumulative probability")
+    fig.update_layout(title={"text": title, "font": {"size": 13}})
+    return figure_html(_layout(fig, 260, showlegend=False), div)
+
+
+def _tornado_figure(bars: list[Any], base: float, title: str, div: str, limit: int = 15) -> str:
+    bars = bars[:limit][::-1]
+    fig = go.Figure()
+    fig.add_bar(
+        y=[b.name for b in bars],
+        x=[b.low_output - base for b in bars],
+        base=[base] * len(bars),
+        orientation="h",
+        name="input at P10",
+        marker_color="#4c78a8",
+    )
+    fig.add_bar(
+        y=[b.name for b in bars],
+        x=[b.high_output - base for b in bars],
+        base=[base] * len(bars),
+        orientation="h",
+        name="input at P90",
+        marker_color="#e4572e",
+    )
+    fig.update_layout(barmode="overlay", title={"text": title, "font": {"size": 13}})
+    return figure_html(_layout(fig, 60 + 24 * len(bars), margin={"l": 330, "r": 20, "t": 40, "b": 30}), div)
+
+
+def _sobol_figure(idx: Any, div: str, limit: int = 15) -> str:
+    ranked = idx.ranked()[:limit][::-1]
+    names = [r[0] for r in ranked]
+    fig = go.Figure()
+    fig.add_bar(
+        y=names,
+        x=[r[3] for r in ranked],
+        error_x={"array": [r[4] for r in ranked]},
+        orientation="h",
+        name="total order ST",
+        marker_color="#c0392b",
+    )
+    fig.add_bar(
+        y=names,
+        x=[r[1] for r in ranked],
+        error_x={"array": [r[2] for r in ranked]},
+        orientation="h",
+        name="first order S1",
+        marker_color="#4c78a8",
+    )
+    fig.update_layout(
+        barmode="group",
+        title={
+            "text": f"Sobol indices of {idx.output} ({idx.evaluations:,} evaluations)",
+            "font": {"size": 13},
+        },
+    )
+    return figure_html(_layout(fig, 80 + 30 * len(names), margin={"l": 330, "r": 20, "t": 40, "b": 30}), div)
+
+
+def uncertainty_section(result: Any, sources: Sources) -> Section | None:
+    study = getattr(result, "uncertainty", None)
+    if study is None:
+        return None
+    parts: list[str] = []
+    mc = study.monte_carlo
+    if mc is not None:
+        n = len(next(iter(mc.outputs.values())))
+        parts.append(
+            f"<p>{n:,} draws ({esc(mc.study.sampling)} sampling, seed {mc.study.seed}) of {len(mc.inputs)} uncertain inputs "
+            "through the steady-state stages at once; inputs without an explicit distribution are PERT(low, value, high) "
+            "over the ranges of the data files.</p>"
+        )
+        rows = []
+        for key, (label, unit) in KPI_TITLES.items():
+            if key in mc.percentiles:
+                q = mc.percentiles[key]
+                rows.append([esc(label), esc(unit)] + [esc(fmt(q[p])) for p in ("P10", "P50", "P90", "mean")])
+        parts.append(
+            table_html(
+                [Column("Output"), Column("Unit")]
+                + [Column(p, numeric=True) for p in ("P10", "P50", "P90", "mean")],
+                rows,
+            )
+        )
+        for label, value in mc.probabilities.items():
+            parts.append(f'<p class="callout"><b>{esc(label)}</b> = {value:.1%}</p>')
+        for i, key in enumerate(
+            k
+            for k in ("npv_cny", "cost_cny_per_t", "irr_project_after_tax", "co2_kg_per_kwh")
+            if k in mc.outputs
+        ):
+            title = KPI_TITLES[key][0]
+            parts.append(
+                figure_block(
+                    _histogram(mc.outputs[key], title, f"mc-hist-{i}")
+                    + _s_curve(mc.outputs[key], f"{title}: S-curve", f"mc-s-{i}"),
+                    f"Distribution and S-curve of {esc(title)}.",
+                )
+            )
+        inputs_rows = [
+            [
+                esc(name),
+                esc(d.kind),
+                esc(fmt(d.percentile(0.1))),
+                esc(fmt(d.percentile(0.5))),
+                esc(fmt(d.percentile(0.9))),
+            ]
+            for name, d in mc.inputs.items()
+        ]
+        parts.append(
+            f"<details><summary>Uncertain inputs ({len(inputs_rows)})</summary>{table_html([Column('Input'), Column('Distribution'), Column('P10', True), Column('P50', True), Column('P90', True)], inputs_rows)}</details>"
+        )
+    for i, (output, bars) in enumerate((study.tornado or {}).items()):
+        base = result.kpis.get(output)
+        if isinstance(base, float) and np.isfinite(base):
+            parts.append(
+                figure_block(
+                    _tornado_figure(bars, base, f"Tornado: {output}", f"tornado-{i}"),
+                    "Each input alone at its P10 and P90, the others at their scenario values.",
+                )
+            )
+    for i, idx in enumerate((study.sobol or {}).values()):
+        parts.append(
+            figure_block(
+                _sobol_figure(idx, f"sobol-{i}"),
+                "Sobol first- and total-order indices with 95 % confidence intervals (SALib, Saltelli sampling).",
+            )
+        )
+    for output, m in (study.morris or {}).items():
+        order = np.argsort(-m.mu_star)[:15]
+        rows = [
+            [esc(m.names[j]), esc(fmt(m.mu_star[j])), esc(fmt(m.mu_star_conf[j])), esc(fmt(m.sigma[j]))]
+            for j in order
+        ]
+        parts.append(
+            f"<h3>Morris screening of {esc(output)}</h3>"
+            + table_html(
+                [Column("Input"), Column("mu*", True), Column("± 95 %", True), Column("sigma", True)], rows
+            )
+        )
+    return Section("uncertainty", "Uncertainty and sensitivity", "\n".join(parts))
