@@ -121,7 +121,30 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
     if plan is None:
         return None
     k = result.kpis
-    ref = sources.refs([sources.cite(f"[{a.tag}] {a.source}", use=a.name) for a in plan.network.activity])
+    cpm = plan.cpm
+    activity_rows = [
+        [
+            esc(a.name),
+            esc(fmt(a.duration_days.optimistic)),
+            esc(fmt(a.duration_days.most_likely)),
+            esc(fmt(a.duration_days.pessimistic)),
+            esc(fmt(cpm.total_float[a.id])),
+            esc(f"{plan.risk.criticality[a.id]:.0%}"),
+            esc(fmt(a.crash_days)),
+            sources.refs([sources.cite(f"[{a.tag}] {a.source}", use=a.name)]),
+        ]
+        for a in plan.network.activity
+    ]
+    activity_columns = [
+        Column("Activity"),
+        Column("Optimistic d", True),
+        Column("Most likely d", True),
+        Column("Pessimistic d", True),
+        Column("Float d", True),
+        Column("Criticality", True),
+        Column("Crashable d", True),
+        Column("Source"),
+    ]
     rows = [
         [
             esc(m.replace("_", " ")),
@@ -133,12 +156,13 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
     ]
     parts = [
         f"<p>Groundbreaking {esc(plan.start_date.isoformat())}; {plan.risk.draws:,} Monte Carlo draws of PERT "
-        f"durations through the activity network{ref}. Critical path (red): {esc(' → '.join(plan.cpm.critical_path))}.</p>",
+        f"durations through the activity network. Critical path (red): {esc(' → '.join(plan.cpm.critical_path))}.</p>",
         figure_block(
             figure_html(_gantt(result), "schedule-gantt"),
             "Gantt chart of the P50 schedule (PERT means); hover for float and criticality index.",
         ),
         table_html([Column("Milestone"), Column("P10"), Column("P50"), Column("P90")], rows),
+        f"<details><summary>Activities ({len(activity_rows)})</summary>{table_html(activity_columns, activity_rows)}</details>",
         figure_block(
             figure_html(_milestone_histograms(result), "schedule-dates"),
             "Probability of reaching each milestone by a date.",
