@@ -436,6 +436,90 @@ def sensitivity(
     _guard(lambda: _write_study(result, found, out))
 
 
+@app.command()
+def simulate(
+    scenario: ScenarioArg = None,
+    replications: Annotated[
+        int | None, typer.Option(help="Independent replications (default: the scenario's).", min=1, max=1000)
+    ] = None,
+    years: Annotated[int | None, typer.Option(help="Plant years per replication.", min=1, max=20)] = None,
+    release: Annotated[
+        str | None, typer.Option(help="demand (paced to nameplate) or capacity (flat out).")
+    ] = None,
+    size_to_confidence: Annotated[
+        float | None,
+        typer.Option(
+            help="Add pieces to the bottleneck until this quantile of output meets nameplate, e.g. 0.9."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+) -> None:
+    """Simulate plant years (SimPy): output vs nameplate, OEE, bottleneck, hourly load profile."""
+    import json
+
+    from natwin.pipeline import run as run_pipeline
+    from natwin.report.files import _atomic_write, jsonable, write_run
+    from natwin.scenario import load_scenario, parse_scenario
+
+    loaded = _guard(lambda: load_scenario(scenario))
+    changes = {
+        "replications": replications,
+        "years": years,
+        "release": release,
+        "size_to_confidence": size_to_confidence,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if changes:
+        raw = loaded.model_dump(mode="json")
+        raw["operations"] = {**raw["operations"], **changes}
+        loaded = _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
+    result = _guard(lambda: run_pipeline(loaded, progress=True))
+    ops = result.operations.result
+    k = ops.kpis()
+    table = Table(
+        title=f"Simulated plant year ({loaded.operations.replications} replications x {loaded.operations.years} yr)"
+    )
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for key in (
+        "output_t_per_year",
+        "output_t_per_year_low",
+        "output_t_per_year_high",
+        "output_vs_nameplate",
+        "oee",
+        "oee_availability",
+        "oee_performance",
+        "oee_quality",
+        "bottleneck",
+        "wip_t",
+        "lead_time_h",
+        "scrap_t_per_year",
+        "electricity_peak_kw",
+        "output_p90_t_per_year",
+    ):
+        if key in k:
+            table.add_row(key, _fmt(k[key]))
+    console.print(table)
+    if result.operations.sizing is not None:
+        console.print(result.operations.sizing.describe(), highlight=False)
+    paths = _guard(lambda: write_run(result, out))
+    doc = jsonable(ops.to_dict(profile=False))
+    paths["operations"] = _atomic_write(
+        out / "operations.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    )
+
+    def write_profile(tmp: Path) -> None:
+        carriers = list(ops.load_profile)
+        lines = ["hour," + ",".join(f"{c}_kw" for c in carriers)]
+        for h in range(len(ops.load_profile[carriers[0]])):
+            lines.append(f"{h}," + ",".join(f"{ops.load_profile[c][h]:.3f}" for c in carriers))
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    paths["load_profile"] = _atomic_write(out / "load_profile.csv", write_profile)
+    for name, path in paths.items():
+        console.print(f"wrote {name:<12} {path}", highlight=False)
+
+
 @app.command(name="schedule")
 def schedule_command(
     scenario: ScenarioArg = None,

@@ -20,6 +20,7 @@ from natwin.economics import cash_flow, finance_table, operating_costs
 from natwin.equipment import estimate_capex, size_equipment
 from natwin.flowsheet import Balance, CompiledRoute, solve_balance
 from natwin.flowsheet import route as packaged_route
+from natwin.operations import simulate_plant
 from natwin.scenario import Scenario, chiller_cop
 from natwin.version import __version__
 
@@ -62,6 +63,7 @@ class RunResult:
     carbon: Any = None  # natwin.carbon.CarbonResult
     schedule: Any = None  # natwin.construction.ScheduleResult
     uncertainty: Any = None  # natwin.uncertainty.UncertaintyResult (montecarlo, sensitivity)
+    operations: Any = None  # natwin.operations.PlantSimulation (simulated plant years)
 
 
 def summarise_utilities(balance: Balance, cop: float) -> UtilitySummary:
@@ -186,8 +188,18 @@ def opex_margin_cny_per_year(opex: Any, vat_goods: float) -> Any:
     return (price - opex.cny_per_t) * opex.product_t_per_year
 
 
-def run(scenario: Scenario) -> RunResult:
-    """Run the pipeline on a validated scenario."""
+def run(scenario: Scenario, *, simulate: bool = True, progress: bool = False) -> RunResult:
+    """Run the pipeline on a validated scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    simulate : bool
+        Run the discrete-event simulation of the plant year (about a second); False skips it
+        (no output, OEE or bottleneck KPIs) for quick steady-state studies.
+    progress : bool
+        Show the simulation's progress bar.
+    """
     chem = catalog.chemistry(scenario.plant.chemistry)
     product = product_properties(chem)
     route = packaged_route(scenario.plant.route)
@@ -203,6 +215,10 @@ def run(scenario: Scenario) -> RunResult:
         "staff": float(equipment.headcount[0]),
         "installed_power_kw": float(equipment.power_kw[0]),
     }
+    plant = None
+    if simulate:
+        plant = simulate_plant(scenario, route, balance, equipment, scenario.operations, progress=progress)
+        kpis |= plant.result.kpis()
     plan = schedule_for(scenario)
     finance_overrides, ramp_up = economics_timeline(scenario, plan)
     opex = operating_costs(scenario, balance, util, equipment, capex)
@@ -228,5 +244,6 @@ def run(scenario: Scenario) -> RunResult:
         opex=opex,
         economics=economics,
         schedule=plan,
+        operations=plant,
         finance_overrides=finance_overrides,
     )

@@ -36,6 +36,7 @@ from natwin import catalog
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import check_parameters
 from natwin.flowsheet import route as packaged_route
+from natwin.operations.settings import OperationsSettings
 from natwin.parameters import check_values, section_table
 
 HOURS_PER_YEAR = 8760.0
@@ -165,6 +166,7 @@ class Scenario(Section):
     carbon: dict[str, float] = Field(default_factory=dict, description="emission factor overrides")
     energy: EnergySection = Field(default_factory=EnergySection)
     construction: ConstructionSection = Field(default_factory=ConstructionSection)
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)
     uncertainty: dict[str, Any] = Field(default_factory=dict, description="an uncertainty study (natwin.uncertainty.Study)")
     report: ReportSection = Field(default_factory=ReportSection)
     seed: int = Field(default=20241028, ge=0, le=2**63 - 1)

@@ -362,3 +362,65 @@ def uncertainty_section(result: Any, sources: Sources) -> Section | None:
             )
         )
     return Section("uncertainty", "Uncertainty and sensitivity", "\n".join(parts))
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def operations_section(result: Any, sources: Sources) -> Section | None:
+    plant = getattr(result, "operations", None)
+    if plant is None:
+        return None
+    from natwin.operations.figures import all_figures
+
+    ops = plant.result
+    k = ops.kpis()
+    figures = all_figures(ops)
+    pct = {
+        key: f"{k[key]:.1%}"
+        for key in ("output_vs_nameplate", "oee", "oee_availability", "oee_performance", "oee_quality")
+    }
+    parts = [
+        f"<p>A discrete-event simulation (SimPy) of the sized line: {esc(fmt(k['output_t_per_year']))} t/yr of good "
+        f"product ({esc(pct['output_vs_nameplate'])} of nameplate, 95 % interval {esc(fmt(k['output_t_per_year_low']))}"
+        f"–{esc(fmt(k['output_t_per_year_high']))}), line OEE {esc(pct['oee'])} = availability "
+        f"{esc(pct['oee_availability'])} × performance {esc(pct['oee_performance'])} × quality "
+        f"{esc(pct['oee_quality'])}; bottleneck <b>{esc(k['bottleneck'])}</b> (active-period method); work in "
+        f"process {esc(fmt(k['wip_t']))} t, lead time {esc(fmt(k['lead_time_h']))} h.</p>"
+    ]
+    if plant.sizing is not None:
+        parts.append(f'<p class="callout">{esc(plant.sizing.describe())}</p>')
+    captions = {
+        "throughput": "Simulated good output against nameplate, by replication.",
+        "oee_waterfall": "Line OEE: from planned time to good output.",
+        "utilisation": "Utilisation by unit; the bottleneck in red.",
+        "states": "Share of time in each state by unit.",
+        "gantt": "A sample week: what each unit was doing.",
+        "load_profile": "Hourly electric and cooling load of the simulated year (feeds the energy system).",
+    }
+    for name, fig in figures.items():
+        parts.append(figure_block(figure_html(fig, f"ops-{name}"), esc(captions.get(name, name))))
+    rows = ops.unit_rows()
+    if rows:
+        keys: list[str] = []
+        for r in rows:
+            keys += [c for c in r if c != "unit" and c not in keys and isinstance(r[c], int | float | str)]
+
+        def cell(r: dict[str, Any], c: str) -> str:
+            v = r.get(c)
+            return (
+                esc(fmt(v))
+                if isinstance(v, int | float) and not isinstance(v, bool)
+                else esc(v if v is not None else "")
+            )
+
+        columns = [Column("Unit")] + [Column(c.replace("_", " "), numeric=True) for c in keys]
+        body = [[esc(r["unit"])] + [cell(r, c) for c in keys] for r in rows]
+        parts.append(table_html(columns, body))
+    from natwin.operations.data import parameter_table
+
+    used = sorted({sources.cite(p.cite(), use=name) for name, p in parameter_table().items()})
+    parts.append(
+        f"<p>Reliability, maintenance, shift and quality data{sources.refs(used, limit=len(used))}.</p>"
+    )
+    return Section("operations", "Simulated plant year", "\n".join(parts))
