@@ -649,21 +649,32 @@ def _print_summary(result: Any) -> None:
     table.add_column("unit")
     rows = [
         ("capacity", k["capacity_t_per_year"], "t/yr", ",.0f"),
+        ("simulated output", k.get("output_t_per_year"), "t/yr", ",.0f"),
+        ("line OEE", 100 * k["oee"] if "oee" in k else None, "%", ".1f"),
+        ("bottleneck", k.get("bottleneck"), "", ""),
         ("overall mass yield", 100 * k["overall_mass_yield"], "%", ".1f"),
         ("raw materials", k["raw_materials_t_per_t"], "t/t", ".3f"),
         ("fresh water", k["water_t_per_t"], "t/t", ".1f"),
         ("electricity (incl. chillers)", k["electricity_kwh_per_t"], "kWh/t", ",.0f"),
-        ("heat (steam)", k["heat_mj_per_t"], "MJ/t", ",.0f"),
-        ("natural gas", k["natural_gas_nm3_per_t"], "Nm3/t", ",.0f"),
         ("comprehensive energy", k["energy_tce_per_t"], "tce/t", ".3f"),
-        ("comprehensive energy", k["energy_tce_per_year"], "tce/yr", ",.0f"),
         ("process CO2", k["process_co2_kg_per_t"], "kg/t", ",.0f"),
-        ("Na2SO4 by-product", k["na2so4_by_product_t_per_t"], "t/t", ".3f"),
-        ("specific energy", k["specific_energy_wh_per_kg"], "Wh/kg", ",.0f"),
-        ("cathode per kWh of cell", k["cathode_kg_per_kwh_cell"], "kg/kWh", ".2f"),
+        ("CO2 footprint", k.get("co2_kg_per_kg"), "kg/kg", ".2f"),
+        ("CO2 per kWh of cell", k.get("co2_kg_per_kwh"), "kg/kWh", ".1f"),
+        ("carbon per energy", k.get("tco2_per_tce"), "tCO2/tce", ".2f"),
+        ("total investment", k.get("capex_cny", 0) / 1e6 if "capex_cny" in k else None, "M CNY", ",.1f"),
+        ("staff", k.get("staff"), "persons", ",.0f"),
+        ("operating cost", k.get("opex_cny_per_t"), "CNY/t", ",.0f"),
+        ("levelised cost", k.get("cost_cny_per_t"), "CNY/t", ",.0f"),
+        ("NPV", k.get("npv_cny", 0) / 1e6 if "npv_cny" in k else None, "M CNY", ",.1f"),
+        ("project IRR after tax", 100 * k["irr_project_after_tax"] if "irr_project_after_tax" in k else None, "%", ".1f"),
+        ("payback", k.get("payback_years"), "years", ".1f"),
+        ("first product (P50)", k.get("first_product_p50"), "", ""),
+        ("full output (P50)", k.get("full_output_p50"), "", ""),
     ]
+    rows = [r for r in rows if r[1] is not None]
     for label, value, unit, fmt in rows:
-        table.add_row(label, format(value, fmt), unit)
+        text = "n/a" if isinstance(value, float) and value != value else format(value, fmt)
+        table.add_row(label, text, unit)
     console.print(table)
 
 

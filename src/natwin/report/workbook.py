@@ -24,8 +24,6 @@ engine).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,17 +121,9 @@ def write_cost_workbook(
     wb.remove(wb.worksheets[0])
     book = _Builder(sheets, inputs.prices, inputs.finance, draw, scenario, capex, opex, econ)
     book.build()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    from natwin.report.files import _atomic_write
+
+    return _atomic_write(Path(path), lambda tmp: wb.save(tmp))
 
 
 # --------------------------------------------------------------------------- the builder
