@@ -122,3 +122,25 @@ def test_python_api_matches(default_scenario):
     b = natwin.run(natwin.load_scenario())
     assert json.dumps(a.kpis, sort_keys=True) == json.dumps(b.kpis, sort_keys=True)  # NaN-safe
     assert a.scenario_hash == b.scenario_hash
+
+
+def test_report_currency_converts_money_kpis(tmp_path):
+    scenario = tmp_path / "usd.toml"
+    text = (
+        (natwin.scenario.default_scenario_path())
+        .read_text(encoding="utf-8")
+        .replace('currency = "CNY"', 'currency = "USD"')
+    )
+    text += '\n[finance]\n"exchange.cny_per_usd" = 7.0\n' if "[finance]" not in text else ""
+    scenario.write_text(
+        text.replace("[finance]\n", '[finance]\n"exchange.cny_per_usd" = 7.0\n', 1), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--no-store"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    block = doc["currency"]
+    assert block["code"] == "USD"
+    assert block["cny_per_unit"] == 7.0
+    assert block["kpis"]["capex_usd"] == pytest.approx(doc["kpis"]["capex_cny"] / 7.0)
+    assert block["kpis"]["cost_usd_per_t"] == pytest.approx(doc["kpis"]["cost_cny_per_t"] / 7.0)

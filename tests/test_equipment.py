@@ -352,9 +352,9 @@ def test_land_follows_building_footprint_and_coverage(default_scenario, default_
 
 def test_currency_conversion(default_scenario):
     assert equipment.in_currency(7.2e6, "USD", default_scenario)[()] == pytest.approx(1e6)
-    assert equipment.in_currency(7.8e6, "EUR", default_scenario)[()] == pytest.approx(1e6)
+    assert equipment.in_currency(8.2e6, "EUR", default_scenario)[()] == pytest.approx(1e6)
     assert equipment.in_currency(5.0, "CNY", default_scenario)[()] == 5.0
-    rate = {"capex.exchange_rate_cny_per_usd": 7.0}
+    rate = {"exchange.cny_per_usd": 7.0}
     assert equipment.in_currency(7.0, "USD", default_scenario, rate)[()] == pytest.approx(1.0)
     with pytest.raises(InputError, match="currency"):
         equipment.in_currency(1.0, "GBP", default_scenario)

@@ -960,13 +960,17 @@ def estimate_capex(
 def exchange_rate(
     currency: str, scenario: Scenario, overrides: Mapping[str, ArrayLike] | None = None
 ) -> Number:
-    """CNY per unit of ``currency`` (``CNY``, ``USD`` or ``EUR``). [CNY/unit]"""
+    """CNY per unit of ``currency`` (``CNY``, ``USD`` or ``EUR``), from the finance table's
+    ``exchange.cny_per_*`` (overridden in the scenario's ``[finance]``). [CNY/unit]"""
+    from natwin.economics import finance_table
+    from natwin.parameters import Values
+
     if currency == "CNY":
         return 1.0
     if currency not in ("USD", "EUR"):
         raise InputError([Problem("currency", currency, "one of CNY, USD, EUR")], "currency")
-    v, _ = _values(scenario, overrides, 1, "equipment overrides")
-    return v(f"capex.exchange_rate_cny_per_{currency.lower()}")
+    values = {**scenario.finance, **(overrides or {})}
+    return Values(finance_table(), values)(f"exchange.cny_per_{currency.lower()}")
 
 
 def in_currency(

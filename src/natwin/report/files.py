@@ -57,6 +57,29 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def currency_block(result: RunResult) -> dict[str, Any]:
+    """The report currency, its exchange rate and the money KPIs converted to it.
+
+    Amounts are computed in CNY; ``[report] currency = "USD"`` (or EUR) adds converted copies of
+    every money KPI (``capex_cny`` -> ``capex_usd``, ``cost_cny_per_t`` -> ``cost_usd_per_t``) at
+    the finance table's exchange rate (``[finance] "exchange.cny_per_usd"``)."""
+    from natwin.economics import finance_table
+    from natwin.equipment import exchange_rate
+
+    code = result.scenario.report.currency
+    block: dict[str, Any] = {"code": code}
+    if code == "CNY":
+        return block
+    rate = float(exchange_rate(code, result.scenario))
+    block |= {"cny_per_unit": rate, "source": finance_table()[f"exchange.cny_per_{code.lower()}"].cite()}
+    converted = {}
+    for key, value in result.kpis.items():
+        if "cny" in key and isinstance(value, int | float) and not isinstance(value, bool):
+            converted[key.replace("cny", code.lower())] = value / rate
+    block["kpis"] = converted
+    return block
+
+
 def results_document(result: RunResult) -> dict[str, Any]:
     """The content of results.json."""
     tables = all_tables(result)
@@ -77,6 +100,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
             },
             "balance": {name: rows for name, rows in tables.items() if name not in ("kpis", "product")},
             "kpis": result.kpis,
+            "currency": currency_block(result),
         }
     )
 

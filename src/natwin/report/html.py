@@ -847,9 +847,16 @@ def render_report(result: RunResult, generated: datetime | None = None) -> str:
     if result.balance.n > 1:
         meta.append(("Draws", f"{result.balance.n:,} (first shown)"))
     nav = "".join(f'<a href="#{s.id}">{esc(NAV_TITLES.get(s.id, s.title))}</a>' for s in sections)
+    money = "amounts in CNY"
+    if scenario.report.currency != "CNY":
+        from natwin.equipment import exchange_rate
+
+        rate = float(exchange_rate(scenario.report.currency, scenario))
+        money += f" (1 {scenario.report.currency} = {rate:g} CNY; results.json repeats the money KPIs in {scenario.report.currency})"
+        meta.append(("Currency", esc(f"CNY; 1 {scenario.report.currency} = {rate:g} CNY")))
     footer = (
         f"natwin {esc(result.version)} · scenario <code>{esc(result.scenario_hash)}</code> · seed "
-        f"{scenario.seed} · amounts in CNY · per-tonne figures per tonne of product at specification"
+        f"{scenario.seed} · {esc(money)} · per-tonne figures per tonne of product at specification"
     )
     return PAGE.substitute(
         csp=CSP,
