@@ -28,7 +28,7 @@ def _scenario(route_id: str = "nfm111_coprecipitation", **carbon_settings: float
 
 
 def _run(scenario: natwin.Scenario, **kwargs) -> tuple[natwin.RunResult, carbon.CarbonResult]:
-    result = natwin.run(scenario, simulate=False)
+    result = natwin.run(scenario, simulate=False, energy=False)
     return result, carbon.footprint(scenario, result.balance, result.utilities, result.product, **kwargs)
 
 
@@ -269,7 +269,7 @@ def test_scopes_add_up_and_per_kwh_uses_cathode_mass(default):
 
 
 def test_hourly_dispatch_inputs_replace_the_flat_grid_supply(default_scenario):
-    run = natwin.run(default_scenario, simulate=False)
+    run = natwin.run(default_scenario, simulate=False, energy=False)
     total = run.utilities.electricity_kwh
     onsite_pv = 0.2 * total
     imports = total - onsite_pv
@@ -299,7 +299,7 @@ def test_hourly_dispatch_inputs_replace_the_flat_grid_supply(default_scenario):
 
 def test_vectorised_equals_loop(default_scenario):
     route = packaged_route(default_scenario.plant.route)
-    run = natwin.run(default_scenario, simulate=False)
+    run = natwin.run(default_scenario, simulate=False, energy=False)
     kiln = np.array([2500.0, 3300.0, 4000.0, 4800.0, 5500.0])
     nickel = np.array([3.3, 5.48, 7.0, 9.0, 11.0])
     grid = np.array([0.531, 0.56, 0.5978, 0.62, 0.645])

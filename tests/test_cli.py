@@ -79,7 +79,7 @@ def test_run_with_a_scenario_file(tmp_path):
     scenario = tmp_path / "nfpp.toml"
     scenario.write_text(
         '[plant]\nname = "NFPP line"\ncapacity_t_per_year = 5000\noperating_days_per_year = 330\n'
-        'operating_hours_per_day = 24\nchemistry = "NFPP"\nroute = "nfpp_spray_drying"\n',
+        'operating_hours_per_day = 24\nchemistry = "NFPP"\nroute = "nfpp_spray_drying"\n[energy]\nenabled = false\n',
         encoding="utf-8",
     )
     out = tmp_path / "out"

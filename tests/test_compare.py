@@ -45,6 +45,9 @@ def test_structural_difference_is_named(o3_vs_nfpp):
 def test_one_at_a_time_swaps():
     base = natwin.load_scenario()
     raw = base.model_dump(mode="json")
+    raw["energy"]["enabled"] = False
+    base = natwin.parse_scenario(raw)
+    raw = base.model_dump(mode="json")
     raw["plant"]["capacity_t_per_year"] = 12_000
     raw["process"]["parameters"] = {"calcination.yield": 0.97}
     other = natwin.parse_scenario(raw)

@@ -53,7 +53,7 @@ def run(chemistry, route, finance, prices=None):
         "route": route,
     }
     scenario = natwin.parse_scenario({"plant": plant, "finance": finance, "prices": prices or {}})
-    base = natwin.run(scenario)
+    base = natwin.run(scenario, simulate=False, energy=False)
     equipment = eqm.size_equipment(scenario, base.route, base.balance)
     capex = eqm.estimate_capex(scenario, base.balance, equipment)
     opex = ec.operating_costs(scenario, base.balance, base.utilities, equipment, capex)

@@ -37,7 +37,7 @@ def scenario_for(route: str = "nfm111_coprecipitation", capacity: float = 10000.
 
 
 def sized(scenario, overrides=None):
-    result = natwin.run(scenario, simulate=False)
+    result = natwin.run(scenario, simulate=False, energy=False)
     eq = equipment.size_equipment(scenario, result.route, result.balance, overrides)
     return result, eq
 
@@ -179,7 +179,7 @@ def test_site_systems_follow_the_route():
 
 
 def test_vectorised_equals_loop(default_scenario):
-    route = natwin.run(default_scenario, simulate=False).route
+    route = natwin.run(default_scenario, simulate=False, energy=False).route
     yields = np.array([0.98, 0.985, 0.99, 0.995])
     kiln_price = np.array([8e6, 11e6, 13e6, 15e6])
     land = np.array([1.2e5, 2e5, 2.5e5, 3e5])
@@ -203,7 +203,7 @@ def test_vectorised_equals_loop(default_scenario):
 
 
 def test_hundred_thousand_draws_are_fast(default_scenario):
-    route = natwin.run(default_scenario, simulate=False).route
+    route = natwin.run(default_scenario, simulate=False, energy=False).route
     rng = np.random.default_rng(7)
     n = 100_000
     balance = solve_balance(route, 10000.0, {"calcination.yield": rng.uniform(0.98, 0.995, n)})
@@ -229,7 +229,7 @@ def test_hundred_thousand_draws_are_fast(default_scenario):
 
 
 def test_bad_overrides_raise_input_error_naming_the_field(default_scenario):
-    result = natwin.run(default_scenario, simulate=False)
+    result = natwin.run(default_scenario, simulate=False, energy=False)
     cases = {
         "roller_hearth_kiln.purchace_cny": "unknown parameter",
         "jet_mill.availability": "(0, 1]",
@@ -249,7 +249,7 @@ def test_bad_overrides_raise_input_error_naming_the_field(default_scenario):
 
 
 def test_inconsistent_overrides_raise_input_error(default_scenario):
-    result = natwin.run(default_scenario, simulate=False)
+    result = natwin.run(default_scenario, simulate=False, energy=False)
     with pytest.raises(InputError, match=r"jet_mill\.min_size"):
         equipment.size_equipment(default_scenario, result.route, result.balance, {"jet_mill.min_size": 900.0})
     with pytest.raises(InputError, match="array of 3 values"):

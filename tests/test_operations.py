@@ -41,7 +41,7 @@ from natwin.operations.model import (
 @pytest.fixture(scope="module")
 def plant():
     scenario = natwin.load_scenario()
-    run = natwin.run(scenario)
+    run = natwin.run(scenario, energy=False)
     equipment = size_equipment(scenario, run.route, run.balance)
     return scenario, run, equipment, build_line(scenario, run.route, run.balance, equipment)
 

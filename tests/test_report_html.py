@@ -166,7 +166,7 @@ def test_scenario_overrides_are_cited_as_the_scenario():
             "process": {"parameters": {"calcination.yield": 0.97}},
         }
     )
-    html = render_report(natwin.run(scenario), FIXED_TIME)
+    html = render_report(natwin.run(scenario, energy=False), FIXED_TIME)
     assert "calcination.yield = 0.97 fraction (default" in html
     assert "5,000" in html
 
@@ -278,7 +278,7 @@ def test_every_packaged_route_renders(routes):
                 },
             }
         )
-        html = render_report(natwin.run(scenario), FIXED_TIME)
+        html = render_report(natwin.run(scenario, energy=False), FIXED_TIME)
         for fig in ("fig-mass-sankey", "fig-energy-sankey", "fig-energy-by-unit"):
             assert f'id="{fig}"' in html, (route_id, fig)
         assert f"<code>{route_id}</code>" in html

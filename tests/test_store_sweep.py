@@ -19,6 +19,8 @@ from natwin.sweep import expand, run_sweep
 SPEC = """
 name = "kill-test"
 base = "binhai_nfm111"
+[[points]]
+"energy.enabled" = false
 [grid]
 "plant.capacity_t_per_year" = [8000, 10000, 12000]
 "process.parameters.calcination.yield" = [0.98, 0.99]
@@ -47,7 +49,7 @@ def test_store_round_trip(tmp_path, default_result):
 
 
 def test_sweep_records_failures_without_stopping(tmp_path):
-    spec = {"name": "f", "base": "binhai_nfm111", "grid": {"plant.capacity_t_per_year": [10_000, -1, 12_000]}}
+    spec = {"name": "f", "base": "binhai_nfm111", "points": [{"energy.enabled": False}], "grid": {"plant.capacity_t_per_year": [10_000, -1, 12_000]}}
     with RunStore(tmp_path / "runs.duckdb") as store:
         summary = run_sweep(store, spec, workers=0)
         runs = store.runs(sweep_id=summary.sweep_id)
@@ -102,7 +104,7 @@ def test_sweep_killed_by_sigkill_resumes_to_the_same_rows(tmp_path):
 
 @pytest.mark.slow
 def test_sweep_on_a_local_dask_cluster(tmp_path):
-    spec = {"name": "dask", "base": "binhai_nfm111", "grid": {"plant.capacity_t_per_year": [9000, 11000]}}
+    spec = {"name": "dask", "base": "binhai_nfm111", "points": [{"energy.enabled": False}], "grid": {"plant.capacity_t_per_year": [9000, 11000]}}
     with RunStore(tmp_path / "runs.duckdb") as store:
         summary = run_sweep(store, spec, workers=2)
         runs = store.runs(sweep_id=summary.sweep_id)

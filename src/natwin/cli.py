@@ -520,6 +520,88 @@ def simulate(
         console.print(f"wrote {name:<12} {path}", highlight=False)
 
 
+@app.command(name="energy")
+def energy_command(
+    scenario: ScenarioArg = None,
+    mode: Annotated[
+        str | None, typer.Option(help="dispatch (fixed capacities) or expansion (least-cost sizing).")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="none, renewable_share, cfe_hourly or co2_cap.")] = None,
+    target_value: Annotated[
+        float | None, typer.Option(help="Share in [0, 1], or tCO2/yr for co2_cap.")
+    ] = None,
+    resolution: Annotated[
+        int | None, typer.Option(help="Time resolution of the sizing solve [h]: 1, 2, 3, 4, 6, 8, 12 or 24.")
+    ] = None,
+    cost_curve: Annotated[
+        list[float] | None,
+        typer.Option("--cost-curve", help="Hourly CFE targets of the cost curve (repeat); none: skip it."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+) -> None:
+    """The hourly site energy system: PV, wind, storage, LNG cold, chillers and grid (PyPSA + HiGHS)."""
+    import json
+
+    from natwin.pipeline import run as run_pipeline
+    from natwin.report.files import _atomic_write, jsonable, write_run
+    from natwin.scenario import load_scenario, parse_scenario
+
+    loaded = _guard(lambda: load_scenario(scenario))
+    changes: dict[str, Any] = {
+        "mode": mode,
+        "target": target,
+        "target_value": target_value,
+        "time_resolution_h": resolution,
+        "enabled": True,
+    }
+    if mode == "dispatch" and resolution is None:
+        changes["time_resolution_h"] = 1  # a dispatch is cheap: hour by hour
+    if cost_curve is not None:
+        changes["cost_curve_targets"] = [v for v in cost_curve if v > 0]
+    changes = {k: v for k, v in changes.items() if v is not None}
+    raw = loaded.model_dump(mode="json")
+    raw["energy"] = {**raw["energy"], **changes}
+    loaded = _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
+    with console.status("solving the site energy system (PyPSA + HiGHS)..."):
+        result = _guard(lambda: run_pipeline(loaded))
+    e = result.energy
+    table = Table(
+        title=f"Site energy system ({e.mode}, {e.resolution_h}-h sizing, target {e.target.kind} {e.target.value:g})"
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in e.capacities.items():
+        table.add_row(name, _fmt(value))
+    for name, value in e.kpis().items():
+        table.add_row(name, _fmt(value))
+    console.print(table)
+    for note in e.notes:
+        console.print(f"- {note}", markup=False, highlight=False)
+    for point in e.cost_curve:
+        console.print(
+            f"cost curve: CFE target {point.target} -> {point.annual_cost_cny / 1e6:,.2f} M CNY/yr",
+            markup=False,
+            highlight=False,
+        )
+    paths = _guard(lambda: write_run(result, out))
+    doc = jsonable(
+        {
+            "capacities": e.capacities,
+            "kpis": e.kpis(),
+            "costs_cny": e.costs_cny,
+            "capex_cny": e.capex_cny,
+            "notes": list(e.notes),
+            "cost_curve": [vars(p) for p in e.cost_curve],
+        }
+    )
+    paths["energy"] = _atomic_write(
+        out / "energy.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    )
+    paths["dispatch"] = _atomic_write(out / "dispatch.csv", lambda tmp: e.dispatch.to_csv(tmp))
+    for name, path in paths.items():
+        console.print(f"wrote {name:<9} {path}", highlight=False)
+
+
 @app.command(name="schedule")
 def schedule_command(
     scenario: ScenarioArg = None,
@@ -666,7 +748,12 @@ def _print_summary(result: Any) -> None:
         ("operating cost", k.get("opex_cny_per_t"), "CNY/t", ",.0f"),
         ("levelised cost", k.get("cost_cny_per_t"), "CNY/t", ",.0f"),
         ("NPV", k.get("npv_cny", 0) / 1e6 if "npv_cny" in k else None, "M CNY", ",.1f"),
-        ("project IRR after tax", 100 * k["irr_project_after_tax"] if "irr_project_after_tax" in k else None, "%", ".1f"),
+        (
+            "project IRR after tax",
+            100 * k["irr_project_after_tax"] if "irr_project_after_tax" in k else None,
+            "%",
+            ".1f",
+        ),
         ("payback", k.get("payback_years"), "years", ".1f"),
         ("first product (P50)", k.get("first_product_p50"), "", ""),
         ("full output (P50)", k.get("full_output_p50"), "", ""),

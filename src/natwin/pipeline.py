@@ -64,6 +64,7 @@ class RunResult:
     schedule: Any = None  # natwin.construction.ScheduleResult
     uncertainty: Any = None  # natwin.uncertainty.UncertaintyResult (montecarlo, sensitivity)
     operations: Any = None  # natwin.operations.PlantSimulation (simulated plant years)
+    energy: Any = None  # natwin.energy.EnergyResult (hourly site energy system)
 
 
 def summarise_utilities(balance: Balance, cop: float) -> UtilitySummary:
@@ -144,6 +145,47 @@ def _overall_yield(balance: Balance) -> float:
     return made / (best * route.molar_mass[route.product_species]) if np.isfinite(best) else float("nan")
 
 
+_ENERGY_CACHE: dict[tuple[str, str], Any] = {}
+_ENERGY_CACHE_SIZE = 8
+
+
+def run_site_energy(scenario: Scenario, balance: Balance, plant: Any) -> Any:
+    """The hourly site energy system on the simulated load (or the balance's when not simulated).
+
+    The solve is deterministic for a scenario and a load profile, so results are kept in a small
+    in-process cache keyed by the scenario hash and the profile's digest: a second run of the
+    same scenario (a comparison, the web app, the tests) does not solve again."""
+    import hashlib
+
+    from natwin.energy import LoadProfile, run_energy
+
+    load = LoadProfile.from_carriers(plant.result.load_profile) if plant is not None else None
+    digest = hashlib.sha256()
+    if plant is not None:
+        for carrier in sorted(plant.result.load_profile):
+            digest.update(carrier.encode())
+            digest.update(np.ascontiguousarray(plant.result.load_profile[carrier], dtype=float).tobytes())
+    key = (scenario.hash, digest.hexdigest())
+    if key not in _ENERGY_CACHE:
+        if len(_ENERGY_CACHE) >= _ENERGY_CACHE_SIZE:
+            _ENERGY_CACHE.pop(next(iter(_ENERGY_CACHE)))
+        _ENERGY_CACHE[key] = run_energy(scenario, balance, load=load)
+    return _ENERGY_CACHE[key]
+
+
+def energy_price_override(site_energy: Any, util: UtilitySummary) -> dict[str, float]:
+    """The electricity price that makes the OPEX's electricity line equal the energy system's
+    annual cost (grid at time-of-use prices, contracted wind, LNG cold, certificates, and the
+    annualised cost of PV, storage and the cold connection, as an energy-service contract).
+
+    The OPEX counts electricity incl. chillers (kWh x price, VAT incl.); the energy system meets
+    the same power and chilled water, so its annual cost divided by that electricity is the
+    effective tariff. [CNY/kWh]"""
+    if util.electricity_kwh <= 0:
+        return {}
+    return {"prices.utility.electricity": site_energy.annual_cost_cny / util.electricity_kwh}
+
+
 def economics_timeline(scenario: Scenario, plan: ScheduleResult) -> tuple[dict[str, Any], Any]:
     """Construction years and operating-year loads for the cash flow, from the schedule.
 
@@ -188,7 +230,9 @@ def opex_margin_cny_per_year(opex: Any, vat_goods: float) -> Any:
     return (price - opex.cny_per_t) * opex.product_t_per_year
 
 
-def run(scenario: Scenario, *, simulate: bool = True, progress: bool = False) -> RunResult:
+def run(
+    scenario: Scenario, *, simulate: bool = True, energy: bool = True, progress: bool = False
+) -> RunResult:
     """Run the pipeline on a validated scenario.
 
     Parameters
@@ -197,6 +241,9 @@ def run(scenario: Scenario, *, simulate: bool = True, progress: bool = False) ->
     simulate : bool
         Run the discrete-event simulation of the plant year (about a second); False skips it
         (no output, OEE or bottleneck KPIs) for quick steady-state studies.
+    energy : bool
+        Solve the hourly site energy system (PyPSA + HiGHS; seconds to a minute by settings);
+        False keeps the flat tariff and annual grid factor.
     progress : bool
         Show the simulation's progress bar.
     """
@@ -206,8 +253,6 @@ def run(scenario: Scenario, *, simulate: bool = True, progress: bool = False) ->
     balance = solve_balance(route, scenario.plant.capacity_t_per_year, scenario.process.parameters)
     util = summarise_utilities(balance, chiller_cop(scenario))
     kpis = compute_kpis(scenario, product, balance, util)
-    carbon = footprint(scenario, balance, util, product)
-    kpis |= carbon.kpis()
     equipment = size_equipment(scenario, route, balance)
     capex = estimate_capex(scenario, balance, equipment)
     kpis |= {
@@ -219,9 +264,19 @@ def run(scenario: Scenario, *, simulate: bool = True, progress: bool = False) ->
     if simulate:
         plant = simulate_plant(scenario, route, balance, equipment, scenario.operations, progress=progress)
         kpis |= plant.result.kpis()
+    site_energy = None
+    carbon_inputs: dict[str, Any] = {}
+    if energy and scenario.energy.enabled:
+        site_energy = run_site_energy(scenario, balance, plant)
+        kpis |= site_energy.kpis()
+        carbon_inputs = site_energy.carbon_inputs()
+    carbon = footprint(scenario, balance, util, product, **carbon_inputs)
+    kpis |= carbon.kpis()
     plan = schedule_for(scenario)
     finance_overrides, ramp_up = economics_timeline(scenario, plan)
-    opex = operating_costs(scenario, balance, util, equipment, capex)
+    if site_energy is not None:
+        finance_overrides |= energy_price_override(site_energy, util)
+    opex = operating_costs(scenario, balance, util, equipment, capex, overrides=finance_overrides)
     economics = cash_flow(
         scenario, capex, opex, overrides=finance_overrides, ramp_up=ramp_up, product=product
     )
@@ -245,5 +300,6 @@ def run(scenario: Scenario, *, simulate: bool = True, progress: bool = False) ->
         economics=economics,
         schedule=plan,
         operations=plant,
+        energy=site_energy,
         finance_overrides=finance_overrides,
     )

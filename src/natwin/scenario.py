@@ -33,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from natwin import catalog
+from natwin.energy.settings import EnergySettings
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import check_parameters
 from natwin.flowsheet import route as packaged_route
@@ -149,10 +150,6 @@ class ReportSection(Section):
 PARAMETER_SECTIONS = ("prices", "finance", "equipment", "carbon")
 
 
-class EnergySection(Section):
-    chiller_cop: float | None = Field(default=None, gt=1, le=15, description="electric chiller COP [-]")
-
-
 class Scenario(Section):
     """A validated natwin scenario."""
 
@@ -164,7 +161,7 @@ class Scenario(Section):
     finance: dict[str, float] = Field(default_factory=dict, description="finance setting overrides")
     equipment: dict[str, float] = Field(default_factory=dict, description="equipment data overrides")
     carbon: dict[str, float] = Field(default_factory=dict, description="emission factor overrides")
-    energy: EnergySection = Field(default_factory=EnergySection)
+    energy: EnergySettings = Field(default_factory=EnergySettings)
     construction: ConstructionSection = Field(default_factory=ConstructionSection)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
     uncertainty: dict[str, Any] = Field(default_factory=dict, description="an uncertainty study (natwin.uncertainty.Study)")

@@ -406,21 +406,40 @@ class VectorUtilities:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Deterministic construction period and operating-year loads used by every draw."""
+    """What every draw shares with the scenario's run (see :func:`timeline`)."""
 
-    finance_overrides: dict[str, Any]
-    loads: Array
+    finance_overrides: dict[str, Any]  # construction years, effective electricity tariff
+    loads: Array  # production load by operating year
+    carbon_free_share: float | None = None  # of electricity, from the energy system
+    grid_import_share: float | None = None
+
+
+_TIMELINES: dict[str, Timeline] = {}
 
 
 def timeline(scenario: Scenario) -> Timeline:
-    """The pipeline's construction period and ramp-up (from the P50 schedule)."""
-    from natwin.construction import schedule
-    from natwin.pipeline import economics_timeline
+    """What every draw shares with the scenario's run: the construction period and ramp-up
+    (P50 schedule) and, when the energy system is on, its effective electricity tariff (annual
+    energy-system cost over electricity use), so that the draws centre on the run's figures.
 
-    settings = scenario.construction
-    plan = schedule(start_date=settings.start_date, draws=settings.draws, seed=scenario.seed, target_days_saved=0.0)
-    overrides, loads = economics_timeline(scenario, plan)
-    return Timeline(overrides, np.asarray(loads, dtype=float))
+    It runs the pipeline once per scenario (cached by its hash; the energy solve is cached too).
+    A drawn ``prices.utility.electricity`` replaces the effective tariff."""
+    if scenario.hash not in _TIMELINES:
+        from natwin.pipeline import run
+
+        result = run(scenario, simulate=scenario.energy.enabled)
+        loads = np.asarray(
+            result.economics.table["load"][result.economics.construction_years :, 0], dtype=float
+        )
+        shares: dict[str, float] = {}
+        if result.energy is not None:
+            supply = result.energy.carbon_inputs()
+            shares = {
+                "carbon_free_share": supply["carbon_free_kwh"] / supply["electricity_kwh"],
+                "grid_import_share": supply["grid_import_kwh"] / supply["electricity_kwh"],
+            }
+        _TIMELINES[scenario.hash] = Timeline(dict(result.finance_overrides), loads, **shares)
+    return _TIMELINES[scenario.hash]
 
 
 def split_paths(samples: Mapping[str, Array]) -> dict[str, dict[str, Array]]:
@@ -477,15 +496,23 @@ def evaluate(
     zero = np.zeros(n)
     electricity = energy.get("electricity", zero) + energy.get("cooling", zero) / cop
     util = VectorUtilities(cop, electricity, energy.get("natural_gas", zero), energy.get("heat", zero))
-    carbon = footprint(scenario, balance, util, product, overrides=parts["carbon"])
+    plan = plan or timeline(scenario)
+    supply: dict[str, Array] = {}
+    if plan.carbon_free_share is not None and plan.grid_import_share is not None:
+        supply = {
+            "carbon_free_kwh": electricity * plan.carbon_free_share,
+            "grid_import_kwh": electricity * plan.grid_import_share,
+        }
+    carbon = footprint(scenario, balance, util, product, overrides=parts["carbon"], **supply)
     equipment = size_equipment(scenario, route, balance, overrides=parts["equipment"])
     capex = estimate_capex(scenario, balance, equipment, overrides=parts["equipment"])
-    money = {f"prices.{k}": v for k, v in parts["prices"].items()} | {
+    drawn = {f"prices.{k}": v for k, v in parts["prices"].items()} | {
         f"finance.{k}": v for k, v in parts["finance"].items()
     }
+    shared = {(k if "." in k else f"finance.{k}"): v for k, v in plan.finance_overrides.items()}
+    money = {k: v for k, v in shared.items() if k.startswith("prices.")} | drawn
     opex = operating_costs(scenario, balance, util, equipment, capex, overrides=money)
-    plan = plan or timeline(scenario)
-    finance = {f"finance.{k}": v for k, v in plan.finance_overrides.items()} | money
+    finance = shared | drawn
     economics = cash_flow(
         scenario, capex, opex, overrides=finance, ramp_up=plan.loads, product=product, full_table=False
     )

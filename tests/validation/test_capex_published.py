@@ -61,7 +61,7 @@ def twin(route: str, capacity: float, overrides: str = "") -> tuple[float, float
             "equipment": _overrides(overrides),
         }
     )
-    result = natwin.run(scenario, simulate=False)
+    result = natwin.run(scenario, simulate=False, energy=False)
     eq = equipment.size_equipment(scenario, result.route, result.balance)
     capex = equipment.estimate_capex(scenario, result.balance, eq)
     return float(capex.construction_investment_cny[0]), float(eq.headcount[0])

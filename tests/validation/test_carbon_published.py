@@ -40,7 +40,7 @@ def _footprint(route_id: str) -> carbon.CarbonResult:
     raw["plant"]["route"] = route_id
     raw["plant"]["chemistry"] = packaged_route(route_id).chemistry
     scenario = parse_scenario(raw)
-    run = natwin.run(scenario)
+    run = natwin.run(scenario, simulate=False, energy=False)  # all-grid supply, as the published footprints
     return carbon.footprint(scenario, run.balance, run.utilities, run.product)
 
 

@@ -39,7 +39,7 @@ def plant(route: str) -> tuple[ec.OpexResult, ec.EconomicsResult]:
             }
         }
     )
-    run = natwin.run(scenario)
+    run = natwin.run(scenario, simulate=False, energy=False)  # flat tariff, as the published cost figures
     equipment = eqm.size_equipment(scenario, run.route, run.balance)
     capex = eqm.estimate_capex(scenario, run.balance, equipment)
     opex = ec.operating_costs(scenario, run.balance, run.utilities, equipment, capex)

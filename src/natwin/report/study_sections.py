@@ -424,3 +424,73 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
         f"<p>Reliability, maintenance, shift and quality data{sources.refs(used, limit=len(used))}.</p>"
     )
     return Section("operations", "Simulated plant year", "\n".join(parts))
+
+
+# --------------------------------------------------------------------------- energy
+
+
+def energy_section(result: Any, sources: Sources) -> Section | None:
+    e = getattr(result, "energy", None)
+    if e is None:
+        return None
+    from natwin.energy import figures as energy_figures
+    from natwin.energy import parameter_table
+    from natwin.report.blocks import notes_html
+
+    target = (
+        "no target (least cost)"
+        if e.target.kind == "none"
+        else f"{e.target.kind.replace('_', ' ')} {e.target.value:g}"
+    )
+    meets = "meets" if e.meets_park_threshold else "does not meet"
+    parts = [
+        f"<p>The site's power and chilled water hour by hour: a PyPSA network solved with HiGHS, "
+        f"{esc(e.mode)} mode, {esc(target)}. Annual energy cost {esc(fmt(e.annual_cost_cny / 1e6))} M CNY "
+        f"({esc(fmt(e.cost_cny_per_t))} CNY/t of product); hourly carbon-free energy {e.cfe_hourly:.1%}, "
+        f"renewable share {e.renewable_share:.1%}; scope 2 {esc(fmt(e.scope2_location_t))} t (location-based) and "
+        f"{esc(fmt(e.scope2_market_t))} t (market-based); LNG cold used {esc(fmt(e.lng_cold_mwh))} MWh_th, saving "
+        f"{esc(fmt(e.electricity_saved_mwh))} MWh of chiller electricity; carbon per energy {e.tco2_per_tce:.2f} tCO2/tce, "
+        f"which {meets} the zero-carbon park threshold of {e.park_threshold_tco2_per_tce:.2f}.</p>"
+    ]
+    cap_rows = [[esc(k.replace("_", " ")), esc(fmt(v))] for k, v in e.capacities.items()]
+    cost_rows = [[esc(k.replace("_", " ")), esc(fmt(v / 1e6))] for k, v in e.costs_cny.items() if abs(v) > 0]
+    parts.append(
+        '<div class="grid2">'
+        + table_html([Column("Capacity"), Column("value", True)], cap_rows)
+        + table_html([Column("Annual cost item"), Column("M CNY/yr", True)], cost_rows)
+        + "</div>"
+    )
+    figures = [
+        (
+            "energy-summer",
+            energy_figures.dispatch_week(e, "summer"),
+            "A summer week of dispatch: supply of power and chilled water by source.",
+        ),
+        ("energy-winter", energy_figures.dispatch_week(e, "winter"), "A winter week of dispatch."),
+        (
+            "energy-heatmap",
+            energy_figures.grid_import_heatmap(e),
+            "Grid imports by hour of day and day of year.",
+        ),
+        (
+            "energy-cold",
+            energy_figures.cold_energy_balance(e),
+            "Cold-energy balance: chilled water from LNG cold, chillers and storage.",
+        ),
+    ]
+    if e.cost_curve:
+        figures.append(
+            (
+                "energy-cfe",
+                energy_figures.cfe_cost_curve(e),
+                "Annual energy cost against the hourly CFE target (each point one capacity-expansion solve).",
+            )
+        )
+    for div, fig, caption in figures:
+        parts.append(figure_block(figure_html(fig, div), esc(caption)))
+    parts.append(notes_html(e.notes))
+    used = sorted({sources.cite(p.cite(), use=name) for name, p in parameter_table().items()})
+    parts.append(f"<p>Site, tariff, resource, cost and LNG data{sources.refs(used, limit=len(used))}.</p>")
+    return Section(
+        "energysystem", "Green electricity + cold energy: the hourly site energy system", "\n".join(parts)
+    )

@@ -1,0 +1,59 @@
+"""Site energy system: PV, wind, storage, LNG cold energy, chillers and the grid, hour by hour.
+
+The stage builds a PyPSA network with an electricity bus and a cooling (chilled-water) bus from
+an hourly load profile (the plant simulation's, or one derived from the balance and the
+operating calendar), pvlib PV output, a calibrated wind series, the LNG terminal's send-out and
+the Jiangsu time-of-use tariff, and solves it with HiGHS, either as a dispatch of fixed
+capacities or as a capacity expansion under a renewable-share, hourly-CFE or CO2 target.
+
+>>> from natwin.energy import EnergySettings
+>>> EnergySettings(target="cfe_hourly", target_value=0.9).mode
+'expansion'
+
+Importing this package is light; PyPSA and pvlib load when a solve runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from natwin.energy.settings import TECHNOLOGIES, EnergySettings, parameter_table
+
+if TYPE_CHECKING:
+    from natwin.energy.inputs import EnergyInputs, build_inputs
+    from natwin.energy.profiles import LoadProfile
+    from natwin.energy.results import CostCurvePoint, EnergyResult
+    from natwin.energy.stage import cost_curve, run_energy, run_inputs
+
+__all__ = [
+    "TECHNOLOGIES",
+    "CostCurvePoint",
+    "EnergyInputs",
+    "EnergyResult",
+    "EnergySettings",
+    "LoadProfile",
+    "build_inputs",
+    "cost_curve",
+    "parameter_table",
+    "run_energy",
+    "run_inputs",
+]
+
+_LAZY = {
+    "EnergyInputs": "natwin.energy.inputs",
+    "build_inputs": "natwin.energy.inputs",
+    "LoadProfile": "natwin.energy.profiles",
+    "CostCurvePoint": "natwin.energy.results",
+    "EnergyResult": "natwin.energy.results",
+    "cost_curve": "natwin.energy.stage",
+    "run_energy": "natwin.energy.stage",
+    "run_inputs": "natwin.energy.stage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'natwin.energy' has no attribute {name!r}")
