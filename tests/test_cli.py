@@ -125,16 +125,16 @@ def test_python_api_matches(default_scenario):
 
 
 def test_report_currency_converts_money_kpis(tmp_path):
+    import tomllib
+
+    import tomli_w
+
+    raw = tomllib.loads(natwin.scenario.default_scenario_path().read_text(encoding="utf-8"))
+    raw["report"] = {"currency": "USD"}
+    raw["finance"] = {"exchange.cny_per_usd": 7.0}
+    raw["energy"] = {"enabled": False}  # the conversion does not need the hourly energy solve
     scenario = tmp_path / "usd.toml"
-    text = (
-        (natwin.scenario.default_scenario_path())
-        .read_text(encoding="utf-8")
-        .replace('currency = "CNY"', 'currency = "USD"')
-    )
-    text += '\n[finance]\n"exchange.cny_per_usd" = 7.0\n' if "[finance]" not in text else ""
-    scenario.write_text(
-        text.replace("[finance]\n", '[finance]\n"exchange.cny_per_usd" = 7.0\n', 1), encoding="utf-8"
-    )
+    scenario.write_text(tomli_w.dumps(raw), encoding="utf-8")
     out = tmp_path / "out"
     result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--no-store"])
     assert result.exit_code == 0, result.output

@@ -765,6 +765,11 @@ def _print_summary(result: Any) -> None:
     console.print(table)
 
 
+from natwin.web.cli import serve  # noqa: E402 - registered after the other commands
+
+app.command()(serve)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

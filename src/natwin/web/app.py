@@ -1,0 +1,1020 @@
+"""The natwin web server: an HTTP API (FastAPI, with its OpenAPI schema) and the web app.
+
+``create_app()`` builds the ASGI application; ``natwin serve`` runs it with uvicorn on
+127.0.0.1. Endpoints (all JSON unless stated)::
+
+    GET    /api/health                      version, workers, job counts
+    GET    /api/catalog                     chemistries, routes with key figures, sites,
+                                            packaged scenarios, editable prices, limits
+    GET    /api/scenarios/{name}            a packaged scenario as a mapping
+    POST   /api/validate                    check a scenario (body: the scenario mapping)
+    POST   /api/jobs/run                    start a run         -> 202 job
+    POST   /api/jobs/montecarlo             start a Monte Carlo -> 202 job
+    POST   /api/jobs/sweep                  start a sweep       -> 202 job
+    GET    /api/jobs[?ids=..]               jobs, newest first
+    GET    /api/jobs/{job_id}               status and progress of a job
+    DELETE /api/jobs/{job_id}               cancel a queued job
+    GET    /api/runs[?limit=&sweep_id=]     stored runs (the run store)
+    GET    /api/runs/{run_id}               scenario, KPIs, table names, files
+    GET    /api/runs/{run_id}/tables[/{name}]
+    GET    /api/runs/{run_id}/files/{name}  report.html, workbook.xlsx, balance.xlsx,
+                                            results.json, uncertainty.json
+    GET    /api/compare?run_ids=a&run_ids=b KPIs side by side with deltas
+    GET    /api/sweeps, /api/sweeps/{id}    stored sweeps and their points' KPIs
+    GET    /api/openapi.json                the OpenAPI schema
+    GET    /                                the web app (static files, plotly.js served locally)
+
+Safety: request bodies over 256 kB get 413 and JSON nested deeper than 32 levels 422; every
+request model forbids unknown fields and bounds its numbers; scenarios are checked by natwin's
+loader plus the server's work limits (:mod:`natwin.web.limits`); ids in paths must match their
+hex patterns and files are looked up under the server's own directory only; no client input is
+ever evaluated as code. Bad input gets 4xx with natwin's problems (path, value, allowed).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import math
+import re
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import StringConstraints
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from natwin.errors import InputError, Problem
+from natwin.scenario import DEFAULT_SCENARIO
+from natwin.version import __version__
+from natwin.web import limits, models
+from natwin.web.catalog import catalog_document, packaged_scenarios
+from natwin.web.jobs import JobManager, TooManyJobsError
+
+log = logging.getLogger("natwin.web")
+
+STATIC = Path(str(resources.files("natwin.web") / "static"))
+
+#: Files a run may have, with their media types.
+RUN_FILES = {
+    "report.html": "text/html; charset=utf-8",
+    "workbook.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "balance.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "results.json": "application/json",
+    "uncertainty.json": "application/json",
+}
+RunFile = Literal[tuple(RUN_FILES)]  # type: ignore[valid-type]
+
+#: Content security policy of the web app: its own scripts only, no outside connections.
+APP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
+#: A run's report is sandboxed (no access to the app's origin) when shown in the app.
+REPORT_CSP = (
+    "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads; "
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:; connect-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+)
+
+#: KPIs listed with each stored run.
+KEY_FIGURES = ("cost_cny_per_t", "npv_cny", "irr_project_after_tax", "capex_cny", "co2_kg_per_kwh")
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class _IdConvertor(Convertor[str]):
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _JobIdConvertor(_IdConvertor):
+    regex = models.JOB_ID.strip("^$")
+
+
+class _RunIdConvertor(_IdConvertor):
+    regex = models.RUN_ID.strip("^$")
+
+
+class _SweepIdConvertor(_IdConvertor):
+    regex = models.SWEEP_ID.strip("^$")
+
+
+# Ids in paths must match their pattern to reach a route at all: anything else is 404 (and a
+# method not allowed on a path gets 405, not a validation error).
+register_url_convertor("natwin_job", _JobIdConvertor())
+register_url_convertor("natwin_run", _RunIdConvertor())
+register_url_convertor("natwin_sweep", _SweepIdConvertor())
+
+JobId = Annotated[str, PathParam(pattern=models.JOB_ID, description="32 hex digits")]
+RunId = Annotated[str, PathParam(pattern=models.RUN_ID, description="32 hex digits, or <sweep id>:<index>")]
+SweepId = Annotated[str, PathParam(pattern=models.SWEEP_ID, description="12 hex digits")]
+TableName = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _value(value: Any) -> Any:
+    """A problem's value, JSON-ready and short."""
+    from natwin.report.files import jsonable
+
+    value = jsonable(value)
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+    return value if len(text) <= 500 else text[:200] + "..."
+
+
+def problem_documents(problems: Any) -> list[dict[str, Any]]:
+    return [
+        {"path": p.path, "value": _value(p.value), "allowed": p.allowed}
+        for p in list(problems)[: limits.MAX_PROBLEMS]
+    ]
+
+
+def error_response(status: int, detail: str, problems: Any = ()) -> JSONResponse:
+    return JSONResponse({"detail": detail, "problems": problem_documents(problems)}, status_code=status)
+
+
+def _prefixed(exc: InputError, prefix: str) -> InputError:
+    return InputError([Problem(f"{prefix}{p.path}", p.value, p.allowed) for p in exc.problems], exc.context)
+
+
+def check_scenario(raw: Any, prefix: str = "") -> Any:
+    """natwin's scenario check plus the server's work limits; problems' paths get ``prefix``."""
+    from natwin.scenario import parse_scenario
+
+    try:
+        scenario = parse_scenario(raw, source="scenario")
+    except InputError as exc:
+        raise _prefixed(exc, prefix) from None
+    except Exception as exc:  # a checker bug must not turn bad input into a 5xx
+        log.exception("checking a scenario failed")
+        raise InputError(
+            [
+                Problem(
+                    prefix.rstrip(".") or "<body>",
+                    None,
+                    f"a scenario natwin can check ({type(exc).__name__})",
+                )
+            ],
+            "scenario",
+        ) from None
+    problems = limits.scenario_problems(scenario, prefix)
+    if problems:
+        raise InputError(problems, "scenario")
+    return scenario
+
+
+# --------------------------------------------------------------------------- middleware
+
+
+class BodyLimit:
+    """413 for request bodies over ``max_bytes``; 422 for JSON nested deeper than ``max_depth``.
+
+    The body is read (up to the limit) before the application sees it, so no endpoint can be
+    made to parse a larger or deeper body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                size = -1
+            if size < 0:
+                await self._reject(
+                    scope, receive, send, 400, "invalid Content-Length", declared.decode("latin-1")
+                )
+                return
+            if size > self.max_bytes:
+                await self._reject(scope, receive, send, 413, "request body too large", size)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(scope, receive, send, 413, "request body too large", size)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and b"json" in headers.get(b"content-type", b""):
+            depth = limits.json_depth(body)
+            if depth > self.max_depth:
+                problem = Problem("<body>", depth, f"JSON nested at most {self.max_depth} levels deep")
+                await error_response(422, "invalid request", [problem])(scope, receive, send)
+                return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(
+        self, scope: Scope, receive: Receive, send: Send, status: int, detail: str, value: Any
+    ) -> None:
+        allowed = f"a body of at most {self.max_bytes:,} bytes" if status == 413 else "a byte count"
+        await error_response(status, detail, [Problem("<body>", value, allowed)])(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Security headers on every response; reports get a sandboxing CSP of their own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"
+                ]
+                csp = REPORT_CSP if path.endswith("/report.html") else APP_CSP
+                headers += [
+                    (b"content-security-policy", csp.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"SAMEORIGIN"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    (b"cross-origin-resource-policy", b"same-origin"),
+                ]
+                if path.startswith("/api/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def default_files_dir(store_path: Path) -> Path:
+    """Where a server keeps runs' files: ``<store name>-files`` beside the run store."""
+    return store_path.with_name(f"{store_path.stem}-files")
+
+
+def create_app(
+    store: str | Path | None = None,
+    *,
+    workers: int = 2,
+    files_dir: str | Path | None = None,
+    allowed_hosts: tuple[str, ...] | None = LOCAL_HOSTS,
+    execute_jobs: bool = True,
+    max_pending: int = limits.MAX_PENDING_JOBS,
+) -> FastAPI:
+    """Build the web server's ASGI application.
+
+    Parameters
+    ----------
+    store : path, optional
+        The run store (DuckDB); default ``$NATWIN_STORE`` or the user data directory.
+    workers : int
+        Job processes.
+    files_dir : path, optional
+        Where runs' files are kept (default: beside the store, see :func:`default_files_dir`).
+    allowed_hosts : tuple of str, optional
+        Host names the server answers to (DNS-rebinding protection); None: any host.
+    execute_jobs : bool
+        False: jobs are validated and accepted but not run (for fuzzing the API).
+    max_pending : int
+        Jobs queued or running at once; more get 429.
+    """
+    from natwin.store import default_store_path
+
+    store_path = Path(store) if store is not None else default_store_path()
+    files = Path(files_dir) if files_dir is not None else default_files_dir(store_path)
+    holder: dict[str, JobManager] = {}
+    lock = threading.Lock()
+
+    def manager() -> JobManager:
+        with lock:
+            if "jobs" not in holder:
+                holder["jobs"] = JobManager(
+                    store_path, files, workers, execute_jobs=execute_jobs, max_pending=max_pending
+                )
+            return holder["jobs"]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        manager()  # start the job processes with the server
+        threading.Thread(target=catalog_document, name="natwin-catalog", daemon=True).start()
+        yield
+        with lock:
+            jobs = holder.pop("jobs", None)
+        if jobs is not None:
+            jobs.close()
+
+    app = FastAPI(
+        title="natwin",
+        version=__version__,
+        summary="Digital twin of a sodium-ion cathode-material plant: runs, Monte Carlo, sweeps.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN: the app works offline instead
+        redoc_url=None,
+        lifespan=lifespan,
+        responses={
+            422: {"model": models.ErrorModel, "description": "invalid input: one problem per fault"},
+            400: {"model": models.ErrorModel, "description": "the request cannot be parsed (e.g. not UTF-8)"},
+            413: {"model": models.ErrorModel, "description": "request body too large"},
+        },
+    )
+    app.state.manager = manager
+    app.include_router(_api_router(manager))
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    _add_error_handlers(app)
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js(request: Request) -> Response:
+        text, etag = _plotly()
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"etag": etag})
+        return Response(
+            text,
+            media_type="text/javascript; charset=utf-8",
+            headers={"etag": etag, "cache-control": "public, max-age=86400"},
+        )
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=limits.MAX_BODY_BYTES, max_depth=limits.MAX_JSON_DEPTH)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    return app
+
+
+@cache
+def _plotly() -> tuple[str, str]:
+    import hashlib
+
+    import plotly
+    import plotly.offline
+
+    text = plotly.offline.get_plotlyjs()
+    return text, '"' + hashlib.sha256(f"{plotly.__version__}".encode()).hexdigest()[:16] + '"'
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Methods the OpenAPI schema documents for the request's path."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in ("get", "put", "post", "delete", "patch"):
+                continue
+            patterns = {
+                p["name"]: p.get("schema", {}).get("pattern", "[^/]+").strip("^$")
+                for p in operation.get("parameters", [])
+                if p.get("in") == "path"
+            }
+            regex = re.sub(
+                r"\\\{([^}]+)\\\}",
+                lambda m, patterns=patterns: f"(?:{patterns.get(m.group(1), '[^/]+')})",
+                re.escape(template),
+            )
+            if re.fullmatch(regex, request.url.path):
+                methods.add(method.upper())
+    return sorted(methods)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with the Scenario model's JSON schema as a component."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from natwin.scenario import Scenario
+
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        routes=app.routes,
+        description="HTTP API of natwin. Bad input gets 4xx with problems (path, value, allowed).",
+    )
+    scenario = Scenario.model_json_schema(ref_template="#/components/schemas/Scenario_{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, sub in scenario.pop("$defs", {}).items():
+        components[f"Scenario_{name}"] = sub
+    components["Scenario"] = scenario
+    _catalog_enums(components)
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node.get(models.SCENARIO_MARK):
+                return {"$ref": "#/components/schemas/Scenario"}
+            return {k: replace(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [replace(v) for v in node]
+        return node
+
+    app.openapi_schema = replace(schema)
+    return app.openapi_schema
+
+
+def _catalog_enums(components: dict[str, Any]) -> None:
+    """Catalog ids as enums in the Scenario schema (the model checks them in validators)."""
+    from natwin import catalog
+    from natwin.flowsheet import packaged_routes
+
+    enums = {
+        ("Scenario_PlantSection", "chemistry"): list(catalog.chemistry_ids()),
+        ("Scenario_PlantSection", "route"): list(packaged_routes()),
+        ("Scenario_SiteSection", "id"): list(catalog.site_ids()),
+    }
+    for (component, prop), values in enums.items():
+        properties = components.get(component, {}).get("properties", {})
+        if prop in properties:
+            properties[prop]["enum"] = values
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ())]
+            if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+                loc = loc[1:]
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            if err.get("type") == "extra_forbidden":
+                message = "unknown field"
+            elif err.get("type") == "json_invalid":
+                message = f"valid JSON ({err.get('ctx', {}).get('error', 'cannot be parsed')})"
+            value = err.get("input") if err.get("type") != "json_invalid" else None
+            problems.append(
+                Problem(".".join(loc) or "<body>", value, message.replace("Input should be", "expected"))
+            )
+        return error_response(422, "invalid request", problems)
+
+    @app.exception_handler(InputError)
+    async def invalid_input(request: Request, exc: InputError) -> JSONResponse:
+        return error_response(422, f"invalid {exc.context}", exc.problems)
+
+    @app.exception_handler(TooManyJobsError)
+    async def too_many(request: Request, exc: TooManyJobsError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"too many jobs: {exc}; try again later", "problems": []}, status_code=429
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+        if exc.status_code == 405:  # list every method of the path, not only the first route's
+            headers["allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse(
+            {"detail": str(exc.detail), "problems": []}, status_code=exc.status_code, headers=headers
+        )
+
+
+# --------------------------------------------------------------------------- API routes
+
+
+def _not_found(what: str, value: str) -> HTTPException:
+    return HTTPException(404, f"no {what} {value}")
+
+
+def _resolve_scenario(body: models.ScenarioChoice) -> tuple[dict[str, Any], str, str]:
+    """The raw scenario of a job request, the prefix of its problems' paths, and a name."""
+    if body.scenario is not None and body.base is not None:
+        raise InputError([Problem("base", body.base, "either scenario or base, not both")], "request")
+    if body.scenario is not None:
+        raw, prefix = body.scenario, "scenario."
+    else:
+        raw, prefix = copy.deepcopy(packaged_scenarios()[body.base or DEFAULT_SCENARIO]), ""
+    if not body.energy and isinstance(raw, dict) and _has_energy_switch():
+        energy = raw.get("energy")
+        raw = {
+            **raw,
+            "energy": {**energy, "enabled": False} if isinstance(energy, dict) else {"enabled": False},
+        }
+        if energy is not None and not isinstance(energy, dict):
+            raise InputError([Problem(f"{prefix}energy", energy, "a table of energy settings")], "scenario")
+    plant = raw.get("plant") if isinstance(raw, dict) else None
+    name = body.name or (plant.get("name") if isinstance(plant, dict) else None) or "scenario"
+    return raw, prefix, str(name)[:200]
+
+
+@cache
+def _has_energy_switch() -> bool:
+    """True when the scenario's [energy] section has ``enabled`` (the energy-system stage)."""
+    from natwin.scenario import Scenario
+
+    energy = Scenario.model_fields["energy"].annotation
+    return "enabled" in getattr(energy, "model_fields", {})
+
+
+def _grid_points(
+    base: dict[str, Any], grid: dict[str, list[Any]], points: list[dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The sweep's points as (label, raw scenario), like :func:`natwin.sweep.expand`."""
+    from natwin.scenario import set_path
+
+    axes = []
+    for key, values in grid.items():
+        paths = [p.strip() for p in key.split(",")]
+        if len(paths) > 1 and not all(isinstance(v, list) and len(v) == len(paths) for v in values):
+            raise InputError(
+                [Problem(f"grid.{key}", values, f"an array of {len(paths)}-element arrays")], "sweep"
+            )
+        if len(paths) == 1 and any(isinstance(v, list) for v in values):
+            raise InputError([Problem(f"grid.{key}", values, "an array of single values")], "sweep")
+        axes.append((paths, values))
+    count = max(1, len(points)) * math.prod(len(v) for _, v in axes)
+    if count > limits.MAX_SWEEP_POINTS:
+        raise InputError(
+            [
+                Problem(
+                    "grid", count, f"at most {limits.MAX_SWEEP_POINTS} points (grid x points) {limits.WEB}"
+                )
+            ],
+            "sweep",
+        )
+    out = []
+    for p_index, point in enumerate(points or [{}]):
+        for combo in itertools.product(*[values for _, values in axes]):
+            raw = copy.deepcopy(base)
+            labels = []
+            try:
+                for path, value in point.items():
+                    where = f"points.{p_index}.{path}"
+                    set_path(raw, path, value)
+                    labels.append(f"{path}={value}")
+                for (paths, _), value in zip(axes, combo, strict=True):
+                    values = value if len(paths) > 1 else [value]
+                    for path, v in zip(paths, values, strict=True):
+                        where = f"grid.{','.join(paths)}"
+                        set_path(raw, path, v)
+                        labels.append(f"{path}={v}")
+            except InputError as exc:
+                raise InputError(
+                    [Problem(where, p.value, p.allowed) for p in exc.problems], "sweep"
+                ) from None
+            out.append(("; ".join(labels) or "base", raw))
+    return out
+
+
+def _run_summary(row: dict[str, Any], files: list[str]) -> dict[str, Any]:
+    created = row.get("created_at")
+    return {
+        **{
+            k: row.get(k)
+            for k in models.RunSummary.model_fields
+            if k not in ("created_at", "files", "key_figures")
+        },
+        "created_at": created.isoformat() if created is not None else None,
+        "files": files,
+    }
+
+
+def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
+    api = APIRouter(prefix="/api")
+
+    def files_of(run_id: str) -> list[str]:
+        if not re.fullmatch(models.RUN_ID, run_id):
+            return []
+        folder = manager().run_dir(run_id)
+        return [name for name in RUN_FILES if (folder / name).is_file()]
+
+    def stored(run_id: str) -> dict[str, Any]:
+        def fetch(db: Any) -> dict[str, Any] | None:
+            if db.con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is None:
+                return None
+            return db.run(run_id)
+
+        found = manager().store(fetch)
+        if found is None:
+            raise _not_found("stored run", run_id)
+        return found
+
+    def job_or_404(job_id: str) -> dict[str, Any]:
+        job = manager().get(job_id)
+        if job is None:
+            raise _not_found("job", job_id)
+        return job.document()
+
+    @api.get("/health", response_model=models.Health, tags=["server"])
+    def health() -> dict[str, Any]:
+        jobs = manager()
+        return {
+            "version": __version__,
+            "workers": jobs.workers,
+            "executes_jobs": jobs.execute_jobs,
+            "jobs": jobs.counts(),
+        }
+
+    @api.get("/catalog", response_model=models.Catalog, tags=["catalog"])
+    def get_catalog() -> dict[str, Any]:
+        """Chemistries, routes (key figures at default parameters, their price items), sites,
+        packaged scenarios, editable prices with defaults and sources, and the server's limits."""
+        from natwin.web.worker import run_options
+
+        return catalog_document() | {
+            "run_options": list(run_options()),
+            "limits": {
+                "max_capacity_t_per_year": limits.MAX_CAPACITY_T_PER_YEAR,
+                "max_draws": limits.MAX_MC_DRAWS,
+                "max_sweep_points": limits.MAX_SWEEP_POINTS,
+                "max_body_bytes": limits.MAX_BODY_BYTES,
+            },
+        }
+
+    @api.get("/scenarios/{name}", tags=["catalog"])
+    def get_scenario(name: models.PackagedName) -> dict[str, Any]:  # type: ignore[valid-type]
+        """A packaged scenario as a mapping (the body /api/validate and jobs accept)."""
+        return copy.deepcopy(packaged_scenarios()[name])
+
+    @api.post(
+        "/validate",
+        response_model=models.ValidationResult,
+        responses={415: {"model": models.ErrorModel, "description": "the body is not application/json"}},
+        tags=["scenarios"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/Scenario"},
+                        "example": packaged_scenarios()[DEFAULT_SCENARIO],
+                    }
+                },
+            }
+        },
+    )
+    async def validate(request: Request) -> dict[str, Any]:
+        """Check a scenario (the body is the scenario mapping): 200 with the scenario completed
+        by its defaults and its hash, or 422 with one problem per fault."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":  # also keeps cross-site "simple" requests out
+            raise HTTPException(415, "send the scenario as application/json")
+        body = await request.body()
+        try:
+            raw = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
+        scenario = check_scenario(raw)
+        return {"valid": True, "scenario_hash": scenario.hash, "scenario": scenario.model_dump(mode="json")}
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def accepted(job: Any) -> JSONResponse:
+        return JSONResponse(job.document(), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
+
+    job_responses: dict[int | str, dict[str, Any]] = {
+        202: {"model": models.JobModel, "description": "the job, queued"},
+        429: {"model": models.ErrorModel, "description": "too many jobs queued or running"},
+    }
+
+    @api.post(
+        "/jobs/run", status_code=202, response_model=models.JobModel, responses=job_responses, tags=["jobs"]
+    )
+    def start_run(body: models.RunRequest) -> JSONResponse:
+        """Start a run of the pipeline; its report, workbooks and results land in the run store
+        and the server's files when the job is done."""
+        raw, prefix, name = _resolve_scenario(body)
+        scenario = check_scenario(raw, prefix)
+        request = {
+            "scenario": scenario.model_dump(mode="json"),
+            "simulate": body.simulate,
+            "energy": body.energy,
+            "name": body.name,
+        }
+        return accepted(manager().submit("run", request, name))
+
+    @api.post(
+        "/jobs/montecarlo",
+        status_code=202,
+        response_model=models.JobModel,
+        responses=job_responses,
+        tags=["jobs"],
+    )
+    def start_montecarlo(body: models.MonteCarloRequest) -> JSONResponse:
+        """Start a run plus a vectorised Monte Carlo study (percentiles, P(NPV < 0), histograms,
+        S-curves in the report's uncertainty section)."""
+        from natwin.uncertainty import load_study
+
+        raw, prefix, name = _resolve_scenario(body)
+        scenario = check_scenario(raw, prefix)
+        overrides: dict[str, Any] = {"draws": body.draws, "seed": body.seed, "sampling": body.sampling}
+        if body.groups is not None:
+            overrides["defaults"] = tuple(dict.fromkeys(body.groups))
+        try:
+            load_study(scenario, None, **overrides)
+        except InputError as exc:
+            raise _prefixed(exc, f"{prefix}uncertainty.") from None
+        request = {
+            "scenario": scenario.model_dump(mode="json"),
+            "simulate": body.simulate,
+            "energy": body.energy,
+            "name": body.name,
+            "draws": body.draws,
+            "seed": body.seed,
+            "sampling": body.sampling,
+            "groups": overrides.get("defaults"),
+        }
+        return accepted(manager().submit("montecarlo", request, name))
+
+    @api.post(
+        "/jobs/sweep", status_code=202, response_model=models.JobModel, responses=job_responses, tags=["jobs"]
+    )
+    def start_sweep(body: models.SweepRequest) -> JSONResponse:
+        """Start a sweep: every point is checked first (422 lists the faulty points), then run in
+        one job process and stored as it completes (``natwin runs --sweeps`` lists it too)."""
+        base, prefix, name = _resolve_scenario(body)
+        if not isinstance(base, dict):
+            raise InputError([Problem(prefix.rstrip(".:"), base, "a table of sections")], "sweep")
+        check_scenario(base, prefix)
+        expanded = _grid_points(base, body.grid, body.points)
+        problems: list[Problem] = []
+        checked = []
+        for i, (label, raw) in enumerate(expanded):
+            try:
+                checked.append((label, check_scenario(raw).model_dump(mode="json")))
+            except InputError as exc:
+                problems += [
+                    Problem(f"sweep[{i}].{p.path}", p.value, f"{p.allowed} (point {label})")
+                    for p in exc.problems
+                ]
+        if problems:
+            raise InputError(problems, "sweep")
+        spec = {
+            "name": name,
+            "base": body.base if body.scenario is None else "scenario",
+            "grid": body.grid,
+            "points": body.points,
+            "simulate": body.simulate,
+            "energy": body.energy,
+        }
+        request = {"spec": spec, "expanded": checked, "simulate": body.simulate, "energy": body.energy}
+        return accepted(manager().submit("sweep", request, name, points_total=len(checked)))
+
+    @api.get("/jobs", response_model=models.JobList, tags=["jobs"])
+    def list_jobs(
+        ids: Annotated[
+            list[Annotated[str, StringConstraints(pattern=models.JOB_ID)]] | None,
+            Query(max_length=100, description="only these jobs (a page passes the ids it keeps)"),
+        ] = None,
+    ) -> dict[str, Any]:
+        return {"jobs": [j.document() for j in manager().jobs(ids)]}
+
+    @api.get(
+        "/jobs/{job_id:natwin_job}",
+        response_model=models.JobModel,
+        responses={404: {"model": models.ErrorModel}},
+        tags=["jobs"],
+    )
+    def get_job(job_id: JobId) -> dict[str, Any]:
+        return job_or_404(job_id)
+
+    @api.delete(
+        "/jobs/{job_id:natwin_job}",
+        response_model=models.JobModel,
+        responses={404: {"model": models.ErrorModel}, 409: {"model": models.ErrorModel}},
+        tags=["jobs"],
+    )
+    def cancel_job(job_id: JobId) -> dict[str, Any]:
+        """Cancel a queued job (409 if it already runs or has ended)."""
+        job = manager().cancel(job_id)
+        if job is None:
+            raise _not_found("job", job_id)
+        if job.status != "cancelled":
+            raise HTTPException(409, f"job {job_id} is {job.status}; only queued jobs can be cancelled")
+        return job.document()
+
+    # -- runs -------------------------------------------------------------------------------
+
+    @api.get("/runs", response_model=models.RunList, tags=["runs"])
+    def list_runs(
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        sweep_id: Annotated[str | None, Query(pattern=models.SWEEP_ID)] = None,
+    ) -> dict[str, Any]:
+        def fetch(db: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            rows = db.runs(limit=limit, sweep_id=sweep_id)
+            ids = [r["run_id"] for r in rows]
+            kpis = (
+                dict(
+                    db.con.execute(
+                        f"SELECT run_id, kpis FROM runs WHERE run_id IN ({', '.join('?' for _ in ids)})", ids
+                    ).fetchall()
+                )
+                if ids
+                else {}
+            )
+            return rows, kpis
+
+        rows, kpis = manager().store(fetch)
+        out = []
+        for r in rows:
+            values = json.loads(kpis.get(r["run_id"]) or "{}")
+            key = {k: values.get(k) for k in KEY_FIGURES if k in values}
+            out.append(_run_summary(r, files_of(r["run_id"])) | {"key_figures": key})
+        return {"runs": out}
+
+    @api.get(
+        "/runs/{run_id:natwin_run}",
+        response_model=models.RunDetail,
+        responses={404: {"model": models.ErrorModel}},
+        tags=["runs"],
+    )
+    def get_run(run_id: RunId) -> dict[str, Any]:
+        """A stored run: its scenario, KPIs, the names of its tables and its files."""
+        run = stored(run_id)
+        return {
+            **{k: v for k, v in run.items() if k != "tables"},
+            "tables": list(run["tables"]),
+            "files": files_of(run_id),
+        }
+
+    @api.get("/runs/{run_id:natwin_run}/tables", responses={404: {"model": models.ErrorModel}}, tags=["runs"])
+    def get_tables(run_id: RunId) -> dict[str, list[dict[str, Any]]]:
+        """Every table of a stored run (rows of JSON objects), by name."""
+        return stored(run_id)["tables"]
+
+    @api.get(
+        "/runs/{run_id:natwin_run}/tables/{name}",
+        responses={404: {"model": models.ErrorModel}},
+        tags=["runs"],
+    )
+    def get_table(run_id: RunId, name: TableName) -> list[dict[str, Any]]:
+        tables = stored(run_id)["tables"]
+        if name not in tables:
+            raise _not_found(f"table of run {run_id} named", name)
+        return tables[name]
+
+    @api.get(
+        "/runs/{run_id:natwin_run}/files/{name}",
+        responses={
+            200: {"content": {t.split(";")[0]: {} for t in RUN_FILES.values()}, "description": "the file"},
+            404: {"model": models.ErrorModel},
+        },
+        response_class=FileResponse,
+        tags=["runs"],
+    )
+    def get_file(
+        run_id: RunId,
+        name: RunFile,  # type: ignore[valid-type]
+        download: Annotated[bool, Query(description="as an attachment")] = False,
+    ) -> FileResponse:
+        """A file of a run made by this server: the HTML report (self-contained, plotly inlined),
+        the cost workbook with live formulas, the balance workbook, results.json and, for Monte
+        Carlo runs, uncertainty.json."""
+        path = manager().run_dir(run_id) / name
+        if not path.is_file():
+            raise _not_found(f"file {name} for run", run_id)
+        media_type = RUN_FILES[name]
+        attachment = download or not name.endswith(".html")
+        filename = f"natwin-{run_id.replace(':', '-')}-{name}"
+        return FileResponse(
+            path,
+            media_type=media_type,
+            filename=filename if attachment else None,
+            content_disposition_type="attachment" if attachment else "inline",
+        )
+
+    @api.get(
+        "/compare",
+        response_model=models.CompareResult,
+        responses={404: {"model": models.ErrorModel}},
+        tags=["runs"],
+    )
+    def compare_runs(
+        run_ids: Annotated[
+            list[Annotated[str, StringConstraints(pattern=models.RUN_ID)]],
+            Query(
+                min_length=2,
+                max_length=limits.MAX_COMPARE,
+                description="2 to 6 stored runs; the first is the baseline",
+            ),
+        ],
+    ) -> dict[str, Any]:
+        """KPIs of stored runs side by side; delta = last - first (numbers only)."""
+        runs = [stored(r) for r in run_ids]
+        names: list[str] = []
+        for run in runs:
+            names += [k for k in run["kpis"] if k not in names]
+        rows = []
+        for kpi in names:
+            values = {r["run_id"]: run_value for r in runs for run_value in [r["kpis"].get(kpi)]}
+            first, last = runs[0]["kpis"].get(kpi), runs[-1]["kpis"].get(kpi)
+            delta = pct = None
+            if _number(first) and _number(last):
+                delta = float(last) - float(first)
+                pct = 100.0 * delta / abs(float(first)) if float(first) != 0 else None
+            rows.append({"kpi": kpi, "values": values, "delta": delta, "delta_pct": pct})
+        return {"run_ids": [r["run_id"] for r in runs], "names": [r["name"] for r in runs], "rows": rows}
+
+    # -- sweeps -----------------------------------------------------------------------------
+
+    @api.get("/sweeps", response_model=models.SweepList, tags=["sweeps"])
+    def list_sweeps() -> dict[str, Any]:
+        rows = manager().store(lambda db: db.sweeps())
+        return {"sweeps": [_sweep_summary(s) for s in rows]}
+
+    @api.get(
+        "/sweeps/{sweep_id:natwin_sweep}",
+        response_model=models.SweepDetail,
+        responses={404: {"model": models.ErrorModel}},
+        tags=["sweeps"],
+    )
+    def get_sweep(sweep_id: SweepId) -> dict[str, Any]:
+        """A stored sweep: its specification and its points' KPIs (in point order)."""
+
+        def fetch(db: Any) -> dict[str, Any] | None:
+            summary = next((s for s in db.sweeps() if s["sweep_id"] == sweep_id), None)
+            if summary is None:
+                return None
+            spec = db.con.execute("SELECT spec FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchone()[0]
+            rows = db.con.execute(
+                "SELECT run_id, sweep_index, name, status, error, kpis FROM runs WHERE sweep_id = ? "
+                "ORDER BY sweep_index",
+                [sweep_id],
+            ).fetchall()
+            points = [
+                {
+                    "run_id": r[0],
+                    "sweep_index": r[1],
+                    "name": r[2],
+                    "status": r[3],
+                    "error": r[4],
+                    "kpis": json.loads(r[5]) if r[5] else {},
+                }
+                for r in rows
+            ]
+            return _sweep_summary(summary) | {"spec": json.loads(spec) if spec else None, "points": points}
+
+        found = manager().store(fetch)
+        if found is None:
+            raise _not_found("stored sweep", sweep_id)
+        return found
+
+    return api
+
+
+def _sweep_summary(s: dict[str, Any]) -> dict[str, Any]:
+    created = s.get("created_at")
+    return {
+        "sweep_id": s["sweep_id"],
+        "created_at": created.isoformat() if created is not None else None,
+        "name": s.get("name"),
+        "n_points": int(s.get("n_points") or 0),
+        "done": int(s.get("done") or 0),
+        "failed": int(s.get("failed") or 0),
+    }
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

@@ -1,0 +1,111 @@
+"""The web server's bounds on what one request may ask for.
+
+The scenario model already bounds every field to what is physically meaningful; a shared
+server also bounds the work one request can cause, so that no client can tie up the job
+processes for hours or exhaust memory. The command line has none of these limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from natwin.errors import Problem
+
+MAX_BODY_BYTES = 256 * 1024  #: request body [bytes]
+MAX_JSON_DEPTH = 32  #: nesting of arrays/objects in a request body
+MAX_CAPACITY_T_PER_YEAR = 100_000.0  #: plant capacity [t/yr]; 100 kt/yr takes about 25 s to simulate
+MAX_MC_DRAWS = 200_000  #: Monte Carlo draws of one study
+MAX_SWEEP_POINTS = 64  #: scenarios of one sweep
+MAX_SWEEP_AXES = 6  #: grid axes of one sweep
+MAX_SCHEDULE_DRAWS = 100_000  #: construction schedule Monte Carlo draws
+MAX_SIMULATED_YEARS = 20  #: operations.replications x operations.years
+MIN_FLOW_STEP_H = 0.25  #: operations.flow_step_h
+MAX_ADDED_PIECES = 20  #: operations.max_added_pieces when sizing to a confidence
+MAX_CAMPAIGNS = 20  #: operations.campaign entries
+MAX_SOLVER_THREADS = 1  #: energy.threads: one core per job, so that jobs do not starve each other
+MAX_COST_CURVE_POINTS = 4  #: energy.cost_curve_targets (one energy-system solve each)
+MAX_PENDING_JOBS = 16  #: jobs queued or running at once (more: 429)
+MAX_KEPT_JOBS = 200  #: finished jobs remembered by the server (older ones are forgotten)
+MAX_COMPARE = 6  #: runs compared at once
+MAX_PROBLEMS = 100  #: problems listed in one error response
+
+WEB = "in the web app (the command line has no such limit)"
+
+
+def scenario_problems(scenario: Any, prefix: str = "") -> list[Problem]:
+    """Problems with a valid scenario that asks for more work than one web request may."""
+    problems: list[Problem] = []
+    cap = scenario.plant.capacity_t_per_year
+    if cap > MAX_CAPACITY_T_PER_YEAR:
+        problems.append(
+            Problem(
+                f"{prefix}plant.capacity_t_per_year", cap, f"at most {MAX_CAPACITY_T_PER_YEAR:,.0f} {WEB}"
+            )
+        )
+    draws = scenario.construction.draws
+    if draws > MAX_SCHEDULE_DRAWS:
+        problems.append(
+            Problem(f"{prefix}construction.draws", draws, f"at most {MAX_SCHEDULE_DRAWS:,} {WEB}")
+        )
+    ops = scenario.operations
+    if ops.replications * ops.years > MAX_SIMULATED_YEARS:
+        problems.append(
+            Problem(
+                f"{prefix}operations.replications",
+                ops.replications,
+                f"replications x years at most {MAX_SIMULATED_YEARS} {WEB} (years = {ops.years})",
+            )
+        )
+    if ops.flow_step_h < MIN_FLOW_STEP_H:
+        problems.append(
+            Problem(f"{prefix}operations.flow_step_h", ops.flow_step_h, f"at least {MIN_FLOW_STEP_H} {WEB}")
+        )
+    if ops.size_to_confidence is not None and ops.max_added_pieces > MAX_ADDED_PIECES:
+        problems.append(
+            Problem(
+                f"{prefix}operations.max_added_pieces",
+                ops.max_added_pieces,
+                f"at most {MAX_ADDED_PIECES} {WEB}",
+            )
+        )
+    if len(ops.campaign) > MAX_CAMPAIGNS:
+        problems.append(
+            Problem(
+                f"{prefix}operations.campaign", len(ops.campaign), f"at most {MAX_CAMPAIGNS} entries {WEB}"
+            )
+        )
+    energy = scenario.energy
+    threads = getattr(energy, "threads", 1)
+    if threads > MAX_SOLVER_THREADS:
+        problems.append(Problem(f"{prefix}energy.threads", threads, f"at most {MAX_SOLVER_THREADS} {WEB}"))
+    targets = getattr(energy, "cost_curve_targets", ())
+    if len(targets) > MAX_COST_CURVE_POINTS:
+        problems.append(
+            Problem(
+                f"{prefix}energy.cost_curve_targets",
+                list(targets),
+                f"at most {MAX_COST_CURVE_POINTS} targets {WEB}",
+            )
+        )
+    return problems
+
+
+def json_depth(text: bytes) -> int:
+    """Deepest nesting of arrays and objects in a JSON text (strings skipped). [-]
+
+    Linear in the text; used before parsing, since Python's JSON parser recurses per level.
+
+    >>> json_depth(b'{"a": [1, {"b": "[[["}]}')
+    3
+    """
+    import re
+
+    stripped = re.sub(rb'"(?:[^"\\]|\\.)*"', b'""', text)
+    depth = deepest = 0
+    for match in re.finditer(rb"[\[\]{}]", stripped):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest

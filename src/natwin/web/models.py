@@ -1,0 +1,268 @@
+"""Request and response models of the HTTP API (they make its OpenAPI schema).
+
+Request models reject unknown fields and bound every number and size; the scenario itself is
+passed as a mapping and checked by natwin's own loader (:func:`natwin.scenario.parse_scenario`),
+so a bad scenario gets natwin's problems (path, value, allowed) like on the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from natwin.uncertainty import GROUPS
+from natwin.web import limits
+from natwin.web.catalog import scenario_names
+
+JOB_ID = r"^[0-9a-f]{32}$"
+RUN_ID = r"^(?:[0-9a-f]{32}|[0-9a-f]{12}:[0-9]{1,6})$"
+SWEEP_ID = r"^[0-9a-f]{12}$"
+
+#: Placeholder in generated schemas; the app's OpenAPI document replaces it by a $ref to the
+#: Scenario model's schema (pydantic cannot refer to a schema it did not generate).
+SCENARIO_MARK = "x-natwin-scenario"
+SCENARIO_REF = {"type": "object", SCENARIO_MARK: True}
+
+#: A scenario mapping, checked by natwin's scenario loader (schema: the Scenario model).
+ScenarioMapping = Annotated[dict[str, Any], WithJsonSchema(SCENARIO_REF)]
+#: The name of a packaged scenario.
+PackagedName = Literal[scenario_names()]  # type: ignore[valid-type]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Text = Annotated[str, StringConstraints(max_length=200)]
+Scalar = StrictBool | StrictInt | StrictFloat | Text
+Group = Literal[tuple(GROUPS)]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error; no infinities or NaN."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ScenarioChoice(Strict):
+    scenario: ScenarioMapping | None = Field(
+        default=None, description="the scenario as a mapping (the sections of a scenario TOML file)"
+    )
+    base: PackagedName | None = Field(
+        default=None,
+        description="a packaged scenario by name (when no scenario is given; default: the default)",
+    )
+    name: Name | None = Field(default=None, description="a name for the stored run(s)")
+    simulate: StrictBool = Field(
+        default=True, description="run the plant-year simulation (about 1-3 s a run)"
+    )
+    energy: StrictBool = Field(
+        default=True,
+        description="solve the hourly site energy system (PyPSA + HiGHS; up to about a minute a run); "
+        "false sets the scenario's energy.enabled = false (flat tariff, annual grid factor)",
+    )
+
+
+class RunRequest(ScenarioChoice):
+    """Run the pipeline once; the run's report and workbooks are kept by the server."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"base": "binhai_nfpp", "simulate": True}]})
+
+
+class MonteCarloRequest(ScenarioChoice):
+    """A run of the scenario plus a vectorised Monte Carlo study of its uncertain inputs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"base": "binhai_nfm111", "draws": 10_000, "seed": 1, "simulate": False}]
+        }
+    )
+
+    draws: StrictInt = Field(default=10_000, ge=10, le=limits.MAX_MC_DRAWS)
+    seed: StrictInt | None = Field(default=None, ge=0, le=2**32 - 1, description="default: the study's (0)")
+    sampling: Literal["lhs", "random"] = "lhs"
+    groups: list[Group] | None = Field(
+        default=None,
+        max_length=len(GROUPS),
+        description="groups of data-file ranges drawn as PERT inputs (default: prices, yields, energy, "
+        "excess, equipment, carbon)",
+    )
+
+
+class SweepRequest(ScenarioChoice):
+    """A grid (and/or list) of scenarios around a base, each run and stored.
+
+    ``grid`` maps a dotted scenario path to its values (a cartesian product over keys); a key
+    of comma-separated paths takes arrays of values that vary together. ``points`` are
+    explicit changes, each combined with the grid.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "base": "binhai_nfm111",
+                    "name": "green electricity share",
+                    "grid": {"carbon.green_electricity_share": [0, 0.5, 1]},
+                    "simulate": False,
+                }
+            ]
+        }
+    )
+
+    grid: dict[
+        FieldPath,
+        Annotated[
+            list[Scalar | Annotated[list[Scalar], Field(max_length=8)]],
+            Field(min_length=1, max_length=limits.MAX_SWEEP_POINTS),
+        ],
+    ] = Field(default_factory=dict, max_length=limits.MAX_SWEEP_AXES)
+    points: Annotated[
+        list[Annotated[dict[FieldPath, Scalar], Field(max_length=16)]],
+        Field(max_length=limits.MAX_SWEEP_POINTS),
+    ] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class ProblemModel(BaseModel):
+    path: str = Field(description="dotted path of the field in the request")
+    value: Any = Field(default=None, description="the value given")
+    allowed: str = Field(description="what would be accepted")
+
+
+class ErrorModel(BaseModel):
+    detail: str
+    problems: list[ProblemModel] = Field(default_factory=list)
+
+
+class JobModel(BaseModel):
+    id: str
+    kind: Literal["run", "montecarlo", "sweep"]
+    name: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float = Field(ge=0, le=1)
+    message: str
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    run_id: str | None = Field(default=None, description="the stored run, once done (run, montecarlo)")
+    sweep_id: str | None = Field(default=None, description="the stored sweep (sweep)")
+    error: str | None = None
+    problems: list[ProblemModel] | None = None
+    points_total: int = 0
+    points_done: int = 0
+    points_failed: int = 0
+
+
+class JobList(BaseModel):
+    jobs: list[JobModel]
+
+
+class ValidationResult(BaseModel):
+    valid: Literal[True] = True
+    scenario_hash: str
+    scenario: dict[str, Any] = Field(description="the scenario with every default filled in")
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    created_at: str | None = None
+    name: str | None = None
+    scenario_hash: str | None = None
+    natwin_version: str | None = None
+    seed: int | None = None
+    status: str
+    error: str | None = None
+    duration_s: float | None = None
+    sweep_id: str | None = None
+    sweep_index: int | None = None
+    files: list[str] = Field(default_factory=list, description="files kept by the server for this run")
+    key_figures: dict[str, Any] = Field(
+        default_factory=dict, description="a few KPIs (cost, NPV, IRR, CAPEX, CO2)"
+    )
+
+
+class RunList(BaseModel):
+    runs: list[RunSummary]
+
+
+class RunDetail(BaseModel):
+    run_id: str
+    name: str | None = None
+    scenario_hash: str | None = None
+    natwin_version: str | None = None
+    seed: int | None = None
+    status: str
+    error: str | None = None
+    scenario: dict[str, Any] | None = None
+    kpis: dict[str, Any]
+    tables: list[str]
+    files: list[str]
+
+
+class CompareRow(BaseModel):
+    kpi: str
+    values: dict[str, Any]
+    delta: float | None = Field(default=None, description="last run minus the first (numbers only)")
+    delta_pct: float | None = Field(default=None, description="delta in % of the first run")
+
+
+class CompareResult(BaseModel):
+    run_ids: list[str]
+    names: list[str | None]
+    rows: list[CompareRow]
+
+
+class SweepSummary(BaseModel):
+    sweep_id: str
+    created_at: str | None = None
+    name: str | None = None
+    n_points: int
+    done: int
+    failed: int
+
+
+class SweepList(BaseModel):
+    sweeps: list[SweepSummary]
+
+
+class SweepPoint(BaseModel):
+    run_id: str
+    sweep_index: int
+    name: str | None = None
+    status: str
+    error: str | None = None
+    kpis: dict[str, Any]
+
+
+class SweepDetail(SweepSummary):
+    spec: dict[str, Any] | None = None
+    points: list[SweepPoint]
+
+
+class Catalog(BaseModel):
+    chemistries: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
+    sites: list[dict[str, Any]]
+    scenarios: list[dict[str, Any]]
+    prices: dict[str, dict[str, Any]]
+    green_electricity: dict[str, Any]
+    energy_targets: list[str]
+    run_options: list[str] = Field(description="stages a job may switch off (simulate, energy)")
+    limits: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    workers: int
+    executes_jobs: bool
+    jobs: dict[str, int]

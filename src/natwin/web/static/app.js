@@ -1,0 +1,603 @@
+/* natwin web app: vanilla JavaScript, no build step, no outside requests.
+ *
+ * The page builds a scenario mapping from the form, sends it to the HTTP API as a job and polls
+ * the job; the ids of its jobs and the last run shown are kept in localStorage, so a reload
+ * picks them up again. Every text from the server is inserted with textContent (never as HTML).
+ */
+"use strict";
+
+const state = {
+  catalog: null,
+  base: null,          // the packaged scenario the form starts from (a mapping)
+  baseName: null,
+  nameEdited: false,
+  polling: new Map(),  // job id -> timer
+  shownRun: null,
+  sweep: null,
+};
+
+const KEY_JOBS = "natwin.jobs";
+const KEY_RUN = "natwin.shownRun";
+const KEY_JOB = "natwin.shownJob";
+
+/* Key figures shown as cards: [kpi, label, unit, scale, digits]. */
+const KEY_FIGURES = [
+  ["cost_cny_per_t", "Levelised cost", "CNY/t", 1, 0],
+  ["npv_cny", "NPV", "M CNY", 1e-6, 1],
+  ["irr_project_after_tax", "IRR after tax", "%", 100, 1],
+  ["capex_cny", "CAPEX", "M CNY", 1e-6, 1],
+  ["opex_cny_per_t", "OPEX", "CNY/t", 1, 0],
+  ["electricity_kwh_per_t", "Electricity", "kWh/t", 1, 0],
+  ["energy_tce_per_t", "Energy", "tce/t", 1, 3],
+  ["co2_kg_per_kg", "CO2 (market-based)", "kg/kg", 1, 2],
+  ["co2_kg_per_kwh", "CO2 per kWh of cell", "kg/kWh", 1, 1],
+  ["tco2_per_tce", "Carbon intensity", "tCO2/tce", 1, 2],
+  ["raw_materials_t_per_t", "Raw materials", "t/t", 1, 3],
+  ["water_t_per_t", "Fresh water", "t/t", 1, 1],
+  ["staff", "Staff", "persons", 1, 0],
+  ["output_vs_nameplate", "Output vs nameplate", "%", 100, 1],
+  ["oee", "OEE", "%", 100, 1],
+  ["cfe_hourly", "Hourly carbon-free electricity", "%", 100, 1],
+  ["energy_cost_cny_per_t", "Energy-system cost", "CNY/t", 1, 0],
+  ["first_product_p50", "First product (P50)", "", 1, 0],
+  ["mc_probability_npv_negative", "P(NPV < 0)", "%", 100, 1],
+  ["mc_npv_cny_p10", "NPV P10", "M CNY", 1e-6, 1],
+  ["mc_npv_cny_p90", "NPV P90", "M CNY", 1e-6, 1],
+];
+
+/* ------------------------------------------------------------------ helpers */
+
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function api(method, path, body) {
+  const options = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  if (!response.ok) {
+    const error = new Error((data && data.detail) || `${response.status} ${response.statusText}`);
+    error.status = response.status;
+    error.problems = (data && data.problems) || [];
+    throw error;
+  }
+  return data;
+}
+
+function clone(value) { return JSON.parse(JSON.stringify(value)); }
+
+function formatNumber(value, scale = 1, digits = 2) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value !== "number") return String(value);
+  const v = value * scale;
+  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function shortNumber(value) {
+  if (typeof value !== "number" || !isFinite(value)) return value === null || value === undefined ? "–" : String(value);
+  const a = Math.abs(value);
+  if (a !== 0 && (a < 0.01 || a >= 1e7)) return value.toExponential(3);
+  return value.toLocaleString("en-US", { maximumFractionDigits: a < 10 ? 4 : a < 1000 ? 2 : 0 });
+}
+
+function loadJobIds() {
+  try { return JSON.parse(localStorage.getItem(KEY_JOBS) || "[]").filter((id) => /^[0-9a-f]{32}$/.test(id)); }
+  catch (e) { return []; }
+}
+
+function rememberJob(id) {
+  const ids = [id, ...loadJobIds().filter((j) => j !== id)].slice(0, 50);
+  localStorage.setItem(KEY_JOBS, JSON.stringify(ids));
+}
+
+/* ------------------------------------------------------------------ tabs */
+
+function showView(name) {
+  for (const button of document.querySelectorAll("#tabs button")) {
+    button.setAttribute("aria-selected", String(button.dataset.view === name));
+  }
+  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
+  if (name === "runs") refreshRuns();
+  if (name === "compare") fillComparePickers();
+  if (name === "jobs") refreshJobs();
+}
+
+/* ------------------------------------------------------------------ the form */
+
+function routeOf(id) { return state.catalog.routes.find((r) => r.id === id); }
+
+function fillSelect(select, items, value) {
+  select.replaceChildren(...items.map(([v, label, disabled]) => el("option", { value: v, disabled: disabled || null, text: label })));
+  if (value !== undefined && items.some(([v]) => v === value)) select.value = value;
+}
+
+function fillRoutes(chemistry, route) {
+  const routes = state.catalog.routes.filter((r) => r.chemistry === chemistry);
+  fillSelect($("#route"), routes.map((r) => [r.id, r.name]), route);
+  showRouteFigures();
+  fillPrices();
+}
+
+function showRouteFigures() {
+  const r = routeOf($("#route").value);
+  $("#route-figures").textContent = r
+    ? `${r.units} units · raw materials ${formatNumber(r.raw_materials_t_per_t, 1, 2)} t/t · process electricity ` +
+      `${formatNumber(r.electricity_kwh_per_t, 1, 0)} kWh/t · process CO2 ${formatNumber(r.process_co2_kg_per_t, 1, 0)} kg/t`
+    : "";
+}
+
+function priceLabel(name) {
+  if (name.startsWith("product.")) return `${name.slice(8)} (product)`;
+  if (name.startsWith("by_product.")) return `${name.slice(11)} (by-product)`;
+  if (name.startsWith("utility.")) return name.slice(8).replace("_", " ");
+  return name;
+}
+
+function fillPrices() {
+  const body = $("#prices tbody");
+  const r = routeOf($("#route").value);
+  const current = (state.base && state.base.prices) || {};
+  const kept = {};
+  for (const input of body.querySelectorAll("input")) if (input.value !== "") kept[input.dataset.name] = input.value;
+  body.replaceChildren();
+  if (!r) return;
+  for (const name of r.price_items) {
+    const p = state.catalog.prices[name];
+    if (!p) continue;
+    const input = el("input", {
+      type: "number", step: "any", min: p.min ?? 0, "data-name": name, "data-path": `prices.${name}`,
+      placeholder: p.default === null ? "no default" : shortNumber(p.default), "aria-label": `price of ${name}`,
+    });
+    if (kept[name] !== undefined) input.value = kept[name];
+    else if (current[name] !== undefined) input.value = current[name];
+    const range = p.low !== null && p.high !== null ? ` range ${shortNumber(p.low)}–${shortNumber(p.high)}` : "";
+    const source = el("details", { class: "source" },
+      el("summary", {}, el("span", { class: "tag", text: p.tag }), "source"), el("p", { text: p.source }));
+    body.append(el("tr", {},
+      el("td", { text: priceLabel(name) }),
+      el("td", {}, input),
+      el("td", {}, el("span", { class: "unit", text: `${p.unit}${range}` }), source)));
+  }
+}
+
+function applyBase(raw, name) {
+  state.base = raw;
+  state.baseName = name;
+  const plant = raw.plant || {};
+  $("#base").value = name;
+  $("#chemistry").value = plant.chemistry;
+  fillRoutes(plant.chemistry, plant.route);
+  $("#capacity").value = plant.capacity_t_per_year;
+  $("#site").value = (raw.site && raw.site.id) || state.catalog.sites[0].id;
+  const share = (raw.carbon && raw.carbon.green_electricity_share) ?? state.catalog.green_electricity.default ?? 0;
+  $("#green").value = Math.round(share * 100);
+  $("#green-out").textContent = `${Math.round(share * 100)} %`;
+  $("#energy").checked = !(raw.energy && raw.energy.enabled === false);
+  for (const input of document.querySelectorAll("#prices input")) {
+    input.value = raw.prices && raw.prices[input.dataset.name] !== undefined ? raw.prices[input.dataset.name] : "";
+  }
+  state.nameEdited = false;
+  $("#run-name").value = plant.name || name;  // the scenario's own name until the plant changes
+}
+
+function autoName() {
+  if (state.nameEdited) return;
+  const share = Number($("#green").value);
+  $("#run-name").value = `${$("#chemistry").value} ${$("#route").value} ${Number($("#capacity").value).toLocaleString("en-US")} t/yr` +
+    ` at ${$("#site").value}${share ? `, ${share} % green electricity` : ""}`;
+}
+
+/* The scenario mapping of the form: the base scenario with the form's changes. */
+function scenarioFromForm() {
+  const raw = clone(state.base);
+  raw.plant = raw.plant || {};
+  raw.plant.chemistry = $("#chemistry").value;
+  raw.plant.route = $("#route").value;
+  const capacity = $("#capacity").value;
+  raw.plant.capacity_t_per_year = capacity === "" ? null : Number(capacity);
+  const name = $("#run-name").value.trim();
+  if (name) raw.plant.name = name;
+  raw.site = Object.assign({}, raw.site, { id: $("#site").value });
+  const share = Number($("#green").value) / 100;
+  const baseShare = (state.base.carbon && state.base.carbon.green_electricity_share) ?? state.catalog.green_electricity.default ?? 0;
+  if (share !== baseShare) raw.carbon = Object.assign({}, raw.carbon, { green_electricity_share: share });
+  const prices = Object.assign({}, raw.prices);
+  for (const input of document.querySelectorAll("#prices input")) {
+    if (input.value === "") delete prices[input.dataset.name];
+    else prices[input.dataset.name] = Number(input.value);
+  }
+  raw.prices = prices;
+  if (state.catalog.run_options.includes("energy") && !$("#energy").checked) {
+    raw.energy = Object.assign({}, raw.energy, { enabled: false });
+  }
+  if (state.catalog.energy_targets.length && $("#energy-target").value !== "") {
+    raw.energy = Object.assign({}, raw.energy, { target: $("#energy-target").value });
+    const value = $("#energy-target-value").value;
+    if (value !== "") raw.energy.target_value = Number(value);
+  }
+  return raw;
+}
+
+function clearProblems() {
+  $("#problems").replaceChildren();
+  for (const node of document.querySelectorAll(".invalid")) node.classList.remove("invalid");
+}
+
+function showProblems(error) {
+  clearProblems();
+  const list = $("#problems");
+  const problems = error.problems && error.problems.length ? error.problems : [{ path: "", value: null, allowed: error.message }];
+  for (const p of problems) {
+    const path = String(p.path || "").replace(/^scenario\./, "");
+    const got = p.value === null || p.value === undefined ? "" : ` (got ${JSON.stringify(p.value)})`;
+    list.append(el("li", { text: `${path || "request"}: ${p.allowed}${got}` }));
+    const field = document.querySelector(`[data-path="${CSS.escape(path)}"]`);
+    if (field) field.classList.add("invalid");
+  }
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+async function startJob(kind, extra = {}) {
+  clearProblems();
+  const body = Object.assign({ scenario: scenarioFromForm(), name: $("#run-name").value.trim() || null,
+    simulate: $("#simulate").checked }, extra);
+  try {
+    const job = await api("POST", `/api/jobs/${kind}`, body);
+    rememberJob(job.id);
+    localStorage.setItem(KEY_JOB, job.id);
+    showJob(job);
+    poll(job.id);
+  } catch (error) {
+    showProblems(error);
+  }
+}
+
+function showJob(job) {
+  const box = $("#job-status");
+  box.hidden = false;
+  $("#job-label").textContent = `${job.kind} · ${job.status}`;
+  $("#job-progress").value = job.progress;
+  let message = job.message || "";
+  if (job.kind === "sweep") message += ` (${job.points_done}/${job.points_total})`;
+  if (job.status === "running" && job.started_at) {
+    const seconds = Math.max(0, Math.round((Date.now() - Date.parse(job.started_at)) / 1000));
+    message += ` · ${seconds} s`;
+  }
+  if (job.error) message = job.error.split("\n")[0];
+  $("#job-message").textContent = message;
+  box.dataset.status = job.status;
+}
+
+function poll(jobId) {
+  if (state.polling.has(jobId)) return;
+  const tick = async () => {
+    let job;
+    try {
+      job = await api("GET", `/api/jobs/${jobId}`);
+    } catch (error) {
+      state.polling.delete(jobId);
+      if (error.status === 404 && localStorage.getItem(KEY_JOB) === jobId) {
+        $("#job-message").textContent = "the server no longer knows this job (restarted?); stored runs are under Stored runs";
+      }
+      return;
+    }
+    if (localStorage.getItem(KEY_JOB) === jobId) showJob(job);
+    updateBadge();
+    if (job.status === "queued" || job.status === "running") {
+      state.polling.set(jobId, setTimeout(tick, 700));
+      return;
+    }
+    state.polling.delete(jobId);
+    if (localStorage.getItem(KEY_JOB) !== jobId) return;
+    if (job.status === "failed" && job.problems) showProblems({ message: job.error, problems: job.problems });
+    if (job.status === "done" && job.run_id) await showRun(job.run_id);
+    if (job.status === "done" && job.sweep_id) await showSweep(job.sweep_id);
+  };
+  state.polling.set(jobId, setTimeout(tick, 300));
+}
+
+async function updateBadge() {
+  const ids = loadJobIds();
+  if (!ids.length) return;
+  try {
+    const data = await api("GET", `/api/jobs?${ids.map((i) => `ids=${i}`).join("&")}`);
+    const active = data.jobs.filter((j) => j.status === "queued" || j.status === "running").length;
+    $("#jobs-badge").hidden = !active;
+    $("#jobs-badge").textContent = String(active);
+  } catch (e) { /* the badge is a convenience */ }
+}
+
+async function refreshJobs() {
+  const ids = loadJobIds();
+  const body = $("#jobs-table tbody");
+  if (!ids.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 7, text: "no jobs yet" }))); return; }
+  const data = await api("GET", `/api/jobs?${ids.map((i) => `ids=${i}`).join("&")}`);
+  body.replaceChildren(...data.jobs.map((job) => {
+    const open = el("button", { type: "button", text: "show" });
+    open.addEventListener("click", async () => {
+      localStorage.setItem(KEY_JOB, job.id);
+      showView("plant");
+      showJob(job);
+      if (job.run_id) await showRun(job.run_id);
+      else if (job.sweep_id) await showSweep(job.sweep_id);
+      else poll(job.id);
+    });
+    return el("tr", {},
+      el("td", { text: job.kind }), el("td", { text: job.name }), el("td", { text: job.status }),
+      el("td", { class: "num", text: `${Math.round(job.progress * 100)} %` }),
+      el("td", { text: (job.error || job.message || "").split("\n")[0] }),
+      el("td", { text: (job.started_at || "").slice(0, 19).replace("T", " ") }),
+      el("td", {}, open));
+  }));
+}
+
+/* ------------------------------------------------------------------ results */
+
+function kpiCards(kpis) {
+  const cards = [];
+  for (const [key, label, unit, scale, digits] of KEY_FIGURES) {
+    if (!(key in kpis)) continue;
+    const value = kpis[key];
+    const text = typeof value === "number" ? formatNumber(value, scale, digits) : value === null ? "–" : String(value);
+    cards.push(el("div", { class: "kpi", "data-kpi": key },
+      el("div", { class: "label", text: label }),
+      el("span", { class: "value", text }), el("span", { class: "unit", text: unit })));
+  }
+  return cards;
+}
+
+const FILE_LABELS = {
+  "report.html": "Report (HTML)", "workbook.xlsx": "Cost workbook (xlsx)", "balance.xlsx": "Balance workbook (xlsx)",
+  "results.json": "results.json", "uncertainty.json": "uncertainty.json",
+};
+
+async function showRun(runId) {
+  let run;
+  try {
+    run = await api("GET", `/api/runs/${encodeURIComponent(runId)}`);
+  } catch (error) {
+    if (error.status === 404) localStorage.removeItem(KEY_RUN);
+    return;
+  }
+  state.shownRun = runId;
+  localStorage.setItem(KEY_RUN, runId);
+  $("#empty-results").hidden = true;
+  $("#run-results").hidden = false;
+  $("#sweep-results").hidden = true;
+  $("#run-title").textContent = run.name || run.run_id;
+  $("#run-meta").textContent = `run ${run.run_id} · scenario ${String(run.scenario_hash || "").slice(0, 12)} · natwin ${run.natwin_version}` +
+    (run.status !== "ok" ? ` · ${run.status}: ${run.error}` : "");
+  $("#kpis").replaceChildren(...kpiCards(run.kpis));
+  const links = run.files.map((name) => el("a", {
+    href: `/api/runs/${encodeURIComponent(runId)}/files/${name}${name.endsWith(".html") ? "?download=true" : ""}`,
+    "data-file": name, text: FILE_LABELS[name] || name,
+  }));
+  $("#downloads").replaceChildren(...(links.length ? links : [el("span", { class: "muted", text: "no files kept for this run (run outside the web app)" })]));
+  const frame = $("#report-frame");
+  if (run.files.includes("report.html")) {
+    frame.setAttribute("sandbox", "allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads");
+    const src = `/api/runs/${encodeURIComponent(runId)}/files/report.html`;
+    if (frame.getAttribute("src") !== src) frame.setAttribute("src", src);
+    frame.hidden = false;
+  } else {
+    frame.hidden = true;
+    frame.removeAttribute("src");
+  }
+}
+
+async function showSweep(sweepId) {
+  const sweep = await api("GET", `/api/sweeps/${sweepId}`);
+  state.sweep = sweep;
+  $("#empty-results").hidden = true;
+  $("#run-results").hidden = false;
+  $("#report-frame").hidden = true;
+  $("#downloads").replaceChildren();
+  $("#run-title").textContent = `Sweep: ${sweep.name}`;
+  $("#run-meta").textContent = `sweep ${sweep.sweep_id} · ${sweep.done} of ${sweep.n_points} points stored` +
+    (sweep.failed ? `, ${sweep.failed} failed` : "");
+  const first = sweep.points.find((p) => p.status === "ok");
+  $("#kpis").replaceChildren();
+  $("#sweep-results").hidden = false;
+  const numeric = first ? Object.keys(first.kpis).filter((k) => typeof first.kpis[k] === "number") : [];
+  const chosen = $("#sweep-kpi").value && numeric.includes($("#sweep-kpi").value) ? $("#sweep-kpi").value
+    : numeric.includes("cost_cny_per_t") ? "cost_cny_per_t" : numeric[0];
+  fillSelect($("#sweep-kpi"), numeric.map((k) => [k, k]), chosen);
+  drawSweep();
+}
+
+function drawSweep() {
+  const sweep = state.sweep;
+  if (!sweep) return;
+  const kpi = $("#sweep-kpi").value;
+  const ok = sweep.points.filter((p) => p.status === "ok");
+  const labels = ok.map((p) => p.name || String(p.sweep_index));
+  if (window.Plotly && kpi) {
+    Plotly.react("sweep-chart", [{ type: "scatter", mode: "lines+markers", x: labels, y: ok.map((p) => p.kpis[kpi]) }],
+      { margin: { t: 20, l: 70, r: 20, b: 90 }, height: 320, yaxis: { title: { text: kpi } } },
+      { displaylogo: false, responsive: true });
+  }
+  const head = el("tr", {}, el("th", { text: "#" }), el("th", { text: "point" }), el("th", { text: "status" }), el("th", { text: kpi || "" }));
+  $("#sweep-table thead").replaceChildren(head);
+  $("#sweep-table tbody").replaceChildren(...sweep.points.map((p) => {
+    const link = el("a", { href: "#", text: String(p.sweep_index) });
+    link.addEventListener("click", (event) => { event.preventDefault(); showRun(p.run_id); });
+    return el("tr", {}, el("td", {}, link), el("td", { text: p.name || "" }),
+      el("td", { text: p.status === "ok" ? "ok" : `failed: ${(p.error || "").split("\n")[0]}` }),
+      el("td", { class: "num", text: shortNumber(p.kpis[kpi]) }));
+  }));
+}
+
+/* ------------------------------------------------------------------ stored runs and comparison */
+
+async function refreshRuns() {
+  const data = await api("GET", "/api/runs?limit=200");
+  state.runs = data.runs;
+  const body = $("#runs-table tbody");
+  if (!data.runs.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 8, text: "no stored runs yet" }))); return; }
+  body.replaceChildren(...data.runs.map((r) => {
+    const box = el("input", { type: "checkbox", value: r.run_id, "aria-label": `select ${r.run_id}` });
+    const open = el("a", { href: "#", text: r.name || "(unnamed)" });
+    open.addEventListener("click", (event) => { event.preventDefault(); showView("plant"); showRun(r.run_id); });
+    const key = r.key_figures || {};
+    const cost = el("td", { class: "num", text: formatNumber(key.cost_cny_per_t, 1, 0) });
+    const npv = el("td", { class: "num", text: formatNumber(key.npv_cny, 1e-6, 1) });
+    return el("tr", { "data-run": r.run_id }, el("td", {}, box), el("td", {}, open),
+      el("td", { text: (r.created_at || "").slice(0, 19).replace("T", " ") }), el("td", { text: r.status }),
+      cost, npv, el("td", { text: r.files.length ? `${r.files.length}` : "–" }), el("td", {}, el("code", { text: r.run_id })));
+  }));
+}
+
+async function fillComparePickers(a, b) {
+  if (!state.runs) {
+    try { state.runs = (await api("GET", "/api/runs?limit=200")).runs; } catch (e) { state.runs = []; }
+  }
+  const items = state.runs.filter((r) => r.status === "ok").map((r) =>
+    [r.run_id, `${r.name || "(unnamed)"} · ${(r.created_at || "").slice(0, 16).replace("T", " ")} · ${r.run_id.slice(0, 8)}`]);
+  const keepA = a || $("#compare-a").value;
+  const keepB = b || $("#compare-b").value;
+  fillSelect($("#compare-a"), items, keepA || (items[1] || items[0] || [])[0]);
+  fillSelect($("#compare-b"), items, keepB || (items[0] || [])[0]);
+}
+
+async function compareRuns(ids) {
+  const data = await api("GET", `/api/compare?${ids.map((i) => `run_ids=${encodeURIComponent(i)}`).join("&")}`);
+  const head = el("tr", {}, el("th", { text: "KPI" }),
+    ...data.names.map((n, i) => el("th", { class: "num", text: n || data.run_ids[i] })),
+    el("th", { class: "num", text: "Δ" }), el("th", { class: "num", text: "Δ %" }));
+  $("#compare-table thead").replaceChildren(head);
+  const keys = KEY_FIGURES.map((k) => k[0]);
+  const rank = (kpi) => (keys.includes(kpi) ? keys.indexOf(kpi) : keys.length);
+  const rows = [...data.rows].sort((a, b) => rank(a.kpi) - rank(b.kpi));
+  $("#compare-table tbody").replaceChildren(...rows.map((row) => {
+    const cls = row.delta > 0 ? "num up" : row.delta < 0 ? "num down" : "num";
+    return el("tr", { "data-kpi": row.kpi }, el("td", { text: row.kpi }),
+      ...data.run_ids.map((id) => el("td", { class: "num", text: shortNumber(row.values[id]) })),
+      el("td", { class: cls, text: row.delta === null ? "" : shortNumber(row.delta) }),
+      el("td", { class: cls, text: row.delta_pct === null ? "" : `${row.delta_pct.toFixed(1)}` }));
+  }));
+  const shown = rows.filter((r) => keys.includes(r.kpi) && r.delta_pct !== null);
+  if (window.Plotly) {
+    Plotly.react("compare-chart", [{
+      type: "bar", orientation: "h", y: shown.map((r) => r.kpi), x: shown.map((r) => r.delta_pct),
+      marker: { color: shown.map((r) => (r.delta_pct > 0 ? "#b3261e" : "#0b6e4f")) },
+    }], { margin: { t: 30, l: 190, r: 20, b: 40 }, height: 60 + 26 * Math.max(shown.length, 1),
+      title: { text: "Change of the key figures [% of the baseline]", font: { size: 13 } } },
+    { displaylogo: false, responsive: true });
+  }
+}
+
+/* ------------------------------------------------------------------ start */
+
+async function init() {
+  for (const button of document.querySelectorAll("#tabs button")) button.addEventListener("click", () => showView(button.dataset.view));
+  const [catalog, health] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/health")]);
+  state.catalog = catalog;
+  $("#version").textContent = health.version;
+  $("#server").textContent = `natwin ${health.version} · ${health.workers} job process${health.workers === 1 ? "" : "es"}`;
+  $("#capacity").max = catalog.limits.max_capacity_t_per_year;
+  $("#mc-draws").max = catalog.limits.max_draws;
+
+  fillSelect($("#base"), catalog.scenarios.map((s) => [s.id, s.name]));
+  fillSelect($("#chemistry"), catalog.chemistries.map((c) => [c.id, `${c.id}: ${c.name}${c.has_route ? "" : " (no route yet)"}`, !c.has_route]));
+  fillSelect($("#site"), catalog.sites.map((s) => [s.id, s.name]));
+  const green = catalog.green_electricity;
+  $("#green-source").replaceChildren(el("details", {},
+    el("summary", {}, el("span", { class: "tag", text: green.tag }), "source"), el("span", { text: green.source })));
+  $("#energy-box").hidden = !catalog.run_options.includes("energy");
+  $("#simulate").parentElement.hidden = !catalog.run_options.includes("simulate");
+  if (catalog.energy_targets.length) {
+    $("#energy-target-box").hidden = false;
+    fillSelect($("#energy-target"), [["", "(none: green share only)"], ...catalog.energy_targets.filter((t) => t !== "none").map((t) => [t, t])], "");
+  }
+  const sweepPaths = [["plant.capacity_t_per_year", "capacity [t/yr]"], ["carbon.green_electricity_share", "green electricity share [0-1]"]];
+  for (const name of Object.keys(catalog.prices)) sweepPaths.push([`prices.${name}`, `price of ${priceLabel(name)}`]);
+  fillSelect($("#sweep-path"), sweepPaths);
+
+  $("#base").addEventListener("change", async () => {
+    const name = $("#base").value;
+    applyBase(await api("GET", `/api/scenarios/${encodeURIComponent(name)}`), name);
+  });
+  $("#chemistry").addEventListener("change", () => { fillRoutes($("#chemistry").value); autoName(); });
+  $("#route").addEventListener("change", () => { showRouteFigures(); fillPrices(); autoName(); });
+  for (const id of ["#capacity", "#site"]) $(id).addEventListener("change", autoName);
+  $("#green").addEventListener("input", () => { $("#green-out").textContent = `${$("#green").value} %`; autoName(); });
+  $("#run-name").addEventListener("input", () => { state.nameEdited = true; });
+  $("#scenario-form").addEventListener("submit", (event) => { event.preventDefault(); startJob("run"); });
+  $("#validate-btn").addEventListener("click", async () => {
+    clearProblems();
+    try {
+      const result = await api("POST", "/api/validate", scenarioFromForm());
+      $("#problems").replaceChildren(el("li", { class: "ok", style: "color: var(--good)", text: `valid (scenario ${result.scenario_hash.slice(0, 12)})` }));
+    } catch (error) { showProblems(error); }
+  });
+  $("#mc-btn").addEventListener("click", () => startJob("montecarlo", { draws: Number($("#mc-draws").value) }));
+  $("#sweep-btn").addEventListener("click", () => {
+    const values = $("#sweep-values").value.split(/[,;\s]+/).filter((v) => v !== "").map(Number);
+    if (!values.length || values.some((v) => !isFinite(v))) {
+      showProblems({ message: "", problems: [{ path: "sweep", value: $("#sweep-values").value, allowed: "a list of numbers, e.g. 5000, 10000, 20000" }] });
+      return;
+    }
+    startJob("sweep", { grid: { [$("#sweep-path").value]: values } });
+  });
+  $("#sweep-kpi").addEventListener("change", drawSweep);
+  $("#refresh-runs").addEventListener("click", refreshRuns);
+  $("#compare-selected").addEventListener("click", async () => {
+    const ids = [...document.querySelectorAll("#runs-table tbody input:checked")].map((b) => b.value);
+    if (ids.length < 2) return;
+    showView("compare");
+    await fillComparePickers(ids[0], ids[1]);
+    await compareRuns(ids.slice(0, 6));
+  });
+  $("#compare-btn").addEventListener("click", async () => {
+    const a = $("#compare-a").value;
+    const b = $("#compare-b").value;
+    if (a && b) {
+      try { await compareRuns([a, b]); } catch (error) { $("#compare-table tbody").replaceChildren(el("tr", {}, el("td", { text: error.message }))); }
+    }
+  });
+
+  const defaultName = (catalog.scenarios.find((s) => s.default) || catalog.scenarios[0]).id;
+  applyBase(await api("GET", `/api/scenarios/${encodeURIComponent(defaultName)}`), defaultName);
+
+  // Pick up where the last visit left: the run shown, and the jobs still running.
+  const lastRun = localStorage.getItem(KEY_RUN);
+  if (lastRun) await showRun(lastRun);
+  const lastJob = localStorage.getItem(KEY_JOB);
+  const ids = loadJobIds();
+  if (ids.length) {
+    try {
+      const data = await api("GET", `/api/jobs?${ids.map((i) => `ids=${i}`).join("&")}`);
+      for (const job of data.jobs) {
+        if (job.status === "queued" || job.status === "running") poll(job.id);
+        if (job.id !== lastJob) continue;
+        showJob(job);  // the job shown before the reload; it may have finished meanwhile
+        if (job.status === "done" && job.run_id && job.run_id !== lastRun) await showRun(job.run_id);
+        if (job.status === "done" && job.sweep_id) await showSweep(job.sweep_id);
+      }
+    } catch (e) { /* the server may have restarted: stored runs remain */ }
+  }
+  updateBadge();
+  document.body.dataset.ready = "true";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  init().catch((error) => {
+    $("#problems").replaceChildren(el("li", { text: `the app could not start: ${error.message}` }));
+  });
+});

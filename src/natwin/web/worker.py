@@ -1,0 +1,224 @@
+"""What runs in the job processes: a run, a Monte Carlo study or a sweep.
+
+Each job is one call of :func:`execute` in a worker process of the server's process pool. The
+worker never touches the run store: it writes the run's files into the directory the server
+gave it and sends everything else back as messages on the queue the pool was started with
+(:func:`init_worker`), in order::
+
+    ("started", job_id, {})
+    ("progress", job_id, {"fraction": 0.4, "message": "..."})
+    ("point", job_id, {"index": 3, "payload": {...}})        # sweeps: one per finished point
+    ("finished", job_id, {"payload": {...}} | {"sent": n})    # or
+    ("failed", job_id, {"error": "...", "problems": [...]})
+
+Messages of one worker arrive in the order they were sent (one feeder thread per process), so
+the server stores a sweep's points before it sees the sweep finish. Every error is caught and
+sent as a ``failed`` message: a job never takes its worker down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from natwin.errors import InputError, NatwinError
+
+_queue: Any = None
+
+
+def init_worker(queue: Any) -> None:
+    """Pool initializer: keep the message queue; import the pipeline once per process."""
+    global _queue
+    _queue = queue
+    import natwin.pipeline  # noqa: F401  (warm the imports: the first job starts faster)
+
+
+def warm_up() -> int:
+    """A no-op job that makes the pool start its process (and import natwin) early."""
+    return os.getpid()
+
+
+def _send(kind: str, job_id: str, data: dict[str, Any]) -> None:
+    if _queue is not None:
+        _queue.put((kind, job_id, data))
+
+
+def _progress(job_id: str, fraction: float, message: str) -> None:
+    _send("progress", job_id, {"fraction": fraction, "message": message})
+
+
+def problems_document(exc: InputError) -> list[dict[str, Any]]:
+    """The problems of an input error as JSON-ready dicts (path, value, allowed)."""
+    from natwin.report.files import jsonable
+
+    out = []
+    for p in exc.problems:
+        value = jsonable(p.value)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            value = repr(value)
+        out.append({"path": p.path, "value": value, "allowed": p.allowed})
+    return out
+
+
+def execute(job_id: str, kind: str, request: dict[str, Any], out_dir: str) -> str:
+    """Run one job; report through the queue; never raises. Returns the job id."""
+    _send("started", job_id, {"pid": os.getpid()})
+    try:
+        if kind == "run":
+            data = _run_job(job_id, request, Path(out_dir))
+        elif kind == "montecarlo":
+            data = _montecarlo_job(job_id, request, Path(out_dir))
+        elif kind == "sweep":
+            data = _sweep_job(job_id, request)
+        else:
+            raise ValueError(f"unknown job kind {kind!r}")
+    except InputError as exc:
+        _send("failed", job_id, {"error": str(exc), "problems": problems_document(exc)})
+    except NatwinError as exc:
+        _send("failed", job_id, {"error": f"{type(exc).__name__}: {exc}"})
+    except Exception as exc:  # a bug: report it with its traceback, keep the worker alive
+        _send(
+            "failed",
+            job_id,
+            {"error": f"internal error {type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
+        )
+    else:
+        _send("finished", job_id, data)
+    return job_id
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def run_options() -> tuple[str, ...]:
+    """Options of :func:`natwin.pipeline.run` the web app can switch (simulate, energy)."""
+    import inspect
+
+    from natwin.pipeline import run
+
+    return tuple(k for k in ("simulate", "energy") if k in inspect.signature(run).parameters)
+
+
+def run_pipeline(scenario: Any, request: dict[str, Any]) -> Any:
+    """``natwin.run`` with the request's stage switches (those this natwin has)."""
+    from natwin.pipeline import run
+
+    options = {k: bool(request.get(k, True)) for k in run_options()}
+    return run(scenario, **options)
+
+
+def _scenario(request: dict[str, Any]) -> Any:
+    from natwin.scenario import parse_scenario
+
+    return parse_scenario(request["scenario"], source="scenario")
+
+
+def _run_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    from natwin.report.files import write_run
+    from natwin.store import result_payload
+
+    scenario = _scenario(request)
+    _progress(job_id, 0.05, _running_message(request))
+    start = time.perf_counter()
+    result = run_pipeline(scenario, request)
+    _progress(job_id, 0.7, "writing the report and workbooks")
+    write_run(result, out_dir)
+    payload = result_payload(result, name=request.get("name"), duration_s=time.perf_counter() - start)
+    return {"payload": payload}
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+
+def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    from natwin.report.files import _atomic_write, jsonable, write_run
+    from natwin.store import result_payload
+    from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, uncertainty_document
+
+    scenario = _scenario(request)
+    overrides = {"draws": request["draws"], "seed": request.get("seed"), "sampling": request.get("sampling")}
+    if request.get("groups") is not None:
+        overrides["defaults"] = tuple(request["groups"])
+    study = load_study(scenario, None, **overrides)
+    start = time.perf_counter()
+    _progress(job_id, 0.05, _running_message(request) + " (the base case)")
+    result = run_pipeline(scenario, request)
+    _progress(job_id, 0.45, f"{study.draws:,} Monte Carlo draws")
+    mc = monte_carlo(scenario, study)
+    _progress(job_id, 0.7, "writing the report and workbooks")
+    with_study = dataclasses.replace(result, uncertainty=UncertaintyResult(monte_carlo=mc))
+    write_run(with_study, out_dir)
+    document = jsonable(uncertainty_document(with_study.uncertainty))
+    _atomic_write(
+        out_dir / "uncertainty.json",
+        lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
+    )
+    payload = result_payload(with_study, name=request.get("name"), duration_s=time.perf_counter() - start)
+    payload["kpis"] = dict(payload["kpis"]) | _uncertainty_kpis(mc)
+    payload["tables"] = dict(payload["tables"]) | {
+        "uncertainty": [{"output": k, **q} for k, q in mc.percentiles.items()]
+    }
+    return {"payload": payload}
+
+
+def _uncertainty_kpis(mc: Any) -> dict[str, Any]:
+    """Flat KPIs of a Monte Carlo study: draws, P(NPV < 0), P10/P50/P90 of each output."""
+    kpis: dict[str, Any] = {"mc_draws": mc.study.draws}
+    if "P(npv_cny < 0)" in mc.probabilities:
+        kpis["mc_probability_npv_negative"] = mc.probabilities["P(npv_cny < 0)"]
+    for output, q in mc.percentiles.items():
+        for p in ("P10", "P50", "P90"):
+            kpis[f"mc_{output}_{p.lower()}"] = q[p]
+    return kpis
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def _running_message(request: dict[str, Any]) -> str:
+    stages = [
+        name
+        for key, name in (("simulate", "the plant simulation"), ("energy", "the hourly energy system"))
+        if key in run_options() and request.get(key, True)
+    ]
+    return "running the pipeline" + (f" with {' and '.join(stages)}" if stages else "")
+
+
+def evaluate(raw: dict[str, Any], label: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Validate and run one sweep point; never raises (errors go into the payload).
+
+    Like :func:`natwin.sweep.evaluate_point`, with the simulation and energy stages optional."""
+    from natwin.scenario import parse_scenario
+    from natwin.store import result_payload
+
+    start = time.perf_counter()
+    try:
+        scenario = parse_scenario(raw, source=f"sweep point {label}")
+        result = run_pipeline(scenario, request)
+        payload = result_payload(result, name=label or None)
+    except NatwinError as exc:
+        payload = {"name": label, "scenario": raw, "error": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # a bug must not stop the sweep: record it with its traceback
+        payload = {
+            "name": label,
+            "scenario": raw,
+            "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+        }
+    payload["duration_s"] = time.perf_counter() - start
+    return payload
+
+
+def _sweep_job(job_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    points = request["points"]
+    for i, (index, label, raw) in enumerate(points):
+        _progress(job_id, i / len(points), f"point {i + 1} of {len(points)}: {label}")
+        payload = evaluate(raw, label, request)
+        _send("point", job_id, {"index": index, "payload": payload})
+    return {"sent": len(points)}

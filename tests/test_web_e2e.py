@@ -1,0 +1,224 @@
+"""The web app end to end: a real server, Debian's headless Chromium, clicks on the page.
+
+The server (uvicorn in a thread, one job process, a temporary run store) is driven by
+Playwright like a user would: run the default scenario, read the key figures, find the
+report's charts in its frame, download the workbooks, run a variant, reload the page (the
+last run comes back), and compare the two runs side by side. No JavaScript error, console
+error or request to anywhere but the server is allowed.
+
+The hourly energy-system solve is switched off on the page (its checkbox): it adds up to a
+minute per run, which the suite's time budget does not allow; every other stage runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is a dependency of natwin serve")
+
+from natwin.scenario import parse_scenario  # noqa: E402
+from natwin.web import create_app  # noqa: E402
+from natwin.web.catalog import packaged_scenarios  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RUN_TIMEOUT_S = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    store = tmp_path_factory.mktemp("web-e2e") / "runs.duckdb"
+    port = free_port()
+    app = create_app(store, workers=1, allowed_hosts=("127.0.0.1",))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, name="natwin-e2e-server", daemon=True)
+    thread.start()
+    start = time.monotonic()
+    while not instance.started:
+        if not thread.is_alive() or time.monotonic() - start > 30:
+            pytest.fail("the web server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    page = browser.new_page()
+    page.errors = []
+    page.outside = []
+    page.on("pageerror", lambda exc: page.errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console", lambda msg: page.errors.append(f"console: {msg.text}") if msg.type == "error" else None
+    )
+
+    def outside(route):
+        page.outside.append(route.request.url)
+        route.abort()
+
+    page.route(re.compile(rf"^(?!{re.escape(server)}/|data:|blob:|about:)"), outside)
+    page.goto(server + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    return page
+
+
+def wait_until(page, predicate: str, arg=None, timeout_s: float = 30.0) -> None:
+    """Poll ``predicate`` (a JavaScript function) in the page until it returns true.
+
+    Playwright's ``wait_for_function`` polls with ``eval``, which the app's content security
+    policy forbids (as it should), so the polling happens here."""
+    start = time.monotonic()
+    while not page.evaluate(predicate, arg):
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {predicate}")
+        time.sleep(0.2)
+
+
+def kpi_value(page, kpi: str) -> float:
+    text = page.inner_text(f'#kpis .kpi[data-kpi="{kpi}"] .value')
+    return float(text.replace(",", "").replace("−", "-"))
+
+
+def run_and_wait(page, previous_run: str | None) -> str:
+    page.click("#run-btn")
+    wait_until(
+        page,
+        "prev => !!localStorage.getItem('natwin.shownRun') && localStorage.getItem('natwin.shownRun') !== prev",
+        previous_run,
+        timeout_s=RUN_TIMEOUT_S,
+    )
+    page.wait_for_selector('#kpis .kpi[data-kpi="cost_cny_per_t"]', timeout=10_000)
+    return page.evaluate("localStorage.getItem('natwin.shownRun')")
+
+
+def test_the_form_offers_the_catalog(page):
+    assert page.input_value("#base") == "binhai_nfm111"
+    assert page.input_value("#chemistry") == "NFM111"
+    assert page.input_value("#route") == "nfm111_coprecipitation"
+    assert page.input_value("#capacity") == "10000"
+    prices = page.eval_on_selector_all("#prices input", "els => els.map(e => e.dataset.name)")
+    assert "NiSO4(H2O)6" in prices
+    assert "product.NFM111" in prices
+    sources = page.eval_on_selector_all("#prices details.source p", "els => els.map(e => e.textContent)")
+    assert all(sources)
+    assert len(sources) == len(prices)
+
+
+def test_run_the_default_scenario_and_see_key_figures_and_charts(page, server):
+    page.uncheck("#energy")
+    run_id = run_and_wait(page, None)
+    page.wait_for_selector("#job-status[data-status=done]", timeout=10_000)
+    # it ran the packaged default scenario, as the form showed it (energy-system solve off)
+    raw = json.loads(json.dumps(packaged_scenarios()["binhai_nfm111"]))
+    raw["energy"] = {**raw.get("energy", {}), "enabled": False}
+    assert f"scenario {parse_scenario(raw).hash[:12]}" in page.inner_text("#run-meta")
+    assert kpi_value(page, "cost_cny_per_t") > 10_000
+    assert kpi_value(page, "capex_cny") > 0
+    assert kpi_value(page, "co2_kg_per_kg") > 0
+    assert 0 < kpi_value(page, "oee") <= 100
+    assert page.is_visible('#kpis .kpi[data-kpi="npv_cny"]')
+    # the report's charts render in the frame: Sankeys, cash flow, schedule, operations
+    frame = page.frame_locator("#report-frame")
+    for selector in ("#fig-mass-sankey", "#fig-energy-sankey", "#fig-cash-flow", "#schedule", "#operations"):
+        frame.locator(f"{selector} svg.main-svg").first.wait_for(timeout=30_000)
+    assert frame.locator("#fig-mass-sankey .sankey-node").count() > 5
+    # downloads
+    links = page.eval_on_selector_all("#downloads a", "els => els.map(e => [e.dataset.file, e.href])")
+    files = dict(links)
+    assert {"report.html", "workbook.xlsx", "balance.xlsx"} <= set(files)
+    for name, href in files.items():
+        response = page.request.get(href)
+        assert response.status == 200, name
+        assert len(response.body()) > 1000, name
+    assert page.request.get(files["workbook.xlsx"]).headers["content-disposition"].startswith("attachment")
+    assert run_id in files["workbook.xlsx"]
+
+
+def test_routes_follow_the_chemistry(page):
+    page.select_option("#chemistry", "NFPP")
+    assert page.eval_on_selector_all("#route option", "els => els.map(e => e.value)") == ["nfpp_spray_drying"]
+    prices = page.eval_on_selector_all("#prices input", "els => els.map(e => e.dataset.name)")
+    assert "NaH2PO4" in prices
+    assert "NiSO4(H2O)6" not in prices
+    page.select_option("#base", "binhai_nfm111")  # back to the default scenario
+    wait_until(page, "() => document.querySelector('#route').value === 'nfm111_coprecipitation'")
+
+
+def test_a_job_survives_a_reload_and_compares_with_the_first_run(page):
+    first = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    first_co2 = kpi_value(page, "co2_kg_per_kg")
+    page.uncheck("#energy")
+    page.eval_on_selector("#green", "el => { el.value = 100; el.dispatchEvent(new Event('input')); }")
+    first_job = page.evaluate("localStorage.getItem('natwin.shownJob')")
+    page.click("#run-btn")
+    wait_until(page, "prev => localStorage.getItem('natwin.shownJob') !== prev", first_job)
+    page.reload()  # while the job runs (or just after): the page must pick it up again
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    wait_until(
+        page, "prev => localStorage.getItem('natwin.shownRun') !== prev", first, timeout_s=RUN_TIMEOUT_S
+    )
+    second = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    page.wait_for_selector('#kpis .kpi[data-kpi="cost_cny_per_t"]', timeout=10_000)
+    wait_until(page, "id => document.querySelector('#run-meta').textContent.includes(id)", second)
+    assert kpi_value(page, "co2_kg_per_kg") < first_co2  # green electricity removes scope 2
+    page.click('#tabs button[data-view="jobs"]')
+    wait_until(page, "() => document.querySelectorAll('#jobs-table tbody tr').length >= 2")
+    page.click('#tabs button[data-view="compare"]')
+    wait_until(
+        page, "id => [...document.querySelectorAll('#compare-a option')].some(o => o.value === id)", first
+    )
+    page.select_option("#compare-a", first)
+    page.select_option("#compare-b", second)
+    page.click("#compare-btn")
+    page.wait_for_selector("#compare-chart svg.main-svg", timeout=15_000)
+    row = page.locator('#compare-table tr[data-kpi="co2_kg_per_kg"] td')
+    delta = float(row.nth(3).inner_text().replace(",", ""))
+    assert delta < 0
+
+
+def test_no_javascript_errors_and_no_outside_requests(page):
+    assert page.errors == []
+    assert page.outside == []
