@@ -454,7 +454,9 @@ def simulate(
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
 ) -> None:
-    """Simulate plant years (SimPy): output vs nameplate, OEE, bottleneck, hourly load profile."""
+    """Simulate plant years (SimPy): output vs nameplate, OEE, bottleneck, hourly load profile.
+
+    The energy system is not solved here (`natwin energy` or `natwin run` do it)."""
     import json
 
     from natwin.pipeline import run as run_pipeline
@@ -473,7 +475,9 @@ def simulate(
         raw = loaded.model_dump(mode="json")
         raw["operations"] = {**raw["operations"], **changes}
         loaded = _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
-    result = _guard(lambda: run_pipeline(loaded, progress=True))
+    result = _guard(
+        lambda: run_pipeline(loaded, energy=False, progress=True)
+    )  # `natwin energy` solves the energy system
     ops = result.operations.result
     k = ops.kpis()
     table = Table(
