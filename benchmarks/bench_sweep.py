@@ -26,25 +26,21 @@ SPEC = {
     "grid": {
         "plant.chemistry,plant.route": [["NFM111", "nfm111_coprecipitation"], ["NFPP", "nfpp_spray_drying"]],
         "plant.capacity_t_per_year": [8000, 10000, 12000, 14000],
+        # the kiln's electricity is a parameter of both routes, so every point is valid
         "process.parameters.calcination.energy.electricity": [1000, 1100],
     },
 }
 
 
-def _spec() -> dict:
-    # the electricity parameter exists in both routes (calcination), so every point is valid
-    return SPEC
-
-
 def _timed_sweep(workers: int) -> float:
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
-            _, raw = expand(_spec())[0]
+            _, raw = expand(SPEC)[0]
             client.run(lambda: __import__("natwin.pipeline"))
             client.gather([client.submit(evaluate_point, raw, "warm-up", pure=False, workers=[w]) for w in client.scheduler_info()["workers"]])
         with tempfile.TemporaryDirectory() as tmp, RunStore(Path(tmp) / "bench.duckdb") as store:
             start = time.perf_counter()
-            summary = run_sweep(store, _spec(), scheduler=cluster.scheduler_address)
+            summary = run_sweep(store, SPEC, scheduler=cluster.scheduler_address)
             elapsed = time.perf_counter() - start
             assert summary.failed == 0, store.runs(sweep_id=summary.sweep_id)
             assert summary.stored == 16

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 import natwin
@@ -27,3 +30,28 @@ def routes():
 def _private_run_store(tmp_path_factory, monkeypatch):
     """Tests never write to the user's run store."""
     monkeypatch.setenv("NATWIN_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))
+
+
+#: Debian's Chromium (installed by `make install-test`), driven by Playwright in the browser tests;
+#: flags as the machine notes give them: no sandbox as root, no background network requests.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_context(playwright: Any, profile: Path, viewport: dict[str, int]) -> Any:
+    """A headless Debian Chromium with a fresh user-data dir ``profile``; fails (never skips)
+    when it is not installed. Playwright's own browser download is never used."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium package (make install-test does)")
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, viewport=viewport
+    )

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import natwin
+from conftest import chromium_context
 from natwin import catalog
 from natwin.cli import app
 from natwin.compare import compare
@@ -96,10 +97,7 @@ def test_comparison_report_renders_in_chromium(tmp_path):
     assert (tmp_path / "scenario_1" / "report.html").exists()
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = chromium_context(p, tmp_path / "profile", {"width": 1360, "height": 900})
         page = browser.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(page_path.as_uri())

@@ -15,37 +15,12 @@ from pathlib import Path
 import pytest
 
 import natwin
+from conftest import chromium_context
 from natwin.report.html import plotly_js as natwin_plotly_js
 from natwin.report.html import render_report, write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STAGE_SECTIONS = ("equipment", "capex", "opex", "cashflow", "carbon")
 FIXED_TIME = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
-
-
-def with_stages(result: natwin.RunResult) -> natwin.RunResult:
-    """The run with equipment, CAPEX, OPEX, cash flow and carbon (computed here until the pipeline
-    fills them; taken as they are once it does)."""
-    from natwin import carbon, economics, equipment
-
-    eq = result.equipment or equipment.size_equipment(result.scenario, result.route, result.balance)
-    capex = result.capex or equipment.estimate_capex(result.scenario, result.balance, eq)
-    opex = result.opex or economics.operating_costs(
-        result.scenario, result.balance, result.utilities, eq, capex
-    )
-    eco = result.economics or economics.cash_flow(result.scenario, capex, opex, product=result.product)
-    co2 = result.carbon or carbon.footprint(result.scenario, result.balance, result.utilities, result.product)
-    return dataclasses.replace(result, equipment=eq, capex=capex, opex=opex, economics=eco, carbon=co2)
 
 
 def without_stages(result: natwin.RunResult) -> natwin.RunResult:
@@ -59,27 +34,17 @@ def reports(default_result, tmp_path_factory) -> dict[str, Path]:
         "bare": write_report(
             without_stages(default_result), out / "bare" / "report.html", generated=FIXED_TIME
         ),
-        "full": write_report(with_stages(default_result), out / "full" / "report.html", generated=FIXED_TIME),
+        "full": write_report(default_result, out / "full" / "report.html", generated=FIXED_TIME),
     }
 
 
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} not found: install Debian's chromium package (make install-test does); "
-            "Playwright's own browser download is not used"
-        )
     from playwright.sync_api import sync_playwright
 
-    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh user-data dir
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1360, "height": 900},
+        context = chromium_context(
+            playwright, tmp_path_factory.mktemp("chromium-profile"), {"width": 1360, "height": 900}
         )
         yield context
         context.close()

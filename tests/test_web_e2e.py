@@ -17,27 +17,15 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
+import uvicorn
 
-uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is a dependency of natwin serve")
+from conftest import chromium_context
+from natwin.scenario import parse_scenario
+from natwin.web import create_app
+from natwin.web.catalog import packaged_scenarios
 
-from natwin.scenario import parse_scenario  # noqa: E402
-from natwin.web import create_app  # noqa: E402
-from natwin.web.catalog import packaged_scenarios  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RUN_TIMEOUT_S = 120.0
 
 
@@ -68,18 +56,11 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium package")
     from playwright.sync_api import sync_playwright
 
-    profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
+        context = chromium_context(
+            playwright, tmp_path_factory.mktemp("chromium-profile"), {"width": 1400, "height": 1000}
         )
         yield context
         context.close()

@@ -24,13 +24,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
-schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a test dependency")
-
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error, positive_data_acceptance  # noqa: E402
-
-from natwin.web import create_app  # noqa: E402
+from natwin.web import create_app
 
 # The schema is loaded when the module is collected (schemathesis parametrizes from it), so the
 # app lives in a temporary folder of its own, removed after the module's tests.

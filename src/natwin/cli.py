@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -42,13 +42,18 @@ def _guard(action: Callable[[], T]) -> T:
     try:
         return action()
     except InputError as exc:
-        err_console.print(f"[bold red]error:[/] invalid {exc.context}", highlight=False)
-        for problem in exc.problems:
-            err_console.print(f"  - {problem}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_INPUT) from None
+        _fail(exc)
     except NatwinError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_ERROR) from None
+
+
+def _fail(exc: InputError) -> NoReturn:
+    """Print one line per problem of a user error and exit with status 2."""
+    err_console.print(f"[bold red]error:[/] invalid {exc.context}", highlight=False)
+    for problem in exc.problems:
+        err_console.print(f"  - {problem}", highlight=False, markup=False)
+    raise typer.Exit(EXIT_INPUT)
 
 
 ScenarioArg = Annotated[
@@ -389,22 +394,16 @@ def sensitivity(
     from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity
 
     if method not in ("tornado", "morris", "sobol", "all"):
-        _guard(
-            lambda: (_ for _ in ()).throw(
-                InputError([Problem("--method", method, "tornado, morris, sobol or all")], "options")
-            )
-        )
+        _fail(InputError([Problem("--method", method, "tornado, morris, sobol or all")], "options"))
     loaded = _guard(lambda: load_scenario(scenario))
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None))
     result = _guard(lambda: run_pipeline(loaded))
     kpis = tuple(outputs or ("npv_cny", "cost_cny_per_t", "co2_kg_per_kwh"))
     missing = [k for k in kpis if k not in result.kpis]
     if missing:
-        _guard(
-            lambda: (_ for _ in ()).throw(
-                InputError(
-                    [Problem("--output", missing, f"KPIs among {', '.join(sorted(result.kpis))}")], "options"
-                )
+        _fail(
+            InputError(
+                [Problem("--output", missing, f"KPIs among {', '.join(sorted(result.kpis))}")], "options"
             )
         )
     methods = ("tornado", "morris", "sobol") if method == "all" else (method,)
@@ -558,8 +557,6 @@ def energy_command(
         "time_resolution_h": resolution,
         "enabled": True,
     }
-    if mode == "dispatch" and resolution is None:
-        changes["time_resolution_h"] = 1  # a dispatch is cheap: hour by hour
     if cost_curve is not None:
         changes["cost_curve_targets"] = [v for v in cost_curve if v > 0]
     changes = {k: v for k, v in changes.items() if v is not None}

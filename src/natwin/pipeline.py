@@ -194,12 +194,11 @@ def economics_timeline(scenario: Scenario, plan: ScheduleResult) -> tuple[dict[s
     at first product, and its load is the average ramp-up share over its 365 days.
     """
     overrides: dict[str, Any] = {}
-    if "construction_years" not in scenario.finance:
-        first = plan.risk.percentiles["first_product"]["P50"]
-        overrides["construction_years"] = max(1, round(first / 365.0))
-    life = int(scenario.finance.get("operating_life_years", finance_table()["operating_life_years"].default))
     first = plan.risk.percentiles["first_product"]["P50"]
     full = plan.risk.percentiles["full_output"]["P50"]
+    if "construction_years" not in scenario.finance:
+        overrides["construction_years"] = max(1, round(first / 365.0))
+    life = int(scenario.finance.get("operating_life_years", finance_table()["operating_life_years"].default))
     loads = ramp_up_by_operating_year(first, full, plan.network.ramp_up_curve, life)
     return overrides, loads
 

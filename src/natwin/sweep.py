@@ -130,17 +130,18 @@ def expand(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 # --------------------------------------------------------------------------- one point
 
 
-def evaluate_point(raw: dict[str, Any], label: str = "") -> dict[str, Any]:
+def evaluate_point(raw: dict[str, Any], label: str = "", *, simulate: bool = True, energy: bool = True) -> dict[str, Any]:
     """Validate and run one scenario; never raises: errors are returned in the payload.
 
-    Top-level so that Dask can ship it to worker processes."""
+    Top-level so that Dask can ship it to worker processes; ``simulate`` and ``energy`` are
+    :func:`natwin.pipeline.run`'s stage switches."""
     from natwin.pipeline import run
     from natwin.scenario import parse_scenario
 
     start = time.perf_counter()
     try:
         scenario = parse_scenario(raw, source=f"sweep point {label}")
-        result = run(scenario)
+        result = run(scenario, simulate=simulate, energy=energy)
         payload = result_payload(result, name=label or None, duration_s=time.perf_counter() - start)
     except NatwinError as exc:
         payload = {"name": label, "scenario": raw, "error": f"{type(exc).__name__}: {exc}"}

@@ -94,10 +94,10 @@ class EnergySettings(BaseModel):
     cost_curve_resolution_h: int = Field(
         default=6, description="time resolution of the cost-curve solves [h]; 1 = full hourly year"
     )
-    time_resolution_h: int = Field(
-        default=3,
-        description="time resolution of the sizing solve [h]; 1 = full hourly year (about 25 s); with "
-        "blocks, the design is then operated hour by hour and the aggregation gap reported",
+    time_resolution_h: int | None = Field(
+        default=None,
+        description="time resolution of the main solve [h]; None: 3 for an expansion (the design is then "
+        "operated hour by hour and the aggregation gap reported), 1 for a dispatch; 1 = full hourly year",
     )
     threads: int = Field(default=1, ge=1, le=2, description="solver threads")
     parameters: dict[str, float] = Field(default_factory=dict, description="energy parameter overrides")
@@ -118,8 +118,8 @@ class EnergySettings(BaseModel):
 
     @field_validator("time_resolution_h", "cost_curve_resolution_h")
     @classmethod
-    def _resolution(cls, value: int) -> int:
-        if value not in RESOLUTIONS:
+    def _resolution(cls, value: int | None) -> int | None:
+        if value is not None and value not in RESOLUTIONS:
             raise ValueError(f"one of {', '.join(map(str, RESOLUTIONS))} hours")
         return value
 
@@ -131,14 +131,6 @@ class EnergySettings(BaseModel):
             raise ValueError("; ".join(f"{p.path}: got {p.value!r}; {p.allowed}" for p in problems))
         return value
 
-    @model_validator(mode="before")
-    @classmethod
-    def _hourly_dispatch(cls, data: object) -> object:
-        """A dispatch is cheap: unless the resolution is given, it runs hour by hour."""
-        if isinstance(data, dict) and data.get("mode") == "dispatch" and "time_resolution_h" not in data:
-            return {**data, "time_resolution_h": 1}
-        return data
-
     @model_validator(mode="after")
     def _consistent(self) -> EnergySettings:
         if self.target != "none":
@@ -149,6 +141,14 @@ class EnergySettings(BaseModel):
         if (self.battery_mwh > 0 and self.battery_mw == 0) or (self.battery_mw > 0 and self.battery_mwh == 0):
             raise ValueError("battery_mw and battery_mwh are both zero or both positive")
         return self
+
+    @property
+    def resolution_h(self) -> int:
+        """The main solve's time resolution: as set, else 3 h for an expansion (about 15 s
+        against about 25 s for the full hourly year) and 1 h for a cheap dispatch. [h]"""
+        if self.time_resolution_h is not None:
+            return self.time_resolution_h
+        return 3 if self.mode == "expansion" else 1
 
     def allows(self, technology: Technology) -> bool:
         return technology in self.technologies

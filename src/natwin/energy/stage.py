@@ -68,11 +68,11 @@ def run_inputs(inputs: EnergyInputs, with_curve: bool = True) -> EnergyResult:
     settings = inputs.settings
     target = target_of(settings)
     precheck(inputs, target)
-    solved = solve(inputs, target, hours=settings.time_resolution_h)
+    solved = solve(inputs, target, hours=settings.resolution_h)
     if not _optimal(solved.status, solved.condition):
         raise diagnose(inputs, target, solved.condition)
     result = summarise(inputs, solved, target)
-    if settings.mode == "expansion" and settings.time_resolution_h > 1:
+    if settings.mode == "expansion" and settings.resolution_h > 1:
         result = operate_hourly(inputs, result, target)
     if with_curve and settings.mode == "expansion" and settings.cost_curve_targets:
         result = dataclasses.replace(result, cost_curve=cost_curve(inputs))
@@ -114,7 +114,7 @@ def operate_hourly(inputs: EnergyInputs, sized: EnergyResult, target: Target) ->
         relaxed = Target("none", 0.0, target.co2_basis)
         solved = solve(hourly_inputs, relaxed, hours=1)
         note = (
-            f"the {inputs.settings.time_resolution_h}-h design meets the {target.kind.replace('_', ' ')} target "
+            f"the {inputs.settings.resolution_h}-h design meets the {target.kind.replace('_', ' ')} target "
             f"{target.value:g} on block averages but not hour by hour; the hourly figures are its least-cost "
             "operation without the target (size on shorter blocks, or at 1 h, to meet it hourly)"
         )
@@ -134,7 +134,7 @@ def operate_hourly(inputs: EnergyInputs, sized: EnergyResult, target: Target) ->
     )
     notes = (
         *(n for n in sized.notes if not n.startswith("time-series aggregation")),
-        f"capacities sized on {inputs.settings.time_resolution_h}-h blocks (annual cost {sized.annual_cost_cny / 1e6:,.2f} M CNY), "
+        f"capacities sized on {inputs.settings.resolution_h}-h blocks (annual cost {sized.annual_cost_cny / 1e6:,.2f} M CNY), "
         f"then operated hour by hour ({hourly.annual_cost_cny / 1e6:,.2f} M CNY, an upper bound of the full-year "
         f"optimum; aggregation gap {gap:+.2%})",
     )
@@ -143,7 +143,7 @@ def operate_hourly(inputs: EnergyInputs, sized: EnergyResult, target: Target) ->
     return dataclasses.replace(
         hourly,
         mode="expansion",
-        resolution_h=inputs.settings.time_resolution_h,
+        resolution_h=inputs.settings.resolution_h,
         target=sized.target,
         notes=notes,
         aggregation_gap=gap,
@@ -260,7 +260,7 @@ def _best_reachable(inputs: EnergyInputs, target: Target) -> tuple[float | None,
         price_cny_per_mwh=np.full(inputs.hours, 1000.0),
         settings=inputs.settings.model_copy(update={"cost_curve_targets": ()}),
     )
-    solved = solve(relaxed, Target(), hours=inputs.settings.time_resolution_h)
+    solved = solve(relaxed, Target(), hours=inputs.settings.resolution_h)
     if not _optimal(solved.status, solved.condition):
         return None, []
     result = summarise(relaxed, solved, Target())

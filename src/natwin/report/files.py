@@ -39,19 +39,16 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and non-finite floats as None."""
-    return _jsonable(value)
-
-
-def _jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars as Python values, dates as ISO strings and
+    non-finite floats as None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -83,7 +80,7 @@ def currency_block(result: RunResult) -> dict[str, Any]:
 def results_document(result: RunResult) -> dict[str, Any]:
     """The content of results.json."""
     tables = all_tables(result)
-    return _jsonable(
+    return jsonable(
         {
             "natwin_version": result.version,
             "scenario_hash": result.scenario_hash,
@@ -172,7 +169,7 @@ def write_comparison(comparison: Any, out_dir: Path) -> dict[str, Path]:
 
     out_dir = Path(out_dir)
     tables = comparison_tables(comparison)
-    document = _jsonable(
+    document = jsonable(
         {
             "scenarios": [
                 {

@@ -657,10 +657,10 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
     def get_catalog() -> dict[str, Any]:
         """Chemistries, routes (key figures at default parameters, their price items), sites,
         packaged scenarios, editable prices with defaults and sources, and the server's limits."""
-        from natwin.web.worker import run_options
+        from natwin.web.worker import RUN_OPTIONS
 
         return catalog_document() | {
-            "run_options": list(run_options()),
+            "run_options": list(RUN_OPTIONS),
             "limits": {
                 "max_capacity_t_per_year": limits.MAX_CAPACITY_T_PER_YEAR,
                 "max_draws": limits.MAX_MC_DRAWS,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from natwin.errors import InputError, NatwinError
+from natwin.sweep import evaluate_point
 
 _queue: Any = None
 
@@ -97,21 +98,15 @@ def execute(job_id: str, kind: str, request: dict[str, Any], out_dir: str) -> st
 # --------------------------------------------------------------------------- one run
 
 
-def run_options() -> tuple[str, ...]:
-    """Options of :func:`natwin.pipeline.run` the web app can switch (simulate, energy)."""
-    import inspect
-
-    from natwin.pipeline import run
-
-    return tuple(k for k in ("simulate", "energy") if k in inspect.signature(run).parameters)
+#: Stage switches of :func:`natwin.pipeline.run` that a request may set.
+RUN_OPTIONS = ("simulate", "energy")
 
 
 def run_pipeline(scenario: Any, request: dict[str, Any]) -> Any:
-    """``natwin.run`` with the request's stage switches (those this natwin has)."""
+    """``natwin.run`` with the request's stage switches."""
     from natwin.pipeline import run
 
-    options = {k: bool(request.get(k, True)) for k in run_options()}
-    return run(scenario, **options)
+    return run(scenario, **{k: bool(request.get(k, True)) for k in RUN_OPTIONS})
 
 
 def _scenario(request: dict[str, Any]) -> Any:
@@ -186,39 +181,15 @@ def _running_message(request: dict[str, Any]) -> str:
     stages = [
         name
         for key, name in (("simulate", "the plant simulation"), ("energy", "the hourly energy system"))
-        if key in run_options() and request.get(key, True)
+        if key in RUN_OPTIONS and request.get(key, True)
     ]
     return "running the pipeline" + (f" with {' and '.join(stages)}" if stages else "")
-
-
-def evaluate(raw: dict[str, Any], label: str, request: dict[str, Any]) -> dict[str, Any]:
-    """Validate and run one sweep point; never raises (errors go into the payload).
-
-    Like :func:`natwin.sweep.evaluate_point`, with the simulation and energy stages optional."""
-    from natwin.scenario import parse_scenario
-    from natwin.store import result_payload
-
-    start = time.perf_counter()
-    try:
-        scenario = parse_scenario(raw, source=f"sweep point {label}")
-        result = run_pipeline(scenario, request)
-        payload = result_payload(result, name=label or None)
-    except NatwinError as exc:
-        payload = {"name": label, "scenario": raw, "error": f"{type(exc).__name__}: {exc}"}
-    except Exception as exc:  # a bug must not stop the sweep: record it with its traceback
-        payload = {
-            "name": label,
-            "scenario": raw,
-            "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
-        }
-    payload["duration_s"] = time.perf_counter() - start
-    return payload
 
 
 def _sweep_job(job_id: str, request: dict[str, Any]) -> dict[str, Any]:
     points = request["points"]
     for i, (index, label, raw) in enumerate(points):
         _progress(job_id, i / len(points), f"point {i + 1} of {len(points)}: {label}")
-        payload = evaluate(raw, label, request)
+        payload = evaluate_point(raw, label, **{k: bool(request.get(k, True)) for k in RUN_OPTIONS})
         _send("point", job_id, {"index": index, "payload": payload})
     return {"sent": len(points)}
