@@ -142,5 +142,5 @@ def test_report_currency_converts_money_kpis(tmp_path):
     block = doc["currency"]
     assert block["code"] == "USD"
     assert block["cny_per_unit"] == 7.0
-    assert block["kpis"]["capex_usd"] == pytest.approx(doc["kpis"]["capex_cny"] / 7.0)
+    assert block["kpis"]["total_investment_usd"] == pytest.approx(doc["kpis"]["total_investment_cny"] / 7.0)
     assert block["kpis"]["cost_usd_per_t"] == pytest.approx(doc["kpis"]["cost_cny_per_t"] / 7.0)

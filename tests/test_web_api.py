@@ -322,7 +322,7 @@ def test_run_results_equal_a_direct_run(client, finished_run):
     assert run["status"] == "ok"
     assert run["name"] == "api test run"
     assert run["scenario_hash"] == direct.scenario_hash
-    for key in ("electricity_kwh_per_t", "cost_cny_per_t", "npv_cny", "co2_kg_per_kwh", "staff", "capex_cny"):
+    for key in ("electricity_kwh_per_t", "cost_cny_per_t", "npv_cny", "co2_kg_per_kwh", "staff", "total_investment_cny"):
         assert run["kpis"][key] == pytest.approx(float(direct.kpis[key]), rel=1e-9), key
     assert 0 < run["kpis"]["oee"] <= 1  # the job ran the plant simulation
     assert set(run["files"]) == {"report.html", "workbook.xlsx", "balance.xlsx", "results.json"}

@@ -137,7 +137,7 @@ def test_run_the_default_scenario_and_see_key_figures_and_charts(page, server):
     raw["energy"] = {**raw.get("energy", {}), "enabled": False}
     assert f"scenario {parse_scenario(raw).hash[:12]}" in page.inner_text("#run-meta")
     assert kpi_value(page, "cost_cny_per_t") > 10_000
-    assert kpi_value(page, "capex_cny") > 0
+    assert kpi_value(page, "total_investment_cny") > 0
     assert kpi_value(page, "co2_kg_per_kg") > 0
     assert 0 < kpi_value(page, "oee") <= 100
     assert page.is_visible('#kpis .kpi[data-kpi="npv_cny"]')

@@ -1200,7 +1200,7 @@ class EconomicsResult:
             return float(np.asarray(a).reshape(-1)[i])
 
         return {
-            "capex_cny": at(self.total_investment_cny),
+            "total_investment_cny": at(self.total_investment_cny),
             "construction_investment_cny": at(self.construction_investment_cny),
             "reported_investment_cny": at(self.reported_investment_cny),
             "opex_cny_per_t": at(self.opex_cny_per_t),

@@ -280,7 +280,7 @@ def run(
         scenario, capex, opex, overrides=finance_overrides, ramp_up=ramp_up, product=product
     )
     kpis |= economics.kpis()
-    kpis["capex_cny_per_t_per_year"] = kpis["capex_cny"] / scenario.plant.capacity_t_per_year
+    kpis["total_investment_cny_per_t_per_year"] = kpis["total_investment_cny"] / scenario.plant.capacity_t_per_year
     vat = float(scenario.finance.get("vat.goods", finance_table()["vat.goods"].default))
     kpis |= schedule_kpis(plan, opex, vat)
     return RunResult(

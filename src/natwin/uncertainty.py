@@ -524,7 +524,7 @@ def evaluate(
         "co2_kg_per_kg": carbon.co2_kg_per_kg,
         "co2_kg_per_kwh": carbon.co2_kg_per_kwh,
         "tco2_per_tce": carbon.tco2_per_tce,
-        "capex_cny": economics.total_investment_cny,
+        "total_investment_cny": economics.total_investment_cny,
         "construction_investment_cny": capex.construction_investment_cny,
         "opex_cny_per_t": economics.opex_cny_per_t,
         "cost_cny_per_t": economics.lcop_cny_per_t,

@@ -23,7 +23,7 @@ from natwin.report.template import CSP, CSS, PAGE
 
 #: KPIs shown first, with their unit; everything else follows in the full table.
 HEADLINE = (
-    ("capex_cny", "Total investment", "CNY"),
+    ("total_investment_cny", "Total investment", "CNY"),
     ("opex_cny_per_t", "Operating cost", "CNY/t"),
     ("cost_cny_per_t", "Levelised cost of product", "CNY/t"),
     ("npv_cny", "NPV", "CNY"),

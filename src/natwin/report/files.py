@@ -58,7 +58,7 @@ def currency_block(result: RunResult) -> dict[str, Any]:
     """The report currency, its exchange rate and the money KPIs converted to it.
 
     Amounts are computed in CNY; ``[report] currency = "USD"`` (or EUR) adds converted copies of
-    every money KPI (``capex_cny`` -> ``capex_usd``, ``cost_cny_per_t`` -> ``cost_usd_per_t``) at
+    every money KPI (``total_investment_cny`` -> ``total_investment_usd``, ``cost_cny_per_t`` -> ``cost_usd_per_t``) at
     the finance table's exchange rate (``[finance] "exchange.cny_per_usd"``)."""
     from natwin.economics import finance_table
     from natwin.equipment import exchange_rate

@@ -77,8 +77,8 @@ def money_cards(result: RunResult, sources: Sources) -> list[Card]:
         return None if fallback is None else first(fallback)
 
     # CAPEX is the construction investment (建设投资); the total investment adds construction
-    # interest and working capital (economics stage). ``kpis["capex_cny"]`` only when no capex result.
-    construction = first(capex.construction_investment_cny) if capex is not None else pick("capex_cny", None)
+    # interest and working capital (economics stage). ``kpis["total_investment_cny"]`` only when no capex result.
+    construction = first(capex.construction_investment_cny) if capex is not None else pick("total_investment_cny", None)
     if construction is not None:
         note = f"{fmt(construction / capacity, 0)} CNY per t/yr of capacity"
         if eco is not None:

@@ -23,7 +23,7 @@ KPI_TITLES = {
     "co2_kg_per_kwh": ("CO2 per kWh of cell", "kg/kWh"),
     "co2_kg_per_kg": ("CO2 per kg of cathode", "kg/kg"),
     "electricity_kwh_per_t": ("Electricity", "kWh/t"),
-    "capex_cny": ("Total investment", "CNY"),
+    "total_investment_cny": ("Total investment", "CNY"),
     "energy_tce_per_t": ("Comprehensive energy", "tce/t"),
     "tco2_per_tce": ("Carbon per energy", "tCO2/tce"),
 }

@@ -95,7 +95,7 @@ REPORT_CSP = (
 )
 
 #: KPIs listed with each stored run.
-KEY_FIGURES = ("cost_cny_per_t", "npv_cny", "irr_project_after_tax", "capex_cny", "co2_kg_per_kwh")
+KEY_FIGURES = ("cost_cny_per_t", "npv_cny", "irr_project_after_tax", "total_investment_cny", "co2_kg_per_kwh")
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 

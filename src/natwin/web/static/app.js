@@ -25,7 +25,7 @@ const KEY_FIGURES = [
   ["cost_cny_per_t", "Levelised cost", "CNY/t", 1, 0],
   ["npv_cny", "NPV", "M CNY", 1e-6, 1],
   ["irr_project_after_tax", "IRR after tax", "%", 100, 1],
-  ["capex_cny", "CAPEX", "M CNY", 1e-6, 1],
+  ["total_investment_cny", "CAPEX", "M CNY", 1e-6, 1],
   ["opex_cny_per_t", "OPEX", "CNY/t", 1, 0],
   ["electricity_kwh_per_t", "Electricity", "kWh/t", 1, 0],
   ["energy_tce_per_t", "Energy", "tce/t", 1, 3],
