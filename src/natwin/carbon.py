@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.errors import InputError, Problem
 from natwin.formula import parse_formula
 from natwin.parameters import Parameter, ParameterTable, Values, check_values, table_from_toml
@@ -88,10 +88,9 @@ class _Utilities(Protocol):
 # --------------------------------------------------------------------------- parameters
 
 
-@cache
+@datadirs.cached
 def _load() -> tuple[ParameterTable, frozenset[str]]:
-    path = catalog.data_path(DATA_FILE)
-    table = table_from_toml(catalog.read_toml(path), str(path))
+    table = table_from_toml(catalog.read_data(DATA_FILE), DATA_FILE)
     placeholders: set[str] = set()
     for species in catalog.species_catalog().species:
         name = f"raw.{species.formula}"
@@ -128,6 +127,12 @@ def parameter_table() -> ParameterTable:
 
 def _placeholders() -> frozenset[str]:
     return _load()[1]
+
+
+def has_factor(name: str) -> bool:
+    """True if ``name`` (e.g. ``raw.V2O5``) has a sourced emission factor, not a placeholder."""
+    table, placeholders = _load()
+    return name in table and name not in placeholders
 
 
 # --------------------------------------------------------------------------- results

@@ -4,6 +4,10 @@
     natwin validate FILE                check a scenario; one line per problem
     natwin catalog [--route ID]         chemistries and routes with their key figures
 
+``--data DIR`` (or ``$NATWIN_DATA``) on the scenario commands and ``catalog`` lays a folder of
+the user's own data files (routes, species, chemistries, prices, emission factors, equipment)
+over the packaged data; it replaces a scenario's ``[plant] data_dir``.
+
 User errors (bad scenario, unknown ids) print one line per problem and exit with status 2,
 without a traceback. Inconsistent data or an unsolvable balance exits with status 1.
 """
@@ -62,6 +66,40 @@ ScenarioArg = Annotated[
 ]
 
 
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        envvar="NATWIN_DATA",
+        help="Folder of your own data files (routes/, species.toml, prices.toml, ...) over the packaged "
+        "data; replaces the scenario's [plant] data_dir. Default $NATWIN_DATA.",
+        show_default=False,
+    ),
+]
+
+
+def _load(scenario: Path | None, data: Path | None) -> Any:
+    """Load a scenario (with ``--data`` over its data folder) and make its data folder active
+    until the command ends."""
+
+    from natwin import datadirs
+    from natwin.scenario import load_scenario
+
+    loaded = _guard(lambda: load_scenario(scenario, data_dir=data))
+    _activate(datadirs.scenario_folders(loaded))
+    return loaded
+
+
+def _activate(folders: Any) -> None:
+    """Make ``folders`` the active data folders until the running command ends."""
+    import click
+
+    from natwin import datadirs
+
+    if folders:
+        _guard(lambda: click.get_current_context().with_resource(datadirs.using(folders)))
+
+
 StoreOption = Annotated[
     Path | None,
     typer.Option(
@@ -78,15 +116,15 @@ def run(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not record the run in the run store.")
     ] = False,
+    data: DataOption = None,
 ) -> None:
     """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
     import time
 
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
-    from natwin.scenario import load_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     start = time.perf_counter()
     result = _guard(lambda: run_pipeline(loaded))
     elapsed = time.perf_counter() - start
@@ -254,6 +292,7 @@ def compare(
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out/compare"),
+    data: DataOption = None,
 ) -> None:
     """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
     from natwin import catalog as cat
@@ -265,7 +304,7 @@ def compare(
         cat.data_path("scenarios", "binhai_nfm111.toml"),
         cat.data_path("scenarios", "binhai_nfpp.toml"),
     ]
-    loaded = [_guard(lambda f=f: load_scenario(f)) for f in files]
+    loaded = [_guard(lambda f=f: load_scenario(f, data_dir=data)) for f in files]
     comparison = _guard(lambda: run_compare(loaded))
     paths = _guard(lambda: write_comparison(comparison, out))
     _print_comparison(comparison)
@@ -336,15 +375,15 @@ def montecarlo(
     list_inputs: Annotated[
         bool, typer.Option("--list", help="List the drawable inputs and their ranges, then stop.")
     ] = False,
+    data: DataOption = None,
 ) -> None:
     """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
     import time
 
     from natwin.pipeline import run as run_pipeline
-    from natwin.scenario import load_scenario
     from natwin.uncertainty import PATH_PREFIXES, UncertaintyResult, load_study, monte_carlo, parameter_space
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     if list_inputs:
         for path, p in parameter_space(loaded).items():
             rng = f" [{p.low:g} .. {p.high:g}]" if p.low is not None and p.high is not None else ""
@@ -385,17 +424,17 @@ def sensitivity(
     trajectories: Annotated[int, typer.Option(help="Morris trajectories.", min=4, max=10_000)] = 40,
     outputs: Annotated[list[str] | None, typer.Option("--output", help="KPIs to analyse (repeat).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """Global sensitivity: Sobol (first/total order, CIs), Morris screening and a tornado."""
     from rich.progress import Progress
 
     from natwin.pipeline import run as run_pipeline
-    from natwin.scenario import load_scenario
     from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity
 
     if method not in ("tornado", "morris", "sobol", "all"):
         _fail(InputError([Problem("--method", method, "tornado, morris, sobol or all")], "options"))
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None))
     result = _guard(lambda: run_pipeline(loaded))
     kpis = tuple(outputs or ("npv_cny", "cost_cny_per_t", "co2_kg_per_kwh"))
@@ -452,6 +491,7 @@ def simulate(
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """Simulate plant years (SimPy): output vs nameplate, OEE, bottleneck, hourly load profile.
 
@@ -460,9 +500,9 @@ def simulate(
 
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import _atomic_write, jsonable, write_run
-    from natwin.scenario import load_scenario, parse_scenario
+    from natwin.scenario import parse_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     changes = {
         "replications": replications,
         "years": years,
@@ -541,15 +581,16 @@ def energy_command(
         typer.Option("--cost-curve", help="Hourly CFE targets of the cost curve (repeat); none: skip it."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """The hourly site energy system: PV, wind, storage, LNG cold, chillers and grid (PyPSA + HiGHS)."""
     import json
 
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import _atomic_write, jsonable, write_run
-    from natwin.scenario import load_scenario, parse_scenario
+    from natwin.scenario import parse_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     changes: dict[str, Any] = {
         "mode": mode,
         "target": target,
@@ -607,14 +648,14 @@ def energy_command(
 def schedule_command(
     scenario: ScenarioArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """Construction schedule: critical path, P10/P50/P90 dates, crash plan, ramp-up."""
     import json
 
     from natwin.construction import schedule_document, schedule_for
-    from natwin.scenario import load_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     result = _guard(lambda: schedule_for(loaded))
     doc = schedule_document(result)
     out.mkdir(parents=True, exist_ok=True)
@@ -639,14 +680,21 @@ def schedule_command(
 
 
 @app.command()
-def validate(file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")]) -> None:
-    """Check a scenario file: exits 0 when valid, 2 with one line per problem otherwise."""
-    from natwin.scenario import load_scenario
+def validate(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")], data: DataOption = None
+) -> None:
+    """Check a scenario file and its data: exits 0 when valid, 2 with one line per problem otherwise.
 
-    scenario = _guard(lambda: load_scenario(file))
+    Besides the scenario itself, every raw material of the route needs a price and an emission
+    factor, every species a molar mass and every unit a fitting equipment type."""
+    from natwin.preflight import check_data
+
+    scenario = _load(file, data)
+    _guard(lambda: check_data(scenario))
     console.print(
         f"[green]ok[/] {file}: {scenario.plant.capacity_t_per_year:,.0f} t/yr {scenario.plant.chemistry} "
-        f"by {scenario.plant.route} at {scenario.site.id} (hash {scenario.hash[:12]})",
+        f"by {scenario.plant.route} at {scenario.site.id} (hash {scenario.hash[:12]})"
+        + (f" with data from {scenario.plant.data_dir}" if scenario.plant.data_dir else ""),
         highlight=False,
     )
 
@@ -656,8 +704,10 @@ def catalog(
     route: Annotated[
         str | None, typer.Option("--route", help="Show one route's units and parameters.")
     ] = None,
+    data: DataOption = None,
 ) -> None:
-    """List chemistries and routes with their key figures."""
+    """List chemistries and routes with their key figures (with --data: yours too)."""
+    _activate((data,) if data else ())
     _guard(lambda: _print_route(route) if route else _print_catalog())
 
 
@@ -706,11 +756,12 @@ def _print_route(route_id: str) -> None:
     r = route(route_id)
     console.print(f"[bold]{r.id}[/]: {r.name}\n{r.description}\n", highlight=False)
     units = Table(title="Units")
-    for col in ("#", "id", "operation", "mode", "inlets"):
+    for col in ("#", "id", "operation", "equipment", "mode", "inlets"):
         units.add_column(col)
     for u in r.units:
         inlets = ", ".join(f"{r.units[i].id}.{o}{' (recycle)' if rec else ''}" for i, o, rec in u.inlets)
-        units.add_row(str(u.index + 1), u.id, u.operation, u.mode, inlets)
+        equipment = u.equipment + (f" ({u.atmosphere})" if u.atmosphere else "")
+        units.add_row(str(u.index + 1), u.id, u.operation, equipment, u.mode, inlets)
     console.print(units)
     console.print("[bold]Parameters[/] (override in \\[process.parameters]; range low-high; trust tag)")
     for p in r.parameters.values():

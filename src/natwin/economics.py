@@ -37,13 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.chemistry import ProductProperties, product_properties
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.errors import InputError, Problem
@@ -65,10 +65,9 @@ DAYS_PER_YEAR = 360.0
 # =========================================================================== parameter tables
 
 
-@cache
+@datadirs.cached
 def _price_table() -> ParameterTable:
-    path = catalog.data_path("prices.toml")
-    table = table_from_toml(catalog.read_toml(path), "prices.toml")
+    table = table_from_toml(catalog.read_data("prices.toml"), "prices.toml")
     species = catalog.species_catalog()
     for sp in species.species:
         if sp.category in ("water", "process_gas", "off_gas", "product") or sp.formula in table:
@@ -105,10 +104,9 @@ def price_table() -> ParameterTable:
     return dict(_price_table())
 
 
-@cache
+@datadirs.cached
 def _finance_table() -> ParameterTable:
-    path = catalog.data_path("finance.toml")
-    return table_from_toml(catalog.read_toml(path), "finance.toml")
+    return table_from_toml(catalog.read_data("finance.toml"), "finance.toml")
 
 
 def finance_table() -> ParameterTable:

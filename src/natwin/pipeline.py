@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.carbon import footprint
 from natwin.chemistry import ProductProperties, product_properties
 from natwin.construction import ScheduleResult, ramp_up_by_operating_year, schedule_for
@@ -21,6 +21,7 @@ from natwin.equipment import estimate_capex, size_equipment
 from natwin.flowsheet import Balance, CompiledRoute, solve_balance
 from natwin.flowsheet import route as packaged_route
 from natwin.operations import simulate_plant
+from natwin.preflight import check_data
 from natwin.scenario import Scenario, chiller_cop
 from natwin.version import __version__
 
@@ -229,6 +230,7 @@ def opex_margin_cny_per_year(opex: Any, vat_goods: float) -> Any:
     return (price - opex.cny_per_t) * opex.product_t_per_year
 
 
+@datadirs.scenario_scoped  # the scenario's data folder is active for every stage
 def run(
     scenario: Scenario, *, simulate: bool = True, energy: bool = True, progress: bool = False
 ) -> RunResult:
@@ -246,6 +248,7 @@ def run(
     progress : bool
         Show the simulation's progress bar.
     """
+    check_data(scenario)  # missing prices, emission factors or equipment fail before any stage
     chem = catalog.chemistry(scenario.plant.chemistry)
     product = product_properties(chem)
     route = packaged_route(scenario.plant.route)

@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special, stats
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.errors import InputError, Problem
 from natwin.flowsheet import route as packaged_route
 from natwin.flowsheet import solve_balance
@@ -460,6 +460,7 @@ def split_paths(samples: Mapping[str, Array]) -> dict[str, dict[str, Array]]:
 STAGE_HOOKS: list[Callable[[Scenario, dict[str, Any]], dict[str, Array]]] = []
 
 
+@datadirs.scenario_scoped
 def evaluate(
     scenario: Scenario, samples: Mapping[str, Array], n: int | None = None, plan: Timeline | None = None
 ) -> dict[str, Array]:
@@ -584,6 +585,7 @@ def study_inputs(scenario: Scenario, study: Study) -> dict[str, Distribution]:
     return inputs
 
 
+@datadirs.scenario_scoped
 def monte_carlo(
     scenario: Scenario, study: Study | None = None, chunk: int = DEFAULT_CHUNK
 ) -> MonteCarloResult:
@@ -802,6 +804,7 @@ class UncertaintyResult:
     morris: dict[str, MorrisIndices] | None = None
 
 
+@datadirs.scenario_scoped
 def run_sensitivity(
     scenario: Scenario,
     study: Study | None = None,

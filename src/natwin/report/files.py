@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from natwin import datadirs
 from natwin.pipeline import RunResult
 from natwin.report.tables import Row, all_tables
 
@@ -147,6 +148,7 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+@datadirs.scenario_scoped  # reports read the data (species, sources) of the run's data folder
 def write_run(result: RunResult, out_dir: Path) -> dict[str, Path]:
     """Write every file of a run into ``out_dir``; returns their paths by name."""
     from natwin.report.html import write_report
