@@ -14,10 +14,11 @@ without a traceback. Inconsistent data or an unsolvable balance exits with statu
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -39,6 +40,7 @@ EXIT_INPUT = 2
 EXIT_ERROR = 1
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -78,26 +80,35 @@ DataOption = Annotated[
 ]
 
 
+def _data_scoped(command: Callable[P, None]) -> Callable[P, None]:
+    """Run a command in its own data-folder scope: folders it activates end with it."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from natwin import datadirs
+
+        with datadirs.using(datadirs.active()):
+            command(*args, **kwargs)
+
+    return wrapper
+
+
 def _load(scenario: Path | None, data: Path | None) -> Any:
     """Load a scenario (with ``--data`` over its data folder) and make its data folder active
-    until the command ends."""
-
-    from natwin import datadirs
+    until the command ends (see :func:`_data_scoped`)."""
     from natwin.scenario import load_scenario
 
     loaded = _guard(lambda: load_scenario(scenario, data_dir=data))
-    _activate(datadirs.scenario_folders(loaded))
+    _activate(loaded.plant.data_dir)
     return loaded
 
 
-def _activate(folders: Any) -> None:
-    """Make ``folders`` the active data folders until the running command ends."""
-    import click
-
+def _activate(folder: Path | str | None) -> None:
+    """Make ``folder`` the active data folder until the running command ends."""
     from natwin import datadirs
 
-    if folders:
-        _guard(lambda: click.get_current_context().with_resource(datadirs.using(folders)))
+    if folder:
+        _guard(lambda: datadirs.activate([folder]))
 
 
 StoreOption = Annotated[
@@ -109,6 +120,7 @@ StoreOption = Annotated[
 
 
 @app.command()
+@_data_scoped
 def run(
     scenario: ScenarioArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
@@ -283,6 +295,7 @@ def runs(
 
 
 @app.command()
+@_data_scoped
 def compare(
     scenarios: Annotated[
         list[Path] | None,
@@ -361,6 +374,7 @@ def _write_study(result: Any, study_result: Any, out: Path) -> None:
 
 
 @app.command()
+@_data_scoped
 def montecarlo(
     scenario: ScenarioArg = None,
     study: Annotated[
@@ -411,6 +425,7 @@ def montecarlo(
 
 
 @app.command()
+@_data_scoped
 def sensitivity(
     scenario: ScenarioArg = None,
     study: Annotated[Path | None, typer.Option("--study", help="Study file (TOML).")] = None,
@@ -475,6 +490,7 @@ def sensitivity(
 
 
 @app.command()
+@_data_scoped
 def simulate(
     scenario: ScenarioArg = None,
     replications: Annotated[
@@ -564,6 +580,7 @@ def simulate(
 
 
 @app.command(name="energy")
+@_data_scoped
 def energy_command(
     scenario: ScenarioArg = None,
     mode: Annotated[
@@ -645,6 +662,7 @@ def energy_command(
 
 
 @app.command(name="schedule")
+@_data_scoped
 def schedule_command(
     scenario: ScenarioArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
@@ -680,6 +698,7 @@ def schedule_command(
 
 
 @app.command()
+@_data_scoped
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")], data: DataOption = None
 ) -> None:
@@ -700,6 +719,7 @@ def validate(
 
 
 @app.command()
+@_data_scoped
 def catalog(
     route: Annotated[
         str | None, typer.Option("--route", help="Show one route's units and parameters.")
@@ -707,7 +727,7 @@ def catalog(
     data: DataOption = None,
 ) -> None:
     """List chemistries and routes with their key figures (with --data: yours too)."""
-    _activate((data,) if data else ())
+    _activate(data)
     _guard(lambda: _print_route(route) if route else _print_catalog())
 
 

@@ -92,6 +92,14 @@ def using(folders: Sequence[str | Path] | None) -> Iterator[tuple[Path, ...]]:
         _ACTIVE.reset(token)
 
 
+def activate(folders: Sequence[str | Path]) -> tuple[Path, ...]:
+    """Make ``folders`` the active data folders until the enclosing :func:`using` block ends
+    (a command that learns its folders only after it has started, e.g. from its scenario)."""
+    resolved = tuple(resolve(f) for f in folders)
+    _ACTIVE.set(resolved)
+    return resolved
+
+
 def scenario_folders(scenario: Any) -> tuple[str, ...]:
     """The data folders a scenario (or a result holding one as ``.scenario``) names."""
     holder = scenario if hasattr(scenario, "plant") else getattr(scenario, "scenario", None)
