@@ -235,6 +235,7 @@ GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+@datadirs.scenario_scoped
 def parameter_space(scenario: Scenario) -> dict[str, Parameter]:
     """Every drawable input of a scenario by path, with its parameter record."""
     space: dict[str, Parameter] = {}
@@ -828,6 +829,7 @@ def run_sensitivity(
     return UncertaintyResult(None, tornado_bars, sobol, morris)
 
 
+@datadirs.scenario_scoped
 def load_study(scenario: Scenario, path: str | None = None, **overrides: Any) -> Study:
     """The study of a run: a study file, else the scenario's [uncertainty] section, else the
     defaults; keyword overrides (draws, seed, ...) on top."""
