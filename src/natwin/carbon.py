@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -59,6 +59,7 @@ from natwin import catalog
 from natwin.errors import InputError, Problem
 from natwin.formula import parse_formula
 from natwin.parameters import Parameter, ParameterTable, Values, check_values, table_from_toml
+from natwin.utilities import Utilities
 
 if TYPE_CHECKING:
     from natwin.chemistry import ProductProperties
@@ -77,12 +78,6 @@ _RAW_CATEGORIES = frozenset({"raw_material", "reagent", "intermediate"})
 _PURE_GASES = ("N2", "O2")
 #: Codes of the ``grid.basis`` setting (it selects data, so it must be one value, not drawn).
 _GRID_BASIS = {0: "national", 1: "regional", 2: "provincial"}
-
-
-class _Utilities(Protocol):
-    """What the stage reads of :class:`natwin.pipeline.UtilitySummary`."""
-
-    chiller_cop: float | NDArray[np.float64]  # electric chiller COP [-]
 
 
 # --------------------------------------------------------------------------- parameters
@@ -278,22 +273,26 @@ class CarbonResult:
         """Each counted line per kg of cathode, by source. [kgCO2e/kg]"""
         return {line.source: self.per_kg(line.co2_kg) for line in self.lines if line.counts_in(method)}
 
+    def kpi_arrays(self) -> dict[str, Array]:
+        """Headline figures as arrays over draws. [kgCO2e/kg], [kgCO2e/kWh], [tCO2/tce], [-]"""
+        return {
+            "co2_kg_per_kg": self.co2_kg_per_kg,
+            "co2_kg_per_kwh": self.co2_kg_per_kwh,
+            "co2_location_kg_per_kg": self.co2_location_kg_per_kg,
+            "co2_location_kg_per_kwh": self.co2_location_kg_per_kwh,
+            "scope1_kg_per_kg": self.per_kg(self.scope1_kg),
+            "scope2_location_kg_per_kg": self.per_kg(self.scope2_location_kg),
+            "scope2_market_kg_per_kg": self.per_kg(self.scope2_market_kg),
+            "scope3_kg_per_kg": self.per_kg(self.scope3_kg),
+            "biogenic_co2_kg_per_kg": self.per_kg(self.biogenic_co2_kg),
+            "tco2_per_tce": self.tco2_per_tce,
+            "park_threshold_tco2_per_tce": self.park_threshold_tco2_per_tce,
+            "cfe_share_required": self.cfe_share_required,
+        }
+
     def kpis(self, draw: int = 0) -> dict[str, float]:
         """Headline figures of one draw, as plain floats (for results.json)."""
-        return {
-            "co2_kg_per_kg": float(self.co2_kg_per_kg[draw]),
-            "co2_kg_per_kwh": float(self.co2_kg_per_kwh[draw]),
-            "co2_location_kg_per_kg": float(self.co2_location_kg_per_kg[draw]),
-            "co2_location_kg_per_kwh": float(self.co2_location_kg_per_kwh[draw]),
-            "scope1_kg_per_kg": float(self.per_kg(self.scope1_kg)[draw]),
-            "scope2_location_kg_per_kg": float(self.per_kg(self.scope2_location_kg)[draw]),
-            "scope2_market_kg_per_kg": float(self.per_kg(self.scope2_market_kg)[draw]),
-            "scope3_kg_per_kg": float(self.per_kg(self.scope3_kg)[draw]),
-            "biogenic_co2_kg_per_kg": float(self.per_kg(self.biogenic_co2_kg)[draw]),
-            "tco2_per_tce": float(self.tco2_per_tce[draw]),
-            "park_threshold_tco2_per_tce": float(self.park_threshold_tco2_per_tce[draw]),
-            "cfe_share_required": float(self.cfe_share_required[draw]),
-        }
+        return {k: float(np.asarray(v).reshape(-1)[draw]) for k, v in self.kpi_arrays().items()}
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -444,7 +443,7 @@ class _Setup:
 def footprint(
     scenario: Scenario,
     balance: Balance,
-    utilities: _Utilities,
+    utilities: Utilities,
     product: ProductProperties,
     overrides: Mapping[str, ArrayLike] | None = None,
     electricity_kwh: ArrayLike | None = None,
@@ -460,7 +459,7 @@ def footprint(
         Site (province, grid region) and the ``[carbon]`` overrides.
     balance : Balance
         Mass and energy balance (flows in kg/yr, energy per year; arrays (n,)).
-    utilities : UtilitySummary
+    utilities : Utilities
         Its ``chiller_cop`` turns the balance's chilled water into chiller electricity. [-]
     product : ProductProperties
         ``cathode_kg_per_kwh_cell`` gives the per-kWh figures. [kg/kWh]

@@ -41,11 +41,11 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special, stats
 
-from natwin import catalog
+from natwin.core import SiteLinks, steady_state
 from natwin.errors import InputError, Problem
 from natwin.flowsheet import route as packaged_route
-from natwin.flowsheet import solve_balance
 from natwin.parameters import Parameter, section_table
+from natwin.pipeline import run
 from natwin.scenario import PARAMETER_SECTIONS, Scenario
 
 Array = NDArray[np.float64]
@@ -394,150 +394,29 @@ def _gaussian_copula(u: Array, names: list[str], correlations: Sequence[Correlat
 # --------------------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
-class VectorUtilities:
-    """Annual energy use by carrier as arrays over draws (chillers at ``chiller_cop``)."""
-
-    chiller_cop: Array
-    electricity_kwh: Array
-    natural_gas_nm3: Array
-    heat_mj: Array
+_LINKS: dict[str, SiteLinks] = {}
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """What every draw shares with the scenario's run (see :func:`timeline`)."""
-
-    finance_overrides: dict[str, Any]  # construction years, effective electricity tariff
-    loads: Array  # production load by operating year
-    carbon_free_share: float | None = None  # of electricity, from the energy system
-    grid_import_share: float | None = None
-
-
-_TIMELINES: dict[str, Timeline] = {}
-
-
-def timeline(scenario: Scenario) -> Timeline:
+def timeline(scenario: Scenario) -> SiteLinks:
     """What every draw shares with the scenario's run: the construction period and ramp-up
-    (P50 schedule) and, when the energy system is on, its effective electricity tariff (annual
-    energy-system cost over electricity use), so that the draws centre on the run's figures.
+    (P50 schedule) and, when the energy system is on, its effective electricity tariff and
+    electricity supply shares, so that the draws centre on the run's figures.
 
     It runs the pipeline once per scenario (cached by its hash; the energy solve is cached too).
-    A drawn ``prices.utility.electricity`` replaces the effective tariff."""
-    if scenario.hash not in _TIMELINES:
-        from natwin.pipeline import run
-
-        result = run(scenario, simulate=scenario.energy.enabled)
-        loads = np.asarray(
-            result.economics.table["load"][result.economics.construction_years :, 0], dtype=float
-        )
-        shares: dict[str, float] = {}
-        if result.energy is not None:
-            supply = result.energy.carbon_inputs()
-            shares = {
-                "carbon_free_share": supply["carbon_free_kwh"] / supply["electricity_kwh"],
-                "grid_import_share": supply["grid_import_kwh"] / supply["electricity_kwh"],
-            }
-        _TIMELINES[scenario.hash] = Timeline(dict(result.finance_overrides), loads, **shares)
-    return _TIMELINES[scenario.hash]
-
-
-def split_paths(samples: Mapping[str, Array]) -> dict[str, dict[str, Array]]:
-    """Group drawn paths by stage: process, prices, finance, equipment, carbon, scenario."""
-    out: dict[str, dict[str, Array]] = {s: {} for s in ("process", *PARAMETER_SECTIONS, "scenario")}
-    for path, values in samples.items():
-        if path.startswith("process.parameters."):
-            out["process"][path.removeprefix("process.parameters.")] = values
-        elif path.split(".", 1)[0] in PARAMETER_SECTIONS:
-            section, name = path.split(".", 1)
-            out[section][name] = values
-        else:
-            out["scenario"][path] = values
-    return out
-
-
-#: Extra vectorised stages (economics) register here: fn(scenario, context) -> {kpi: array}.
-STAGE_HOOKS: list[Callable[[Scenario, dict[str, Any]], dict[str, Array]]] = []
+    The simulated plant year runs only when the energy system needs its hourly load."""
+    if scenario.hash not in _LINKS:
+        _LINKS[scenario.hash] = run(scenario, simulate=scenario.energy.enabled).links
+    return _LINKS[scenario.hash]
 
 
 def evaluate(
-    scenario: Scenario, samples: Mapping[str, Array], n: int | None = None, plan: Timeline | None = None
+    scenario: Scenario, samples: Mapping[str, Array], n: int | None = None, plan: SiteLinks | None = None
 ) -> dict[str, Array]:
-    """Evaluate the steady-state stages for arrays of inputs (one chunk): KPIs by name.
+    """The steady-state core (:func:`natwin.core.steady_state`) for one chunk of draws: KPIs by name.
 
-    Balance, carbon, equipment, CAPEX, OPEX and the cash flow (NPV, IRR, cost per tonne) all run
-    on arrays over draws; the construction timeline is the deterministic P50 one (``plan``).
-    """
-    from natwin.carbon import footprint
-    from natwin.chemistry import product_properties
-    from natwin.economics import cash_flow, operating_costs
-    from natwin.equipment import estimate_capex, size_equipment
-
-    n = n or (len(next(iter(samples.values()))) if samples else 1)
-    parts = split_paths(samples)
-    plant = scenario.plant
-    extra = parts["scenario"]
-    demand = extra.get("plant.capacity_t_per_year", np.full(n, plant.capacity_t_per_year))
-    route = packaged_route(plant.route)
-    route_overrides = {**scenario.process.parameters, **parts["process"]}
-    balance = solve_balance(route, np.broadcast_to(demand, (n,)), route_overrides)
-    chem = catalog.chemistry(plant.chemistry)
-    product = product_properties(
-        chem,
-        practical_capacity_mah_per_g=extra.get("chemistry.practical_capacity_mah_per_g"),
-        average_voltage_v=extra.get("chemistry.average_voltage_v"),
-        anode_voltage_v=extra.get("chemistry.anode_voltage_v"),
-    )
-    from natwin.scenario import chiller_cop
-
-    cop = np.broadcast_to(extra.get("energy.chiller_cop", chiller_cop(scenario)), (n,))
-    t = balance.product_t_per_year
-    energy = balance.energy_by_carrier()
-    zero = np.zeros(n)
-    electricity = energy.get("electricity", zero) + energy.get("cooling", zero) / cop
-    util = VectorUtilities(cop, electricity, energy.get("natural_gas", zero), energy.get("heat", zero))
-    plan = plan or timeline(scenario)
-    supply: dict[str, Array] = {}
-    if plan.carbon_free_share is not None and plan.grid_import_share is not None:
-        supply = {
-            "carbon_free_kwh": electricity * plan.carbon_free_share,
-            "grid_import_kwh": electricity * plan.grid_import_share,
-        }
-    carbon = footprint(scenario, balance, util, product, overrides=parts["carbon"], **supply)
-    equipment = size_equipment(scenario, route, balance, overrides=parts["equipment"])
-    capex = estimate_capex(scenario, balance, equipment, overrides=parts["equipment"])
-    drawn = {f"prices.{k}": v for k, v in parts["prices"].items()} | {
-        f"finance.{k}": v for k, v in parts["finance"].items()
-    }
-    shared = {(k if "." in k else f"finance.{k}"): v for k, v in plan.finance_overrides.items()}
-    money = {k: v for k, v in shared.items() if k.startswith("prices.")} | drawn
-    opex = operating_costs(scenario, balance, util, equipment, capex, overrides=money)
-    finance = shared | drawn
-    economics = cash_flow(
-        scenario, capex, opex, overrides=finance, ramp_up=plan.loads, product=product, full_table=False
-    )
-    kpis: dict[str, Array] = {
-        "electricity_kwh_per_t": electricity / t,
-        "energy_tce_per_t": balance.tce_per_year(electricity) / t,
-        "process_co2_kg_per_t": balance.process_co2_kg / t,
-        "raw_materials_t_per_t": sum(balance.raw_materials().values(), zero) / 1000.0 / t,
-        "co2_kg_per_kg": carbon.co2_kg_per_kg,
-        "co2_kg_per_kwh": carbon.co2_kg_per_kwh,
-        "tco2_per_tce": carbon.tco2_per_tce,
-        "total_investment_cny": economics.total_investment_cny,
-        "construction_investment_cny": capex.construction_investment_cny,
-        "opex_cny_per_t": economics.opex_cny_per_t,
-        "cost_cny_per_t": economics.lcop_cny_per_t,
-        "cost_cny_per_kwh_cell": economics.cost_cny_per_kwh_cell,
-        "npv_cny": economics.npv_cny,
-        "irr_project_after_tax": economics.irr_project_after_tax.value,
-        "payback_years": economics.payback_years,
-        "staff": equipment.headcount,
-    }
-    context = {"balance": balance, "product": product, "carbon": carbon, "parts": parts, "cop": cop, "n": n}
-    for hook in STAGE_HOOKS:
-        kpis |= hook(scenario, context)
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in kpis.items()}
+    ``plan`` holds the run's links (construction period, ramp-up, effective tariff, supply);
+    by default those of :func:`timeline`."""
+    return steady_state(scenario, samples, plan or timeline(scenario), n).kpis
 
 
 def evaluate_chunked(
@@ -578,10 +457,30 @@ class MonteCarloResult:
         return np.quantile(values, p), p
 
 
+#: The price that the energy system's effective tariff replaces in a run with the energy stage.
+TARIFF_PATH = "prices.utility.electricity"
+
+
 def study_inputs(scenario: Scenario, study: Study) -> dict[str, Distribution]:
-    inputs = {**default_inputs(scenario, study.defaults), **study.inputs}
+    """The study's inputs: PERT defaults of the selected groups, then the study's own.
+
+    With the energy system on, the run's electricity price is the energy system's effective
+    tariff, so the default electricity-price input is centred there (its range scaled by the
+    same ratio) and the draws stay centred on the run; a study's own distribution for
+    ``prices.utility.electricity`` is taken as given."""
+    defaults = default_inputs(scenario, study.defaults)
+    tariff = timeline(scenario).electricity_tariff_cny_per_kwh if TARIFF_PATH in defaults else None
+    if tariff is not None:
+        defaults[TARIFF_PATH] = _rescaled(defaults[TARIFF_PATH], tariff)
+    inputs = {**defaults, **study.inputs}
     check_inputs(scenario, inputs)
     return inputs
+
+
+def _rescaled(dist: Distribution, mode: float) -> Distribution:
+    """A PERT distribution moved to ``mode`` with its low and high scaled by the same ratio."""
+    ratio = mode / float(dist.mode) if dist.mode else 1.0
+    return Distribution(kind="pert", low=float(dist.low) * ratio, mode=mode, high=float(dist.high) * ratio)  # type: ignore[arg-type]  # PERT always has low and high
 
 
 def monte_carlo(
@@ -781,6 +680,9 @@ def base_values(scenario: Scenario, inputs: Mapping[str, Distribution]) -> dict[
     """The scenario's own value of each input (its override, else the table default)."""
     space = parameter_space(scenario)
     current = _current_values(scenario)
+    tariff = timeline(scenario).electricity_tariff_cny_per_kwh
+    if tariff is not None:
+        current[TARIFF_PATH] = tariff
     base: dict[str, float] = {}
     for path, dist in inputs.items():
         if path in current:

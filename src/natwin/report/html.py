@@ -217,7 +217,7 @@ def energy_owners(result: RunResult) -> list[EnergyOwner]:
 
 def _chiller_cop_citation(sources: Sources) -> int:
     result = sources.result
-    cop = result.utilities.chiller_cop
+    cop = first(result.utilities.chiller_cop)
     if result.scenario.energy.chiller_cop is not None:
         return sources.scenario("energy.chiller_cop", f"{cop:g}")
     raw = catalog.read_toml(catalog.data_path("defaults.toml"))
@@ -296,7 +296,7 @@ class ReportBuilder:
                 s.refs([cop_ref]),
                 "energy",
                 title="Units and site services (route energy parameters, see the energy table) plus the "
-                f"electricity of chillers making the chilled water at COP {r.utilities.chiller_cop:g}",
+                f"electricity of chillers making the chilled water at COP {first(r.utilities.chiller_cop):g}",
             ),
             Card(
                 "Energy",
@@ -476,7 +476,7 @@ class ReportBuilder:
         colours = figures.COLOURS
         data = figures.SankeyData(unit="MWh/yr")
         electricity = data.node("carrier:electricity", "Electricity", colours["electricity"], "electricity")
-        cop = r.utilities.chiller_cop
+        cop = first(r.utilities.chiller_cop)
         for uid, name, use, _ in energy_owners(r):
             if not use:
                 continue
@@ -500,7 +500,7 @@ class ReportBuilder:
                     f"{fmt(amount / t)} {unit}/t",
                 )
         if data.has("chillers"):
-            kwh = r.utilities.electricity_chillers_kwh
+            kwh = first(r.utilities.electricity_chillers_kwh)
             data.link(
                 electricity,
                 data.node("chillers", "Chillers", colours["chillers"]),
@@ -515,7 +515,7 @@ class ReportBuilder:
         """Final energy per tonne of product by unit and carrier. [kWh/t]"""
         r = self.result
         mwh = mwh_per_unit()
-        cop = r.utilities.chiller_cop
+        cop = first(r.utilities.chiller_cop)
         names = {
             "electricity": "electricity",
             "cooling": "chilled water (chiller electricity)",
@@ -542,7 +542,7 @@ class ReportBuilder:
         sankey = figures.sankey_figure(self.energy_sankey(), height=520)
         caption = (
             "Energy flows in MWh/yr from carriers to units and site services. Chilled water comes from "
-            f"electric chillers at COP {r.utilities.chiller_cop:g} {s.refs([cop_ref])}, so the chillers pass "
+            f"electric chillers at COP {first(r.utilities.chiller_cop):g} {s.refs([cop_ref])}, so the chillers pass "
             "on more cold (MWh_th) than they draw. Heat is purchased steam; natural gas at its GB/T 2589 "
             "heating value."
         )
@@ -576,12 +576,12 @@ class ReportBuilder:
                         s.refs([s.parameter(param)]),
                     ]
                 )
-        kwh = r.utilities.electricity_chillers_kwh
+        kwh = first(r.utilities.electricity_chillers_kwh)
         rows.append(
             [
                 "Chillers",
                 "Electricity",
-                f"COP {r.utilities.chiller_cop:g}",
+                f"COP {first(r.utilities.chiller_cop):g}",
                 '<span class="small">chilled water</span>',
                 f"{fmt(kwh / t)} kWh/t",
                 f"{fmt(kwh / 1000, 0)} MWh",

@@ -112,8 +112,8 @@ def energy_table(result: RunResult) -> list[Row]:
         _energy_row(
             "chillers",
             "electricity",
-            f"cooling / COP {u.chiller_cop:g}",
-            u.electricity_chillers_kwh,
+            f"cooling / COP {_f(u.chiller_cop):g}",
+            _f(u.electricity_chillers_kwh),
             t,
             "chilled water met by electric chillers (COP from natwin/data/defaults.toml or the scenario)",
         )
