@@ -13,7 +13,7 @@ import natwin
 from natwin import equipment
 from natwin.errors import InputError
 from natwin.flowsheet import solve_balance
-from natwin.parameters import section_table
+from natwin.settings.sections import section_table
 from natwin.scenario import parse_scenario
 
 CHEMISTRY = {

@@ -157,6 +157,7 @@ def run_site_energy(scenario: Scenario, balance: Balance, plant: Any) -> Any:
     same scenario (a comparison, the web app, the tests) does not solve again."""
     import hashlib
 
+    # lazy: pandas, xarray and PyPSA load only when the energy stage runs
     from natwin.energy import LoadProfile, run_energy
 
     load = LoadProfile.from_carriers(plant.result.load_profile) if plant is not None else None
