@@ -13,8 +13,8 @@ import natwin
 from natwin import equipment
 from natwin.errors import InputError
 from natwin.flowsheet import solve_balance
-from natwin.parameters import section_table
 from natwin.scenario import parse_scenario
+from natwin.settings.sections import section_table
 
 CHEMISTRY = {
     "nfm111_coprecipitation": "NFM111",

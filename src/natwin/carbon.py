@@ -58,7 +58,15 @@ from numpy.typing import ArrayLike, NDArray
 from natwin import catalog
 from natwin.errors import InputError, Problem
 from natwin.formula import parse_formula
-from natwin.parameters import Parameter, ParameterTable, Values, check_values, table_from_toml
+from natwin.parameters import Values, check_values
+from natwin.settings.sections import EMISSION_FACTORS_FILE as DATA_FILE
+from natwin.settings.sections import carbon_table as parameter_table
+from natwin.settings.sections import (
+    grid_factor_key,
+    grid_years,
+    residual_factor_key,
+    unset_emission_factors,
+)
 from natwin.utilities import Utilities
 
 if TYPE_CHECKING:
@@ -70,10 +78,7 @@ Array = NDArray[np.float64]
 Scope = Literal["1", "2", "3", "biogenic"]
 Method = Literal["both", "location", "market"]
 
-DATA_FILE = "emission_factors.toml"
 
-#: Species categories that get a placeholder ``raw.<formula>`` key when the data file has no factor.
-_RAW_CATEGORIES = frozenset({"raw_material", "reagent", "intermediate"})
 #: Process gases that a route may feed pure (bought or generated on site).
 _PURE_GASES = ("N2", "O2")
 #: Codes of the ``grid.basis`` setting (it selects data, so it must be one value, not drawn).
@@ -81,48 +86,10 @@ _GRID_BASIS = {0: "national", 1: "regional", 2: "provincial"}
 
 
 # --------------------------------------------------------------------------- parameters
-
-
-@cache
-def _load() -> tuple[ParameterTable, frozenset[str]]:
-    path = catalog.data_path(DATA_FILE)
-    table = table_from_toml(catalog.read_toml(path), str(path))
-    placeholders: set[str] = set()
-    for species in catalog.species_catalog().species:
-        name = f"raw.{species.formula}"
-        if species.category in _RAW_CATEGORIES and name not in table:
-            table[name] = Parameter(
-                name=name,
-                default=0.0,
-                unit="kgCO2e/kg",
-                lower=0.0,
-                upper=np.inf,
-                source=(
-                    f"no emission factor for {species.formula} in natwin/data/{DATA_FILE}; "
-                    f'set [carbon] "{name}" in the scenario'
-                ),
-                tag="E",
-            )
-            placeholders.add(name)
-    return table, frozenset(placeholders)
-
-
-def parameter_table() -> ParameterTable:
-    """Emission factors and carbon settings, by name (the scenario's ``[carbon]`` section).
-
-    Names: ``green_electricity_share``, ``grid.basis``, ``grid.year``,
-    ``grid.<region>_<year>`` (e.g. ``grid.jiangsu_2022``), ``grid.national_residual_<year>``,
-    ``fuel.*``, ``heat.*``, ``water.*``, ``transport.*``, ``gas.purchased_share``,
-    ``biogenic.<formula>``, ``zero_carbon_park.*`` and ``raw.<formula>`` (e.g.
-    ``raw.NiSO4(H2O)6``). Raw-material species without a sourced factor get a placeholder
-    ``raw.<formula>`` key so that a scenario can set it; using such a species without setting
-    it is an :class:`~natwin.errors.InputError`.
-    """
-    return dict(_load()[0])
-
-
-def _placeholders() -> frozenset[str]:
-    return _load()[1]
+# parameter_table (the [carbon] section's table, emission_factors.toml) and the choice of the grid
+# factor (grid_factor_key, residual_factor_key, grid_years) are built in the settings layer
+# (natwin.settings.sections), where the scenario loader and the energy stage read them too;
+# imported above.
 
 
 # --------------------------------------------------------------------------- results
@@ -298,62 +265,6 @@ class CarbonResult:
 # --------------------------------------------------------------------------- pure helpers
 
 
-def grid_factor_key(
-    province: str, grid_region: str, basis: int, year: int, table: Mapping[str, object]
-) -> tuple[str, tuple[str, ...]]:
-    """The ``[carbon]`` key of the location-based grid factor, with a note if it fell back.
-
-    Parameters
-    ----------
-    province, grid_region : str
-        The site's province and grid region (``sites.toml``), e.g. ``Jiangsu``, ``East China``.
-    basis : int
-        0 national, 1 regional, 2 provincial.
-    year : int
-        Data year of the factor.
-    table : mapping
-        The parameter table (only its keys are read).
-
-    >>> grid_factor_key("Jiangsu", "East China", 2, 2022, {"grid.jiangsu_2022": 0})
-    ('grid.jiangsu_2022', ())
-    """
-    levels = [_slug(province), _slug(grid_region), "national"][2 - basis :]
-    names = ["provincial", "regional", "national"][2 - basis :]
-    for level, name in zip(levels, names, strict=True):
-        key = f"grid.{level}_{year}"
-        if key in table:
-            if name == names[0]:
-                return key, ()
-            wanted = f"grid.{levels[0]}_{year}"
-            return key, (f"no {names[0]} factor {wanted}; the {name} factor {key} is used",)
-    raise InputError(
-        [Problem("carbon.grid.year", year, f"a year with a national grid factor (grid.national_{year})")],
-        "carbon settings",
-    )
-
-
-def residual_factor_key(year: int, table: Mapping[str, object]) -> tuple[str, tuple[str, ...]]:
-    """Key of the national factor without market-traded non-fossil power for ``year``.
-
-    Falls back to the nearest year published (the series starts with 2022).
-
-    >>> residual_factor_key(2021, {"grid.national_residual_2022": 0})
-    ('grid.national_residual_2022', ('no grid.national_residual_2021; grid.national_residual_2022 is used',))
-    """
-    key = f"grid.national_residual_{year}"
-    if key in table:
-        return key, ()
-    years = sorted(int(k.rsplit("_", 1)[1]) for k in table if k.startswith("grid.national_residual_"))
-    if not years:
-        raise InputError(
-            [Problem("carbon.grid.year", year, "a year with grid.national_residual_<year>")],
-            "carbon settings",
-        )
-    nearest = min(years, key=lambda y: (abs(y - year), -y))
-    chosen = f"grid.national_residual_{nearest}"
-    return chosen, (f"no {key}; {chosen} is used",)
-
-
 def cfe_share_required(
     electricity_co2_kg: ArrayLike, other_energy_co2_kg: ArrayLike, energy_tce: ArrayLike, threshold: ArrayLike
 ) -> Array:
@@ -385,10 +296,6 @@ def cfe_share_required(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(elec > 0, 1.0 - (allowed - other) / elec, np.where(other <= allowed, 0.0, np.inf))
     return np.maximum(share, 0.0)
-
-
-def _slug(name: str) -> str:
-    return "_".join(name.lower().replace("-", " ").split())
 
 
 @cache
@@ -488,7 +395,7 @@ def footprint(
         (``grid.basis``, ``grid.year``) given as differing draws; electricity inputs that are
         negative or carbon-free supply above use.
     """
-    table, placeholders = _load()
+    table, placeholders = parameter_table(), unset_emission_factors()
     merged: dict[str, ArrayLike] = {**scenario.carbon, **(overrides or {})}
     problems = check_values(table, merged, prefix="carbon.")
     if problems:
@@ -520,7 +427,7 @@ def footprint(
     # -- grid factors -------------------------------------------------------------------
     site = catalog.site(scenario.site.id)
     basis = _setting(values, "grid.basis", set(_GRID_BASIS))
-    year = _setting(values, "grid.year", {2021, 2022, 2023})
+    year = _setting(values, "grid.year", set(grid_years(table)))
     grid_key, notes = grid_factor_key(site.province, site.grid_region, basis, year, table)
     residual_key, residual_notes = residual_factor_key(year, table)
     notes = notes + residual_notes

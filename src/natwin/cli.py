@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from natwin.errors import InputError, NatwinError, Problem
+from natwin.files import atomic_write, jsonable
 
 app = typer.Typer(
     name="natwin",
@@ -82,6 +83,7 @@ def run(
     """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
     import time
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
     from natwin.scenario import load_scenario
@@ -95,6 +97,7 @@ def run(
     for name, path in paths.items():
         console.print(f"wrote {name:<8} {path}", highlight=False)
     if not no_store:
+        # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
         from natwin.store import RunStore
 
         def save() -> str:
@@ -106,6 +109,7 @@ def run(
 
 
 def _default_store() -> Path:
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.store import default_store_path
 
     return default_store_path()
@@ -132,6 +136,7 @@ def sweep(
     """Run a scenario sweep in parallel; every result is stored as it completes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.store import RunStore
     from natwin.sweep import load_spec, run_sweep
 
@@ -193,6 +198,7 @@ def runs(
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 30,
 ) -> None:
     """List, compare and export stored runs and sweeps."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.store import RunStore
 
     def go() -> None:
@@ -256,6 +262,7 @@ def compare(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out/compare"),
 ) -> None:
     """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin import catalog as cat
     from natwin.compare import compare as run_compare
     from natwin.report.files import write_comparison
@@ -308,13 +315,14 @@ def _write_study(result: Any, study_result: Any, out: Path) -> None:
     import dataclasses
     import json
 
-    from natwin.report.files import _atomic_write, jsonable, write_run
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
+    from natwin.report.files import write_run
     from natwin.uncertainty import uncertainty_document
 
     with_study = dataclasses.replace(result, uncertainty=study_result)
     paths = write_run(with_study, out)
     doc = jsonable(uncertainty_document(study_result))
-    paths["uncertainty"] = _atomic_write(
+    paths["uncertainty"] = atomic_write(
         out / "uncertainty.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     )
     for name, path in paths.items():
@@ -340,6 +348,7 @@ def montecarlo(
     """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
     import time
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.scenario import load_scenario
     from natwin.uncertainty import PATH_PREFIXES, UncertaintyResult, load_study, monte_carlo, parameter_space
@@ -389,6 +398,7 @@ def sensitivity(
     """Global sensitivity: Sobol (first/total order, CIs), Morris screening and a tornado."""
     from rich.progress import Progress
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.scenario import load_scenario
     from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity
@@ -458,8 +468,9 @@ def simulate(
     The energy system is not solved here (`natwin energy` or `natwin run` do it)."""
     import json
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.report.files import _atomic_write, jsonable, write_run
+    from natwin.report.files import write_run
     from natwin.scenario import load_scenario, parse_scenario
 
     loaded = _guard(lambda: load_scenario(scenario))
@@ -507,7 +518,7 @@ def simulate(
         console.print(result.operations.sizing.describe(), highlight=False)
     paths = _guard(lambda: write_run(result, out))
     doc = jsonable(ops.to_dict(profile=False))
-    paths["operations"] = _atomic_write(
+    paths["operations"] = atomic_write(
         out / "operations.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     )
 
@@ -518,7 +529,7 @@ def simulate(
             lines.append(f"{h}," + ",".join(f"{ops.load_profile[c][h]:.3f}" for c in carriers))
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    paths["load_profile"] = _atomic_write(out / "load_profile.csv", write_profile)
+    paths["load_profile"] = atomic_write(out / "load_profile.csv", write_profile)
     for name, path in paths.items():
         console.print(f"wrote {name:<12} {path}", highlight=False)
 
@@ -545,8 +556,9 @@ def energy_command(
     """The hourly site energy system: PV, wind, storage, LNG cold, chillers and grid (PyPSA + HiGHS)."""
     import json
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.report.files import _atomic_write, jsonable, write_run
+    from natwin.report.files import write_run
     from natwin.scenario import load_scenario, parse_scenario
 
     loaded = _guard(lambda: load_scenario(scenario))
@@ -595,10 +607,10 @@ def energy_command(
             "cost_curve": [vars(p) for p in e.cost_curve],
         }
     )
-    paths["energy"] = _atomic_write(
+    paths["energy"] = atomic_write(
         out / "energy.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     )
-    paths["dispatch"] = _atomic_write(out / "dispatch.csv", lambda tmp: e.dispatch.to_csv(tmp))
+    paths["dispatch"] = atomic_write(out / "dispatch.csv", lambda tmp: e.dispatch.to_csv(tmp))
     for name, path in paths.items():
         console.print(f"wrote {name:<9} {path}", highlight=False)
 
@@ -611,6 +623,7 @@ def schedule_command(
     """Construction schedule: critical path, P10/P50/P90 dates, crash plan, ramp-up."""
     import json
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.construction import schedule_document, schedule_for
     from natwin.scenario import load_scenario
 
@@ -641,6 +654,7 @@ def schedule_command(
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")]) -> None:
     """Check a scenario file: exits 0 when valid, 2 with one line per problem otherwise."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.scenario import load_scenario
 
     scenario = _guard(lambda: load_scenario(file))
@@ -662,6 +676,7 @@ def catalog(
 
 
 def _print_catalog() -> None:
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin import catalog as cat
     from natwin.chemistry import product_properties
     from natwin.flowsheet import packaged_routes, solve_balance
@@ -701,6 +716,7 @@ def _print_catalog() -> None:
 
 
 def _print_route(route_id: str) -> None:
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.flowsheet import route
 
     r = route(route_id)

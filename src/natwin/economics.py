@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,7 +47,8 @@ from natwin import catalog
 from natwin.chemistry import ProductProperties, product_properties
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.errors import InputError, Problem
-from natwin.parameters import Parameter, ParameterTable, Values, check_values, table_from_toml
+from natwin.parameters import Values, check_values
+from natwin.settings.sections import finance_table, price_table
 from natwin.utilities import Utilities
 
 if TYPE_CHECKING:
@@ -64,57 +65,8 @@ DAYS_PER_YEAR = 360.0
 
 
 # =========================================================================== parameter tables
-
-
-@cache
-def _price_table() -> ParameterTable:
-    path = catalog.data_path("prices.toml")
-    table = table_from_toml(catalog.read_toml(path), "prices.toml")
-    species = catalog.species_catalog()
-    for sp in species.species:
-        if sp.category in ("water", "process_gas", "off_gas", "product") or sp.formula in table:
-            continue
-        table[sp.formula] = _unpriced(sp.formula, f"{sp.name} ({sp.formula})")
-    for chem in catalog.chemistry_ids():
-        key = f"product.{chem}"
-        if key not in table:
-            table[key] = _unpriced(key, f"cathode {chem}")
-    return table
-
-
-def _unpriced(name: str, what: str) -> Parameter:
-    """A price without default: a scenario may set it; using it unset is an input error."""
-    return Parameter(
-        name=name,
-        default=float("nan"),
-        unit="CNY/t",
-        lower=0.0,
-        upper=float("inf"),
-        source=f"no default price for {what}; set it in the scenario's [prices] section",
-        tag="E",
-    )
-
-
-def price_table() -> ParameterTable:
-    """Prices (VAT-inclusive) of raw materials, products, by-products, utilities and labour.
-
-    Keys: species formulas (``NiSO4(H2O)6``), ``product.<chemistry>``,
-    ``by_product.<formula>``, ``utility.<name>``, ``gas.<formula>``, ``labour.<name>``.
-    Raw-material species and chemistries without a sourced price have a ``nan`` default: a
-    scenario can price them, and using them unpriced raises :class:`InputError`.
-    """
-    return dict(_price_table())
-
-
-@cache
-def _finance_table() -> ParameterTable:
-    path = catalog.data_path("finance.toml")
-    return table_from_toml(catalog.read_toml(path), "finance.toml")
-
-
-def finance_table() -> ParameterTable:
-    """Finance settings: time line, discounting, taxes, depreciation, financing, cost factors."""
-    return dict(_finance_table())
+# price_table and finance_table are built in the settings layer (natwin.settings.sections), where
+# the scenario loader checks [prices] and [finance] against them; imported above.
 
 
 # =========================================================================== inputs

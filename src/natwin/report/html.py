@@ -42,8 +42,6 @@ Example::
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +50,8 @@ from typing import Any
 import plotly.offline
 
 from natwin import catalog
-from natwin.errors import DataError
+from natwin.equipment import exchange_rate
+from natwin.files import atomic_write
 from natwin.flowsheet.compile import CompiledRoute, Outlet
 from natwin.pipeline import RunResult
 from natwin.report import figures, stages, study_sections
@@ -73,7 +72,7 @@ from natwin.report.blocks import (
 )
 from natwin.report.tables import parameter_table, product_table, raw_material_table
 from natwin.report.template import CSP, CSS, PAGE
-from natwin.sourced import Sourced
+from natwin.settings.defaults import default
 
 # --------------------------------------------------------------------------- route helpers
 
@@ -220,12 +219,7 @@ def _chiller_cop_citation(sources: Sources) -> int:
     cop = first(result.utilities.chiller_cop)
     if result.scenario.energy.chiller_cop is not None:
         return sources.scenario("energy.chiller_cop", f"{cop:g}")
-    raw = catalog.read_toml(catalog.data_path("defaults.toml"))
-    try:
-        sourced = Sourced.model_validate(raw["energy"]["chiller_cop"])
-    except (KeyError, ValueError) as exc:
-        raise DataError(f"defaults.toml: energy.chiller_cop missing or invalid ({exc})") from None
-    return sources.sourced("energy.chiller_cop (defaults.toml)", sourced)
+    return sources.sourced("energy.chiller_cop (defaults.toml)", default("energy.chiller_cop"))
 
 
 # --------------------------------------------------------------------------- the report
@@ -851,8 +845,6 @@ def render_report(result: RunResult, generated: datetime | None = None) -> str:
     nav = "".join(f'<a href="#{s.id}">{esc(NAV_TITLES.get(s.id, s.title))}</a>' for s in sections)
     money = "amounts in CNY"
     if scenario.report.currency != "CNY":
-        from natwin.equipment import exchange_rate
-
         rate = float(exchange_rate(scenario.report.currency, scenario))
         money += f" (1 {scenario.report.currency} = {rate:g} CNY; results.json repeats the money KPIs in {scenario.report.currency})"
         meta.append(("Currency", esc(f"CNY; 1 {scenario.report.currency} = {rate:g} CNY")))
@@ -875,12 +867,6 @@ def render_report(result: RunResult, generated: datetime | None = None) -> str:
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_report(result: RunResult, path: Path, *, generated: datetime | None = None) -> Path:
     """Write the self-contained HTML report of ``result`` to ``path``; returns ``path``.
 
@@ -896,16 +882,5 @@ def write_report(result: RunResult, path: Path, *, generated: datetime | None = 
     generated : datetime, optional
         Time stamp shown in the header (default: now, UTC).
     """
-    path = Path(path)
     document = render_report(result, generated)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(document)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(Path(path), lambda tmp: tmp.write_text(document, encoding="utf-8"))

@@ -17,7 +17,7 @@ What each reads:
 * ``result.economics`` (:class:`natwin.economics.EconomicsResult`): ``years``, ``table``
   (rows of :data:`natwin.economics.ROWS`, each ``(years, n)``), the investment totals, NPVs,
   IRRs (``IrrResult``: ``value``, ``message``), payback, levelised costs, ``discount_rate``,
-  ``notes``; the finance settings via :func:`natwin.parameters.section_table`.
+  ``notes``; the finance settings via :func:`natwin.settings.sections.section_table`.
 * ``result.carbon`` (:class:`natwin.carbon.CarbonResult`): ``lines`` (``source``, ``scope``,
   ``method``, ``quantity``, ``quantity_unit``, ``factor``, ``factor_unit``, ``co2_kg``,
   ``parameter``, ``citation``), scope totals, intensities, the park indicator, ``notes``.
@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from natwin.parameters import section_table
 from natwin.report import figures
 from natwin.report.blocks import (
     Card,
@@ -47,6 +46,7 @@ from natwin.report.blocks import (
     table_html,
     total_row_css,
 )
+from natwin.settings.sections import section_table
 
 if TYPE_CHECKING:
     from natwin.pipeline import RunResult

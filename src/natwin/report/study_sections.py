@@ -13,7 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from natwin.report.blocks import Column, Section, Sources, esc, figure_block, fmt, table_html
-from natwin.report.figures import SERIES_COLOURS, _layout, figure_html
+from natwin.report.figures import SERIES_COLOURS, figure_html
+from natwin.report.figures import figure_layout as _layout
 
 KPI_TITLES = {
     "npv_cny": ("NPV", "CNY"),
@@ -371,6 +372,7 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
     plant = getattr(result, "operations", None)
     if plant is None:
         return None
+    # lazy: a stage's figures load only when its section is drawn
     from natwin.operations.figures import all_figures
 
     ops = plant.result
@@ -417,6 +419,7 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
         columns = [Column("Unit")] + [Column(c.replace("_", " "), numeric=True) for c in keys]
         body = [[esc(r["unit"])] + [cell(r, c) for c in keys] for r in rows]
         parts.append(table_html(columns, body))
+    # lazy: a stage's figures load only when its section is drawn
     from natwin.operations.data import parameter_table
 
     used = sorted({sources.cite(p.cite(), use=name) for name, p in parameter_table().items()})
@@ -433,6 +436,7 @@ def energy_section(result: Any, sources: Sources) -> Section | None:
     e = getattr(result, "energy", None)
     if e is None:
         return None
+    # lazy: a stage's figures load only when its section is drawn
     from natwin.energy import figures as energy_figures
     from natwin.energy import parameter_table
     from natwin.report.blocks import notes_html

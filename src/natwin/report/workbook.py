@@ -40,6 +40,7 @@ from natwin import catalog
 from natwin import economics as ec
 from natwin.chemistry import product_properties
 from natwin.costs import CapexResult
+from natwin.files import atomic_write
 from natwin.parameters import Values
 
 BOLD = Font(bold=True)
@@ -121,9 +122,7 @@ def write_cost_workbook(
     wb.remove(wb.worksheets[0])
     book = _Builder(sheets, inputs.prices, inputs.finance, draw, scenario, capex, opex, econ)
     book.build()
-    from natwin.report.files import _atomic_write
-
-    return _atomic_write(Path(path), lambda tmp: wb.save(tmp))
+    return atomic_write(Path(path), lambda tmp: wb.save(tmp))
 
 
 # --------------------------------------------------------------------------- the builder

@@ -137,6 +137,7 @@ TableName = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 
 def _value(value: Any) -> Any:
     """A problem's value, JSON-ready and short."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.report.files import jsonable
 
     value = jsonable(value)
@@ -164,6 +165,7 @@ def _prefixed(exc: InputError, prefix: str) -> InputError:
 
 def check_scenario(raw: Any, prefix: str = "") -> Any:
     """natwin's scenario check plus the server's work limits; problems' paths get ``prefix``."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import parse_scenario
 
     try:
@@ -328,6 +330,7 @@ def create_app(
     max_pending : int
         Jobs queued or running at once; more get 429.
     """
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.store import default_store_path
 
     store_path = Path(store) if store is not None else default_store_path()
@@ -433,6 +436,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, with the Scenario model's JSON schema as a component."""
     if app.openapi_schema:
         return app.openapi_schema
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import Scenario
 
     schema = get_openapi(
@@ -464,6 +468,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def _catalog_enums(components: dict[str, Any]) -> None:
     """Catalog ids as enums in the Scenario schema (the model checks them in validators)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin import catalog
     from natwin.flowsheet import packaged_routes
 
@@ -548,6 +553,7 @@ def _resolve_scenario(body: models.ScenarioChoice) -> tuple[dict[str, Any], str,
 @cache
 def _has_energy_switch() -> bool:
     """True when the scenario's [energy] section has ``enabled`` (the energy-system stage)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import Scenario
 
     energy = Scenario.model_fields["energy"].annotation
@@ -558,6 +564,7 @@ def _grid_points(
     base: dict[str, Any], grid: dict[str, list[Any]], points: list[dict[str, Any]]
 ) -> list[tuple[str, dict[str, Any]]]:
     """The sweep's points as (label, raw scenario), like :func:`natwin.sweep.expand`."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import set_path
 
     axes = []
@@ -657,6 +664,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
     def get_catalog() -> dict[str, Any]:
         """Chemistries, routes (key figures at default parameters, their price items), sites,
         packaged scenarios, editable prices with defaults and sources, and the server's limits."""
+        # lazy: loaded by the first request that needs it (the server starts quickly)
         from natwin.web.worker import RUN_OPTIONS
 
         return catalog_document() | {
@@ -741,6 +749,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
     def start_montecarlo(body: models.MonteCarloRequest) -> JSONResponse:
         """Start a run plus a vectorised Monte Carlo study (percentiles, P(NPV < 0), histograms,
         S-curves in the report's uncertainty section)."""
+        # lazy: loaded by the first request that needs it (the server starts quickly)
         from natwin.uncertainty import load_study
 
         raw, prefix, name = _resolve_scenario(body)

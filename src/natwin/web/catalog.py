@@ -49,6 +49,7 @@ def parameter_document(section: str, p: Parameter) -> dict[str, Any]:
 @cache
 def packaged_scenarios() -> dict[str, dict[str, Any]]:
     """Packaged scenarios by name, as JSON-ready mappings (dates as ISO text)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.report.files import jsonable
 
     folder = catalog.data_path("scenarios")
@@ -65,6 +66,7 @@ def scenario_names() -> tuple[str, ...]:
 @cache
 def catalog_document() -> dict[str, Any]:
     """The catalog the app and API clients choose from."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.carbon import parameter_table as carbon_table
     from natwin.chemistry import product_properties
     from natwin.economics import price_table
@@ -154,6 +156,7 @@ def energy_targets() -> list[str]:
     """
     from typing import get_args
 
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import Scenario
 
     energy = Scenario.model_fields["energy"].annotation
