@@ -583,7 +583,18 @@ def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTa
     from natwin.economics import payback_message  # imported once the economics stage has run
 
     payback_note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
-    metrics = _npv_irr_metrics(eco, rate_ref)
+    metrics: list[tuple[str, str, str, str, str]] = [
+        ("NPV, project after tax", fmt(first(eco.npv_cny) / 1e6, 1), "M CNY", "", rate_ref),
+        ("NPV, project before tax", fmt(first(eco.npv_before_tax_cny) / 1e6, 1), "M CNY", "", rate_ref),
+        ("NPV, equity", fmt(first(eco.npv_equity_cny) / 1e6, 1), "M CNY", "", rate_ref),
+    ]
+    for label, irr in (
+        ("IRR, project before tax", eco.irr_project_before_tax),
+        ("IRR, project after tax", eco.irr_project_after_tax),
+        ("IRR, equity", eco.irr_equity),
+    ):
+        value, message = _irr(irr)
+        metrics.append((label, fmt(100 * value, 1), "%", "" if message == "ok" else message, ""))
     metrics += [
         (
             "Benchmark IRR",
@@ -627,23 +638,6 @@ def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTa
         [Column("Measure"), Column("Value", True), Column("Unit"), Column("Note"), Column("Source")],
         [[esc(a), b, esc(c), f'<span class="small">{esc(d)}</span>', e] for a, b, c, d, e in metrics],
     )
-
-
-def _npv_irr_metrics(eco: EconomicsResult, rate_ref: str) -> list[tuple[str, str, str, str, str]]:
-    """(measure, value, unit, note, source) of the NPVs and IRRs."""
-    metrics: list[tuple[str, str, str, str, str]] = [
-        ("NPV, project after tax", fmt(first(eco.npv_cny) / 1e6, 1), "M CNY", "", rate_ref),
-        ("NPV, project before tax", fmt(first(eco.npv_before_tax_cny) / 1e6, 1), "M CNY", "", rate_ref),
-        ("NPV, equity", fmt(first(eco.npv_equity_cny) / 1e6, 1), "M CNY", "", rate_ref),
-    ]
-    for label, irr in (
-        ("IRR, project before tax", eco.irr_project_before_tax),
-        ("IRR, project after tax", eco.irr_project_after_tax),
-        ("IRR, equity", eco.irr_equity),
-    ):
-        value, message = _irr(irr)
-        metrics.append((label, fmt(100 * value, 1), "%", "" if message == "ok" else message, ""))
-    return metrics
 
 
 def _yearly_cash_flow_table(eco: EconomicsResult, years: list[int]) -> str:
