@@ -471,20 +471,12 @@ def simulate(
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
-    from natwin.scenario import load_scenario, parse_scenario
+    from natwin.scenario import load_scenario
 
     loaded = _guard(lambda: load_scenario(scenario))
-    changes = {
-        "replications": replications,
-        "years": years,
-        "release": release,
-        "size_to_confidence": size_to_confidence,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if changes:
-        raw = loaded.model_dump(mode="json")
-        raw["operations"] = {**raw["operations"], **changes}
-        loaded = _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
+    loaded = _with_operations_options(
+        loaded, replications=replications, years=years, release=release, size_to_confidence=size_to_confidence
+    )
     result = _guard(
         lambda: run_pipeline(loaded, energy=False, progress=True)
     )  # `natwin energy` solves the energy system
@@ -532,6 +524,19 @@ def simulate(
     paths["load_profile"] = atomic_write(out / "load_profile.csv", write_profile)
     for name, path in paths.items():
         console.print(f"wrote {name:<12} {path}", highlight=False)
+
+
+def _with_operations_options(loaded: Any, **options: Any) -> Any:
+    """The scenario with the [operations] settings given on the command line (None: keep the
+    scenario's), checked again."""
+    from natwin.scenario import parse_scenario
+
+    changes = {k: v for k, v in options.items() if v is not None}
+    if not changes:
+        return loaded
+    raw = loaded.model_dump(mode="json")
+    raw["operations"] = {**raw["operations"], **changes}
+    return _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
 
 
 @app.command(name="energy")

@@ -609,9 +609,21 @@ class ReportBuilder:
     # -- materials ---------------------------------------------------------------------------
 
     def materials_section(self) -> Section:
+        feeds = self._feeds_table()
+        outputs = self._outputs_table()
+        body = (
+            '<p class="lead">Fresh feeds and what leaves the plant, per tonne of product and per year. A '
+            "feed's sources are the parameters that size it (ratio, excess over stoichiometry, conversion, "
+            "solution strength); an output's are the split fractions and yields of its unit.</p>"
+            f"<h3>Inputs</h3>{feeds}<h3>Outputs</h3>{outputs}"
+        )
+        return Section("materials", "Raw materials and outputs", body)
+
+    def _feeds_table(self) -> str:
+        """Fresh feeds by category, t per t of product and t/yr, each with the parameters that
+        size it."""
         r = self.result
         s = self.sources
-        t = self.product_t
         feed_params = feed_parameters(r.route)
         grouped: dict[str, list[dict[str, Any]]] = {}
         for row in raw_material_table(r):
@@ -643,7 +655,7 @@ class ReportBuilder:
                 total_y = sum(i["t_per_year"] for i in items)
                 rows.append(["Total", "", "", fmt(total_t, 3), fmt(total_y, 0), ""])
                 css.append("total")
-        feeds = table_html(
+        return table_html(
             [
                 Column("Species"),
                 Column("Name"),
@@ -655,6 +667,13 @@ class ReportBuilder:
             rows,
             css,
         )
+
+    def _outputs_table(self) -> str:
+        """Streams leaving the plant (product, by-products, emissions, waste), kg per t of product
+        and t/yr, each with the split fractions and yields of its unit."""
+        r = self.result
+        s = self.sources
+        t = self.product_t
         kind_rank = {kind: i for i, kind in enumerate(KIND_LABELS)}
         streams = sorted(r.balance.terminal_outlets(), key=lambda x: (kind_rank.get(x[2], 99), -_mass(x[3])))
         out_rows = []
@@ -673,7 +692,7 @@ class ReportBuilder:
                     s.refs(refs or [self.route_ref]),
                 ]
             )
-        outputs = table_html(
+        return table_html(
             [
                 Column("Kind"),
                 Column("Stream"),
@@ -684,13 +703,6 @@ class ReportBuilder:
             ],
             out_rows,
         )
-        body = (
-            '<p class="lead">Fresh feeds and what leaves the plant, per tonne of product and per year. A '
-            "feed's sources are the parameters that size it (ratio, excess over stoichiometry, conversion, "
-            "solution strength); an output's are the split fractions and yields of its unit.</p>"
-            f"<h3>Inputs</h3>{feeds}<h3>Outputs</h3>{outputs}"
-        )
-        return Section("materials", "Raw materials and outputs", body)
 
     # -- product -----------------------------------------------------------------------------
 
