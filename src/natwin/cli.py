@@ -529,6 +529,7 @@ def simulate(
 def _with_operations_options(loaded: Any, **options: Any) -> Any:
     """The scenario with the [operations] settings given on the command line (None: keep the
     scenario's), checked again."""
+    # lazy: each command imports only what it needs (the CLI starts quickly)
     from natwin.scenario import parse_scenario
 
     changes = {k: v for k, v in options.items() if v is not None}

@@ -88,6 +88,7 @@ def catalog_document() -> dict[str, Any]:
 def _route_entries(prices: dict[str, Parameter]) -> list[dict[str, Any]]:
     """Packaged routes with key figures per t of product at default parameters (balance of
     1000 kg) and the price items a user may edit for them."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.flowsheet import packaged_routes, solve_balance
 
     routes = []
@@ -119,6 +120,7 @@ def _route_entries(prices: dict[str, Parameter]) -> list[dict[str, Any]]:
 def _chemistry_entries(with_route: set[str]) -> list[dict[str, Any]]:
     """Catalogued chemistries with their cell-level properties; ``has_route`` when a packaged
     route makes them."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.chemistry import product_properties
 
     chemistries = []
@@ -154,6 +156,7 @@ def _site_entries() -> list[dict[str, Any]]:
 
 
 def _scenario_entries() -> list[dict[str, Any]]:
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import DEFAULT_SCENARIO
 
     return [
