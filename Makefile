@@ -36,6 +36,7 @@ run: install
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 test: install-test lint
 	$(BIN)/python -m pytest

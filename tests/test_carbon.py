@@ -11,6 +11,7 @@ from natwin.errors import InputError
 from natwin.flowsheet import Balance, packaged_routes, solve_balance
 from natwin.flowsheet import route as packaged_route
 from natwin.scenario import parse_scenario
+from natwin.settings.sections import unset_emission_factors
 
 JIANGSU_2022 = 0.5978  # kgCO2/kWh, MEE/NBS 2022 provincial factor
 RESIDUAL_2022 = 0.5856  # national, excluding market-traded non-fossil power
@@ -55,7 +56,7 @@ def test_every_factor_is_sourced_and_tagged():
 
 def test_every_raw_material_of_every_shipped_route_has_a_sourced_factor():
     table = carbon.parameter_table()
-    placeholders = carbon._placeholders()
+    placeholders = unset_emission_factors()
     for route_id in packaged_routes():
         balance = solve_balance(packaged_route(route_id), 1000.0)
         for formula in balance.raw_materials():
@@ -109,7 +110,7 @@ def test_all_grid_scope2_is_kwh_times_factor(default):
     kwh = energy["electricity"][0] + energy["cooling"][0] / 5.5  # chillers at the default COP
     heat_mj = energy["heat"][0]
     assert result.electricity_kwh[0] == pytest.approx(kwh, rel=1e-12)
-    assert result.electricity_kwh[0] == pytest.approx(run.utilities.electricity_kwh, rel=1e-12)
+    assert result.electricity_kwh[0] == pytest.approx(run.utilities.electricity_kwh[0], rel=1e-12)
     assert _line(result, "electricity from the grid").co2_kg[0] == pytest.approx(
         kwh * JIANGSU_2022, rel=1e-12
     )
@@ -177,7 +178,7 @@ def test_intensity_with_steam_by_hand(default):
     co2 = kwh * JIANGSU_2022 + heat * HEAT_KGCO2_PER_MJ
     tce = (kwh * KGCE_PER_KWH + heat * HEAT_KGCE_PER_MJ) / 1000.0
     assert result.energy_tce[0] == pytest.approx(tce, rel=1e-12)
-    assert result.energy_tce[0] == pytest.approx(run.utilities.tce, rel=1e-12)
+    assert result.energy_tce[0] == pytest.approx(run.utilities.tce[0], rel=1e-12)
     assert result.tco2_per_tce[0] == pytest.approx(co2 / 1000.0 / tce, rel=1e-12)
     # steam alone emits more than 0.20 tCO2/tce allows: carbon-free power cannot reach it
     assert heat * HEAT_KGCO2_PER_MJ > 0.20 * tce * 1000.0
@@ -270,7 +271,7 @@ def test_scopes_add_up_and_per_kwh_uses_cathode_mass(default):
 
 def test_hourly_dispatch_inputs_replace_the_flat_grid_supply(default_scenario):
     run = natwin.run(default_scenario, simulate=False, energy=False)
-    total = run.utilities.electricity_kwh
+    total = float(run.utilities.electricity_kwh[0])
     onsite_pv = 0.2 * total
     imports = total - onsite_pv
     contracted_wind = 0.3 * total

@@ -120,7 +120,7 @@ def test_missing_price_and_emission_factor_found_before_any_stage(user_copy: Pat
     def no_stage(*args, **kwargs):
         raise AssertionError("a stage ran before the data check")
 
-    monkeypatch.setattr(pipeline, "solve_balance", no_stage)
+    monkeypatch.setattr(pipeline, "design", no_stage)  # the first stage of a run (natwin.core.design)
     with pytest.raises(InputError) as err:
         natwin.run(scenario)
     assert [p.path for p in err.value.problems] == paths

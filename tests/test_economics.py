@@ -312,7 +312,7 @@ def test_opex_lines_of_default_plant(default_scenario, default_result):
     na2so4 = default_result.balance.outputs_by_kind()["by_product"]["Na2SO4"][0]
     assert credit.cny_per_year[0] == pytest.approx(-na2so4 / 1000 * 350 / 1.13)
     electricity = opex.line("electricity")
-    assert electricity.quantity[0] == pytest.approx(default_result.utilities.electricity_kwh)
+    assert electricity.quantity[0] == pytest.approx(default_result.utilities.electricity_kwh[0])
     assert opex.line("labour").cny_per_year[0] == pytest.approx(120 * 140000)
     assert opex.line("consumables").cny_per_year[0] == pytest.approx(3e6 / 1.13)
     # maintenance on the original value net of deductible VAT

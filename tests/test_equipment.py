@@ -13,8 +13,8 @@ import natwin
 from natwin import equipment
 from natwin.errors import InputError
 from natwin.flowsheet import packaged_routes, solve_balance
-from natwin.parameters import section_table
 from natwin.scenario import parse_scenario
+from natwin.settings.sections import section_table
 
 #: Every packaged route with the chemistry it makes.
 CHEMISTRY = {route_id: r.chemistry for route_id, r in packaged_routes().items()}

@@ -127,8 +127,8 @@ def test_default_plant_load_profile_matches_the_balance(plant, plant_year):
     assert profile["cooling"].shape == (8760,)
     # at nameplate output the year's energy is the balance's plus the idle draw of hot units
     annual = profile["electricity"].sum()
-    assert 0.97 < annual / run.utilities.electricity_process_kwh < 1.10
-    assert 0.97 < profile["cooling"].sum() / run.utilities.cooling_kwh_th < 1.10
+    assert 0.97 < annual / run.utilities.electricity_process_kwh[0] < 1.10
+    assert 0.97 < profile["cooling"].sum() / run.utilities.cooling_kwh_th[0] < 1.10
     # the annual shutdown (day 31, 12 days) is visible: load drops below 10 % of the mean
     shutdown = profile["electricity"][31 * 24 + 48 : 43 * 24 - 48]
     assert shutdown.max() < 0.1 * profile["electricity"].mean()

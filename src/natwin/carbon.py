@@ -50,15 +50,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from natwin import catalog, datadirs
+from natwin import catalog
 from natwin.errors import InputError, Problem
 from natwin.formula import parse_formula
-from natwin.parameters import Parameter, ParameterTable, Values, check_values, table_from_toml
+from natwin.parameters import Values, check_values
+from natwin.settings.sections import EMISSION_FACTORS_FILE as DATA_FILE
+from natwin.settings.sections import carbon_table as parameter_table
+from natwin.settings.sections import (
+    grid_factor_key,
+    grid_years,
+    residual_factor_key,
+    unset_emission_factors,
+)
+from natwin.utilities import Utilities
 
 if TYPE_CHECKING:
     from natwin.chemistry import ProductProperties
@@ -69,70 +78,23 @@ Array = NDArray[np.float64]
 Scope = Literal["1", "2", "3", "biogenic"]
 Method = Literal["both", "location", "market"]
 
-DATA_FILE = "emission_factors.toml"
 
-#: Species categories that get a placeholder ``raw.<formula>`` key when the data file has no factor.
-_RAW_CATEGORIES = frozenset({"raw_material", "reagent", "intermediate"})
 #: Process gases that a route may feed pure (bought or generated on site).
 _PURE_GASES = ("N2", "O2")
 #: Codes of the ``grid.basis`` setting (it selects data, so it must be one value, not drawn).
 _GRID_BASIS = {0: "national", 1: "regional", 2: "provincial"}
 
 
-class _Utilities(Protocol):
-    """What the stage reads of :class:`natwin.pipeline.UtilitySummary`."""
-
-    chiller_cop: float | NDArray[np.float64]  # electric chiller COP [-]
-
-
 # --------------------------------------------------------------------------- parameters
-
-
-@datadirs.cached
-def _load() -> tuple[ParameterTable, frozenset[str]]:
-    table = table_from_toml(catalog.read_data(DATA_FILE), DATA_FILE)
-    placeholders: set[str] = set()
-    for species in catalog.species_catalog().species:
-        name = f"raw.{species.formula}"
-        if species.category in _RAW_CATEGORIES and name not in table:
-            table[name] = Parameter(
-                name=name,
-                default=0.0,
-                unit="kgCO2e/kg",
-                lower=0.0,
-                upper=np.inf,
-                source=(
-                    f"no emission factor for {species.formula} in natwin/data/{DATA_FILE}; "
-                    f'set [carbon] "{name}" in the scenario'
-                ),
-                tag="E",
-            )
-            placeholders.add(name)
-    return table, frozenset(placeholders)
-
-
-def parameter_table() -> ParameterTable:
-    """Emission factors and carbon settings, by name (the scenario's ``[carbon]`` section).
-
-    Names: ``green_electricity_share``, ``grid.basis``, ``grid.year``,
-    ``grid.<region>_<year>`` (e.g. ``grid.jiangsu_2022``), ``grid.national_residual_<year>``,
-    ``fuel.*``, ``heat.*``, ``water.*``, ``transport.*``, ``gas.purchased_share``,
-    ``biogenic.<formula>``, ``zero_carbon_park.*`` and ``raw.<formula>`` (e.g.
-    ``raw.NiSO4(H2O)6``). Raw-material species without a sourced factor get a placeholder
-    ``raw.<formula>`` key so that a scenario can set it; using such a species without setting
-    it is an :class:`~natwin.errors.InputError`.
-    """
-    return dict(_load()[0])
-
-
-def _placeholders() -> frozenset[str]:
-    return _load()[1]
+# parameter_table (the [carbon] section's table, emission_factors.toml) and the choice of the grid
+# factor (grid_factor_key, residual_factor_key, grid_years) are built in the settings layer
+# (natwin.settings.sections), where the scenario loader and the energy stage read them too;
+# imported above.
 
 
 def has_factor(name: str) -> bool:
     """True if ``name`` (e.g. ``raw.V2O5``) has a sourced emission factor, not a placeholder."""
-    table, placeholders = _load()
-    return name in table and name not in placeholders
+    return name in parameter_table() and name not in unset_emission_factors()
 
 
 # --------------------------------------------------------------------------- results
@@ -283,81 +245,29 @@ class CarbonResult:
         """Each counted line per kg of cathode, by source. [kgCO2e/kg]"""
         return {line.source: self.per_kg(line.co2_kg) for line in self.lines if line.counts_in(method)}
 
+    def kpi_arrays(self) -> dict[str, Array]:
+        """Headline figures as arrays over draws. [kgCO2e/kg], [kgCO2e/kWh], [tCO2/tce], [-]"""
+        return {
+            "co2_kg_per_kg": self.co2_kg_per_kg,
+            "co2_kg_per_kwh": self.co2_kg_per_kwh,
+            "co2_location_kg_per_kg": self.co2_location_kg_per_kg,
+            "co2_location_kg_per_kwh": self.co2_location_kg_per_kwh,
+            "scope1_kg_per_kg": self.per_kg(self.scope1_kg),
+            "scope2_location_kg_per_kg": self.per_kg(self.scope2_location_kg),
+            "scope2_market_kg_per_kg": self.per_kg(self.scope2_market_kg),
+            "scope3_kg_per_kg": self.per_kg(self.scope3_kg),
+            "biogenic_co2_kg_per_kg": self.per_kg(self.biogenic_co2_kg),
+            "tco2_per_tce": self.tco2_per_tce,
+            "park_threshold_tco2_per_tce": self.park_threshold_tco2_per_tce,
+            "cfe_share_required": self.cfe_share_required,
+        }
+
     def kpis(self, draw: int = 0) -> dict[str, float]:
         """Headline figures of one draw, as plain floats (for results.json)."""
-        return {
-            "co2_kg_per_kg": float(self.co2_kg_per_kg[draw]),
-            "co2_kg_per_kwh": float(self.co2_kg_per_kwh[draw]),
-            "co2_location_kg_per_kg": float(self.co2_location_kg_per_kg[draw]),
-            "co2_location_kg_per_kwh": float(self.co2_location_kg_per_kwh[draw]),
-            "scope1_kg_per_kg": float(self.per_kg(self.scope1_kg)[draw]),
-            "scope2_location_kg_per_kg": float(self.per_kg(self.scope2_location_kg)[draw]),
-            "scope2_market_kg_per_kg": float(self.per_kg(self.scope2_market_kg)[draw]),
-            "scope3_kg_per_kg": float(self.per_kg(self.scope3_kg)[draw]),
-            "biogenic_co2_kg_per_kg": float(self.per_kg(self.biogenic_co2_kg)[draw]),
-            "tco2_per_tce": float(self.tco2_per_tce[draw]),
-            "park_threshold_tco2_per_tce": float(self.park_threshold_tco2_per_tce[draw]),
-            "cfe_share_required": float(self.cfe_share_required[draw]),
-        }
+        return {k: float(np.asarray(v).reshape(-1)[draw]) for k, v in self.kpi_arrays().items()}
 
 
 # --------------------------------------------------------------------------- pure helpers
-
-
-def grid_factor_key(
-    province: str, grid_region: str, basis: int, year: int, table: Mapping[str, object]
-) -> tuple[str, tuple[str, ...]]:
-    """The ``[carbon]`` key of the location-based grid factor, with a note if it fell back.
-
-    Parameters
-    ----------
-    province, grid_region : str
-        The site's province and grid region (``sites.toml``), e.g. ``Jiangsu``, ``East China``.
-    basis : int
-        0 national, 1 regional, 2 provincial.
-    year : int
-        Data year of the factor.
-    table : mapping
-        The parameter table (only its keys are read).
-
-    >>> grid_factor_key("Jiangsu", "East China", 2, 2022, {"grid.jiangsu_2022": 0})
-    ('grid.jiangsu_2022', ())
-    """
-    levels = [_slug(province), _slug(grid_region), "national"][2 - basis :]
-    names = ["provincial", "regional", "national"][2 - basis :]
-    for level, name in zip(levels, names, strict=True):
-        key = f"grid.{level}_{year}"
-        if key in table:
-            if name == names[0]:
-                return key, ()
-            wanted = f"grid.{levels[0]}_{year}"
-            return key, (f"no {names[0]} factor {wanted}; the {name} factor {key} is used",)
-    raise InputError(
-        [Problem("carbon.grid.year", year, f"a year with a national grid factor (grid.national_{year})")],
-        "carbon settings",
-    )
-
-
-def residual_factor_key(year: int, table: Mapping[str, object]) -> tuple[str, tuple[str, ...]]:
-    """Key of the national factor without market-traded non-fossil power for ``year``.
-
-    Falls back to the nearest year published (the series starts with 2022).
-
-    >>> residual_factor_key(2021, {"grid.national_residual_2022": 0})
-    ('grid.national_residual_2022', ('no grid.national_residual_2021; grid.national_residual_2022 is used',))
-    """
-    key = f"grid.national_residual_{year}"
-    if key in table:
-        return key, ()
-    years = sorted(int(k.rsplit("_", 1)[1]) for k in table if k.startswith("grid.national_residual_"))
-    if not years:
-        raise InputError(
-            [Problem("carbon.grid.year", year, "a year with grid.national_residual_<year>")],
-            "carbon settings",
-        )
-    nearest = min(years, key=lambda y: (abs(y - year), -y))
-    chosen = f"grid.national_residual_{nearest}"
-    return chosen, (f"no {key}; {chosen} is used",)
 
 
 def cfe_share_required(
@@ -391,10 +301,6 @@ def cfe_share_required(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(elec > 0, 1.0 - (allowed - other) / elec, np.where(other <= allowed, 0.0, np.inf))
     return np.maximum(share, 0.0)
-
-
-def _slug(name: str) -> str:
-    return "_".join(name.lower().replace("-", " ").split())
 
 
 @cache
@@ -449,7 +355,7 @@ class _Setup:
 def footprint(
     scenario: Scenario,
     balance: Balance,
-    utilities: _Utilities,
+    utilities: Utilities,
     product: ProductProperties,
     overrides: Mapping[str, ArrayLike] | None = None,
     electricity_kwh: ArrayLike | None = None,
@@ -465,7 +371,7 @@ def footprint(
         Site (province, grid region) and the ``[carbon]`` overrides.
     balance : Balance
         Mass and energy balance (flows in kg/yr, energy per year; arrays (n,)).
-    utilities : UtilitySummary
+    utilities : Utilities
         Its ``chiller_cop`` turns the balance's chilled water into chiller electricity. [-]
     product : ProductProperties
         ``cathode_kg_per_kwh_cell`` gives the per-kWh figures. [kg/kWh]
@@ -494,7 +400,7 @@ def footprint(
         (``grid.basis``, ``grid.year``) given as differing draws; electricity inputs that are
         negative or carbon-free supply above use.
     """
-    table, placeholders = _load()
+    table, placeholders = parameter_table(), unset_emission_factors()
     merged: dict[str, ArrayLike] = {**scenario.carbon, **(overrides or {})}
     problems = check_values(table, merged, prefix="carbon.")
     if problems:
@@ -526,7 +432,7 @@ def footprint(
     # -- grid factors -------------------------------------------------------------------
     site = catalog.site(scenario.site.id)
     basis = _setting(values, "grid.basis", set(_GRID_BASIS))
-    year = _setting(values, "grid.year", {2021, 2022, 2023})
+    year = _setting(values, "grid.year", set(grid_years(table)))
     grid_key, notes = grid_factor_key(site.province, site.grid_region, basis, year, table)
     residual_key, residual_notes = residual_factor_key(year, table)
     notes = notes + residual_notes

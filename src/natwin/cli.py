@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from natwin.errors import InputError, NatwinError, Problem
+from natwin.files import atomic_write, jsonable
 
 app = typer.Typer(
     name="natwin",
@@ -85,7 +86,7 @@ def _data_scoped(command: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        from natwin import datadirs
+        from natwin import datadirs  # lazy: the CLI imports natwin modules only when a command runs
 
         with datadirs.using(datadirs.active()):
             command(*args, **kwargs)
@@ -96,7 +97,7 @@ def _data_scoped(command: Callable[P, None]) -> Callable[P, None]:
 def _load(scenario: Path | None, data: Path | None) -> Any:
     """Load a scenario (with ``--data`` over its data folder) and make its data folder active
     until the command ends (see :func:`_data_scoped`)."""
-    from natwin.scenario import load_scenario
+    from natwin.scenario import load_scenario  # lazy: the scenario models load only when a command runs
 
     loaded = _guard(lambda: load_scenario(scenario, data_dir=data))
     _activate(loaded.plant.data_dir)
@@ -105,7 +106,7 @@ def _load(scenario: Path | None, data: Path | None) -> Any:
 
 def _activate(folder: Path | str | None) -> None:
     """Make ``folder`` the active data folder until the running command ends."""
-    from natwin import datadirs
+    from natwin import datadirs  # lazy: the CLI imports natwin modules only when a command runs
 
     if folder:
         _guard(lambda: datadirs.activate([folder]))
@@ -133,6 +134,7 @@ def run(
     """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
     import time
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
 
@@ -145,6 +147,7 @@ def run(
     for name, path in paths.items():
         console.print(f"wrote {name:<8} {path}", highlight=False)
     if not no_store:
+        # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
         from natwin.store import RunStore
 
         def save() -> str:
@@ -156,6 +159,7 @@ def run(
 
 
 def _default_store() -> Path:
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.store import default_store_path
 
     return default_store_path()
@@ -182,6 +186,7 @@ def sweep(
     """Run a scenario sweep in parallel; every result is stored as it completes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.store import RunStore
     from natwin.sweep import load_spec, run_sweep
 
@@ -243,6 +248,7 @@ def runs(
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 30,
 ) -> None:
     """List, compare and export stored runs and sweeps."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.store import RunStore
 
     def go() -> None:
@@ -308,6 +314,7 @@ def compare(
     data: DataOption = None,
 ) -> None:
     """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin import catalog as cat
     from natwin.compare import compare as run_compare
     from natwin.report.files import write_comparison
@@ -360,13 +367,14 @@ def _write_study(result: Any, study_result: Any, out: Path) -> None:
     import dataclasses
     import json
 
-    from natwin.report.files import _atomic_write, jsonable, write_run
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
+    from natwin.report.files import write_run
     from natwin.uncertainty import uncertainty_document
 
     with_study = dataclasses.replace(result, uncertainty=study_result)
     paths = write_run(with_study, out)
     doc = jsonable(uncertainty_document(study_result))
-    paths["uncertainty"] = _atomic_write(
+    paths["uncertainty"] = atomic_write(
         out / "uncertainty.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     )
     for name, path in paths.items():
@@ -394,6 +402,7 @@ def montecarlo(
     """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
     import time
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.uncertainty import PATH_PREFIXES, UncertaintyResult, load_study, monte_carlo, parameter_space
 
@@ -444,6 +453,7 @@ def sensitivity(
     """Global sensitivity: Sobol (first/total order, CIs), Morris screening and a tornado."""
     from rich.progress import Progress
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity
 
@@ -514,22 +524,14 @@ def simulate(
     The energy system is not solved here (`natwin energy` or `natwin run` do it)."""
     import json
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.report.files import _atomic_write, jsonable, write_run
-    from natwin.scenario import parse_scenario
+    from natwin.report.files import write_run
 
     loaded = _load(scenario, data)
-    changes = {
-        "replications": replications,
-        "years": years,
-        "release": release,
-        "size_to_confidence": size_to_confidence,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if changes:
-        raw = loaded.model_dump(mode="json")
-        raw["operations"] = {**raw["operations"], **changes}
-        loaded = _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
+    loaded = _with_operations_options(
+        loaded, replications=replications, years=years, release=release, size_to_confidence=size_to_confidence
+    )
     result = _guard(
         lambda: run_pipeline(loaded, energy=False, progress=True)
     )  # `natwin energy` solves the energy system
@@ -563,7 +565,7 @@ def simulate(
         console.print(result.operations.sizing.describe(), highlight=False)
     paths = _guard(lambda: write_run(result, out))
     doc = jsonable(ops.to_dict(profile=False))
-    paths["operations"] = _atomic_write(
+    paths["operations"] = atomic_write(
         out / "operations.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     )
 
@@ -574,9 +576,23 @@ def simulate(
             lines.append(f"{h}," + ",".join(f"{ops.load_profile[c][h]:.3f}" for c in carriers))
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    paths["load_profile"] = _atomic_write(out / "load_profile.csv", write_profile)
+    paths["load_profile"] = atomic_write(out / "load_profile.csv", write_profile)
     for name, path in paths.items():
         console.print(f"wrote {name:<12} {path}", highlight=False)
+
+
+def _with_operations_options(loaded: Any, **options: Any) -> Any:
+    """The scenario with the [operations] settings given on the command line (None: keep the
+    scenario's), checked again."""
+    # lazy: each command imports only what it needs (the CLI starts quickly)
+    from natwin.scenario import parse_scenario
+
+    changes = {k: v for k, v in options.items() if v is not None}
+    if not changes:
+        return loaded
+    raw = loaded.model_dump(mode="json")
+    raw["operations"] = {**raw["operations"], **changes}
+    return _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
 
 
 @app.command(name="energy")
@@ -603,8 +619,9 @@ def energy_command(
     """The hourly site energy system: PV, wind, storage, LNG cold, chillers and grid (PyPSA + HiGHS)."""
     import json
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.report.files import _atomic_write, jsonable, write_run
+    from natwin.report.files import write_run
     from natwin.scenario import parse_scenario
 
     loaded = _load(scenario, data)
@@ -653,10 +670,10 @@ def energy_command(
             "cost_curve": [vars(p) for p in e.cost_curve],
         }
     )
-    paths["energy"] = _atomic_write(
+    paths["energy"] = atomic_write(
         out / "energy.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     )
-    paths["dispatch"] = _atomic_write(out / "dispatch.csv", lambda tmp: e.dispatch.to_csv(tmp))
+    paths["dispatch"] = atomic_write(out / "dispatch.csv", lambda tmp: e.dispatch.to_csv(tmp))
     for name, path in paths.items():
         console.print(f"wrote {name:<9} {path}", highlight=False)
 
@@ -671,6 +688,7 @@ def schedule_command(
     """Construction schedule: critical path, P10/P50/P90 dates, crash plan, ramp-up."""
     import json
 
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.construction import schedule_document, schedule_for
 
     loaded = _load(scenario, data)
@@ -706,6 +724,7 @@ def validate(
 
     Besides the scenario itself, every raw material of the route needs a price and an emission
     factor, every species a molar mass and every unit a fitting equipment type."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.preflight import check_data
 
     scenario = _load(file, data)
@@ -732,6 +751,7 @@ def catalog(
 
 
 def _print_catalog() -> None:
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin import catalog as cat
     from natwin.chemistry import product_properties
     from natwin.flowsheet import packaged_routes, solve_balance
@@ -771,6 +791,7 @@ def _print_catalog() -> None:
 
 
 def _print_route(route_id: str) -> None:
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.flowsheet import route
 
     r = route(route_id)

@@ -51,7 +51,7 @@ def _electricity_by_unit(r: RunResult) -> dict[str, float]:
     items = {ub.id: _f(ub.energy.get("electricity", 0.0)) / t for ub in r.balance.units}
     for uid, energy in r.balance.utilities.items():
         items[uid] = _f(energy.get("electricity", 0.0)) / t
-    items["chillers"] = r.utilities.electricity_chillers_kwh / t
+    items["chillers"] = _f(r.utilities.electricity_chillers_kwh) / t
     return {k: v for k, v in items.items() if v}
 
 

@@ -43,11 +43,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from natwin import catalog, datadirs
+from natwin import catalog
 from natwin.chemistry import ProductProperties, product_properties
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.errors import InputError, Problem
-from natwin.parameters import Parameter, ParameterTable, Values, check_values, table_from_toml
+from natwin.parameters import Values, check_values
+from natwin.settings.sections import finance_table, price_table
+from natwin.utilities import Utilities
 
 if TYPE_CHECKING:
     from natwin.flowsheet import Balance
@@ -63,55 +65,8 @@ DAYS_PER_YEAR = 360.0
 
 
 # =========================================================================== parameter tables
-
-
-@datadirs.cached
-def _price_table() -> ParameterTable:
-    table = table_from_toml(catalog.read_data("prices.toml"), "prices.toml")
-    species = catalog.species_catalog()
-    for sp in species.species:
-        if sp.category in ("water", "process_gas", "off_gas", "product") or sp.formula in table:
-            continue
-        table[sp.formula] = _unpriced(sp.formula, f"{sp.name} ({sp.formula})")
-    for chem in catalog.chemistry_ids():
-        key = f"product.{chem}"
-        if key not in table:
-            table[key] = _unpriced(key, f"cathode {chem}")
-    return table
-
-
-def _unpriced(name: str, what: str) -> Parameter:
-    """A price without default: a scenario may set it; using it unset is an input error."""
-    return Parameter(
-        name=name,
-        default=float("nan"),
-        unit="CNY/t",
-        lower=0.0,
-        upper=float("inf"),
-        source=f"no default price for {what}; set it in the scenario's [prices] section",
-        tag="E",
-    )
-
-
-def price_table() -> ParameterTable:
-    """Prices (VAT-inclusive) of raw materials, products, by-products, utilities and labour.
-
-    Keys: species formulas (``NiSO4(H2O)6``), ``product.<chemistry>``,
-    ``by_product.<formula>``, ``utility.<name>``, ``gas.<formula>``, ``labour.<name>``.
-    Raw-material species and chemistries without a sourced price have a ``nan`` default: a
-    scenario can price them, and using them unpriced raises :class:`InputError`.
-    """
-    return dict(_price_table())
-
-
-@datadirs.cached
-def _finance_table() -> ParameterTable:
-    return table_from_toml(catalog.read_data("finance.toml"), "finance.toml")
-
-
-def finance_table() -> ParameterTable:
-    """Finance settings: time line, discounting, taxes, depreciation, financing, cost factors."""
-    return dict(_finance_table())
+# price_table and finance_table are built in the settings layer (natwin.settings.sections), where
+# the scenario loader checks [prices] and [finance] against them; imported above.
 
 
 # =========================================================================== inputs
@@ -321,24 +276,13 @@ def _fixed_asset_values(capex: CapexResult, finance: Values, n: int) -> dict[str
     }
 
 
-def _energy_use(balance: Balance, utilities: Any, n: int) -> dict[str, Array]:
-    """Electricity (incl. chillers) [kWh/yr], natural gas [Nm3/yr] and heat [MJ/yr].
-
-    Taken from ``utilities`` (the pipeline's summary, or a later energy stage's); when the
-    balance has several draws but ``utilities`` holds scalars (the pipeline summarises draw 0),
-    they are recomputed from the balance with the summary's chiller COP.
-    """
-    names = ("electricity_kwh", "natural_gas_nm3", "heat_mj")
-    values = {name: np.asarray(getattr(utilities, name), dtype=float) for name in names}
-    if n > 1 and all(v.size == 1 for v in values.values()) and balance.n > 1:
-        energy = balance.energy_by_carrier()
-        zero = np.zeros(balance.n)
-        cooling = energy.get("cooling", zero) / float(utilities.chiller_cop)
-        values = {
-            "electricity_kwh": energy.get("electricity", zero) + cooling,
-            "natural_gas_nm3": energy.get("natural_gas", zero),
-            "heat_mj": energy.get("heat", zero),
-        }
+def _energy_use(utilities: Utilities, n: int) -> dict[str, Array]:
+    """Electricity (incl. chillers) [kWh/yr], natural gas [Nm3/yr] and heat [MJ/yr] of ``utilities``."""
+    values = {
+        "electricity_kwh": utilities.electricity_kwh,
+        "natural_gas_nm3": utilities.natural_gas_nm3,
+        "heat_mj": utilities.heat_mj,
+    }
     return {k: _vec(v, n) for k, v in values.items()}
 
 
@@ -423,7 +367,7 @@ def _cite(values: Values, name: str) -> str:
 def operating_costs(
     scenario: Scenario,
     balance: Balance,
-    utilities: Any,
+    utilities: Utilities,
     equipment: EquipmentResult,
     capex: CapexResult,
     overrides: Mapping[str, ArrayLike] | None = None,
@@ -442,7 +386,7 @@ def operating_costs(
         Its chemistry selects the product price; ``[prices]``/``[finance]`` override defaults.
     balance : Balance
         Mass balance at full load. [kg/yr]
-    utilities : UtilitySummary-like
+    utilities : Utilities
         ``electricity_kwh`` (incl. chillers) [kWh/yr], ``natural_gas_nm3`` [Nm3/yr],
         ``heat_mj`` [MJ/yr], ``chiller_cop`` [-].
     equipment : EquipmentResult
@@ -546,7 +490,7 @@ def operating_costs(
         )
 
     # -- energy -------------------------------------------------------------------------------
-    energy = _energy_use(balance, utilities, n)
+    energy = _energy_use(utilities, n)
     lines.append(
         _priced_line(
             "electricity",
@@ -1191,28 +1135,31 @@ class EconomicsResult:
         """Static payback period before tax, from the start of construction. [yr]"""
         return payback_period(self.cash_flows["project_before_tax"])[0]
 
+    def kpi_arrays(self) -> dict[str, Array]:
+        """Flat key figures as arrays over draws (the IRR message is in :meth:`kpis`). [CNY], [-], [yr]"""
+        return {
+            "total_investment_cny": self.total_investment_cny,
+            "construction_investment_cny": self.construction_investment_cny,
+            "reported_investment_cny": self.reported_investment_cny,
+            "opex_cny_per_t": self.opex_cny_per_t,
+            "cost_cny_per_t": self.lcop_cny_per_t,
+            "total_cost_cny_per_t": self.total_cost_cny_per_t,
+            "cost_cny_per_kwh_cathode": self.cost_cny_per_kwh_cathode,
+            "cost_cny_per_kwh_cell": self.cost_cny_per_kwh_cell,
+            "npv_cny": self.npv_cny,
+            "irr_project_before_tax": self.irr_project_before_tax.value,
+            "irr_project_after_tax": self.irr_project_after_tax.value,
+            "irr_equity": self.irr_equity.value,
+            "payback_years": self.payback_years,
+        }
+
     def kpis(self, i: int = 0) -> dict[str, float | str]:
         """Flat key figures of draw ``i`` (for results.json)."""
-
-        def at(a: Array) -> float:
-            return float(np.asarray(a).reshape(-1)[i])
-
-        return {
-            "total_investment_cny": at(self.total_investment_cny),
-            "construction_investment_cny": at(self.construction_investment_cny),
-            "reported_investment_cny": at(self.reported_investment_cny),
-            "opex_cny_per_t": at(self.opex_cny_per_t),
-            "cost_cny_per_t": at(self.lcop_cny_per_t),
-            "total_cost_cny_per_t": at(self.total_cost_cny_per_t),
-            "cost_cny_per_kwh_cathode": at(self.cost_cny_per_kwh_cathode),
-            "cost_cny_per_kwh_cell": at(self.cost_cny_per_kwh_cell),
-            "npv_cny": at(self.npv_cny),
-            "irr_project_before_tax": at(self.irr_project_before_tax.value),
-            "irr_project_after_tax": at(self.irr_project_after_tax.value),
-            "irr_equity": at(self.irr_equity.value),
-            "irr_message": self.irr_project_after_tax.message(i),
-            "payback_years": at(self.payback_years),
+        out: dict[str, float | str] = {
+            k: float(np.asarray(v).reshape(-1)[i]) for k, v in self.kpi_arrays().items()
         }
+        out["irr_message"] = self.irr_project_after_tax.message(i)
+        return out
 
 
 def _timeline_loads(f: Values, construction: int, life: int, n: int, ramp_up: ArrayLike | None) -> Array:

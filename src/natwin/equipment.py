@@ -36,7 +36,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -49,15 +49,15 @@ from natwin.costs import CapexLine, CapexResult, EquipmentItem, EquipmentResult,
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import Balance, CompiledRoute, UnitBalance
 from natwin.flowsheet.compile import Unit
-from natwin.parameters import ParameterTable, Values, check_values, table_from_toml
+from natwin.parameters import ParameterTable, Values, check_values
 from natwin.scenario import Scenario, chiller_cop
+from natwin.settings import sections
+from natwin.settings.sections import EQUIPMENT_FILE
 from natwin.sourced import DataModel, Seq
 
 Array = NDArray[np.float64]
 Number = float | Array
 
-EQUIPMENT_FILE = "equipment.toml"
-CAPEX_FILE = "capex.toml"
 
 #: Floor area of a piece scales with (size / reference size) ** this exponent [-].
 FOOTPRINT_EXPONENT = 2.0 / 3.0
@@ -187,10 +187,6 @@ def _metadata(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not isinstance(v, Mapping)}
 
 
-def _parameters(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if isinstance(v, Mapping)}
-
-
 def _required_fields(eq: EquipmentType) -> tuple[str, ...]:
     kind = eq.size_unit if eq.sizing == "rate" else eq.sizing
     return COMMON_FIELDS + KIND_FIELDS.get(kind, ())
@@ -221,9 +217,8 @@ def _check_type(eq: EquipmentType, table: ParameterTable, where: str) -> None:
 def equipment_catalog() -> EquipmentCatalog:
     """Load and check ``equipment.toml`` and ``capex.toml`` (with the user's files; cached)."""
     raw = catalog.read_data(EQUIPMENT_FILE)
-    defaults = table_from_toml(raw.get("defaults", {}), EQUIPMENT_FILE)
+    table = sections.equipment_table()  # the numbers; built in the settings layer
     types: dict[str, EquipmentType] = {}
-    table: ParameterTable = {}
     for type_id, record in raw.get("types", {}).items():
         where = f"{EQUIPMENT_FILE}: [types.{type_id}]"
         if not isinstance(record, Mapping):
@@ -232,17 +227,8 @@ def equipment_catalog() -> EquipmentCatalog:
             eq = EquipmentType.model_validate({"id": type_id, **_metadata(record)})
         except ValidationError as exc:
             raise DataError(f"{where}: {exc}") from None
-        own = table_from_toml(_parameters(record), EQUIPMENT_FILE, prefix=f"{type_id}.")
-        for field_name, param in defaults.items():
-            name = f"{type_id}.{field_name}"
-            if name not in own:
-                own[name] = replace(param, name=name)
-        _check_type(eq, own, where)
+        _check_type(eq, table, where)
         types[type_id] = eq
-        table.update(own)
-    table.update(table_from_toml(raw.get("staff", {}), EQUIPMENT_FILE, prefix="staff."))
-    capex_raw = catalog.read_data(CAPEX_FILE)
-    table.update(table_from_toml(capex_raw.get("capex", {}), CAPEX_FILE, prefix="capex."))
     return EquipmentCatalog(types, table)
 
 
@@ -273,6 +259,8 @@ def _values(
             )
     if np.ndim(merged.get("staff.crews", 0.0)) > 0:
         problems.append(Problem("equipment.staff.crews", "an array", "a single number of crews (not drawn)"))
+    if np.ndim(merged.get("staff.shift_h", 0.0)) > 0:
+        problems.append(Problem("equipment.staff.shift_h", "an array", "a single shift length (not drawn)"))
     if problems:
         raise InputError(problems, context)
     values = Values(
@@ -610,10 +598,11 @@ def size_equipment(
 def crews(scenario: Scenario, v: Values) -> float:
     """Shift crews on the payroll for the scenario's working day. [-]
 
-    Continuous three-shift work (more than 16 h a day) needs ``staff.crews`` crews (default
-    four); one- and two-shift work needs one crew per shift.
+    Continuous three-shift work (more than two shifts of ``staff.shift_h``, 8 h by default, a
+    day) needs ``staff.crews`` crews (default four); one- and two-shift work needs one crew per
+    shift.
     """
-    shifts_per_day = float(_ceil(scenario.plant.operating_hours_per_day / 8.0))
+    shifts_per_day = float(_ceil(scenario.plant.operating_hours_per_day / float(v("staff.shift_h"))))
     return float(v("staff.crews")) if shifts_per_day >= 3 else shifts_per_day
 
 
@@ -963,15 +952,7 @@ def exchange_rate(
 ) -> Number:
     """CNY per unit of ``currency`` (``CNY``, ``USD`` or ``EUR``), from the finance table's
     ``exchange.cny_per_*`` (overridden in the scenario's ``[finance]``). [CNY/unit]"""
-    from natwin.economics import finance_table
-    from natwin.parameters import Values
-
-    if currency == "CNY":
-        return 1.0
-    if currency not in ("USD", "EUR"):
-        raise InputError([Problem("currency", currency, "one of CNY, USD, EUR")], "currency")
-    values = {**scenario.finance, **(overrides or {})}
-    return Values(finance_table(), values)(f"exchange.cny_per_{currency.lower()}")
+    return sections.exchange_rate(currency, {**scenario.finance, **(overrides or {})})
 
 
 def in_currency(

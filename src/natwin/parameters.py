@@ -16,8 +16,7 @@ Data files declare parameters as sourced values with optional bounds::
 from __future__ import annotations
 
 import difflib
-import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,26 +176,3 @@ class Values:
 
     def __contains__(self, name: object) -> bool:
         return name in self.table
-
-
-#: Scenario sections whose keys are parameters of a stage's table: section -> "module:function".
-SECTION_TABLES: dict[str, str] = {
-    "prices": "natwin.economics:price_table",
-    "finance": "natwin.economics:finance_table",
-    "equipment": "natwin.equipment:parameter_table",
-    "carbon": "natwin.carbon:parameter_table",
-}
-
-
-def section_table(section: str) -> ParameterTable:
-    """The parameter table behind a scenario section (empty if the stage is not installed)."""
-    target = SECTION_TABLES[section]
-    module_name, _, function = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return {}
-        raise
-    factory: Callable[[], ParameterTable] = getattr(module, function)
-    return factory()

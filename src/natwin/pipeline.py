@@ -1,51 +1,40 @@
-"""The run pipeline: scenario -> chemistry -> flowsheet balance -> KPIs.
+"""The run pipeline: the steady-state core, then the expensive stages, then the KPIs.
 
-Each stage is a plain function of the scenario and of earlier results and returns an
-immutable result; nothing reaches back up the pipeline. Later stages (equipment, operations,
-energy, carbon, construction, economics) extend :class:`RunResult`.
+``run`` calls :func:`natwin.core.design` (balance, utilities, equipment, CAPEX) with one draw,
+simulates the plant year on the sized equipment, solves the hourly site energy system on the
+simulated load, plans the construction schedule, and hands what those stages found (effective
+tariff, carbon-free supply, construction period, ramp-up) to :func:`natwin.core.account` as
+:class:`~natwin.core.SiteLinks`. The Monte Carlo and the sensitivity studies call the same core
+with arrays and the same links, so they are centred on the run.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from natwin import catalog, datadirs
-from natwin.carbon import footprint
-from natwin.chemistry import ProductProperties, product_properties
+from natwin import datadirs
+from natwin.carbon import CarbonResult
+from natwin.chemistry import ProductProperties
 from natwin.construction import ScheduleResult, ramp_up_by_operating_year, schedule_for
-from natwin.economics import cash_flow, finance_table, operating_costs
-from natwin.equipment import estimate_capex, size_equipment
-from natwin.flowsheet import Balance, CompiledRoute, solve_balance
-from natwin.flowsheet import route as packaged_route
-from natwin.operations import simulate_plant
+from natwin.core import PlantDesign, SiteLinks, SteadyState, SupplyShares, account, design
+from natwin.costs import CapexResult, EquipmentResult
+from natwin.economics import EconomicsResult, OpexResult, finance_table
+from natwin.energy import EnergyResult, LoadProfile, run_energy
+from natwin.flowsheet import Balance, CompiledRoute
+from natwin.operations import PlantSimulation, simulate_plant
 from natwin.preflight import check_data
-from natwin.scenario import Scenario, chiller_cop
+from natwin.scenario import Scenario
+from natwin.utilities import Utilities
 from natwin.version import __version__
 
 
 @dataclass(frozen=True)
-class UtilitySummary:
-    """Energy use per year, with chilled water converted to chiller electricity."""
-
-    electricity_process_kwh: float
-    electricity_chillers_kwh: float
-    cooling_kwh_th: float
-    natural_gas_nm3: float
-    heat_mj: float
-    chiller_cop: float
-    tce: float
-
-    @property
-    def electricity_kwh(self) -> float:
-        return self.electricity_process_kwh + self.electricity_chillers_kwh
-
-
-@dataclass(frozen=True)
 class RunResult:
-    """Everything one run of the pipeline produced."""
+    """Everything one run of the pipeline produced (steady-state results hold one draw)."""
 
     scenario: Scenario
     scenario_hash: str
@@ -53,113 +42,37 @@ class RunResult:
     product: ProductProperties
     route: CompiledRoute
     balance: Balance
-    utilities: UtilitySummary
+    utilities: Utilities
+    equipment: EquipmentResult
+    capex: CapexResult
+    carbon: CarbonResult
+    opex: OpexResult
+    economics: EconomicsResult
+    schedule: ScheduleResult
+    links: SiteLinks
     kpis: dict[str, Any] = field(default_factory=dict)
-    finance_overrides: dict[str, Any] = field(default_factory=dict)  # set by the pipeline
-    # Later stages; None until the stage has run.
-    equipment: Any = None  # natwin.costs.EquipmentResult
-    capex: Any = None  # natwin.costs.CapexResult
-    opex: Any = None  # natwin.economics.OpexResult
-    economics: Any = None  # natwin.economics.EconomicsResult
-    carbon: Any = None  # natwin.carbon.CarbonResult
-    schedule: Any = None  # natwin.construction.ScheduleResult
-    uncertainty: Any = None  # natwin.uncertainty.UncertaintyResult (montecarlo, sensitivity)
-    operations: Any = None  # natwin.operations.PlantSimulation (simulated plant years)
-    energy: Any = None  # natwin.energy.EnergyResult (hourly site energy system)
+    operations: PlantSimulation | None = None  # None when the simulation was skipped
+    energy: EnergyResult | None = None  # None when the energy system was skipped
+    # A study attached by natwin.uncertainty (a layer above the pipeline) for the report:
+    # natwin.uncertainty.UncertaintyResult; typed loosely because this module sits below it.
+    uncertainty: Any = None
+
+    @property
+    def finance_overrides(self) -> dict[str, float]:
+        """The links' overrides of the finance and price tables (construction years, tariff)."""
+        return self.links.finance_overrides()
 
 
-def summarise_utilities(balance: Balance, cop: float) -> UtilitySummary:
-    """Annual energy use by carrier, chilled water met by electric chillers at ``cop``."""
-    energy = balance.energy_by_carrier()
-
-    def total(carrier: str) -> float:
-        return float(np.asarray(energy.get(carrier, 0.0)).reshape(-1)[0])
-
-    cooling = total("cooling")
-    chillers = cooling / cop
-    process = total("electricity")
-    tce = float(balance.tce_per_year(np.array([process + chillers]))[0])
-    return UtilitySummary(process, chillers, cooling, total("natural_gas"), total("heat"), cop, tce)
-
-
-def compute_kpis(
-    scenario: Scenario, product: ProductProperties, balance: Balance, util: UtilitySummary
-) -> dict[str, Any]:
-    """The flat KPI table of a run (per tonne of product unless named otherwise)."""
-    t = float(balance.product_t_per_year[0])
-    feeds = balance.feeds_by_category()
-    water_feeds = sum(
-        float(flow["H2O"][0]) for ub in balance.units for label, flow in ub.feeds_kg.items() if label == "H2O"
-    )
-    outputs = balance.outputs_by_kind()
-
-    def kind_total(kind: str) -> float:
-        return sum(float(v[0]) for v in outputs.get(kind, {}).values())
-
-    raw = sum(float(v[0]) for v in balance.raw_materials().values())
-    na2so4 = float(outputs.get("by_product", {}).get("Na2SO4", np.zeros(1))[0])
-    gases = feeds.get("process_gas", {})
-    return {
-        "capacity_t_per_year": scenario.plant.capacity_t_per_year,
-        "operating_hours_per_year": scenario.plant.operating_hours_per_year,
-        "electricity_kwh_per_t": util.electricity_kwh / t,
-        "electricity_process_kwh_per_t": util.electricity_process_kwh / t,
-        "cooling_kwh_th_per_t": util.cooling_kwh_th / t,
-        "natural_gas_nm3_per_t": util.natural_gas_nm3 / t,
-        "heat_mj_per_t": util.heat_mj / t,
-        "energy_tce_per_t": util.tce / t,
-        "energy_tce_per_year": util.tce,
-        "process_co2_kg_per_t": float(balance.process_co2_kg[0]) / t,
-        "water_t_per_t": water_feeds / 1000.0 / t,
-        "raw_materials_t_per_t": raw / 1000.0 / t,
-        "wastewater_t_per_t": kind_total("wastewater") / 1000.0 / t,
-        "na2so4_by_product_t_per_t": na2so4 / 1000.0 / t,
-        "process_gases_t_per_t": sum(float(v[0]) for v in gases.values()) / 1000.0 / t,
-        "overall_mass_yield": _overall_yield(balance),
-        "specific_energy_wh_per_kg": float(np.asarray(product.specific_energy_wh_per_kg)),
-        "cathode_kg_per_kwh_cell": float(np.asarray(product.cathode_kg_per_kwh_cell)),
-    }
-
-
-def _overall_yield(balance: Balance) -> float:
-    """Product species made per product species that the fed metal could make. [-]
-
-    The limiting element of the product formula (the scarcest relative to its count) gives the
-    theoretical product from the fresh feeds.
-    """
-    route = balance.route
-    product = route.species[route.product_species]
-    fed = balance.fresh_feeds()
-    made = float(
-        balance.unit(route.units[route.product_unit].id).outlets_kg[route.product_outlet][product][0]
-    )
-    best = np.inf
-    for element, atoms in route.composition.items():
-        count = atoms[route.product_species]
-        if count == 0 or element in ("O", "H", "C", "N"):
-            continue
-        moles = sum(
-            float(kg[0]) / route.molar_mass[route.species.index(s)] * atoms[route.species.index(s)]
-            for s, kg in fed.items()
-        )
-        best = min(best, moles / count)
-    return made / (best * route.molar_mass[route.product_species]) if np.isfinite(best) else float("nan")
-
-
-_ENERGY_CACHE: dict[tuple[str, str], Any] = {}
+_ENERGY_CACHE: dict[tuple[str, str], EnergyResult] = {}
 _ENERGY_CACHE_SIZE = 8
 
 
-def run_site_energy(scenario: Scenario, balance: Balance, plant: Any) -> Any:
+def run_site_energy(scenario: Scenario, balance: Balance, plant: PlantSimulation | None) -> EnergyResult:
     """The hourly site energy system on the simulated load (or the balance's when not simulated).
 
     The solve is deterministic for a scenario and a load profile, so results are kept in a small
     in-process cache keyed by the scenario hash and the profile's digest: a second run of the
     same scenario (a comparison, the web app, the tests) does not solve again."""
-    import hashlib
-
-    from natwin.energy import LoadProfile, run_energy
-
     load = LoadProfile.from_carriers(plant.result.load_profile) if plant is not None else None
     digest = hashlib.sha256()
     if plant is not None:
@@ -174,37 +87,52 @@ def run_site_energy(scenario: Scenario, balance: Balance, plant: Any) -> Any:
     return _ENERGY_CACHE[key]
 
 
-def energy_price_override(site_energy: Any, util: UtilitySummary) -> dict[str, float]:
+def effective_tariff(site_energy: EnergyResult, util: Utilities) -> float | None:
     """The electricity price that makes the OPEX's electricity line equal the energy system's
     annual cost (grid at time-of-use prices, contracted wind, LNG cold, certificates, and the
     annualised cost of PV, storage and the cold connection, as an energy-service contract).
 
     The OPEX counts electricity incl. chillers (kWh x price, VAT incl.); the energy system meets
     the same power and chilled water, so its annual cost divided by that electricity is the
-    effective tariff. [CNY/kWh]"""
-    if util.electricity_kwh <= 0:
-        return {}
-    return {"prices.utility.electricity": site_energy.annual_cost_cny / util.electricity_kwh}
+    effective tariff. None when the plant uses no electricity. [CNY/kWh]"""
+    electricity = float(util.electricity_kwh[0])
+    if electricity <= 0:
+        return None
+    return site_energy.annual_cost_cny / electricity
 
 
-def economics_timeline(scenario: Scenario, plan: ScheduleResult) -> tuple[dict[str, Any], Any]:
+def supply_shares(site_energy: EnergyResult, util: Utilities) -> SupplyShares | None:
+    """The energy system's electricity and its sources per kWh, for the carbon stage."""
+    supply = site_energy.carbon_inputs()
+    electricity = supply["electricity_kwh"]
+    balance_kwh = float(util.electricity_kwh[0])
+    if electricity <= 0 or balance_kwh <= 0:
+        return None
+    imports = supply["grid_import_kwh"]
+    return SupplyShares(
+        electricity_per_balance_kwh=electricity / balance_kwh,
+        carbon_free_share=supply["carbon_free_kwh"] / electricity,
+        grid_import_share=imports / electricity,
+        grid_location_kgco2_per_kwh=supply["grid_location_co2_kg"] / imports if imports > 0 else 0.0,
+    )
+
+
+def construction_links(scenario: Scenario, plan: ScheduleResult) -> tuple[int | None, tuple[float, ...]]:
     """Construction years and operating-year loads for the cash flow, from the schedule.
 
     Unless the scenario sets ``finance.construction_years``, the construction period is the
     P50 time to first product rounded to whole years (at least one); operating year 1 starts
     at first product, and its load is the average ramp-up share over its 365 days.
     """
-    overrides: dict[str, Any] = {}
     first = plan.risk.percentiles["first_product"]["P50"]
     full = plan.risk.percentiles["full_output"]["P50"]
-    if "construction_years" not in scenario.finance:
-        overrides["construction_years"] = max(1, round(first / 365.0))
+    years = None if "construction_years" in scenario.finance else max(1, round(first / 365.0))
     life = int(scenario.finance.get("operating_life_years", finance_table()["operating_life_years"].default))
     loads = ramp_up_by_operating_year(first, full, plan.network.ramp_up_curve, life)
-    return overrides, loads
+    return years, tuple(float(x) for x in np.asarray(loads, dtype=float).reshape(-1))
 
 
-def schedule_kpis(plan: ScheduleResult, opex: Any, vat_goods: float) -> dict[str, Any]:
+def schedule_kpis(plan: ScheduleResult, opex: OpexResult, vat_goods: float) -> dict[str, Any]:
     """Milestone dates and the acceleration trade-off (crash cost against earlier margin)."""
     out: dict[str, Any] = {
         "first_product_p50": plan.milestone_date("first_product", "P50").isoformat(),
@@ -222,7 +150,7 @@ def schedule_kpis(plan: ScheduleResult, opex: Any, vat_goods: float) -> dict[str
     return out
 
 
-def opex_margin_cny_per_year(opex: Any, vat_goods: float) -> Any:
+def opex_margin_cny_per_year(opex: OpexResult, vat_goods: float) -> Any:
     """Operating margin at full output: VAT-exclusive revenue less operating cost. [CNY/yr]
 
     The value of producing a day earlier (at nameplate), used to weigh acceleration."""
@@ -249,59 +177,68 @@ def run(
         Show the simulation's progress bar.
     """
     check_data(scenario)  # missing prices, emission factors or equipment fail before any stage
-    chem = catalog.chemistry(scenario.plant.chemistry)
-    product = product_properties(chem)
-    route = packaged_route(scenario.plant.route)
-    balance = solve_balance(route, scenario.plant.capacity_t_per_year, scenario.process.parameters)
-    util = summarise_utilities(balance, chiller_cop(scenario))
-    kpis = compute_kpis(scenario, product, balance, util)
-    equipment = size_equipment(scenario, route, balance)
-    capex = estimate_capex(scenario, balance, equipment)
-    kpis |= {
-        "construction_investment_cny": float(capex.construction_investment_cny[0]),
-        "staff": float(equipment.headcount[0]),
-        "installed_power_kw": float(equipment.power_kw[0]),
-    }
-    plant = None
+    plant = design(scenario)
+    kpis: dict[str, Any] = {}
+    simulation = None
     if simulate:
-        plant = simulate_plant(scenario, route, balance, equipment, scenario.operations, progress=progress)
-        kpis |= plant.result.kpis()
+        simulation = simulate_plant(
+            scenario, plant.route, plant.balance, plant.equipment, scenario.operations, progress=progress
+        )
+        kpis |= simulation.result.kpis()
     site_energy = None
-    carbon_inputs: dict[str, Any] = {}
     if energy and scenario.energy.enabled:
-        site_energy = run_site_energy(scenario, balance, plant)
+        site_energy = run_site_energy(scenario, plant.balance, simulation)
         kpis |= site_energy.kpis()
-        carbon_inputs = site_energy.carbon_inputs()
-    carbon = footprint(scenario, balance, util, product, **carbon_inputs)
-    kpis |= carbon.kpis()
     plan = schedule_for(scenario)
-    finance_overrides, ramp_up = economics_timeline(scenario, plan)
-    if site_energy is not None:
-        finance_overrides |= energy_price_override(site_energy, util)
-    opex = operating_costs(scenario, balance, util, equipment, capex, overrides=finance_overrides)
-    economics = cash_flow(
-        scenario, capex, opex, overrides=finance_overrides, ramp_up=ramp_up, product=product
-    )
-    kpis |= economics.kpis()
-    kpis["total_investment_cny_per_t_per_year"] = kpis["total_investment_cny"] / scenario.plant.capacity_t_per_year
+    links = site_links(scenario, plan, plant, site_energy)
+    state = account(scenario, plant, links)
+    kpis = state.kpi_values() | kpis
+    kpis["irr_message"] = state.economics.irr_project_after_tax.message(0)
     vat = float(scenario.finance.get("vat.goods", finance_table()["vat.goods"].default))
-    kpis |= schedule_kpis(plan, opex, vat)
+    kpis |= schedule_kpis(plan, state.opex, vat)
+    return _result(scenario, state, kpis, plan, simulation, site_energy)
+
+
+def site_links(
+    scenario: Scenario, plan: ScheduleResult, plant: PlantDesign, site_energy: EnergyResult | None
+) -> SiteLinks:
+    """What the schedule and the energy system hand the steady-state core."""
+    years, ramp_up = construction_links(scenario, plan)
+    if site_energy is None:
+        return SiteLinks(construction_years=years, ramp_up=ramp_up)
+    return SiteLinks(
+        construction_years=years,
+        ramp_up=ramp_up,
+        electricity_tariff_cny_per_kwh=effective_tariff(site_energy, plant.utilities),
+        supply=supply_shares(site_energy, plant.utilities),
+    )
+
+
+def _result(
+    scenario: Scenario,
+    state: SteadyState,
+    kpis: dict[str, Any],
+    plan: ScheduleResult,
+    simulation: PlantSimulation | None,
+    site_energy: EnergyResult | None,
+) -> RunResult:
+    plant = state.design
     return RunResult(
         scenario=scenario,
         scenario_hash=scenario.hash,
         version=__version__,
-        product=product,
-        route=route,
-        balance=balance,
-        utilities=util,
-        kpis=kpis,
-        carbon=carbon,
-        equipment=equipment,
-        capex=capex,
-        opex=opex,
-        economics=economics,
+        product=plant.product,
+        route=plant.route,
+        balance=plant.balance,
+        utilities=plant.utilities,
+        equipment=plant.equipment,
+        capex=plant.capex,
+        carbon=state.carbon,
+        opex=state.opex,
+        economics=state.economics,
         schedule=plan,
-        operations=plant,
+        links=state.links,
+        kpis=kpis,
+        operations=simulation,
         energy=site_energy,
-        finance_overrides=finance_overrides,
     )

@@ -34,24 +34,26 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from natwin import catalog, datadirs
-from natwin.energy.settings import EnergySettings
 from natwin.errors import DataError, InputError, Problem
-from natwin.flowsheet import check_parameters
+from natwin.flowsheet import check_parameters, packaged_routes
 from natwin.flowsheet import route as packaged_route
-from natwin.operations.settings import OperationsSettings
-from natwin.parameters import check_values, section_table
+from natwin.parameters import check_values
+from natwin.settings.defaults import default
+from natwin.settings.energy import EnergySettings
+from natwin.settings.operations import OperationsSettings
+from natwin.settings.sections import PARAMETER_SECTIONS, section_table
+from natwin.settings.study import Study, input_problems
+from natwin.strict import StrictModel
 
 HOURS_PER_YEAR = 8760.0
 DEFAULT_SCENARIO = "binhai_nfm111"
 
 
-class Section(BaseModel):
+class Section(StrictModel):
     """Base of scenario sections: strict types, unknown keys rejected, immutable."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
 class PlantSection(Section):
@@ -78,8 +80,6 @@ class PlantSection(Section):
     @field_validator("route")
     @classmethod
     def _known_route(cls, value: str) -> str:
-        from natwin.flowsheet import packaged_routes
-
         if value not in packaged_routes():
             raise ValueError(f"unknown route; allowed: {', '.join(packaged_routes())}")
         return value
@@ -152,10 +152,6 @@ class ReportSection(Section):
     """How results are presented: the currency of the report (amounts are computed in CNY)."""
 
     currency: Literal["CNY", "USD", "EUR"] = "CNY"
-
-
-#: Sections that override a stage's parameter table by name (see natwin.parameters).
-PARAMETER_SECTIONS = ("prices", "finance", "equipment", "carbon")
 
 
 class Scenario(Section):
@@ -242,7 +238,7 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise InputError(
-            _problems(exc, raw) + _parameter_problems(raw) + _section_problems(raw), source
+            validation_problems(exc, raw) + _parameter_problems(raw) + _section_problems(raw), source
         ) from None
     problems = check_parameters(
         packaged_route(scenario.plant.route), scenario.process.parameters, prefix="process.parameters."
@@ -293,23 +289,15 @@ def load_scenario(path: str | Path | None = None, data_dir: str | Path | None = 
 
 def _study_problems(scenario: Scenario) -> list[Problem]:
     """Validate the [uncertainty] section as a study and its inputs against the scenario."""
-    from natwin.uncertainty import Study, check_inputs
-
     try:
         study = Study.model_validate(scenario.uncertainty)
     except ValidationError as exc:
-        return [Problem(f"uncertainty.{p.path}", p.value, p.allowed) for p in _problems(exc, {})]
-    try:
-        check_inputs(scenario, study.inputs)
-    except InputError as exc:
-        return list(exc.problems)
-    return []
+        return [Problem(f"uncertainty.{p.path}", p.value, p.allowed) for p in validation_problems(exc, {})]
+    return input_problems(scenario.plant.route, study.inputs)
 
 
 def _parameter_problems(raw: dict[str, Any]) -> list[Problem]:
     """Check process parameters against the route even when other sections fail."""
-    from natwin.flowsheet import packaged_routes
-
     plant, process = raw.get("plant"), raw.get("process")
     if not isinstance(plant, dict) or not isinstance(process, dict):
         return []
@@ -333,7 +321,9 @@ def _section_problems(raw: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[Problem]:
+def validation_problems(exc: ValidationError, raw: dict[str, Any]) -> list[Problem]:
+    """One :class:`Problem` per error of a pydantic validation (path, value given, what is
+    allowed), with a close match for a misspelt key of a scenario section."""
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -374,11 +364,7 @@ def chiller_cop(scenario: Scenario) -> float:
     """The scenario's chiller COP, or the sourced default. [-]"""
     if scenario.energy.chiller_cop is not None:
         return scenario.energy.chiller_cop
-    defaults = catalog.read_toml(catalog.data_path("defaults.toml"))
-    try:
-        return float(defaults["energy"]["chiller_cop"]["value"])
-    except (KeyError, TypeError) as exc:
-        raise DataError(f"defaults.toml: energy.chiller_cop missing ({exc})") from None
+    return default("energy.chiller_cop").value
 
 
 def set_path(raw: dict[str, Any], path: str, value: Any) -> None:

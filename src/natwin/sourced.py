@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
+
+from natwin.strict import StrictModel
 
 TrustTag = Literal["F", "F2", "C", "M", "E"]
 
@@ -31,10 +33,8 @@ def _list_to_tuple(value: Any) -> Any:
 Seq = Annotated[tuple[T, ...], BeforeValidator(_list_to_tuple)]
 
 
-class DataModel(BaseModel):
+class DataModel(StrictModel):
     """Base of data-file models: immutable, unknown keys rejected, no silent coercion."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Sourced(DataModel):

@@ -25,6 +25,8 @@ import duckdb
 import platformdirs
 
 from natwin.errors import InputError, NatwinError, Problem
+from natwin.files import jsonable
+from natwin.tables import all_tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -81,8 +83,6 @@ def default_store_path() -> Path:
 
 
 def _json(value: Any) -> str:
-    from natwin.report.files import jsonable
-
     return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
 
 
@@ -297,8 +297,6 @@ class RunStore:
 
 def result_payload(result: Any, name: str | None = None, duration_s: float | None = None) -> dict[str, Any]:
     """A JSON-ready description of a run: what the store keeps."""
-    from natwin.report.tables import all_tables
-
     return {
         "name": name or result.scenario.plant.name,
         "scenario_hash": result.scenario_hash,

@@ -35,7 +35,8 @@ from typing import Any
 
 from natwin import catalog
 from natwin.errors import InputError, NatwinError, Problem
-from natwin.scenario import default_scenario_path, set_path
+from natwin.pipeline import run
+from natwin.scenario import default_scenario_path, parse_scenario, set_path
 from natwin.store import RunStore, result_payload
 
 
@@ -135,9 +136,6 @@ def evaluate_point(raw: dict[str, Any], label: str = "", *, simulate: bool = Tru
 
     Top-level so that Dask can ship it to worker processes; ``simulate`` and ``energy`` are
     :func:`natwin.pipeline.run`'s stage switches."""
-    from natwin.pipeline import run
-    from natwin.scenario import parse_scenario
-
     start = time.perf_counter()
     try:
         scenario = parse_scenario(raw, source=f"sweep point {label}")

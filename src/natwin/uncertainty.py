@@ -33,190 +33,27 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special, stats
+from scipy import stats
 
-from natwin import catalog, datadirs
+from natwin import datadirs
+from natwin.core import SiteLinks, steady_state
 from natwin.errors import InputError, Problem
-from natwin.flowsheet import route as packaged_route
-from natwin.flowsheet import solve_balance
-from natwin.parameters import Parameter, section_table
-from natwin.scenario import PARAMETER_SECTIONS, Scenario
+from natwin.parameters import Parameter
+from natwin.pipeline import run
+from natwin.scenario import Scenario, validation_problems
+from natwin.settings.sections import PARAMETER_SECTIONS
+from natwin.settings.study import PATH_PREFIXES as PATH_PREFIXES  # re-exported (study models: settings layer)
+from natwin.settings.study import Correlation, Distribution, Study, input_problems, input_space
 
 Array = NDArray[np.float64]
 DEFAULT_CHUNK = 16_384  # arrays of 128 kB stay in cache: ~2x faster than 100,000 at once
 
 
-# --------------------------------------------------------------------------- distributions
-
-
-class Distribution(BaseModel):
-    """A distribution of one input. Fields used depend on ``kind``:
-
-    uniform (low, high), triangular (low, mode, high), pert (low, mode, high),
-    normal (mean, sd), lognormal (median, sigma of the log), discrete (values, weights).
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
-
-    kind: Literal["uniform", "triangular", "pert", "normal", "lognormal", "discrete"]
-    low: float | None = None
-    mode: float | None = None
-    high: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(default=None, gt=0)
-    median: float | None = Field(default=None, gt=0)
-    sigma: float | None = Field(default=None, gt=0)
-    values: tuple[float, ...] | None = None
-    weights: tuple[float, ...] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _lists(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("values", "weights"):
-                if isinstance(data.get(key), list):
-                    data[key] = tuple(data[key])
-        return data
-
-    @model_validator(mode="after")
-    def _complete(self) -> Distribution:
-        need = {
-            "uniform": ("low", "high"),
-            "triangular": ("low", "mode", "high"),
-            "pert": ("low", "mode", "high"),
-            "normal": ("mean", "sd"),
-            "lognormal": ("median", "sigma"),
-            "discrete": ("values",),
-        }[self.kind]
-        missing = [k for k in need if getattr(self, k) is None]
-        if missing:
-            raise ValueError(f"{self.kind} needs {', '.join(missing)}")
-        if self.kind in ("uniform", "triangular", "pert"):
-            low, high = float(self.low), float(self.high)  # type: ignore[arg-type]
-            mode = float(self.mode) if self.mode is not None else low
-            if not low <= mode <= high or not low < high:
-                raise ValueError("need low <= mode <= high and low < high")
-        if self.kind == "discrete":
-            weights = self.weights or tuple(1.0 for _ in self.values or ())
-            if len(weights) != len(self.values or ()) or any(w < 0 for w in weights) or sum(weights) <= 0:
-                raise ValueError("weights must match values, be >= 0 and not all zero")
-        return self
-
-    def ppf(self, u: Array) -> Array:
-        """Inverse CDF at probabilities ``u`` in (0, 1)."""
-        k = self.kind
-        if k == "uniform":
-            return self.low + (self.high - self.low) * u  # type: ignore[operator]
-        if k == "triangular":
-            low, mode, high = float(self.low), float(self.mode), float(self.high)  # type: ignore[arg-type]
-            c = (mode - low) / (high - low)
-            left = low + np.sqrt(u * (high - low) * (mode - low))
-            right = high - np.sqrt((1 - u) * (high - low) * (high - mode))
-            return np.where(u < c, left, right)
-        if k == "pert":
-            span = self.high - self.low  # type: ignore[operator]
-            a = 1 + 4 * (self.mode - self.low) / span  # type: ignore[operator]
-            b = 1 + 4 * (self.high - self.mode) / span  # type: ignore[operator]
-            grid_u, grid_x = _beta_ppf_table(float(a), float(b))
-            return self.low + span * np.interp(u, grid_u, grid_x)  # type: ignore[operator]
-        if k == "normal":
-            return self.mean + self.sd * special.ndtri(u)  # type: ignore[operator]
-        if k == "lognormal":
-            return self.median * np.exp(self.sigma * special.ndtri(u))  # type: ignore[operator]
-        values = np.asarray(self.values, dtype=float)
-        weights = np.asarray(self.weights or np.ones(len(values)), dtype=float)
-        cumulative = np.cumsum(weights) / weights.sum()
-        return values[np.minimum(np.searchsorted(cumulative, u, side="right"), len(values) - 1)]
-
-    def support(self) -> tuple[float, float]:
-        if self.kind in ("uniform", "triangular", "pert"):
-            return float(self.low), float(self.high)  # type: ignore[arg-type]
-        if self.kind == "discrete":
-            return min(self.values or (0,)), max(self.values or (0,))
-        if self.kind == "lognormal":
-            return 0.0, np.inf
-        return -np.inf, np.inf
-
-    def percentile(self, p: float) -> float:
-        return float(self.ppf(np.array([p]))[0])
-
-
-@lru_cache(maxsize=1024)
-def _beta_ppf_table(a: float, b: float, points: int = 8193) -> tuple[Array, Array]:
-    """Inverse CDF of Beta(a, b) tabulated on a grid dense in both tails, for interpolation.
-
-    scipy's beta.ppf costs microseconds per value (a root search each); the CDF tabulated on
-    a grid dense at both ends and inverted by interpolation is far faster, with an error below
-    1e-6 of the range for the PERT shapes (a, b in [1, 5])."""
-    t = np.linspace(0.0, 1.0, points)
-    grid_x = 0.5 - 0.5 * np.cos(np.pi * t)  # dense near 0 and 1
-    grid_u = special.betainc(a, b, grid_x)  # the CDF is cheap; the table inverts it
-    keep = np.concatenate(([True], np.diff(grid_u) > 0))
-    return grid_u[keep], grid_x[keep]
-
-
-class Correlation(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    inputs: tuple[str, str]
-    rank: float = Field(ge=-0.99, le=0.99)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _tuple(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("inputs"), list):
-            data = dict(data) | {"inputs": tuple(data["inputs"])}
-        return data
-
-
-class Study(BaseModel):
-    """An uncertainty study: inputs with distributions, correlations, outputs, draws."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    draws: int = Field(default=10_000, ge=10, le=10_000_000)
-    seed: int = Field(default=0, ge=0)
-    sampling: Literal["random", "lhs"] = "lhs"
-    defaults: tuple[str, ...] = Field(
-        default=("prices", "yields", "energy", "excess", "equipment", "carbon"),
-        description="groups of data-file ranges to include as PERT inputs",
-    )
-    inputs: dict[str, Distribution] = Field(default_factory=dict)
-    correlations: tuple[Correlation, ...] = ()
-    outputs: tuple[str, ...] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _tuples(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("defaults", "correlations", "outputs"):
-                if isinstance(data.get(key), list):
-                    data[key] = tuple(data[key])
-        return data
-
-
 # --------------------------------------------------------------------------- input space
-
-PATH_PREFIXES = (
-    "process.parameters.",
-    "prices.",
-    "finance.",
-    "equipment.",
-    "carbon.",
-    "plant.capacity_t_per_year",
-    "energy.chiller_cop",
-    "chemistry.practical_capacity_mah_per_g",
-    "chemistry.average_voltage_v",
-    "chemistry.anode_voltage_v",
-)
 
 #: Default-input groups: name patterns per section (fnmatch) of parameters with a low/high range.
 GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -238,13 +75,7 @@ GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
 @datadirs.scenario_scoped
 def parameter_space(scenario: Scenario) -> dict[str, Parameter]:
     """Every drawable input of a scenario by path, with its parameter record."""
-    space: dict[str, Parameter] = {}
-    for name, p in packaged_route(scenario.plant.route).parameters.items():
-        space[f"process.parameters.{name}"] = p
-    for section in PARAMETER_SECTIONS:
-        for name, p in section_table(section).items():
-            space[f"{section}.{name}"] = p
-    return space
+    return input_space(scenario.plant.route)
 
 
 def default_inputs(scenario: Scenario, groups: Sequence[str]) -> dict[str, Distribution]:
@@ -278,36 +109,7 @@ def _current_values(scenario: Scenario) -> dict[str, float]:
 
 def check_inputs(scenario: Scenario, inputs: Mapping[str, Distribution]) -> None:
     """Each path must be drawable and each distribution's support inside the allowed range."""
-    space = parameter_space(scenario)
-    problems: list[Problem] = []
-    for path, dist in inputs.items():
-        lo, hi = dist.support()
-        if path in space:
-            p = space[path]
-            if not (p.accepts(lo) or (np.isinf(lo) and np.isinf(p.lower))) or not (
-                p.accepts(hi) or (np.isinf(hi) and np.isinf(p.upper))
-            ):
-                problems.append(
-                    Problem(
-                        f"uncertainty.inputs.{path}",
-                        f"support [{lo:g}, {hi:g}]",
-                        f"draws within {p.allowed()}",
-                    )
-                )
-        elif path in PATH_PREFIXES[5:]:
-            if lo <= 0:
-                problems.append(
-                    Problem(f"uncertainty.inputs.{path}", f"support [{lo:g}, {hi:g}]", "positive draws only")
-                )
-        else:
-            problems.append(
-                Problem(
-                    f"uncertainty.inputs.{path}",
-                    dist.kind,
-                    "a drawable input: a route, price, finance, equipment or carbon parameter, "
-                    "plant.capacity_t_per_year, energy.chiller_cop or chemistry.* (`natwin montecarlo --list` lists them)",
-                )
-            )
+    problems = input_problems(scenario.plant.route, inputs)
     if problems:
         raise InputError(problems, "uncertainty study")
 
@@ -395,151 +197,30 @@ def _gaussian_copula(u: Array, names: list[str], correlations: Sequence[Correlat
 # --------------------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
-class VectorUtilities:
-    """Annual energy use by carrier as arrays over draws (chillers at ``chiller_cop``)."""
-
-    chiller_cop: Array
-    electricity_kwh: Array
-    natural_gas_nm3: Array
-    heat_mj: Array
+_LINKS: dict[str, SiteLinks] = {}
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """What every draw shares with the scenario's run (see :func:`timeline`)."""
-
-    finance_overrides: dict[str, Any]  # construction years, effective electricity tariff
-    loads: Array  # production load by operating year
-    carbon_free_share: float | None = None  # of electricity, from the energy system
-    grid_import_share: float | None = None
-
-
-_TIMELINES: dict[str, Timeline] = {}
-
-
-def timeline(scenario: Scenario) -> Timeline:
+def timeline(scenario: Scenario) -> SiteLinks:
     """What every draw shares with the scenario's run: the construction period and ramp-up
-    (P50 schedule) and, when the energy system is on, its effective electricity tariff (annual
-    energy-system cost over electricity use), so that the draws centre on the run's figures.
+    (P50 schedule) and, when the energy system is on, its effective electricity tariff and
+    electricity supply shares, so that the draws centre on the run's figures.
 
     It runs the pipeline once per scenario (cached by its hash; the energy solve is cached too).
-    A drawn ``prices.utility.electricity`` replaces the effective tariff."""
-    if scenario.hash not in _TIMELINES:
-        from natwin.pipeline import run
-
-        result = run(scenario, simulate=scenario.energy.enabled)
-        loads = np.asarray(
-            result.economics.table["load"][result.economics.construction_years :, 0], dtype=float
-        )
-        shares: dict[str, float] = {}
-        if result.energy is not None:
-            supply = result.energy.carbon_inputs()
-            shares = {
-                "carbon_free_share": supply["carbon_free_kwh"] / supply["electricity_kwh"],
-                "grid_import_share": supply["grid_import_kwh"] / supply["electricity_kwh"],
-            }
-        _TIMELINES[scenario.hash] = Timeline(dict(result.finance_overrides), loads, **shares)
-    return _TIMELINES[scenario.hash]
-
-
-def split_paths(samples: Mapping[str, Array]) -> dict[str, dict[str, Array]]:
-    """Group drawn paths by stage: process, prices, finance, equipment, carbon, scenario."""
-    out: dict[str, dict[str, Array]] = {s: {} for s in ("process", *PARAMETER_SECTIONS, "scenario")}
-    for path, values in samples.items():
-        if path.startswith("process.parameters."):
-            out["process"][path.removeprefix("process.parameters.")] = values
-        elif path.split(".", 1)[0] in PARAMETER_SECTIONS:
-            section, name = path.split(".", 1)
-            out[section][name] = values
-        else:
-            out["scenario"][path] = values
-    return out
-
-
-#: Extra vectorised stages (economics) register here: fn(scenario, context) -> {kpi: array}.
-STAGE_HOOKS: list[Callable[[Scenario, dict[str, Any]], dict[str, Array]]] = []
+    The simulated plant year runs only when the energy system needs its hourly load."""
+    if scenario.hash not in _LINKS:
+        _LINKS[scenario.hash] = run(scenario, simulate=scenario.energy.enabled).links
+    return _LINKS[scenario.hash]
 
 
 @datadirs.scenario_scoped
 def evaluate(
-    scenario: Scenario, samples: Mapping[str, Array], n: int | None = None, plan: Timeline | None = None
+    scenario: Scenario, samples: Mapping[str, Array], n: int | None = None, plan: SiteLinks | None = None
 ) -> dict[str, Array]:
-    """Evaluate the steady-state stages for arrays of inputs (one chunk): KPIs by name.
+    """The steady-state core (:func:`natwin.core.steady_state`) for one chunk of draws: KPIs by name.
 
-    Balance, carbon, equipment, CAPEX, OPEX and the cash flow (NPV, IRR, cost per tonne) all run
-    on arrays over draws; the construction timeline is the deterministic P50 one (``plan``).
-    """
-    from natwin.carbon import footprint
-    from natwin.chemistry import product_properties
-    from natwin.economics import cash_flow, operating_costs
-    from natwin.equipment import estimate_capex, size_equipment
-
-    n = n or (len(next(iter(samples.values()))) if samples else 1)
-    parts = split_paths(samples)
-    plant = scenario.plant
-    extra = parts["scenario"]
-    demand = extra.get("plant.capacity_t_per_year", np.full(n, plant.capacity_t_per_year))
-    route = packaged_route(plant.route)
-    route_overrides = {**scenario.process.parameters, **parts["process"]}
-    balance = solve_balance(route, np.broadcast_to(demand, (n,)), route_overrides)
-    chem = catalog.chemistry(plant.chemistry)
-    product = product_properties(
-        chem,
-        practical_capacity_mah_per_g=extra.get("chemistry.practical_capacity_mah_per_g"),
-        average_voltage_v=extra.get("chemistry.average_voltage_v"),
-        anode_voltage_v=extra.get("chemistry.anode_voltage_v"),
-    )
-    from natwin.scenario import chiller_cop
-
-    cop = np.broadcast_to(extra.get("energy.chiller_cop", chiller_cop(scenario)), (n,))
-    t = balance.product_t_per_year
-    energy = balance.energy_by_carrier()
-    zero = np.zeros(n)
-    electricity = energy.get("electricity", zero) + energy.get("cooling", zero) / cop
-    util = VectorUtilities(cop, electricity, energy.get("natural_gas", zero), energy.get("heat", zero))
-    plan = plan or timeline(scenario)
-    supply: dict[str, Array] = {}
-    if plan.carbon_free_share is not None and plan.grid_import_share is not None:
-        supply = {
-            "carbon_free_kwh": electricity * plan.carbon_free_share,
-            "grid_import_kwh": electricity * plan.grid_import_share,
-        }
-    carbon = footprint(scenario, balance, util, product, overrides=parts["carbon"], **supply)
-    equipment = size_equipment(scenario, route, balance, overrides=parts["equipment"])
-    capex = estimate_capex(scenario, balance, equipment, overrides=parts["equipment"])
-    drawn = {f"prices.{k}": v for k, v in parts["prices"].items()} | {
-        f"finance.{k}": v for k, v in parts["finance"].items()
-    }
-    shared = {(k if "." in k else f"finance.{k}"): v for k, v in plan.finance_overrides.items()}
-    money = {k: v for k, v in shared.items() if k.startswith("prices.")} | drawn
-    opex = operating_costs(scenario, balance, util, equipment, capex, overrides=money)
-    finance = shared | drawn
-    economics = cash_flow(
-        scenario, capex, opex, overrides=finance, ramp_up=plan.loads, product=product, full_table=False
-    )
-    kpis: dict[str, Array] = {
-        "electricity_kwh_per_t": electricity / t,
-        "energy_tce_per_t": balance.tce_per_year(electricity) / t,
-        "process_co2_kg_per_t": balance.process_co2_kg / t,
-        "raw_materials_t_per_t": sum(balance.raw_materials().values(), zero) / 1000.0 / t,
-        "co2_kg_per_kg": carbon.co2_kg_per_kg,
-        "co2_kg_per_kwh": carbon.co2_kg_per_kwh,
-        "tco2_per_tce": carbon.tco2_per_tce,
-        "total_investment_cny": economics.total_investment_cny,
-        "construction_investment_cny": capex.construction_investment_cny,
-        "opex_cny_per_t": economics.opex_cny_per_t,
-        "cost_cny_per_t": economics.lcop_cny_per_t,
-        "cost_cny_per_kwh_cell": economics.cost_cny_per_kwh_cell,
-        "npv_cny": economics.npv_cny,
-        "irr_project_after_tax": economics.irr_project_after_tax.value,
-        "payback_years": economics.payback_years,
-        "staff": equipment.headcount,
-    }
-    context = {"balance": balance, "product": product, "carbon": carbon, "parts": parts, "cop": cop, "n": n}
-    for hook in STAGE_HOOKS:
-        kpis |= hook(scenario, context)
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in kpis.items()}
+    ``plan`` holds the run's links (construction period, ramp-up, effective tariff, supply);
+    by default those of :func:`timeline`."""
+    return steady_state(scenario, samples, plan or timeline(scenario), n).kpis
 
 
 def evaluate_chunked(
@@ -580,10 +261,30 @@ class MonteCarloResult:
         return np.quantile(values, p), p
 
 
+#: The price that the energy system's effective tariff replaces in a run with the energy stage.
+TARIFF_PATH = "prices.utility.electricity"
+
+
 def study_inputs(scenario: Scenario, study: Study) -> dict[str, Distribution]:
-    inputs = {**default_inputs(scenario, study.defaults), **study.inputs}
+    """The study's inputs: PERT defaults of the selected groups, then the study's own.
+
+    With the energy system on, the run's electricity price is the energy system's effective
+    tariff, so the default electricity-price input is centred there (its range scaled by the
+    same ratio) and the draws stay centred on the run; a study's own distribution for
+    ``prices.utility.electricity`` is taken as given."""
+    defaults = default_inputs(scenario, study.defaults)
+    tariff = timeline(scenario).electricity_tariff_cny_per_kwh if TARIFF_PATH in defaults else None
+    if tariff is not None:
+        defaults[TARIFF_PATH] = _rescaled(defaults[TARIFF_PATH], tariff)
+    inputs = {**defaults, **study.inputs}
     check_inputs(scenario, inputs)
     return inputs
+
+
+def _rescaled(dist: Distribution, mode: float) -> Distribution:
+    """A PERT distribution moved to ``mode`` with its low and high scaled by the same ratio."""
+    ratio = mode / float(dist.mode) if dist.mode else 1.0
+    return Distribution(kind="pert", low=float(dist.low) * ratio, mode=mode, high=float(dist.high) * ratio)  # type: ignore[arg-type]  # PERT always has low and high
 
 
 @datadirs.scenario_scoped
@@ -784,6 +485,9 @@ def base_values(scenario: Scenario, inputs: Mapping[str, Distribution]) -> dict[
     """The scenario's own value of each input (its override, else the table default)."""
     space = parameter_space(scenario)
     current = _current_values(scenario)
+    tariff = timeline(scenario).electricity_tariff_cny_per_kwh
+    if tariff is not None:
+        current[TARIFF_PATH] = tariff
     base: dict[str, float] = {}
     for path, dist in inputs.items():
         if path in current:
@@ -855,9 +559,7 @@ def load_study(scenario: Scenario, path: str | None = None, **overrides: Any) ->
     try:
         study = Study.model_validate(raw)
     except ValidationError as exc:
-        from natwin.scenario import _problems
-
-        raise InputError(_problems(exc, raw), source) from None
+        raise InputError(validation_problems(exc, raw), source) from None
     check_inputs(scenario, study.inputs)
     return study
 

@@ -39,6 +39,8 @@ __all__ = [
     "run_inputs",
 ]
 
+#: Loaded on first use, for import time only (pandas, xarray and PyPSA load with the stage): the
+#: scenario, the CLI and the web app import this package without paying for a solver.
 _LAZY = {
     "EnergyInputs": "natwin.energy.inputs",
     "build_inputs": "natwin.energy.inputs",

@@ -22,6 +22,8 @@ from natwin.energy import profiles
 from natwin.energy.settings import EnergySettings, parameter_table
 from natwin.errors import InputError, Problem
 from natwin.parameters import Values
+from natwin.scenario import chiller_cop
+from natwin.settings import sections
 
 if TYPE_CHECKING:
     from natwin.flowsheet import Balance
@@ -125,14 +127,12 @@ def annual_energy(balance: Balance) -> dict[str, float]:
 
 def _grid_factors(scenario: Scenario) -> tuple[dict[str, float], tuple[str, ...], tuple[str, str]]:
     """Grid, residual, heat, gas factors and park settings from the carbon stage's data."""
-    from natwin import carbon
-
-    table = carbon.parameter_table()
+    table = sections.carbon_table()
     values = Values(table, scenario.carbon)
     site = catalog.site(scenario.site.id)
     basis, year = int(values("grid.basis")), int(values("grid.year"))
-    grid_key, notes = carbon.grid_factor_key(site.province, site.grid_region, basis, year, table)
-    residual_key, residual_notes = carbon.residual_factor_key(year, table)
+    grid_key, notes = sections.grid_factor_key(site.province, site.grid_region, basis, year, table)
+    residual_key, residual_notes = sections.residual_factor_key(year, table)
     factors = {
         "grid": float(values(grid_key)),
         "residual": float(values(residual_key)),
@@ -174,8 +174,6 @@ def build_inputs(
     settings : EnergySettings, optional
         Defaults to the scenario's ``[energy]`` section.
     """
-    from natwin.scenario import chiller_cop
-
     settings = settings or settings_of(scenario)
     table = parameter_table()
     values = Values(table, settings.parameters)

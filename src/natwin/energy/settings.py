@@ -1,154 +1,17 @@
 """Settings of the energy-system stage: the scenario's ``[energy]`` section.
 
-The model is strict like every scenario section (unknown keys rejected, no silent coercion) and
-light to import (no PyPSA), so that :mod:`natwin.scenario` can use it as its ``[energy]``
-section. Example::
-
-    [energy]
-    mode = "expansion"                 # or "dispatch" (capacities fixed below)
-    target = "cfe_hourly"              # none | renewable_share | cfe_hourly | co2_cap
-    target_value = 0.9                 # share (0-1], or tCO2/yr for co2_cap
-    technologies = ["pv", "wind", "battery", "lng_cold", "cold_storage", "gec"]
-    pv_max_mw = 30
-
-    [energy.parameters]                # override any energy parameter by name
-    "lng.contract_share" = 0.03
+The model lives in the settings layer (:mod:`natwin.settings.energy`), below the stages, so that
+:mod:`natwin.scenario` uses it without importing the stage; this module keeps the names the
+stage has always imported.
 """
 
-from __future__ import annotations
+from natwin.settings.energy import (
+    RESOLUTIONS,
+    TECHNOLOGIES,
+    EnergySettings,
+    Target,
+    Technology,
+    parameter_table,
+)
 
-from functools import cache
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from natwin import catalog
-from natwin.parameters import ParameterTable, check_values, table_from_toml
-from natwin.sourced import Seq
-
-Technology = Literal["pv", "wind", "battery", "lng_cold", "cold_storage", "gec"]
-Target = Literal["none", "renewable_share", "cfe_hourly", "co2_cap"]
-
-#: Every technology the stage knows, in display order.
-TECHNOLOGIES: tuple[Technology, ...] = ("pv", "wind", "battery", "lng_cold", "cold_storage", "gec")
-#: Time resolutions the stage accepts (hours per averaged block; 1 = full hourly year).
-RESOLUTIONS = (1, 2, 3, 4, 6, 8, 12, 24)
-
-
-@cache
-def parameter_table() -> ParameterTable:
-    """Energy parameters by name (``solar.*``, ``pv.*``, ``wind.*``, ``battery.*``, ``lng.*``,
-    ``chiller.*``, ``cold_storage.*``, ``tariff.*``, ``grid.*``, ``gec.*``, ``load.*``,
-    ``finance.*``), each with its source, from ``natwin/data/energy/parameters.toml``."""
-    path = catalog.data_path("energy", "parameters.toml")
-    return table_from_toml(catalog.read_toml(path), str(path))
-
-
-class EnergySettings(BaseModel):
-    """How the site energy system is modelled.
-
-    Capacities are in MW (electric), MWh, MW_th and MWh_th; PV in MWp (DC).
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
-
-    enabled: bool = Field(
-        default=True,
-        description="solve the hourly site energy system; false keeps the flat tariff and annual grid factor",
-    )
-    chiller_cop: float | None = Field(default=None, gt=1, le=15, description="electric chiller COP [-]")
-    mode: Literal["dispatch", "expansion"] = Field(
-        default="expansion",
-        description="dispatch: capacities fixed below; expansion: choose them at least annualised cost",
-    )
-    target: Target = "none"
-    target_value: float | None = Field(
-        default=None, ge=0, description="share in [0, 1] (renewable_share, cfe_hourly) or tCO2/yr (co2_cap)"
-    )
-    co2_basis: Literal["location", "market"] = Field(
-        default="market", description="scope 2 method the co2_cap target applies to"
-    )
-    technologies: Seq[Technology] = TECHNOLOGIES
-    # expansion limits (None: unlimited)
-    pv_max_mw: float | None = Field(default=30.0, ge=0, description="rooftop + ground PV in the park [MWp]")
-    wind_max_mw: float | None = Field(default=60.0, ge=0, description="contracted offshore wind [MW]")
-    battery_max_mwh: float | None = Field(default=None, ge=0, description="[MWh]")
-    cold_storage_max_mwh_th: float | None = Field(default=None, ge=0, description="[MWh_th]")
-    lng_connection_max_mw_th: float | None = Field(default=None, ge=0, description="[MW_th]")
-    # dispatch-mode capacities (also lower bounds of nothing in expansion: ignored there)
-    pv_mw: float = Field(default=0.0, ge=0, description="installed PV [MWp]")
-    wind_mw: float = Field(default=0.0, ge=0, description="contracted wind [MW]")
-    battery_mw: float = Field(default=0.0, ge=0, description="battery power [MW]")
-    battery_mwh: float = Field(default=0.0, ge=0, description="battery energy [MWh]")
-    cold_storage_mwh_th: float = Field(default=0.0, ge=0, description="chilled-water tank [MWh_th]")
-    lng_connection_mw_th: float = Field(default=0.0, ge=0, description="LNG cold connection [MW_th]")
-    wind_via_public_grid: bool = Field(
-        default=False,
-        description="PPA wind delivered over the public grid (location-based scope 2 counts it as grid "
-        "electricity) instead of the park's green-power private line",
-    )
-    cost_curve_targets: Seq[float] = Field(
-        default=(0.8, 0.9),
-        description="hourly CFE targets of the cost curve (expansion mode; each one solve)",
-    )
-    cost_curve_resolution_h: int = Field(
-        default=6, description="time resolution of the cost-curve solves [h]; 1 = full hourly year"
-    )
-    time_resolution_h: int | None = Field(
-        default=None,
-        description="time resolution of the main solve [h]; None: 3 for an expansion (the design is then "
-        "operated hour by hour and the aggregation gap reported), 1 for a dispatch; 1 = full hourly year",
-    )
-    threads: int = Field(default=1, ge=1, le=2, description="solver threads")
-    parameters: dict[str, float] = Field(default_factory=dict, description="energy parameter overrides")
-
-    @field_validator("technologies")
-    @classmethod
-    def _unique(cls, value: tuple[Technology, ...]) -> tuple[Technology, ...]:
-        if len(set(value)) != len(value):
-            raise ValueError("each technology at most once")
-        return value
-
-    @field_validator("cost_curve_targets")
-    @classmethod
-    def _shares(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(not 0 < v <= 1 for v in value):
-            raise ValueError("hourly CFE targets in (0, 1]")
-        return tuple(sorted(set(value)))
-
-    @field_validator("time_resolution_h", "cost_curve_resolution_h")
-    @classmethod
-    def _resolution(cls, value: int | None) -> int | None:
-        if value is not None and value not in RESOLUTIONS:
-            raise ValueError(f"one of {', '.join(map(str, RESOLUTIONS))} hours")
-        return value
-
-    @field_validator("parameters")
-    @classmethod
-    def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        problems = check_values(parameter_table(), value)
-        if problems:
-            raise ValueError("; ".join(f"{p.path}: got {p.value!r}; {p.allowed}" for p in problems))
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> EnergySettings:
-        if self.target != "none":
-            if self.target_value is None:
-                raise ValueError(f"target {self.target!r} needs target_value")
-            if self.target in ("renewable_share", "cfe_hourly") and self.target_value > 1:
-                raise ValueError(f"target_value of {self.target} is a share in [0, 1]")
-        if (self.battery_mwh > 0 and self.battery_mw == 0) or (self.battery_mw > 0 and self.battery_mwh == 0):
-            raise ValueError("battery_mw and battery_mwh are both zero or both positive")
-        return self
-
-    @property
-    def resolution_h(self) -> int:
-        """The main solve's time resolution: as set, else 3 h for an expansion (about 15 s
-        against about 25 s for the full hourly year) and 1 h for a cheap dispatch. [h]"""
-        if self.time_resolution_h is not None:
-            return self.time_resolution_h
-        return 3 if self.mode == "expansion" else 1
-
-    def allows(self, technology: Technology) -> bool:
-        return technology in self.technologies
+__all__ = ["RESOLUTIONS", "TECHNOLOGIES", "EnergySettings", "Target", "Technology", "parameter_table"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from natwin.errors import BalanceError, Problem
+from natwin.errors import BalanceError, InputError, Problem
 from natwin.flowsheet.balance import Balance, UnitBalance
 from natwin.flowsheet.compile import CompiledRoute, Feed, Unit
 from natwin.parameters import check_values
@@ -294,8 +294,6 @@ def solve_balance(
         Outlets or reactions take more than a unit holds, a recycle does not converge, or
         the balance does not close to 1e-9.
     """
-    from natwin.errors import InputError
-
     parameters = dict(parameters or {})
     problems = check_parameters(route, parameters)
     demand = np.atleast_1d(np.asarray(product_t_per_year, dtype=float))

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from natwin.costs import EquipmentItem, EquipmentResult
+from natwin.equipment import equipment_catalog, parameter_table
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import Balance, CompiledRoute, solve_balance
 from natwin.flowsheet import route as packaged_route
@@ -71,8 +72,6 @@ def _first(value: object) -> float:
 
 
 def _equipment_values(scenario: Scenario) -> Values:
-    from natwin.equipment import parameter_table
-
     return Values(parameter_table(), dict(scenario.equipment))
 
 
@@ -197,8 +196,11 @@ def build_line(
     shutdown = Shutdown(ov("plant.shutdown_start_day"), ov("plant.shutdown_days"))
     on_hours = HOURS_PER_YEAR - min(shutdown.days * 24.0, HOURS_PER_YEAR - 1.0)
     hours_per_day = scenario.plant.operating_hours_per_day
+    shift_h = float(ev("staff.shift_h"))  # equipment.toml [staff]: the 8-h shift of the Labour Law
     shifts = (
-        None if hours_per_day > 16 else ShiftCalendar(shifts_per_day=max(1, math.ceil(hours_per_day / 8)))
+        None
+        if hours_per_day > 2 * shift_h  # more than two shifts: continuous work, always staffed
+        else ShiftCalendar(shifts_per_day=max(1, math.ceil(hours_per_day / shift_h)), shift_h=shift_h)
     )
 
     # product equivalents along the main path: kg of product per kg of each station's input
@@ -393,8 +395,6 @@ def _with_campaign(
     meta: object,
 ) -> list[Station]:
     """Give the kiln station the campaign plan of ``settings``."""
-    from natwin.equipment import equipment_catalog
-
     plan = settings.campaign
     if not any(entry.route == route.id for entry in plan):
         raise InputError(

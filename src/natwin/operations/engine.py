@@ -57,6 +57,7 @@ from natwin.operations.model import (
     S_SHUTDOWN,
     S_STANDBY,
     S_STARVED,
+    STATES,
     WAITING_STATES,
     Distribution,
     LineModel,
@@ -1215,8 +1216,6 @@ class _Sim:
         )
 
     def _gantt_rows(self) -> list[tuple[str, str, str, float, float]]:
-        from natwin.operations.model import STATES
-
         rows = []
         for idx, row, state, a, b in self.gantt:
             st = self.line.stations[idx]

@@ -16,6 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from natwin.compare import Comparison
+from natwin.files import atomic_write
 from natwin.report.blocks import Column, Section, esc, fmt, table_html
 from natwin.report.figures import figure_html
 from natwin.report.html import plotly_js
@@ -205,9 +206,7 @@ def render_comparison(
 
 
 def write_comparison_report(c: Comparison, path: Path, reports: dict[str, str] | None = None) -> Path:
-    from natwin.report.files import _atomic_write
-
     def write(tmp: Path) -> None:
         tmp.write_text(render_comparison(c, reports), encoding="utf-8")
 
-    return _atomic_write(Path(path), write)
+    return atomic_write(Path(path), write)

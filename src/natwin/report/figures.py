@@ -74,6 +74,10 @@ def _layout(fig: go.Figure, height: int, **kwargs: object) -> go.Figure:
     return fig
 
 
+#: The house layout of report figures (template, margins, fonts), public for the other report modules.
+figure_layout = _layout
+
+
 def figure_html(fig: go.Figure, div_id: str) -> str:
     """The figure as a ``<div>`` plus script; plotly.js itself is not included."""
     return fig.to_html(

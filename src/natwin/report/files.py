@@ -1,16 +1,13 @@
 """Writing a run's files: results.json and Excel workbooks.
 
-Files are written to a temporary name and renamed into place, so an interrupted run never
-leaves a half-written file over an earlier good one.
+Files are written to a temporary name and renamed into place (:func:`natwin.files.atomic_write`),
+so an interrupted run never leaves a half-written file over an earlier good one.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +16,16 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from natwin import datadirs
+from natwin.compare import comparison_tables
+from natwin.economics import finance_table
+from natwin.equipment import exchange_rate
+from natwin.files import atomic_write
+from natwin.files import jsonable as jsonable  # its home moved below the run store; re-exported
 from natwin.pipeline import RunResult
+from natwin.report.comparison import write_comparison_report
+from natwin.report.html import write_report
 from natwin.report.tables import Row, all_tables
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy arrays and scalars as Python values, dates as ISO strings and
-    non-finite floats as None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "tolist"):
-        return jsonable(value.tolist())
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+from natwin.report.workbook import write_cost_workbook
 
 
 def currency_block(result: RunResult) -> dict[str, Any]:
@@ -61,9 +34,6 @@ def currency_block(result: RunResult) -> dict[str, Any]:
     Amounts are computed in CNY; ``[report] currency = "USD"`` (or EUR) adds converted copies of
     every money KPI (``total_investment_cny`` -> ``total_investment_usd``, ``cost_cny_per_t`` -> ``cost_usd_per_t``) at
     the finance table's exchange rate (``[finance] "exchange.cny_per_usd"``)."""
-    from natwin.economics import finance_table
-    from natwin.equipment import exchange_rate
-
     code = result.scenario.report.currency
     block: dict[str, Any] = {"code": code}
     if code == "CNY":
@@ -109,7 +79,7 @@ def write_results_json(result: RunResult, path: Path) -> Path:
     def write(tmp: Path) -> None:
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 def write_workbook(tables: dict[str, list[Row]], path: Path) -> Path:
@@ -135,7 +105,7 @@ def write_workbook(tables: dict[str, list[Row]], path: Path) -> Path:
             ws.freeze_panes = "A2"
         wb.save(tmp)
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 def _cell(value: Any) -> Any:
@@ -151,9 +121,6 @@ def _cell(value: Any) -> Any:
 @datadirs.scenario_scoped  # reports read the data (species, sources) of the run's data folder
 def write_run(result: RunResult, out_dir: Path) -> dict[str, Path]:
     """Write every file of a run into ``out_dir``; returns their paths by name."""
-    from natwin.report.html import write_report
-    from natwin.report.workbook import write_cost_workbook
-
     out_dir = Path(out_dir)
     return {
         "results": write_results_json(result, out_dir / "results.json"),
@@ -167,8 +134,6 @@ def write_run(result: RunResult, out_dir: Path) -> dict[str, Path]:
 
 def write_comparison(comparison: Any, out_dir: Path) -> dict[str, Path]:
     """Write comparison.json and comparison.xlsx (and comparison.html when available)."""
-    from natwin.compare import comparison_tables
-
     out_dir = Path(out_dir)
     tables = comparison_tables(comparison)
     document = jsonable(
@@ -189,15 +154,13 @@ def write_comparison(comparison: Any, out_dir: Path) -> dict[str, Path]:
     def write_json(tmp: Path) -> None:
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
 
-    from natwin.report.comparison import write_comparison_report
-
     reports: dict[str, str] = {}
     for i, (name, result) in enumerate(zip(comparison.names, comparison.results, strict=True)):
         folder = f"scenario_{i + 1}"
         write_run(result, out_dir / folder)
         reports[name] = f"{folder}/report.html"
     return {
-        "comparison": _atomic_write(out_dir / "comparison.json", write_json),
+        "comparison": atomic_write(out_dir / "comparison.json", write_json),
         "workbook": write_workbook(tables, out_dir / "comparison.xlsx"),
         "report": write_comparison_report(comparison, out_dir / "comparison.html", reports),
     }

@@ -42,8 +42,6 @@ Example::
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +50,8 @@ from typing import Any
 import plotly.offline
 
 from natwin import catalog
-from natwin.errors import DataError
+from natwin.equipment import exchange_rate
+from natwin.files import atomic_write
 from natwin.flowsheet.compile import CompiledRoute, Outlet
 from natwin.pipeline import RunResult
 from natwin.report import figures, stages, study_sections
@@ -73,7 +72,7 @@ from natwin.report.blocks import (
 )
 from natwin.report.tables import parameter_table, product_table, raw_material_table
 from natwin.report.template import CSP, CSS, PAGE
-from natwin.sourced import Sourced
+from natwin.settings.defaults import default
 
 # --------------------------------------------------------------------------- route helpers
 
@@ -217,15 +216,10 @@ def energy_owners(result: RunResult) -> list[EnergyOwner]:
 
 def _chiller_cop_citation(sources: Sources) -> int:
     result = sources.result
-    cop = result.utilities.chiller_cop
+    cop = first(result.utilities.chiller_cop)
     if result.scenario.energy.chiller_cop is not None:
         return sources.scenario("energy.chiller_cop", f"{cop:g}")
-    raw = catalog.read_toml(catalog.data_path("defaults.toml"))
-    try:
-        sourced = Sourced.model_validate(raw["energy"]["chiller_cop"])
-    except (KeyError, ValueError) as exc:
-        raise DataError(f"defaults.toml: energy.chiller_cop missing or invalid ({exc})") from None
-    return sources.sourced("energy.chiller_cop (defaults.toml)", sourced)
+    return sources.sourced("energy.chiller_cop (defaults.toml)", default("energy.chiller_cop"))
 
 
 # --------------------------------------------------------------------------- the report
@@ -296,7 +290,7 @@ class ReportBuilder:
                 s.refs([cop_ref]),
                 "energy",
                 title="Units and site services (route energy parameters, see the energy table) plus the "
-                f"electricity of chillers making the chilled water at COP {r.utilities.chiller_cop:g}",
+                f"electricity of chillers making the chilled water at COP {first(r.utilities.chiller_cop):g}",
             ),
             Card(
                 "Energy",
@@ -476,7 +470,7 @@ class ReportBuilder:
         colours = figures.COLOURS
         data = figures.SankeyData(unit="MWh/yr")
         electricity = data.node("carrier:electricity", "Electricity", colours["electricity"], "electricity")
-        cop = r.utilities.chiller_cop
+        cop = first(r.utilities.chiller_cop)
         for uid, name, use, _ in energy_owners(r):
             if not use:
                 continue
@@ -500,7 +494,7 @@ class ReportBuilder:
                     f"{fmt(amount / t)} {unit}/t",
                 )
         if data.has("chillers"):
-            kwh = r.utilities.electricity_chillers_kwh
+            kwh = first(r.utilities.electricity_chillers_kwh)
             data.link(
                 electricity,
                 data.node("chillers", "Chillers", colours["chillers"]),
@@ -515,7 +509,7 @@ class ReportBuilder:
         """Final energy per tonne of product by unit and carrier. [kWh/t]"""
         r = self.result
         mwh = mwh_per_unit()
-        cop = r.utilities.chiller_cop
+        cop = first(r.utilities.chiller_cop)
         names = {
             "electricity": "electricity",
             "cooling": "chilled water (chiller electricity)",
@@ -542,7 +536,7 @@ class ReportBuilder:
         sankey = figures.sankey_figure(self.energy_sankey(), height=520)
         caption = (
             "Energy flows in MWh/yr from carriers to units and site services. Chilled water comes from "
-            f"electric chillers at COP {r.utilities.chiller_cop:g} {s.refs([cop_ref])}, so the chillers pass "
+            f"electric chillers at COP {first(r.utilities.chiller_cop):g} {s.refs([cop_ref])}, so the chillers pass "
             "on more cold (MWh_th) than they draw. Heat is purchased steam; natural gas at its GB/T 2589 "
             "heating value."
         )
@@ -576,12 +570,12 @@ class ReportBuilder:
                         s.refs([s.parameter(param)]),
                     ]
                 )
-        kwh = r.utilities.electricity_chillers_kwh
+        kwh = first(r.utilities.electricity_chillers_kwh)
         rows.append(
             [
                 "Chillers",
                 "Electricity",
-                f"COP {r.utilities.chiller_cop:g}",
+                f"COP {first(r.utilities.chiller_cop):g}",
                 '<span class="small">chilled water</span>',
                 f"{fmt(kwh / t)} kWh/t",
                 f"{fmt(kwh / 1000, 0)} MWh",
@@ -615,9 +609,21 @@ class ReportBuilder:
     # -- materials ---------------------------------------------------------------------------
 
     def materials_section(self) -> Section:
+        feeds = self._feeds_table()
+        outputs = self._outputs_table()
+        body = (
+            '<p class="lead">Fresh feeds and what leaves the plant, per tonne of product and per year. A '
+            "feed's sources are the parameters that size it (ratio, excess over stoichiometry, conversion, "
+            "solution strength); an output's are the split fractions and yields of its unit.</p>"
+            f"<h3>Inputs</h3>{feeds}<h3>Outputs</h3>{outputs}"
+        )
+        return Section("materials", "Raw materials and outputs", body)
+
+    def _feeds_table(self) -> str:
+        """Fresh feeds by category, t per t of product and t/yr, each with the parameters that
+        size it."""
         r = self.result
         s = self.sources
-        t = self.product_t
         feed_params = feed_parameters(r.route)
         grouped: dict[str, list[dict[str, Any]]] = {}
         for row in raw_material_table(r):
@@ -649,7 +655,7 @@ class ReportBuilder:
                 total_y = sum(i["t_per_year"] for i in items)
                 rows.append(["Total", "", "", fmt(total_t, 3), fmt(total_y, 0), ""])
                 css.append("total")
-        feeds = table_html(
+        return table_html(
             [
                 Column("Species"),
                 Column("Name"),
@@ -661,6 +667,13 @@ class ReportBuilder:
             rows,
             css,
         )
+
+    def _outputs_table(self) -> str:
+        """Streams leaving the plant (product, by-products, emissions, waste), kg per t of product
+        and t/yr, each with the split fractions and yields of its unit."""
+        r = self.result
+        s = self.sources
+        t = self.product_t
         kind_rank = {kind: i for i, kind in enumerate(KIND_LABELS)}
         streams = sorted(r.balance.terminal_outlets(), key=lambda x: (kind_rank.get(x[2], 99), -_mass(x[3])))
         out_rows = []
@@ -679,7 +692,7 @@ class ReportBuilder:
                     s.refs(refs or [self.route_ref]),
                 ]
             )
-        outputs = table_html(
+        return table_html(
             [
                 Column("Kind"),
                 Column("Stream"),
@@ -690,13 +703,6 @@ class ReportBuilder:
             ],
             out_rows,
         )
-        body = (
-            '<p class="lead">Fresh feeds and what leaves the plant, per tonne of product and per year. A '
-            "feed's sources are the parameters that size it (ratio, excess over stoichiometry, conversion, "
-            "solution strength); an output's are the split fractions and yields of its unit.</p>"
-            f"<h3>Inputs</h3>{feeds}<h3>Outputs</h3>{outputs}"
-        )
-        return Section("materials", "Raw materials and outputs", body)
 
     # -- product -----------------------------------------------------------------------------
 
@@ -851,8 +857,6 @@ def render_report(result: RunResult, generated: datetime | None = None) -> str:
     nav = "".join(f'<a href="#{s.id}">{esc(NAV_TITLES.get(s.id, s.title))}</a>' for s in sections)
     money = "amounts in CNY"
     if scenario.report.currency != "CNY":
-        from natwin.equipment import exchange_rate
-
         rate = float(exchange_rate(scenario.report.currency, scenario))
         money += f" (1 {scenario.report.currency} = {rate:g} CNY; results.json repeats the money KPIs in {scenario.report.currency})"
         meta.append(("Currency", esc(f"CNY; 1 {scenario.report.currency} = {rate:g} CNY")))
@@ -875,12 +879,6 @@ def render_report(result: RunResult, generated: datetime | None = None) -> str:
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_report(result: RunResult, path: Path, *, generated: datetime | None = None) -> Path:
     """Write the self-contained HTML report of ``result`` to ``path``; returns ``path``.
 
@@ -896,16 +894,5 @@ def write_report(result: RunResult, path: Path, *, generated: datetime | None = 
     generated : datetime, optional
         Time stamp shown in the header (default: now, UTC).
     """
-    path = Path(path)
     document = render_report(result, generated)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(document)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(Path(path), lambda tmp: tmp.write_text(document, encoding="utf-8"))

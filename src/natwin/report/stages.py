@@ -17,7 +17,7 @@ What each reads:
 * ``result.economics`` (:class:`natwin.economics.EconomicsResult`): ``years``, ``table``
   (rows of :data:`natwin.economics.ROWS`, each ``(years, n)``), the investment totals, NPVs,
   IRRs (``IrrResult``: ``value``, ``message``), payback, levelised costs, ``discount_rate``,
-  ``notes``; the finance settings via :func:`natwin.parameters.section_table`.
+  ``notes``; the finance settings via :func:`natwin.settings.sections.section_table`.
 * ``result.carbon`` (:class:`natwin.carbon.CarbonResult`): ``lines`` (``source``, ``scope``,
   ``method``, ``quantity``, ``quantity_unit``, ``factor``, ``factor_unit``, ``co2_kg``,
   ``parameter``, ``citation``), scope totals, intensities, the park indicator, ``notes``.
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from natwin.parameters import section_table
+from natwin.parameters import ParameterTable
 from natwin.report import figures
 from natwin.report.blocks import (
     Card,
@@ -47,8 +47,12 @@ from natwin.report.blocks import (
     table_html,
     total_row_css,
 )
+from natwin.settings.sections import section_table
 
 if TYPE_CHECKING:
+    from natwin.carbon import CarbonLine, CarbonResult
+    from natwin.costs import CapexResult, EquipmentResult
+    from natwin.economics import EconomicsResult
     from natwin.pipeline import RunResult
 
 
@@ -193,6 +197,34 @@ def equipment_section(result: RunResult, sources: Sources) -> Section | None:
     eq = result.equipment
     if eq is None:
         return None
+    table, by_unit = _equipment_table(eq, sources)
+    body = (
+        f'<p class="lead">{fmt(sum(first(i.count) for i in eq.items), 0)} pieces of equipment, sized from '
+        f"the balance: {fmt(first(eq.installed_cny) / 1e6, 0)} M CNY installed, {fmt(eq.power_kw, 0)} kW "
+        "installed power. Pieces in parallel are whole numbers; utilisation is duty over installed "
+        "capacity.</p>"
+    )
+    labels = [humanise(u) for u in by_unit]
+    fig = figures.stacked_bar_figure(
+        labels,
+        {"installed cost": list(by_unit.values())},
+        {"installed cost": figures.COLOURS["capex"]},
+        "installed cost, M CNY",
+        hover_unit="M CNY",
+        legend=False,
+    )
+    body += figure_block(
+        figures.figure_html(fig, "fig-equipment-cost"),
+        "Installed equipment cost by unit (purchase plus installation), M CNY; sources in the table.",
+    )
+    body += table
+    if eq.staff:
+        body += _staff_table(eq, sources)
+    return Section("equipment", "Equipment and staff", body)
+
+
+def _equipment_table(eq: EquipmentResult, sources: Sources) -> tuple[str, dict[str, float]]:
+    """The equipment table (one row per piece type, with a total) and installed M CNY by unit."""
     s = sources
     rows = []
     by_unit: dict[str, float] = {}
@@ -240,56 +272,40 @@ def equipment_section(result: RunResult, sources: Sources) -> Section | None:
         total_row_css(rows),
         "wide-first",
     )
-    body = (
-        f'<p class="lead">{fmt(sum(first(i.count) for i in eq.items), 0)} pieces of equipment, sized from '
-        f"the balance: {fmt(first(eq.installed_cny) / 1e6, 0)} M CNY installed, {fmt(eq.power_kw, 0)} kW "
-        "installed power. Pieces in parallel are whole numbers; utilisation is duty over installed "
-        "capacity.</p>"
-    )
-    labels = [humanise(u) for u in by_unit]
-    fig = figures.stacked_bar_figure(
-        labels,
-        {"installed cost": list(by_unit.values())},
-        {"installed cost": figures.COLOURS["capex"]},
-        "installed cost, M CNY",
-        hover_unit="M CNY",
-        legend=False,
-    )
-    body += figure_block(
-        figures.figure_html(fig, "fig-equipment-cost"),
-        "Installed equipment cost by unit (purchase plus installation), M CNY; sources in the table.",
-    )
-    body += table
-    if eq.staff:
-        staff_rows = [
-            [
-                esc(humanise(line.function)),
-                fmt(line.shifts, 1),
-                fmt(line.per_shift, 1),
-                fmt(line.headcount, 0),
-                fmt(first(line.salary_cny_per_year) / 1e3, 0),
-                fmt(first(line.headcount) * first(line.salary_cny_per_year) / 1e6, 2),
-                s.refs([s.cite(line.source, use=f"staff {line.function}")]),
-            ]
-            for line in eq.staff
+    return table, by_unit
+
+
+def _staff_table(eq: EquipmentResult, sources: Sources) -> str:
+    """Staff by function: shift crews, headcount, salary and payroll."""
+    s = sources
+    staff_rows = [
+        [
+            esc(humanise(line.function)),
+            fmt(line.shifts, 1),
+            fmt(line.per_shift, 1),
+            fmt(line.headcount, 0),
+            fmt(first(line.salary_cny_per_year) / 1e3, 0),
+            fmt(first(line.headcount) * first(line.salary_cny_per_year) / 1e6, 2),
+            s.refs([s.cite(line.source, use=f"staff {line.function}")]),
         ]
-        staff_rows.append(
-            ["Total", "", "", fmt(eq.headcount, 0), "", fmt(first(eq.payroll_cny_per_year) / 1e6, 2), ""]
-        )
-        body += "<h3>Staff</h3>" + table_html(
-            [
-                Column("Function"),
-                Column("Shift crews", True),
-                Column("Per shift", True),
-                Column("Headcount", True),
-                Column("Salary k CNY/yr", True),
-                Column("Payroll M CNY/yr", True),
-                Column("Source"),
-            ],
-            staff_rows,
-            total_row_css(staff_rows),
-        )
-    return Section("equipment", "Equipment and staff", body)
+        for line in eq.staff
+    ]
+    staff_rows.append(
+        ["Total", "", "", fmt(eq.headcount, 0), "", fmt(first(eq.payroll_cny_per_year) / 1e6, 2), ""]
+    )
+    return "<h3>Staff</h3>" + table_html(
+        [
+            Column("Function"),
+            Column("Shift crews", True),
+            Column("Per shift", True),
+            Column("Headcount", True),
+            Column("Salary k CNY/yr", True),
+            Column("Payroll M CNY/yr", True),
+            Column("Source"),
+        ],
+        staff_rows,
+        total_row_css(staff_rows),
+    )
 
 
 # --------------------------------------------------------------------------- CAPEX
@@ -310,56 +326,11 @@ def capex_section(result: RunResult, sources: Sources) -> Section | None:
         hover_unit="M CNY",
         legend=False,
     )
-    rows = [
-        [
-            esc(line.label),
-            fmt(first(line.amount_cny) / 1e6, 1),
-            f"{fmt(100 * first(line.amount_cny) / construction, 1)} %" if construction else "–",
-            esc(humanise(line.asset_class)),
-            f'<span class="small">{esc(line.basis)}</span>',
-            s.refs([s.cite(line.source, use=f"CAPEX {line.name}")]),
-        ]
-        for line in capex.lines
-    ]
-    rows.append(["Construction investment (建设投资)", fmt(construction / 1e6, 1), "100 %", "", "", ""])
+    rows = _capex_rows(capex, construction, s)
     css = total_row_css(rows)
     total = construction
     if eco is not None:
-        finance = section_table("finance")
-        overrides = result.scenario.finance
-        for label, value, prefixes, basis in (
-            (
-                "Construction-period interest (建设期利息)",
-                eco.construction_interest_cny,
-                ("loan_", "construction_phasing"),
-                "loan share x loan rate on the phased construction investment",
-            ),
-            (
-                "Working capital (流动资金)",
-                eco.working_capital_cny,
-                ("working_capital",),
-                "days of cover of receivables, stocks, cash and payables (at full load)",
-            ),
-        ):
-            refs = [
-                s.table_parameter("finance", name, param, overrides)
-                for name, param in finance.items()
-                if name.startswith(prefixes)
-            ]
-            rows.append(
-                [
-                    esc(label),
-                    fmt(first(value) / 1e6, 1),
-                    "",
-                    "",
-                    f'<span class="small">{esc(basis)}</span>',
-                    s.refs(refs, limit=4),
-                ]
-            )
-            css.append("")
-        total = first(eco.total_investment_cny)
-        rows.append(["Total investment (项目总投资)", fmt(total / 1e6, 1), "", "", "", ""])
-        css.append("total")
+        total = _add_financing_rows(result, eco, s, rows, css)
     capacity = result.scenario.plant.capacity_t_per_year
     table = table_html(
         [
@@ -382,6 +353,66 @@ def capex_section(result: RunResult, sources: Sources) -> Section | None:
         + table
     )
     return Section("capex", "CAPEX", body)
+
+
+def _capex_rows(capex: CapexResult, construction: float, s: Sources) -> list[list[str]]:
+    """One row per CAPEX line (M CNY, share of the construction investment), then its total."""
+    rows = [
+        [
+            esc(line.label),
+            fmt(first(line.amount_cny) / 1e6, 1),
+            f"{fmt(100 * first(line.amount_cny) / construction, 1)} %" if construction else "–",
+            esc(humanise(line.asset_class)),
+            f'<span class="small">{esc(line.basis)}</span>',
+            s.refs([s.cite(line.source, use=f"CAPEX {line.name}")]),
+        ]
+        for line in capex.lines
+    ]
+    rows.append(["Construction investment (建设投资)", fmt(construction / 1e6, 1), "100 %", "", "", ""])
+    return rows
+
+
+def _add_financing_rows(
+    result: RunResult, eco: EconomicsResult, s: Sources, rows: list[list[str]], css: list[str]
+) -> float:
+    """Append construction-period interest, working capital and the total investment to the
+    CAPEX table; returns the total investment, CNY."""
+    finance = section_table("finance")
+    overrides = result.scenario.finance
+    for label, value, prefixes, basis in (
+        (
+            "Construction-period interest (建设期利息)",
+            eco.construction_interest_cny,
+            ("loan_", "construction_phasing"),
+            "loan share x loan rate on the phased construction investment",
+        ),
+        (
+            "Working capital (流动资金)",
+            eco.working_capital_cny,
+            ("working_capital",),
+            "days of cover of receivables, stocks, cash and payables (at full load)",
+        ),
+    ):
+        refs = [
+            s.table_parameter("finance", name, param, overrides)
+            for name, param in finance.items()
+            if name.startswith(prefixes)
+        ]
+        rows.append(
+            [
+                esc(label),
+                fmt(first(value) / 1e6, 1),
+                "",
+                "",
+                f'<span class="small">{esc(basis)}</span>',
+                s.refs(refs, limit=4),
+            ]
+        )
+        css.append("")
+    total = first(eco.total_investment_cny)
+    rows.append(["Total investment (项目总投资)", fmt(total / 1e6, 1), "", "", "", ""])
+    css.append("total")
+    return total
 
 
 # --------------------------------------------------------------------------- OPEX
@@ -536,13 +567,21 @@ def cash_flow_section(result: RunResult, sources: Sources) -> Section | None:
         )
     )
     finance = section_table("finance")
+    body += _returns_table(result, eco, finance, s)
+    body += _yearly_cash_flow_table(eco, years)
+    body += _finance_settings(result, finance, s) + notes_html(getattr(eco, "notes", ()))
+    return Section("cashflow", "Cash flow and returns", body)
+
+
+def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTable, s: Sources) -> str:
+    """NPVs, IRRs, benchmark, payback, levelised and per-kWh costs and the selling price."""
     prices = section_table("prices")
 
     def ref(table: dict[str, Any], section: str, overrides: dict[str, float], *names: str) -> str:
         return s.refs([s.table_parameter(section, n, table[n], overrides) for n in names if n in table])
 
     rate_ref = ref(finance, "finance", result.scenario.finance, "discount_rate")
-    from natwin.economics import ROWS, payback_message  # imported once the economics stage has run
+    from natwin.economics import payback_message  # imported once the economics stage has run
 
     payback_note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
     metrics: list[tuple[str, str, str, str, str]] = [
@@ -596,10 +635,16 @@ def cash_flow_section(result: RunResult, sources: Sources) -> Section | None:
             ref(prices, "prices", result.scenario.prices, f"product.{result.scenario.plant.chemistry}"),
         ),
     ]
-    body += "<h3>Returns</h3>" + table_html(
+    return "<h3>Returns</h3>" + table_html(
         [Column("Measure"), Column("Value", True), Column("Unit"), Column("Note"), Column("Source")],
         [[esc(a), b, esc(c), f'<span class="small">{esc(d)}</span>', e] for a, b, c, d, e in metrics],
     )
+
+
+def _yearly_cash_flow_table(eco: EconomicsResult, years: list[int]) -> str:
+    """The yearly rows of :data:`CASH_FLOW_ROWS` in a folded table, M CNY (load in %)."""
+    from natwin.economics import ROWS  # imported once the economics stage has run
+
     shown = [key for key in CASH_FLOW_ROWS if key in eco.table]
     head = [Column("M CNY")] + [Column(str(y), True) for y in years]
     yearly = []
@@ -612,10 +657,14 @@ def cash_flow_section(result: RunResult, sources: Sources) -> Section | None:
             cells = [fmt(v / 1e6, 1) for v in values]
         yearly.append([esc(ROWS.get(key, key)), *cells])
         css.append("total" if key == "project_cf_after_tax" else "")
-    body += (
+    return (
         f"<details><summary>Yearly cash-flow table ({len(shown)} rows)</summary>"
         f"{table_html(head, yearly, css, 'years')}</details>"
     )
+
+
+def _finance_settings(result: RunResult, finance: ParameterTable, s: Sources) -> str:
+    """Every finance setting with its value (* when the scenario sets it) and source, folded."""
     overrides = result.scenario.finance
     settings = []
     for name, param in finance.items():
@@ -628,13 +677,11 @@ def cash_flow_section(result: RunResult, sources: Sources) -> Section | None:
                 s.refs([s.table_parameter("finance", name, param, overrides)]),
             ]
         )
-    body += (
+    return (
         f"<details><summary>Finance settings ({len(settings)}; * set by the scenario)</summary>"
         + table_html([Column("Setting"), Column("Value", True), Column("Unit"), Column("Source")], settings)
         + "</details>"
-        + notes_html(getattr(eco, "notes", ()))
     )
-    return Section("cashflow", "Cash flow and returns", body)
 
 
 # --------------------------------------------------------------------------- carbon
@@ -646,8 +693,36 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
     carbon = result.carbon
     if carbon is None or not carbon.lines:
         return None
-    s = sources
     kg_product = first(carbon.product_kg)
+    counted = sorted(
+        (line for line in carbon.lines if line.counts_in("market")), key=lambda line: -first(line.co2_kg)
+    )
+    scope_fig, source_fig = _carbon_figures(carbon, counted, kg_product)
+    table = _carbon_table(carbon, counted, kg_product, sources)
+    indicator = _park_indicator(result, carbon, sources)
+    body = (
+        f'<p class="lead">Cradle-to-gate footprint {fmt(first(carbon.co2_kg_per_kg), 2)} kg CO2e per kg of '
+        f"cathode ({fmt(first(carbon.co2_kg_per_kwh), 1)} kg CO2e per kWh of cell capacity), market-based "
+        f"scope 2; location-based {fmt(first(carbon.co2_location_kg_per_kg), 2)} kg CO2e/kg. Each line's "
+        "emission factor links to its source.</p>"
+        + figure_block(
+            figures.figure_html(scope_fig, "fig-carbon-scope"), "By scope, kg CO2e per kg of cathode."
+        )
+        + figure_block(
+            figures.figure_html(source_fig, "fig-carbon-source"),
+            "By source (market-based), kg CO2e per kg of cathode.",
+        )
+        + table
+        + "<h3>Zero-carbon park indicator</h3>"
+        + indicator
+        + notes_html(getattr(carbon, "notes", ()))
+    )
+    return Section("carbon", "Carbon footprint", body)
+
+
+def _carbon_figures(carbon: CarbonResult, counted: list[CarbonLine], kg_product: float) -> tuple[Any, Any]:
+    """Bars by scope (market- and location-based) and by source of the lines in the market-based
+    total, kg CO2e per kg of cathode."""
     scope_colours = {label: figures.SCOPE_COLOURS[i] for i, label in enumerate(SCOPE_LABELS.values())}
     methods = {"market-based": "market", "location-based": "location"}
     by_scope = {
@@ -662,9 +737,6 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         hover_unit="kg CO2e/kg",
         height=230,
     )
-    counted = sorted(
-        (line for line in carbon.lines if line.counts_in("market")), key=lambda line: -first(line.co2_kg)
-    )
     labels = [line.source for line in counted]
     source_fig = figures.stacked_bar_figure(
         labels,
@@ -678,6 +750,12 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         "kg CO2e per kg of cathode",
         hover_unit="kg CO2e/kg",
     )
+    return scope_fig, source_fig
+
+
+def _carbon_table(carbon: CarbonResult, counted: list[CarbonLine], kg_product: float, s: Sources) -> str:
+    """One row per emission line: the counted ones with their market-based total, then the
+    lines not in that total; each factor cites its source."""
     total = first(carbon.total_kg("market"))
     rows: list[list[str]] = []
     css: list[str] = []
@@ -715,7 +793,7 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         css.append("group")
         for line in others:
             add(line, False)
-    table = table_html(
+    return table_html(
         [
             Column("Scope"),
             Column("Source of emissions"),
@@ -729,6 +807,10 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         rows,
         css,
     )
+
+
+def _park_indicator(result: RunResult, carbon: CarbonResult, s: Sources) -> str:
+    """The zero-carbon park indicator (tCO2/tce against its threshold) and its inputs."""
     tco2 = first(carbon.tco2_per_tce)
     threshold = first(carbon.park_threshold_tco2_per_tce)
     table_c = section_table("carbon")
@@ -744,7 +826,7 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
 
     threshold_key = "zero_carbon_park.threshold_tco2_per_tce"
     tce_key = "zero_carbon_park.electricity_kgce_per_kwh"
-    indicator = table_html(
+    return table_html(
         [Column("Indicator"), Column("Value", True), Column("Unit"), Column("Source")],
         [
             [
@@ -776,21 +858,3 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
             ],
         ],
     )
-    body = (
-        f'<p class="lead">Cradle-to-gate footprint {fmt(first(carbon.co2_kg_per_kg), 2)} kg CO2e per kg of '
-        f"cathode ({fmt(first(carbon.co2_kg_per_kwh), 1)} kg CO2e per kWh of cell capacity), market-based "
-        f"scope 2; location-based {fmt(first(carbon.co2_location_kg_per_kg), 2)} kg CO2e/kg. Each line's "
-        "emission factor links to its source.</p>"
-        + figure_block(
-            figures.figure_html(scope_fig, "fig-carbon-scope"), "By scope, kg CO2e per kg of cathode."
-        )
-        + figure_block(
-            figures.figure_html(source_fig, "fig-carbon-source"),
-            "By source (market-based), kg CO2e per kg of cathode.",
-        )
-        + table
-        + "<h3>Zero-carbon park indicator</h3>"
-        + indicator
-        + notes_html(getattr(carbon, "notes", ()))
-    )
-    return Section("carbon", "Carbon footprint", body)

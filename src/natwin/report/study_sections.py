@@ -13,7 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from natwin.report.blocks import Column, Section, Sources, esc, figure_block, fmt, table_html
-from natwin.report.figures import SERIES_COLOURS, _layout, figure_html
+from natwin.report.figures import SERIES_COLOURS, figure_html
+from natwin.report.figures import figure_layout as _layout
 
 KPI_TITLES = {
     "npv_cny": ("NPV", "CNY"),
@@ -120,7 +121,28 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
     plan = getattr(result, "schedule", None)
     if plan is None:
         return None
-    k = result.kpis
+    activities = _activities_table(plan, sources)  # cites the activities' sources first
+    parts = [
+        f"<p>Groundbreaking {esc(plan.start_date.isoformat())}; {plan.risk.draws:,} Monte Carlo draws of PERT "
+        f"durations through the activity network. Critical path (red): {esc(' → '.join(plan.cpm.critical_path))}.</p>",
+        figure_block(
+            figure_html(_gantt(result), "schedule-gantt"),
+            "Gantt chart of the P50 schedule (PERT means); hover for float and criticality index.",
+        ),
+        _milestones_table(plan),
+        activities,
+        figure_block(
+            figure_html(_milestone_histograms(result), "schedule-dates"),
+            "Probability of reaching each milestone by a date.",
+        ),
+    ]
+    parts += _crash_parts(result, plan)
+    parts.append(_ramp_up_figure(plan, sources))
+    return Section("schedule", "Construction schedule and ramp-up", "\n".join(parts))
+
+
+def _activities_table(plan: Any, sources: Sources) -> str:
+    """The activities (PERT durations, float, criticality, crashable days), folded."""
     cpm = plan.cpm
     activity_rows = [
         [
@@ -145,6 +167,11 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
         Column("Crashable d", True),
         Column("Source"),
     ]
+    return f"<details><summary>Activities ({len(activity_rows)})</summary>{table_html(activity_columns, activity_rows)}</details>"
+
+
+def _milestones_table(plan: Any) -> str:
+    """P10, P50 and P90 dates of each milestone."""
     rows = [
         [
             esc(m.replace("_", " ")),
@@ -154,20 +181,14 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
         ]
         for m in plan.risk.percentiles
     ]
-    parts = [
-        f"<p>Groundbreaking {esc(plan.start_date.isoformat())}; {plan.risk.draws:,} Monte Carlo draws of PERT "
-        f"durations through the activity network. Critical path (red): {esc(' → '.join(plan.cpm.critical_path))}.</p>",
-        figure_block(
-            figure_html(_gantt(result), "schedule-gantt"),
-            "Gantt chart of the P50 schedule (PERT means); hover for float and criticality index.",
-        ),
-        table_html([Column("Milestone"), Column("P10"), Column("P50"), Column("P90")], rows),
-        f"<details><summary>Activities ({len(activity_rows)})</summary>{table_html(activity_columns, activity_rows)}</details>",
-        figure_block(
-            figure_html(_milestone_histograms(result), "schedule-dates"),
-            "Probability of reaching each milestone by a date.",
-        ),
-    ]
+    return table_html([Column("Milestone"), Column("P10"), Column("P50"), Column("P90")], rows)
+
+
+def _crash_parts(result: Any, plan: Any) -> list[str]:
+    """Whether buying time (crashing activities) pays: its least cost against the value of
+    earlier output, and the trade-off curve."""
+    parts: list[str] = []
+    k = result.kpis
     if plan.crash is not None:
         value = k.get("acceleration_value_cny")
         per_day = value / plan.crash.days_saved if value is not None and plan.crash.days_saved else None
@@ -189,17 +210,19 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
                 "Least cost of acceleration (linear programme) against the value of earlier output at nameplate.",
             )
         )
+    return parts
+
+
+def _ramp_up_figure(plan: Any, sources: Sources) -> str:
+    """Output by month after first product, as a share of nameplate."""
     months = plan.monthly_ramp_up
     fig = go.Figure(go.Bar(x=list(range(1, len(months) + 1)), y=months, marker_color="#2e9e44"))
     fig.update_xaxes(title="month after first product")
     fig.update_yaxes(title="share of nameplate", tickformat=".0%")
-    parts.append(
-        figure_block(
-            figure_html(_layout(fig, 280), "schedule-rampup"),
-            f"Ramp-up{sources.refs([sources.cite(f'[{plan.network.ramp_up_curve.tag}] {plan.network.ramp_up_curve.source}')])}: output by month after first product, feeding the cash flow.",
-        )
+    return figure_block(
+        figure_html(_layout(fig, 280), "schedule-rampup"),
+        f"Ramp-up{sources.refs([sources.cite(f'[{plan.network.ramp_up_curve.tag}] {plan.network.ramp_up_curve.source}')])}: output by month after first product, feeding the cash flow.",
     )
-    return Section("schedule", "Construction schedule and ramp-up", "\n".join(parts))
 
 
 # --------------------------------------------------------------------------- uncertainty
@@ -284,6 +307,12 @@ def uncertainty_section(result: Any, sources: Sources) -> Section | None:
     study = getattr(result, "uncertainty", None)
     if study is None:
         return None
+    parts = _monte_carlo_parts(study) + _sensitivity_parts(result, study)
+    return Section("uncertainty", "Uncertainty and sensitivity", "\n".join(parts))
+
+
+def _monte_carlo_parts(study: Any) -> list[str]:
+    """Percentiles of the KPIs, probabilities, histograms and S-curves, and the drawn inputs."""
     parts: list[str] = []
     mc = study.monte_carlo
     if mc is not None:
@@ -333,6 +362,12 @@ def uncertainty_section(result: Any, sources: Sources) -> Section | None:
         parts.append(
             f"<details><summary>Uncertain inputs ({len(inputs_rows)})</summary>{table_html([Column('Input'), Column('Distribution'), Column('P10', True), Column('P50', True), Column('P90', True)], inputs_rows)}</details>"
         )
+    return parts
+
+
+def _sensitivity_parts(result: Any, study: Any) -> list[str]:
+    """Tornado charts, Sobol indices and Morris screening, for those that were run."""
+    parts: list[str] = []
     for i, (output, bars) in enumerate((study.tornado or {}).items()):
         base = result.kpis.get(output)
         if isinstance(base, float) and np.isfinite(base):
@@ -361,7 +396,7 @@ def uncertainty_section(result: Any, sources: Sources) -> Section | None:
                 [Column("Input"), Column("mu*", True), Column("± 95 %", True), Column("sigma", True)], rows
             )
         )
-    return Section("uncertainty", "Uncertainty and sensitivity", "\n".join(parts))
+    return parts
 
 
 # --------------------------------------------------------------------------- operations
@@ -371,6 +406,7 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
     plant = getattr(result, "operations", None)
     if plant is None:
         return None
+    # lazy: a stage's figures load only when its section is drawn
     from natwin.operations.figures import all_figures
 
     ops = plant.result
@@ -417,6 +453,7 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
         columns = [Column("Unit")] + [Column(c.replace("_", " "), numeric=True) for c in keys]
         body = [[esc(r["unit"])] + [cell(r, c) for c in keys] for r in rows]
         parts.append(table_html(columns, body))
+    # lazy: a stage's figures load only when its section is drawn
     from natwin.operations.data import parameter_table
 
     used = sorted({sources.cite(p.cite(), use=name) for name, p in parameter_table().items()})
@@ -433,6 +470,7 @@ def energy_section(result: Any, sources: Sources) -> Section | None:
     e = getattr(result, "energy", None)
     if e is None:
         return None
+    # lazy: a stage's figures load only when its section is drawn
     from natwin.energy import figures as energy_figures
     from natwin.energy import parameter_table
     from natwin.report.blocks import notes_html

@@ -40,6 +40,7 @@ from natwin import catalog
 from natwin import economics as ec
 from natwin.chemistry import product_properties
 from natwin.costs import CapexResult
+from natwin.files import atomic_write
 from natwin.parameters import Values
 
 BOLD = Font(bold=True)
@@ -121,9 +122,25 @@ def write_cost_workbook(
     wb.remove(wb.worksheets[0])
     book = _Builder(sheets, inputs.prices, inputs.finance, draw, scenario, capex, opex, econ)
     book.build()
-    from natwin.report.files import _atomic_write
+    return atomic_write(Path(path), lambda tmp: wb.save(tmp))
 
-    return _atomic_write(Path(path), lambda tmp: wb.save(tmp))
+
+@dataclass
+class _Totals:
+    """Labelled totals down column D of a sheet, one row each, registered in ``refs`` by key."""
+
+    ws: Worksheet
+    sheet: str
+    refs: dict[str, str]
+    row: int = 2
+
+    def put(self, key: str, label: str, formula: str | float) -> None:
+        self.ws.cell(self.row, 1, key)
+        self.ws.cell(self.row, 2, label).font = BOLD
+        cell = self.ws.cell(self.row, 4, formula)
+        cell.number_format = MONEY
+        self.refs[key] = f"{self.sheet}!$D${self.row}"
+        self.row += 1
 
 
 # --------------------------------------------------------------------------- the builder
@@ -175,11 +192,21 @@ class _Builder:
             ws.column_dimensions[get_column_letter(3 + i)].width = 15
 
     def _inputs(self) -> None:
-        inp, p, f, d = self.inp, self.p, self.f, self.draw
-        ws = inp.ws
+        """The Inputs sheet, section by section (the order sets the rows)."""
+        ws = self.inp.ws
         for col, title in enumerate(("key", "description", "value", "unit", "source"), start=1):
             ws.cell(1, col, title).font = BOLD
         ws.freeze_panes = "A2"
+        self._product_inputs()
+        self._vat_inputs()
+        self._opex_inputs()
+        self._capex_inputs()
+        self._timeline_inputs()
+        self._finance_inputs()
+
+    def _product_inputs(self) -> None:
+        """Product output, selling price and the cell-level properties of the chemistry."""
+        inp, p = self.inp, self.p
         chem = self.opex.chemistry
         props = product_properties(catalog.chemistry(chem))
         inp.header("Product")
@@ -212,6 +239,9 @@ class _Builder:
             "kg/kWh",
             "natwin.chemistry: 1000 / (capacity x (cathode - anode voltage)) (chemistries.toml)",
         )
+
+    def _vat_inputs(self) -> None:
+        inp, f, d = self.inp, self.f, self.draw
         inp.header("VAT (prices are VAT-inclusive; costs and revenue are shown VAT-exclusive)")
         for name in (
             "vat.goods",
@@ -223,6 +253,9 @@ class _Builder:
             inp.param(f, name, d)
         inp.add("vat.none", "No deductible VAT", 0.0, "fraction", "labour, taxes and overheads")
 
+    def _opex_inputs(self) -> None:
+        """Full-load quantities and prices of each operating-cost line, then the cost factors."""
+        inp, f, d = self.inp, self.f, self.draw
         inp.header("Operating cost at full load: quantities (mass balance, equipment stage) and prices")
         for line in self.opex.lines:
             if line.name == "labour":
@@ -261,6 +294,8 @@ class _Builder:
         ):
             inp.param(f, name, d)
 
+    def _capex_inputs(self) -> None:
+        inp = self.inp
         inp.header("Construction investment (CAPEX stage), VAT-inclusive")
         for line in self.capex.lines:
             inp.add(
@@ -271,6 +306,9 @@ class _Builder:
                 f"{line.basis}; {line.source}",
             )
 
+    def _timeline_inputs(self) -> None:
+        """Construction and operating years, construction phasing and production load."""
+        inp, f, d = self.inp, self.f, self.draw
         inp.header("Time line (fixes the layout of the sheets; change it in natwin, not here)")
         inp.param(f, "construction_years", d)
         inp.param(f, "operating_life_years", d)
@@ -287,6 +325,9 @@ class _Builder:
                 f"load.{j + 1}", f"Production load, operating year {j + 1}", self.v(loads[j]), "-", source
             )
 
+    def _finance_inputs(self) -> None:
+        """Discount rate, taxes, depreciation, loans, working capital and the IRR start value."""
+        inp, f, d = self.inp, self.f, self.draw
         inp.header("Finance")
         for name in (
             "discount_rate",
@@ -343,7 +384,7 @@ class _Builder:
 
     # -- CAPEX ------------------------------------------------------------------------------
     def _capex(self) -> None:
-        ws, R = self.sheets["CAPEX"], self.inp.refs  # noqa: N806
+        ws = self.sheets["CAPEX"]
         for col, title in enumerate(
             (
                 "line",
@@ -356,6 +397,17 @@ class _Builder:
             start=1,
         ):
             ws.cell(1, col, title).font = BOLD
+        by_class, amounts, vats = self._capex_lines(ws)
+        totals = _Totals(ws, "CAPEX", self.ref, row=3 + len(self.capex.lines))  # a blank row first
+        self._capex_totals(totals, by_class, amounts, vats)
+        self._capex_financing(totals)
+        totals.row += 1
+        self._capex_depreciation(totals)
+
+    def _capex_lines(self, ws: Worksheet) -> tuple[dict[str, list[str]], list[str], list[str]]:
+        """One row per CAPEX line from row 2: amount, deductible VAT, original value; returns
+        the original-value cells by asset class and the amount and VAT cells."""
+        R = self.inp.refs  # noqa: N806
         row = 2
         by_class: dict[str, list[str]] = {}
         amounts, vats = [], []
@@ -373,22 +425,17 @@ class _Builder:
             amounts.append(f"D{row}")
             vats.append(f"E{row}")
             row += 1
+        return by_class, amounts, vats
 
-        def put(key: str, label: str, formula: str | float) -> None:
-            nonlocal row
-            ws.cell(row, 1, key)
-            ws.cell(row, 2, label).font = BOLD
-            cell = ws.cell(row, 4, formula)
-            cell.number_format = MONEY
-            self.ref[key] = f"CAPEX!$D${row}"
-            row += 1
-
-        row += 1
+    def _capex_totals(
+        self, totals: _Totals, by_class: dict[str, list[str]], amounts: list[str], vats: list[str]
+    ) -> None:
+        """Construction investment, its VAT, original values by class and construction phasing."""
+        put, R, ref = totals.put, self.inp.refs, self.ref  # noqa: N806
         put("construction_investment", "Construction investment (建设投资)", "=" + "+".join(amounts or ["0"]))
         put("deductible_vat", "Deductible VAT of the investment", "=" + "+".join(vats or ["0"]))
         for k in ("equipment", "buildings", "other", "land", "intangible"):
             put(f"base.{k}", f"Original value, {k}, net of VAT", "=" + "+".join(by_class.get(k, ["0"])))
-        ref = self.ref
         put(
             "base.fixed",
             "Fixed assets (equipment + buildings + other)",
@@ -406,6 +453,11 @@ class _Builder:
                 f"Share spent in construction year {t + 1}",
                 f"={weights[t]}/({'+'.join(weights)})",
             )
+
+    def _capex_financing(self, totals: _Totals) -> None:
+        """Construction-period interest, loan, working capital and total investment (from the
+        CashFlow sheet)."""
+        put, R, ref = totals.put, self.inp.refs, self.ref  # noqa: N806
         cf = "CashFlow"
         interest_row = _CashFlowLayout.row_of(self.c, self.life)["construction_interest"]
         balance_row = _CashFlowLayout.row_of(self.c, self.life)["loan_balance"]
@@ -433,7 +485,10 @@ class _Builder:
             "Total investment (总投资)",
             f"={ref['construction_investment']}+{ref['construction_interest']}+{ref['working_capital']}",
         )
-        row += 1
+
+    def _capex_depreciation(self, totals: _Totals) -> None:
+        """Depreciation and amortisation per year, with and without capitalised interest."""
+        put, R, ref = totals.put, self.inp.refs, self.ref  # noqa: N806
         residual = R["depreciation.residual_share"]
         for k in ("equipment", "buildings", "other"):
             years = R[f"depreciation.{k}_years"]
@@ -595,71 +650,81 @@ class _Builder:
 
     def _column(self, layout: _CashFlowLayout, t: int) -> dict[str, str | float]:
         """The formulas of year ``t`` (0-based), one per row of the CashFlow sheet."""
-        i, ref, rows = self.inp.refs, self.ref, layout.rows
-        x, p = get_column_letter(3 + t), get_column_letter(2 + t)
-        j = t - self.c
-        last = t == self.years - 1
+        year = _YearColumn(t, self.years, layout.rows)
+        cells: dict[str, str | float] = {"year": t + 1}
+        if t < self.c:
+            cells |= self._construction_cells(year)
+        else:
+            cells |= self._operating_cells(year, layout, t - self.c)
+        cells |= self._revenue_and_cost_cells(year)
+        cells |= self._cash_flow_cells(year)
+        years = self.inp.refs["income_tax.loss_carryforward_years"]
+        cells |= layout.loss_cells("tax", "profit_before_tax", t, year.x, year.p, years)
+        cells |= layout.loss_cells("adjusted", "ebit_project", t, year.x, year.p, years)
+        return cells
 
-        def at(key: str) -> str:
-            return f"{x}{rows[key]}"
+    def _construction_cells(self, year: _YearColumn) -> dict[str, str | float]:
+        """A construction year: investment by phasing, its VAT, loan drawn with interest."""
+        i, ref, at, prev, t = self.inp.refs, self.ref, year.at, year.prev, year.t
+        cells: dict[str, str | float] = dict.fromkeys(
+            (
+                "load", "operating_cost", "input_vat", "depreciation", "project_depreciation",
+                "amortisation", "interest_long_term", "loan_principal_repayment", "working_capital",
+                "taxable_income", "adjusted_taxable",
+            ),
+            0.0,
+        )  # fmt: skip
+        cells |= {
+            "construction_investment": f"={ref['construction_investment']}*{ref[f'phase.{t}']}",
+            "capex_vat": f"={ref['deductible_vat']}*{ref[f'phase.{t}']}",
+            "loan_draw": f"={at('construction_investment')}*{i['loan_share']}",
+            "construction_interest": f"=({prev('loan_balance')}+{at('loan_draw')}/2)*{i['loan_rate']}",
+            "loan_balance": f"={prev('loan_balance')}+{at('loan_draw')}+{at('construction_interest')}",
+        }
+        return cells
 
-        def prev(key: str, default: str = "0") -> str:
-            return f"{p}{rows[key]}" if t > 0 else default
+    def _operating_cells(self, year: _YearColumn, layout: _CashFlowLayout, j: int) -> dict[str, str | float]:
+        """Operating year ``j`` (0-based): load, operating cost, depreciation and amortisation,
+        loan service, working capital and taxable income after losses carried forward."""
+        i, ref, at, prev, x = self.inp.refs, self.ref, year.at, year.prev, year.x
+        classes = ("equipment", "buildings", "other")
 
         def charge(annual: str, years: str) -> str:
             return f"{ref[annual]}*MAX(0,MIN(1,{i[years]}-{j}))"
 
-        classes = ("equipment", "buildings", "other")
-        cells: dict[str, str | float] = {"year": t + 1}
-        if t < self.c:
-            cells |= dict.fromkeys(
-                (
-                    "load", "operating_cost", "input_vat", "depreciation", "project_depreciation",
-                    "amortisation", "interest_long_term", "loan_principal_repayment", "working_capital",
-                    "taxable_income", "adjusted_taxable",
-                ),
-                0.0,
-            )  # fmt: skip
-            cells |= {
-                "construction_investment": f"={ref['construction_investment']}*{ref[f'phase.{t}']}",
-                "capex_vat": f"={ref['deductible_vat']}*{ref[f'phase.{t}']}",
-                "loan_draw": f"={at('construction_investment')}*{i['loan_share']}",
-                "construction_interest": f"=({prev('loan_balance')}+{at('loan_draw')}/2)*{i['loan_rate']}",
-                "loan_balance": f"={prev('loan_balance')}+{at('loan_draw')}+{at('construction_interest')}",
-            }
-        else:
-            share = i["working_capital.share_of_revenue"]
-            cells |= dict.fromkeys(
-                ("construction_investment", "capex_vat", "loan_draw", "construction_interest"), 0.0
-            )
-            cells |= {
-                "load": f"={i[f'load.{j + 1}']}",
-                "operating_cost": f"={ref['variable_total']}*{at('load')}+{ref['fixed_total']}",
-                "input_vat": f"={ref['variable_vat']}*{at('load')}+{ref['fixed_vat']}",
-                "depreciation": "="
-                + "+".join(charge(f"annual.{k}", f"depreciation.{k}_years") for k in classes),
-                "project_depreciation": "="
-                + "+".join(charge(f"project_annual.{k}", f"depreciation.{k}_years") for k in classes),
-                "amortisation": f"={charge('annual.land', 'amortisation.land_years')}"
-                f"+{charge('annual.intangible', 'amortisation.intangible_years')}",
-                "interest_long_term": f"={prev('loan_balance')}*{i['loan_rate']}",
-                "loan_principal_repayment": f"=IF({j}<{i['loan_repayment_years']},"
-                f"MIN({ref['instalment']},{prev('loan_balance')}),0)",
-                "loan_balance": f"={prev('loan_balance')}-{at('loan_principal_repayment')}",
-                "working_capital": f"=IF({share}>0,{share}*{at('revenue')},"
-                f"MAX(0,{ref['wc.var']}*{at('load')}+{ref['wc.fix']}))",
-                "taxable_income": f"=MAX({at('profit_before_tax')},0)-SUM({layout.use_range('tax', x)})",
-                "adjusted_taxable": f"=MAX({at('ebit_project')},0)-SUM({layout.use_range('adjusted', x)})",
-            }
+        share = i["working_capital.share_of_revenue"]
+        cells: dict[str, str | float] = dict.fromkeys(
+            ("construction_investment", "capex_vat", "loan_draw", "construction_interest"), 0.0
+        )
+        cells |= {
+            "load": f"={i[f'load.{j + 1}']}",
+            "operating_cost": f"={ref['variable_total']}*{at('load')}+{ref['fixed_total']}",
+            "input_vat": f"={ref['variable_vat']}*{at('load')}+{ref['fixed_vat']}",
+            "depreciation": "="
+            + "+".join(charge(f"annual.{k}", f"depreciation.{k}_years") for k in classes),
+            "project_depreciation": "="
+            + "+".join(charge(f"project_annual.{k}", f"depreciation.{k}_years") for k in classes),
+            "amortisation": f"={charge('annual.land', 'amortisation.land_years')}"
+            f"+{charge('annual.intangible', 'amortisation.intangible_years')}",
+            "interest_long_term": f"={prev('loan_balance')}*{i['loan_rate']}",
+            "loan_principal_repayment": f"=IF({j}<{i['loan_repayment_years']},"
+            f"MIN({ref['instalment']},{prev('loan_balance')}),0)",
+            "loan_balance": f"={prev('loan_balance')}-{at('loan_principal_repayment')}",
+            "working_capital": f"=IF({share}>0,{share}*{at('revenue')},"
+            f"MAX(0,{ref['wc.var']}*{at('load')}+{ref['wc.fix']}))",
+            "taxable_income": f"=MAX({at('profit_before_tax')},0)-SUM({layout.use_range('tax', x)})",
+            "adjusted_taxable": f"=MAX({at('ebit_project')},0)-SUM({layout.use_range('adjusted', x)})",
+        }
+        return cells
+
+    def _revenue_and_cost_cells(self, year: _YearColumn) -> dict[str, str | float]:
+        """Every year: output, revenue, VAT and its credit, surcharges, working-capital loan,
+        total cost, profit and income taxes."""
+        i, at, prev, last = self.inp.refs, year.at, year.prev, year.last
         surcharge = "+".join(
             i[f"surcharge.{k}"] for k in ("urban_construction", "education", "local_education")
         )
-        cumulative = "cumulative_project_cf_after_tax"
-        recovered = (
-            f"={ref['book_total']}-SUM(C{rows['project_depreciation']}:{at('project_depreciation')})"
-            f"-SUM(C{rows['amortisation']}:{at('amortisation')})"
-        )
-        cells |= {
+        return {
             "output_t": f"={at('load')}*{i['product_t']}",
             "revenue": f"={at('output_t')}*{i['selling_price']}/(1+{i['vat.goods']})",
             "output_vat": f"={at('revenue')}*{i['vat.goods']}",
@@ -682,6 +747,19 @@ class _Builder:
             "ebit": f"={at('profit_before_tax')}+{at('interest_long_term')}+{at('interest_working_capital')}",
             "ebit_project": f"={at('ebit')}+{at('depreciation')}-{at('project_depreciation')}",
             "adjusted_income_tax": f"={at('adjusted_taxable')}*{i['income_tax.rate']}",
+        }
+
+    def _cash_flow_cells(self, year: _YearColumn) -> dict[str, str | float]:
+        """Every year: recoveries, project and equity cash flows, payback, discounting and the
+        cost flow of the levelised cost."""
+        i, ref, rows, at, prev = self.inp.refs, self.ref, year.rows, year.at, year.prev
+        t, last = year.t, year.last
+        cumulative = "cumulative_project_cf_after_tax"
+        recovered = (
+            f"={ref['book_total']}-SUM(C{rows['project_depreciation']}:{at('project_depreciation')})"
+            f"-SUM(C{rows['amortisation']}:{at('amortisation')})"
+        )
+        return {
             "residual_value_recovery": recovered if last else 0.0,
             "working_capital_recovery": f"={at('working_capital')}" if last else 0.0,
             "project_cash_in": f"={at('revenue')}+{at('output_vat')}+{at('residual_value_recovery')}"
@@ -701,19 +779,29 @@ class _Builder:
             f"-{at('residual_value_recovery')}+{at('working_capital_increase')}"
             f"-{at('working_capital_recovery')}+{at('operating_cost')}",
         }
-        years = i["income_tax.loss_carryforward_years"]
-        cells |= layout.loss_cells("tax", "profit_before_tax", t, x, p, years)
-        cells |= layout.loss_cells("adjusted", "ebit_project", t, x, p, years)
-        return cells
 
     def _indicators(self, ws: Worksheet, layout: _CashFlowLayout, first: str, last: str) -> None:
-        i, ref, rows, e = self.inp.refs, self.ref, layout.rows, self.econ
+        """The indicators below the years: workbook formula, natwin's value and the difference."""
         row = layout.indicator_row
         for col, title in enumerate(
             ("indicator", "meaning", "workbook formula", "natwin", "difference"), start=1
         ):
             ws.cell(row, col, title).font = BOLD
         row += 1
+        items = self._return_indicators(layout, first, last) + self._cost_indicators(layout, first, last)
+        for key, label, formula, value in items:
+            ws.cell(row, 1, key).font = BOLD
+            ws.cell(row, 2, label)
+            ws.cell(row, 3, formula).number_format = DETAIL
+            twin = self.v(value)
+            ws.cell(row, 4, twin if math.isfinite(twin) else "n/a").number_format = DETAIL
+            ws.cell(row, 5, f'=IFERROR(C{row}-D{row},"")').number_format = DETAIL
+            layout.indicators[key] = f"C{row}"
+            row += 1
+
+    def _return_indicators(self, layout: _CashFlowLayout, first: str, last: str) -> list[_Indicator]:
+        """NPVs, IRRs and payback; the cash-flow rows span columns ``first`` to ``last``."""
+        i, rows, e = self.inp.refs, layout.rows, self.econ
 
         def span(key: str) -> str:
             return f"{first}{rows[key]}:{last}{rows[key]}"
@@ -724,13 +812,11 @@ class _Builder:
         def irr(key: str) -> str:
             return f'=IFERROR(IRR({span(key)},{i["irr_guess"]}),"no IRR")'
 
-        df = span("discount_factor")
-        lcop = f"SUMPRODUCT({df},{span('lcop_cost_flow')})/SUMPRODUCT({df},{span('output_t')})"
         cum, candidate = (
             f"{last}{rows['cumulative_project_cf_after_tax']}",
             f"{last}{rows['payback_candidate']}",
         )
-        items: list[tuple[str, str, str, Any]] = [
+        return [
             ("npv_cny", "NPV after tax at the discount rate [CNY]", npv("project_cf_after_tax"), e.npv_cny),
             (
                 "npv_before_tax_cny",
@@ -758,6 +844,19 @@ class _Builder:
                 f'=IF({cum}<0,"not paid back",IF({candidate}<0,0,{candidate}))',
                 e.payback_years,
             ),
+        ]
+
+    def _cost_indicators(self, layout: _CashFlowLayout, first: str, last: str) -> list[_Indicator]:
+        """Levelised costs (discounted cost flow / discounted output), operating cost per tonne
+        and the investment figures."""
+        i, ref, rows, e = self.inp.refs, self.ref, layout.rows, self.econ
+
+        def span(key: str) -> str:
+            return f"{first}{rows[key]}:{last}{rows[key]}"
+
+        df = span("discount_factor")
+        lcop = f"SUMPRODUCT({df},{span('lcop_cost_flow')})/SUMPRODUCT({df},{span('output_t')})"
+        return [
             ("lcop_cny_per_t", "Levelised cost of product, pre-tax [CNY/t]", f"={lcop}", e.lcop_cny_per_t),
             (
                 "cost_cny_per_kwh_cathode",
@@ -796,15 +895,39 @@ class _Builder:
                 e.working_capital_cny,
             ),
         ]
-        for key, label, formula, value in items:
-            ws.cell(row, 1, key).font = BOLD
-            ws.cell(row, 2, label)
-            ws.cell(row, 3, formula).number_format = DETAIL
-            twin = self.v(value)
-            ws.cell(row, 4, twin if math.isfinite(twin) else "n/a").number_format = DETAIL
-            ws.cell(row, 5, f'=IFERROR(C{row}-D{row},"")').number_format = DETAIL
-            layout.indicators[key] = f"C{row}"
-            row += 1
+
+
+#: An indicator of the CashFlow sheet: key, meaning, workbook formula, natwin's value.
+_Indicator = tuple[str, str, str, Any]
+
+
+@dataclass(frozen=True)
+class _YearColumn:
+    """Cell addresses of one year's column of the CashFlow sheet (column C is the first year)."""
+
+    t: int  # the year, 0-based from the first construction year
+    years: int  # construction and operating years
+    rows: dict[str, int]
+
+    @property
+    def x(self) -> str:
+        """This year's column letter."""
+        return get_column_letter(3 + self.t)
+
+    @property
+    def p(self) -> str:
+        """The previous year's column letter."""
+        return get_column_letter(2 + self.t)
+
+    @property
+    def last(self) -> bool:
+        return self.t == self.years - 1
+
+    def at(self, key: str) -> str:
+        return f"{self.x}{self.rows[key]}"
+
+    def prev(self, key: str, default: str = "0") -> str:
+        return f"{self.p}{self.rows[key]}" if self.t > 0 else default
 
 
 class _CashFlowLayout:

@@ -14,6 +14,7 @@ __all__ = ["create_app"]
 
 def create_app(*args: Any, **kwargs: Any) -> Any:
     """Build the ASGI application (see :func:`natwin.web.app.create_app`)."""
+    # lazy: FastAPI loads only when the app is built
     from natwin.web.app import create_app as build
 
     return build(*args, **kwargs)

@@ -137,6 +137,7 @@ TableName = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 
 def _value(value: Any) -> Any:
     """A problem's value, JSON-ready and short."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.report.files import jsonable
 
     value = jsonable(value)
@@ -164,6 +165,7 @@ def _prefixed(exc: InputError, prefix: str) -> InputError:
 
 def check_scenario(raw: Any, prefix: str = "") -> Any:
     """natwin's scenario check plus the server's work limits; problems' paths get ``prefix``."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import parse_scenario
 
     try:
@@ -328,6 +330,7 @@ def create_app(
     max_pending : int
         Jobs queued or running at once; more get 429.
     """
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.store import default_store_path
 
     store_path = Path(store) if store is not None else default_store_path()
@@ -371,6 +374,13 @@ def create_app(
     app.include_router(_api_router(manager))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     _add_error_handlers(app)
+    _add_web_app(app)
+    _add_middleware(app, allowed_hosts)
+    return app
+
+
+def _add_web_app(app: FastAPI) -> None:
+    """The web app's page and static files, with plotly.js served from the installed package."""
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js(request: Request) -> Response:
@@ -388,12 +398,15 @@ def create_app(
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _add_middleware(app: FastAPI, allowed_hosts: tuple[str, ...] | None) -> None:
+    """Compression, security headers, body limits and host checks (the last added runs first)."""
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=limits.MAX_BODY_BYTES, max_depth=limits.MAX_JSON_DEPTH)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
-    return app
 
 
 @cache
@@ -433,6 +446,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, with the Scenario model's JSON schema as a component."""
     if app.openapi_schema:
         return app.openapi_schema
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import Scenario
 
     schema = get_openapi(
@@ -464,6 +478,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def _catalog_enums(components: dict[str, Any]) -> None:
     """Catalog ids as enums in the Scenario schema (the model checks them in validators)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin import catalog
     from natwin.flowsheet import packaged_routes
 
@@ -548,6 +563,7 @@ def _resolve_scenario(body: models.ScenarioChoice) -> tuple[dict[str, Any], str,
 @cache
 def _has_energy_switch() -> bool:
     """True when the scenario's [energy] section has ``enabled`` (the energy-system stage)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import Scenario
 
     energy = Scenario.model_fields["energy"].annotation
@@ -558,6 +574,7 @@ def _grid_points(
     base: dict[str, Any], grid: dict[str, list[Any]], points: list[dict[str, Any]]
 ) -> list[tuple[str, dict[str, Any]]]:
     """The sweep's points as (label, raw scenario), like :func:`natwin.sweep.expand`."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import set_path
 
     axes = []
@@ -618,30 +635,62 @@ def _run_summary(row: dict[str, Any], files: list[str]) -> dict[str, Any]:
 
 
 def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
+    """The /api routes, area by area (the order of registration is the schema's order)."""
     api = APIRouter(prefix="/api")
+    _catalog_routes(api, manager)
+    _run_job_routes(api, manager)
+    _sweep_job_routes(api, manager)
+    _job_routes(api, manager)
+    _run_routes(api, manager)
+    _file_routes(api, manager)
+    _compare_routes(api, manager)
+    _sweep_routes(api, manager)
+    return api
 
-    def files_of(run_id: str) -> list[str]:
-        if not re.fullmatch(models.RUN_ID, run_id):
-            return []
-        folder = manager().run_dir(run_id)
-        return [name for name in RUN_FILES if (folder / name).is_file()]
 
-    def stored(run_id: str) -> dict[str, Any]:
-        def fetch(db: Any) -> dict[str, Any] | None:
-            if db.con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is None:
-                return None
-            return db.run(run_id)
+def _files_of(manager: Callable[[], JobManager], run_id: str) -> list[str]:
+    """The files this server holds for a run."""
+    if not re.fullmatch(models.RUN_ID, run_id):
+        return []
+    folder = manager().run_dir(run_id)
+    return [name for name in RUN_FILES if (folder / name).is_file()]
 
-        found = manager().store(fetch)
-        if found is None:
-            raise _not_found("stored run", run_id)
-        return found
 
-    def job_or_404(job_id: str) -> dict[str, Any]:
-        job = manager().get(job_id)
-        if job is None:
-            raise _not_found("job", job_id)
-        return job.document()
+def _stored(manager: Callable[[], JobManager], run_id: str) -> dict[str, Any]:
+    """A stored run, or 404."""
+
+    def fetch(db: Any) -> dict[str, Any] | None:
+        if db.con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is None:
+            return None
+        return db.run(run_id)
+
+    found = manager().store(fetch)
+    if found is None:
+        raise _not_found("stored run", run_id)
+    return found
+
+
+def _job_or_404(manager: Callable[[], JobManager], job_id: str) -> dict[str, Any]:
+    job = manager().get(job_id)
+    if job is None:
+        raise _not_found("job", job_id)
+    return job.document()
+
+
+def _accepted(job: Any) -> JSONResponse:
+    """202 with the queued job and its location."""
+    return JSONResponse(job.document(), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
+
+
+#: The documented answers of the endpoints that start a job.
+JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": models.JobModel, "description": "the job, queued"},
+    429: {"model": models.ErrorModel, "description": "too many jobs queued or running"},
+}
+
+
+def _catalog_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """Server health, the catalog, packaged scenarios and the scenario check."""
 
     @api.get("/health", response_model=models.Health, tags=["server"])
     def health() -> dict[str, Any]:
@@ -657,6 +706,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
     def get_catalog() -> dict[str, Any]:
         """Chemistries, routes (key figures at default parameters, their price items), sites,
         packaged scenarios, editable prices with defaults and sources, and the server's limits."""
+        # lazy: loaded by the first request that needs it (the server starts quickly)
         from natwin.web.worker import RUN_OPTIONS
 
         return catalog_document() | {
@@ -705,18 +755,16 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
         scenario = check_scenario(raw)
         return {"valid": True, "scenario_hash": scenario.hash, "scenario": scenario.model_dump(mode="json")}
 
-    # -- jobs -------------------------------------------------------------------------------
 
-    def accepted(job: Any) -> JSONResponse:
-        return JSONResponse(job.document(), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
 
-    job_responses: dict[int | str, dict[str, Any]] = {
-        202: {"model": models.JobModel, "description": "the job, queued"},
-        429: {"model": models.ErrorModel, "description": "too many jobs queued or running"},
-    }
+# -- jobs -----------------------------------------------------------------------------------
+
+
+def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """Endpoints that start a run or a Monte Carlo study."""
 
     @api.post(
-        "/jobs/run", status_code=202, response_model=models.JobModel, responses=job_responses, tags=["jobs"]
+        "/jobs/run", status_code=202, response_model=models.JobModel, responses=JOB_RESPONSES, tags=["jobs"]
     )
     def start_run(body: models.RunRequest) -> JSONResponse:
         """Start a run of the pipeline; its report, workbooks and results land in the run store
@@ -729,18 +777,19 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
             "energy": body.energy,
             "name": body.name,
         }
-        return accepted(manager().submit("run", request, name))
+        return _accepted(manager().submit("run", request, name))
 
     @api.post(
         "/jobs/montecarlo",
         status_code=202,
         response_model=models.JobModel,
-        responses=job_responses,
+        responses=JOB_RESPONSES,
         tags=["jobs"],
     )
     def start_montecarlo(body: models.MonteCarloRequest) -> JSONResponse:
         """Start a run plus a vectorised Monte Carlo study (percentiles, P(NPV < 0), histograms,
         S-curves in the report's uncertainty section)."""
+        # lazy: loaded by the first request that needs it (the server starts quickly)
         from natwin.uncertainty import load_study
 
         raw, prefix, name = _resolve_scenario(body)
@@ -762,10 +811,14 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
             "sampling": body.sampling,
             "groups": overrides.get("defaults"),
         }
-        return accepted(manager().submit("montecarlo", request, name))
+        return _accepted(manager().submit("montecarlo", request, name))
+
+
+def _sweep_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """The endpoint that starts a sweep."""
 
     @api.post(
-        "/jobs/sweep", status_code=202, response_model=models.JobModel, responses=job_responses, tags=["jobs"]
+        "/jobs/sweep", status_code=202, response_model=models.JobModel, responses=JOB_RESPONSES, tags=["jobs"]
     )
     def start_sweep(body: models.SweepRequest) -> JSONResponse:
         """Start a sweep: every point is checked first (422 lists the faulty points), then run in
@@ -774,19 +827,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
         if not isinstance(base, dict):
             raise InputError([Problem(prefix.rstrip(".:"), base, "a table of sections")], "sweep")
         check_scenario(base, prefix)
-        expanded = _grid_points(base, body.grid, body.points)
-        problems: list[Problem] = []
-        checked = []
-        for i, (label, raw) in enumerate(expanded):
-            try:
-                checked.append((label, check_scenario(raw).model_dump(mode="json")))
-            except InputError as exc:
-                problems += [
-                    Problem(f"sweep[{i}].{p.path}", p.value, f"{p.allowed} (point {label})")
-                    for p in exc.problems
-                ]
-        if problems:
-            raise InputError(problems, "sweep")
+        checked = _checked_points(_grid_points(base, body.grid, body.points))
         spec = {
             "name": name,
             "base": body.base if body.scenario is None else "scenario",
@@ -796,7 +837,28 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
             "energy": body.energy,
         }
         request = {"spec": spec, "expanded": checked, "simulate": body.simulate, "energy": body.energy}
-        return accepted(manager().submit("sweep", request, name, points_total=len(checked)))
+        return _accepted(manager().submit("sweep", request, name, points_total=len(checked)))
+
+
+def _checked_points(expanded: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Every sweep point checked: (label, completed scenario); one InputError lists all faults."""
+    problems: list[Problem] = []
+    checked = []
+    for i, (label, raw) in enumerate(expanded):
+        try:
+            checked.append((label, check_scenario(raw).model_dump(mode="json")))
+        except InputError as exc:
+            problems += [
+                Problem(f"sweep[{i}].{p.path}", p.value, f"{p.allowed} (point {label})")
+                for p in exc.problems
+            ]
+    if problems:
+        raise InputError(problems, "sweep")
+    return checked
+
+
+def _job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """Jobs: list, status, cancel."""
 
     @api.get("/jobs", response_model=models.JobList, tags=["jobs"])
     def list_jobs(
@@ -814,7 +876,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
         tags=["jobs"],
     )
     def get_job(job_id: JobId) -> dict[str, Any]:
-        return job_or_404(job_id)
+        return _job_or_404(manager, job_id)
 
     @api.delete(
         "/jobs/{job_id:natwin_job}",
@@ -831,7 +893,12 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
             raise HTTPException(409, f"job {job_id} is {job.status}; only queued jobs can be cancelled")
         return job.document()
 
-    # -- runs -------------------------------------------------------------------------------
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+def _run_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """Stored runs: the list, one run, its tables."""
 
     @api.get("/runs", response_model=models.RunList, tags=["runs"])
     def list_runs(
@@ -857,7 +924,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
         for r in rows:
             values = json.loads(kpis.get(r["run_id"]) or "{}")
             key = {k: values.get(k) for k in KEY_FIGURES if k in values}
-            out.append(_run_summary(r, files_of(r["run_id"])) | {"key_figures": key})
+            out.append(_run_summary(r, _files_of(manager, r["run_id"])) | {"key_figures": key})
         return {"runs": out}
 
     @api.get(
@@ -868,17 +935,17 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
     )
     def get_run(run_id: RunId) -> dict[str, Any]:
         """A stored run: its scenario, KPIs, the names of its tables and its files."""
-        run = stored(run_id)
+        run = _stored(manager, run_id)
         return {
             **{k: v for k, v in run.items() if k != "tables"},
             "tables": list(run["tables"]),
-            "files": files_of(run_id),
+            "files": _files_of(manager, run_id),
         }
 
     @api.get("/runs/{run_id:natwin_run}/tables", responses={404: {"model": models.ErrorModel}}, tags=["runs"])
     def get_tables(run_id: RunId) -> dict[str, list[dict[str, Any]]]:
         """Every table of a stored run (rows of JSON objects), by name."""
-        return stored(run_id)["tables"]
+        return _stored(manager, run_id)["tables"]
 
     @api.get(
         "/runs/{run_id:natwin_run}/tables/{name}",
@@ -886,10 +953,14 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
         tags=["runs"],
     )
     def get_table(run_id: RunId, name: TableName) -> list[dict[str, Any]]:
-        tables = stored(run_id)["tables"]
+        tables = _stored(manager, run_id)["tables"]
         if name not in tables:
             raise _not_found(f"table of run {run_id} named", name)
         return tables[name]
+
+
+def _file_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """A run's files (report, workbooks, results)."""
 
     @api.get(
         "/runs/{run_id:natwin_run}/files/{name}",
@@ -921,6 +992,10 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
             content_disposition_type="attachment" if attachment else "inline",
         )
 
+
+def _compare_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """Stored runs' KPIs side by side."""
+
     @api.get(
         "/compare",
         response_model=models.CompareResult,
@@ -938,7 +1013,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
         ],
     ) -> dict[str, Any]:
         """KPIs of stored runs side by side; delta = last - first (numbers only)."""
-        runs = [stored(r) for r in run_ids]
+        runs = [_stored(manager, r) for r in run_ids]
         names: list[str] = []
         for run in runs:
             names += [k for k in run["kpis"] if k not in names]
@@ -953,7 +1028,12 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
             rows.append({"kpi": kpi, "values": values, "delta": delta, "delta_pct": pct})
         return {"run_ids": [r["run_id"] for r in runs], "names": [r["name"] for r in runs], "rows": rows}
 
-    # -- sweeps -----------------------------------------------------------------------------
+
+# -- sweeps ---------------------------------------------------------------------------------
+
+
+def _sweep_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
+    """Stored sweeps and their points' KPIs."""
 
     @api.get("/sweeps", response_model=models.SweepList, tags=["sweeps"])
     def list_sweeps() -> dict[str, Any]:
@@ -996,8 +1076,6 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
         if found is None:
             raise _not_found("stored sweep", sweep_id)
         return found
-
-    return api
 
 
 def _sweep_summary(s: dict[str, Any]) -> dict[str, Any]:

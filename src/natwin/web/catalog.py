@@ -49,6 +49,7 @@ def parameter_document(section: str, p: Parameter) -> dict[str, Any]:
 @cache
 def packaged_scenarios() -> dict[str, dict[str, Any]]:
     """Packaged scenarios by name, as JSON-ready mappings (dates as ISO text)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.report.files import jsonable
 
     folder = catalog.data_path("scenarios")
@@ -65,13 +66,31 @@ def scenario_names() -> tuple[str, ...]:
 @cache
 def catalog_document() -> dict[str, Any]:
     """The catalog the app and API clients choose from."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.carbon import parameter_table as carbon_table
-    from natwin.chemistry import product_properties
     from natwin.economics import price_table
-    from natwin.flowsheet import packaged_routes, solve_balance
-    from natwin.scenario import DEFAULT_SCENARIO
 
     prices = price_table()
+    routes = _route_entries(prices)
+    used = sorted({i for r in routes for i in r["price_items"]})
+    carbon = carbon_table()
+    return {
+        "chemistries": _chemistry_entries({r["chemistry"] for r in routes}),
+        "routes": routes,
+        "sites": _site_entries(),
+        "scenarios": _scenario_entries(),
+        "prices": {name: parameter_document("prices", prices[name]) for name in used},
+        "green_electricity": parameter_document("carbon", carbon["green_electricity_share"]),
+        "energy_targets": energy_targets(),
+    }
+
+
+def _route_entries(prices: dict[str, Parameter]) -> list[dict[str, Any]]:
+    """Packaged routes with key figures per t of product at default parameters (balance of
+    1000 kg) and the price items a user may edit for them."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.flowsheet import packaged_routes, solve_balance
+
     routes = []
     for rid, r in packaged_routes().items():
         b = solve_balance(r, 1000.0)
@@ -95,7 +114,15 @@ def catalog_document() -> dict[str, Any]:
                 "price_items": [i for i in items if i in prices],
             }
         )
-    with_route = {r["chemistry"] for r in routes}
+    return routes
+
+
+def _chemistry_entries(with_route: set[str]) -> list[dict[str, Any]]:
+    """Catalogued chemistries with their cell-level properties; ``has_route`` when a packaged
+    route makes them."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.chemistry import product_properties
+
     chemistries = []
     for chem in catalog.chemistry_catalog().chemistry:
         p = product_properties(chem)
@@ -112,7 +139,11 @@ def catalog_document() -> dict[str, Any]:
                 "has_route": chem.id in with_route,
             }
         )
-    sites = [
+    return chemistries
+
+
+def _site_entries() -> list[dict[str, Any]]:
+    return [
         {
             "id": s.id,
             "name": s.name,
@@ -122,7 +153,13 @@ def catalog_document() -> dict[str, Any]:
         }
         for s in catalog.site_catalog().site
     ]
-    scenarios = [
+
+
+def _scenario_entries() -> list[dict[str, Any]]:
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.scenario import DEFAULT_SCENARIO
+
+    return [
         {
             "id": name,
             "name": raw.get("plant", {}).get("name", name),
@@ -133,17 +170,6 @@ def catalog_document() -> dict[str, Any]:
         }
         for name, raw in packaged_scenarios().items()
     ]
-    used = sorted({i for r in routes for i in r["price_items"]})
-    carbon = carbon_table()
-    return {
-        "chemistries": chemistries,
-        "routes": routes,
-        "sites": sites,
-        "scenarios": scenarios,
-        "prices": {name: parameter_document("prices", prices[name]) for name in used},
-        "green_electricity": parameter_document("carbon", carbon["green_electricity_share"]),
-        "energy_targets": energy_targets(),
-    }
 
 
 def energy_targets() -> list[str]:
@@ -154,6 +180,7 @@ def energy_targets() -> list[str]:
     """
     from typing import get_args
 
+    # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import Scenario
 
     energy = Scenario.model_fields["energy"].annotation

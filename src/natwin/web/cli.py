@@ -39,6 +39,7 @@ def serve(
     """Serve the web app and the HTTP API (OpenAPI schema at /api/openapi.json)."""
     import uvicorn
 
+    # lazy: `natwin serve` loads the web app (FastAPI, uvicorn) only when it starts
     from natwin.store import default_store_path
     from natwin.web.app import LOCAL_HOSTS, create_app, default_files_dir
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from natwin.errors import InputError, NatwinError
+from natwin.files import atomic_write, jsonable
 from natwin.sweep import evaluate_point
 
 _queue: Any = None
@@ -55,8 +56,6 @@ def _progress(job_id: str, fraction: float, message: str) -> None:
 
 def problems_document(exc: InputError) -> list[dict[str, Any]]:
     """The problems of an input error as JSON-ready dicts (path, value, allowed)."""
-    from natwin.report.files import jsonable
-
     out = []
     for p in exc.problems:
         value = jsonable(p.value)
@@ -104,18 +103,21 @@ RUN_OPTIONS = ("simulate", "energy")
 
 def run_pipeline(scenario: Any, request: dict[str, Any]) -> Any:
     """``natwin.run`` with the request's stage switches."""
+    # lazy: loaded in the worker process when a job runs
     from natwin.pipeline import run
 
     return run(scenario, **{k: bool(request.get(k, True)) for k in RUN_OPTIONS})
 
 
 def _scenario(request: dict[str, Any]) -> Any:
+    # lazy: loaded in the worker process when a job runs
     from natwin.scenario import parse_scenario
 
     return parse_scenario(request["scenario"], source="scenario")
 
 
 def _run_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    # lazy: loaded in the worker process when a job runs
     from natwin.report.files import write_run
     from natwin.store import result_payload
 
@@ -133,7 +135,8 @@ def _run_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, A
 
 
 def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    from natwin.report.files import _atomic_write, jsonable, write_run
+    # lazy: loaded in the worker process when a job runs
+    from natwin.report.files import write_run
     from natwin.store import result_payload
     from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, uncertainty_document
 
@@ -151,7 +154,7 @@ def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict
     with_study = dataclasses.replace(result, uncertainty=UncertaintyResult(monte_carlo=mc))
     write_run(with_study, out_dir)
     document = jsonable(uncertainty_document(with_study.uncertainty))
-    _atomic_write(
+    atomic_write(
         out_dir / "uncertainty.json",
         lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
     )
