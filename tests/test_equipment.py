@@ -12,16 +12,12 @@ import pytest
 import natwin
 from natwin import equipment
 from natwin.errors import InputError
-from natwin.flowsheet import solve_balance
+from natwin.flowsheet import packaged_routes, solve_balance
 from natwin.scenario import parse_scenario
 from natwin.settings.sections import section_table
 
-CHEMISTRY = {
-    "nfm111_coprecipitation": "NFM111",
-    "nfm111_solid_state": "NFM111",
-    "nfpp_spray_drying": "NFPP",
-    "pw_coprecipitation": "PW",
-}
+#: Every packaged route with the chemistry it makes.
+CHEMISTRY = {route_id: r.chemistry for route_id, r in packaged_routes().items()}
 
 
 def scenario_for(route: str = "nfm111_coprecipitation", capacity: float = 10000.0, **sections):

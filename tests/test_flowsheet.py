@@ -9,7 +9,7 @@ import pytest
 
 from natwin import catalog
 from natwin.errors import BalanceError, DataError, InputError
-from natwin.flowsheet import load_route_file, route, solve_balance
+from natwin.flowsheet import load_route_file, packaged_routes, route, solve_balance
 
 # IUPAC 2021 abridged standard atomic weights (Prohaska et al. 2022), typed in by hand so that
 # the exact-stoichiometry test does not depend on the formula parser.
@@ -20,16 +20,15 @@ M_NAOH = W["Na"] + W["O"] + W["H"]
 M_CO2 = W["C"] + 2 * W["O"]
 
 
-@pytest.mark.parametrize(
-    "route_id", ["nfm111_coprecipitation", "nfm111_solid_state", "nfpp_spray_drying", "pw_coprecipitation"]
-)
+@pytest.mark.parametrize("route_id", sorted(packaged_routes()))
 def test_every_shipped_route_closes(routes, route_id):
-    balance = solve_balance(routes[route_id], 10_000.0)
+    r = routes[route_id]
+    balance = solve_balance(r, 10_000.0)
     closure = balance.closure()
     assert set(closure) >= {"mass", "Na", "O"}
     for quantity, imbalance in closure.items():
         assert abs(float(imbalance[0])) < 1e-9, quantity
-    product = balance.unit("packing").outlets_kg["product"]
+    product = balance.unit(r.units[r.product_unit].id).outlets_kg[r.product_outlet]
     assert sum(float(v[0]) for v in product.values()) == pytest.approx(10_000_000.0, rel=1e-12)
 
 

@@ -92,6 +92,11 @@ _GRID_BASIS = {0: "national", 1: "regional", 2: "provincial"}
 # imported above.
 
 
+def has_factor(name: str) -> bool:
+    """True if ``name`` (e.g. ``raw.V2O5``) has a sourced emission factor, not a placeholder."""
+    return name in parameter_table() and name not in unset_emission_factors()
+
+
 # --------------------------------------------------------------------------- results
 
 

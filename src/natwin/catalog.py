@@ -1,23 +1,25 @@
 """The packaged data catalog: species, chemistries, sites, conventions and process routes.
 
-All numbers come from TOML files under ``natwin/data``; each number carries its source (see
-:mod:`natwin.sourced`). Data files are validated when loaded; a faulty file raises
-:class:`~natwin.errors.DataError` naming the file and the field.
+All numbers come from TOML files under ``natwin/data``, overlaid by the user's data folders
+(:mod:`natwin.datadirs`); each number carries its source (see :mod:`natwin.sourced`). Data
+files are validated when loaded; a faulty file raises :class:`~natwin.errors.DataError` naming
+the file and the field.
 """
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from natwin import datadirs
 from natwin.errors import DataError
 from natwin.formula import Formula, parse_formula
-from natwin.sourced import DataModel, Seq, Sourced
+from natwin.sourced import DataModel, Seq, Sourced, TrustTag
+
+#: Firing atmospheres of a calcination (``none``: no high-temperature firing).
+Atmosphere = Literal["air", "oxygen", "nitrogen", "none"]
 
 SpeciesCategory = Literal[
     "raw_material",
@@ -124,6 +126,18 @@ class SpeciesCatalog(DataModel):
         raise DataError(f"mixture {mixture_id!r} is not defined (known: {known})")
 
 
+class SourcedAtmosphere(DataModel):
+    """The firing atmosphere a chemistry needs, with its source."""
+
+    value: Atmosphere
+    source: str = Field(min_length=3)
+    tag: TrustTag
+
+    def cite(self) -> str:
+        """One-line citation: ``[tag] source``."""
+        return f"[{self.tag}] {self.source}"
+
+
 class Chemistry(DataModel):
     """A cathode chemistry with its electrochemical and physical properties."""
 
@@ -136,7 +150,7 @@ class Chemistry(DataModel):
     average_voltage_v: Sourced
     tap_density_g_per_cm3: Sourced
     press_density_g_per_cm3: Sourced
-    calcination_atmosphere: Literal["air", "oxygen", "nitrogen", "none"]
+    calcination_atmosphere: SourcedAtmosphere
     calcination_temperature_c: Sourced
 
 
@@ -179,18 +193,20 @@ M = TypeVar("M", bound=DataModel)
 
 def data_path(*parts: str) -> Path:
     """Path of a packaged data file."""
-    return Path(str(resources.files("natwin") / "data" / Path(*parts)))
+    return datadirs.packaged_dir() / Path(*parts)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file; raise :class:`DataError` naming the file on any failure."""
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{path}: not valid TOML ({exc})") from None
+    return datadirs.read(path)
+
+
+def read_data(*parts: str) -> dict[str, Any]:
+    """A data file (e.g. ``"prices.toml"``): the packaged one with the user's files merged over it.
+
+    See :mod:`natwin.datadirs` for the merge rules; user numbers without a source raise
+    :class:`DataError` naming file and field."""
+    return datadirs.layered(*parts).raw
 
 
 def validate_data(model: type[M], raw: dict[str, Any], source: Path | str) -> M:
@@ -204,19 +220,31 @@ def validate_data(model: type[M], raw: dict[str, Any], source: Path | str) -> M:
         raise DataError(f"{source}: invalid data file\n" + "\n".join(lines)) from None
 
 
-@cache
+def validate_layered(model: type[M], data: datadirs.Layered) -> M:
+    """Validate a merged data file; each fault names the file that gave the field."""
+    if len(data.files) == 1:
+        return validate_data(model, data.raw, data.files[0])
+    try:
+        return model.model_validate(data.raw)
+    except ValidationError as exc:
+        lines = [
+            f"  - {data.origin(err['loc'])}: {data.describe(err['loc'])}: {err['msg']}" for err in exc.errors()
+        ]
+        raise DataError(f"{data.name} (packaged and user data): invalid data\n" + "\n".join(lines)) from None
+
+
+@datadirs.cached
 def species_catalog() -> SpeciesCatalog:
-    path = data_path("species.toml")
-    return validate_data(SpeciesCatalog, read_toml(path), path)
+    return validate_layered(SpeciesCatalog, datadirs.layered("species.toml"))
 
 
-@cache
+@datadirs.cached
 def chemistry_catalog() -> ChemistryCatalog:
-    path = data_path("chemistries.toml")
-    catalog = validate_data(ChemistryCatalog, read_toml(path), path)
+    data = datadirs.layered("chemistries.toml")
+    catalog = validate_layered(ChemistryCatalog, data)
     ids = [c.id for c in catalog.chemistry]
     if len(set(ids)) != len(ids):
-        raise DataError(f"{path}: duplicate chemistry ids in {ids}")
+        raise DataError(f"{data.name}: duplicate chemistry ids in {ids}")
     return catalog
 
 
@@ -232,10 +260,9 @@ def chemistry_ids() -> tuple[str, ...]:
     return tuple(c.id for c in chemistry_catalog().chemistry)
 
 
-@cache
+@datadirs.cached
 def site_catalog() -> SiteCatalog:
-    path = data_path("sites.toml")
-    return validate_data(SiteCatalog, read_toml(path), path)
+    return validate_layered(SiteCatalog, datadirs.layered("sites.toml"))
 
 
 def site(site_id: str) -> Site:
@@ -249,7 +276,7 @@ def site_ids() -> tuple[str, ...]:
     return tuple(s.id for s in site_catalog().site)
 
 
-@cache
+@datadirs.cached
 def conventions() -> Conventions:
     path = data_path("conventions.toml")
     return validate_data(Conventions, read_toml(path), path)

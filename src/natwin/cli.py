@@ -4,16 +4,21 @@
     natwin validate FILE                check a scenario; one line per problem
     natwin catalog [--route ID]         chemistries and routes with their key figures
 
+``--data DIR`` (or ``$NATWIN_DATA``) on the scenario commands and ``catalog`` lays a folder of
+the user's own data files (routes, species, chemistries, prices, emission factors, equipment)
+over the packaged data; it replaces a scenario's ``[plant] data_dir``.
+
 User errors (bad scenario, unknown ids) print one line per problem and exit with status 2,
 without a traceback. Inconsistent data or an unsolvable balance exits with status 1.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -36,6 +41,7 @@ EXIT_INPUT = 2
 EXIT_ERROR = 1
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -63,6 +69,49 @@ ScenarioArg = Annotated[
 ]
 
 
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        envvar="NATWIN_DATA",
+        help="Folder of your own data files (routes/, species.toml, prices.toml, ...) over the packaged "
+        "data; replaces the scenario's [plant] data_dir. Default $NATWIN_DATA.",
+        show_default=False,
+    ),
+]
+
+
+def _data_scoped(command: Callable[P, None]) -> Callable[P, None]:
+    """Run a command in its own data-folder scope: folders it activates end with it."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from natwin import datadirs  # lazy: the CLI imports natwin modules only when a command runs
+
+        with datadirs.using(datadirs.active()):
+            command(*args, **kwargs)
+
+    return wrapper
+
+
+def _load(scenario: Path | None, data: Path | None) -> Any:
+    """Load a scenario (with ``--data`` over its data folder) and make its data folder active
+    until the command ends (see :func:`_data_scoped`)."""
+    from natwin.scenario import load_scenario  # lazy: the scenario models load only when a command runs
+
+    loaded = _guard(lambda: load_scenario(scenario, data_dir=data))
+    _activate(loaded.plant.data_dir)
+    return loaded
+
+
+def _activate(folder: Path | str | None) -> None:
+    """Make ``folder`` the active data folder until the running command ends."""
+    from natwin import datadirs  # lazy: the CLI imports natwin modules only when a command runs
+
+    if folder:
+        _guard(lambda: datadirs.activate([folder]))
+
+
 StoreOption = Annotated[
     Path | None,
     typer.Option(
@@ -72,6 +121,7 @@ StoreOption = Annotated[
 
 
 @app.command()
+@_data_scoped
 def run(
     scenario: ScenarioArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
@@ -79,6 +129,7 @@ def run(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not record the run in the run store.")
     ] = False,
+    data: DataOption = None,
 ) -> None:
     """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
     import time
@@ -86,9 +137,8 @@ def run(
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
-    from natwin.scenario import load_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     start = time.perf_counter()
     result = _guard(lambda: run_pipeline(loaded))
     elapsed = time.perf_counter() - start
@@ -251,6 +301,7 @@ def runs(
 
 
 @app.command()
+@_data_scoped
 def compare(
     scenarios: Annotated[
         list[Path] | None,
@@ -260,6 +311,7 @@ def compare(
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out/compare"),
+    data: DataOption = None,
 ) -> None:
     """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
@@ -272,7 +324,7 @@ def compare(
         cat.data_path("scenarios", "binhai_nfm111.toml"),
         cat.data_path("scenarios", "binhai_nfpp.toml"),
     ]
-    loaded = [_guard(lambda f=f: load_scenario(f)) for f in files]
+    loaded = [_guard(lambda f=f: load_scenario(f, data_dir=data)) for f in files]
     comparison = _guard(lambda: run_compare(loaded))
     paths = _guard(lambda: write_comparison(comparison, out))
     _print_comparison(comparison)
@@ -330,6 +382,7 @@ def _write_study(result: Any, study_result: Any, out: Path) -> None:
 
 
 @app.command()
+@_data_scoped
 def montecarlo(
     scenario: ScenarioArg = None,
     study: Annotated[
@@ -344,16 +397,16 @@ def montecarlo(
     list_inputs: Annotated[
         bool, typer.Option("--list", help="List the drawable inputs and their ranges, then stop.")
     ] = False,
+    data: DataOption = None,
 ) -> None:
     """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
     import time
 
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.scenario import load_scenario
     from natwin.uncertainty import PATH_PREFIXES, UncertaintyResult, load_study, monte_carlo, parameter_space
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     if list_inputs:
         for path, p in parameter_space(loaded).items():
             rng = f" [{p.low:g} .. {p.high:g}]" if p.low is not None and p.high is not None else ""
@@ -381,6 +434,7 @@ def montecarlo(
 
 
 @app.command()
+@_data_scoped
 def sensitivity(
     scenario: ScenarioArg = None,
     study: Annotated[Path | None, typer.Option("--study", help="Study file (TOML).")] = None,
@@ -394,18 +448,18 @@ def sensitivity(
     trajectories: Annotated[int, typer.Option(help="Morris trajectories.", min=4, max=10_000)] = 40,
     outputs: Annotated[list[str] | None, typer.Option("--output", help="KPIs to analyse (repeat).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """Global sensitivity: Sobol (first/total order, CIs), Morris screening and a tornado."""
     from rich.progress import Progress
 
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.scenario import load_scenario
     from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity
 
     if method not in ("tornado", "morris", "sobol", "all"):
         _fail(InputError([Problem("--method", method, "tornado, morris, sobol or all")], "options"))
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None))
     result = _guard(lambda: run_pipeline(loaded))
     kpis = tuple(outputs or ("npv_cny", "cost_cny_per_t", "co2_kg_per_kwh"))
@@ -446,6 +500,7 @@ def sensitivity(
 
 
 @app.command()
+@_data_scoped
 def simulate(
     scenario: ScenarioArg = None,
     replications: Annotated[
@@ -462,6 +517,7 @@ def simulate(
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """Simulate plant years (SimPy): output vs nameplate, OEE, bottleneck, hourly load profile.
 
@@ -471,9 +527,8 @@ def simulate(
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
-    from natwin.scenario import load_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     loaded = _with_operations_options(
         loaded, replications=replications, years=years, release=release, size_to_confidence=size_to_confidence
     )
@@ -541,6 +596,7 @@ def _with_operations_options(loaded: Any, **options: Any) -> Any:
 
 
 @app.command(name="energy")
+@_data_scoped
 def energy_command(
     scenario: ScenarioArg = None,
     mode: Annotated[
@@ -558,6 +614,7 @@ def energy_command(
         typer.Option("--cost-curve", help="Hourly CFE targets of the cost curve (repeat); none: skip it."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """The hourly site energy system: PV, wind, storage, LNG cold, chillers and grid (PyPSA + HiGHS)."""
     import json
@@ -565,9 +622,9 @@ def energy_command(
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
-    from natwin.scenario import load_scenario, parse_scenario
+    from natwin.scenario import parse_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     changes: dict[str, Any] = {
         "mode": mode,
         "target": target,
@@ -622,18 +679,19 @@ def energy_command(
 
 
 @app.command(name="schedule")
+@_data_scoped
 def schedule_command(
     scenario: ScenarioArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    data: DataOption = None,
 ) -> None:
     """Construction schedule: critical path, P10/P50/P90 dates, crash plan, ramp-up."""
     import json
 
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.construction import schedule_document, schedule_for
-    from natwin.scenario import load_scenario
 
-    loaded = _guard(lambda: load_scenario(scenario))
+    loaded = _load(scenario, data)
     result = _guard(lambda: schedule_for(loaded))
     doc = schedule_document(result)
     out.mkdir(parents=True, exist_ok=True)
@@ -658,26 +716,37 @@ def schedule_command(
 
 
 @app.command()
-def validate(file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")]) -> None:
-    """Check a scenario file: exits 0 when valid, 2 with one line per problem otherwise."""
-    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
-    from natwin.scenario import load_scenario
+@_data_scoped
+def validate(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")], data: DataOption = None
+) -> None:
+    """Check a scenario file and its data: exits 0 when valid, 2 with one line per problem otherwise.
 
-    scenario = _guard(lambda: load_scenario(file))
+    Besides the scenario itself, every raw material of the route needs a price and an emission
+    factor, every species a molar mass and every unit a fitting equipment type."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
+    from natwin.preflight import check_data
+
+    scenario = _load(file, data)
+    _guard(lambda: check_data(scenario))
     console.print(
         f"[green]ok[/] {file}: {scenario.plant.capacity_t_per_year:,.0f} t/yr {scenario.plant.chemistry} "
-        f"by {scenario.plant.route} at {scenario.site.id} (hash {scenario.hash[:12]})",
+        f"by {scenario.plant.route} at {scenario.site.id} (hash {scenario.hash[:12]})"
+        + (f" with data from {scenario.plant.data_dir}" if scenario.plant.data_dir else ""),
         highlight=False,
     )
 
 
 @app.command()
+@_data_scoped
 def catalog(
     route: Annotated[
         str | None, typer.Option("--route", help="Show one route's units and parameters.")
     ] = None,
+    data: DataOption = None,
 ) -> None:
-    """List chemistries and routes with their key figures."""
+    """List chemistries and routes with their key figures (with --data: yours too)."""
+    _activate(data)
     _guard(lambda: _print_route(route) if route else _print_catalog())
 
 
@@ -728,11 +797,12 @@ def _print_route(route_id: str) -> None:
     r = route(route_id)
     console.print(f"[bold]{r.id}[/]: {r.name}\n{r.description}\n", highlight=False)
     units = Table(title="Units")
-    for col in ("#", "id", "operation", "mode", "inlets"):
+    for col in ("#", "id", "operation", "equipment", "mode", "inlets"):
         units.add_column(col)
     for u in r.units:
         inlets = ", ".join(f"{r.units[i].id}.{o}{' (recycle)' if rec else ''}" for i, o, rec in u.inlets)
-        units.add_row(str(u.index + 1), u.id, u.operation, u.mode, inlets)
+        equipment = u.equipment + (f" ({u.atmosphere})" if u.atmosphere else "")
+        units.add_row(str(u.index + 1), u.id, u.operation, equipment, u.mode, inlets)
     console.print(units)
     console.print("[bold]Parameters[/] (override in \\[process.parameters]; range low-high; trust tag)")
     for p in r.parameters.values():

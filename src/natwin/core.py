@@ -10,6 +10,8 @@ the nominal draw of a Monte Carlo reproduces ``natwin run`` KPI by KPI (tests/te
 The core runs in two steps because the expensive stages sit between them: :func:`design`
 (balance, utilities, equipment, CAPEX: what the simulation needs) and :func:`account` (carbon,
 operating cost, cash flow and the KPI table, which need the energy system and the schedule).
+Each step runs with the scenario's data folder active (:mod:`natwin.datadirs`), also when a
+study calls it directly.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.carbon import CarbonResult, footprint
 from natwin.chemistry import ProductProperties, product_properties
 from natwin.costs import CapexResult, EquipmentResult
@@ -164,6 +166,7 @@ class SteadyState:
 # --------------------------------------------------------------------------- the core
 
 
+@datadirs.scenario_scoped  # route, species and tables of the scenario's data folder
 def design(scenario: Scenario, samples: Mapping[str, ArrayLike] | None = None, n: int | None = None) -> PlantDesign:
     """Chemistry, balance, utilities, equipment and CAPEX for ``samples`` (arrays over draws).
 
@@ -188,6 +191,7 @@ def design(scenario: Scenario, samples: Mapping[str, ArrayLike] | None = None, n
     return PlantDesign(draws, product, route, balance, utilities, equipment, capex)
 
 
+@datadirs.scenario_scoped  # route, species and tables of the scenario's data folder
 def account(
     scenario: Scenario, plant: PlantDesign, links: SiteLinks | None = None, full_table: bool | None = None
 ) -> SteadyState:
@@ -222,6 +226,7 @@ def account(
     return SteadyState(plant, links, carbon, opex, economics, kpis)
 
 
+@datadirs.scenario_scoped  # route, species and tables of the scenario's data folder
 def steady_state(
     scenario: Scenario,
     samples: Mapping[str, ArrayLike] | None = None,

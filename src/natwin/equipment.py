@@ -1,7 +1,7 @@
 """Equipment sizing, staff and construction investment (CAPEX) of a plant.
 
-The equipment stage reads the mass balance: every route unit is served by an equipment type
-(``natwin/data/equipment.toml``, keyed by the unit's ``operation``), sized on the flow the
+The equipment stage reads the mass balance: every route unit is served by the equipment type
+its route file names (``equipment = "..."``, a type of ``natwin/data/equipment.toml``), sized on the flow the
 balance puts through it, and priced at the size actually needed. Site-wide systems (power
 supply, chilled water, deionised water, N2, compressed air, wastewater, exhaust treatment,
 raw-material handling, QC laboratory) are sized on plant totals and listed under unit
@@ -37,14 +37,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import ValidationError
 
-from natwin import catalog
+from natwin import catalog, datadirs
+from natwin.catalog import Atmosphere
 from natwin.costs import CapexLine, CapexResult, EquipmentItem, EquipmentResult, StaffLine
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import Balance, CompiledRoute, UnitBalance
@@ -127,6 +127,7 @@ class EquipmentType(DataModel):
     id: str
     name: str
     operations: Seq[str] = ()
+    atmospheres: Seq[Atmosphere] = ()  # firing atmospheres a kiln is built for
     scope: Literal["unit", "site"] = "unit"
     sizing: Literal["rate", "volume", "area", "kiln", "fixed"]
     basis: str
@@ -142,24 +143,38 @@ class EquipmentType(DataModel):
 
 @dataclass(frozen=True)
 class EquipmentCatalog:
-    """Equipment types, the unit-to-type mapping and the parameter table (equipment + capex)."""
+    """Equipment types and the parameter table (equipment + capex)."""
 
     types: dict[str, EquipmentType]
-    operation_defaults: dict[str, str]
-    route_units: dict[str, dict[str, str]]
     table: ParameterTable
 
     def type_for(self, route_id: str, unit: Unit) -> EquipmentType:
-        """The equipment type that serves ``unit`` of route ``route_id``."""
-        type_id = self.route_units.get(route_id, {}).get(unit.id) or self.operation_defaults.get(
-            unit.operation
-        )
-        if type_id is None:
-            raise DataError(
-                f"{EQUIPMENT_FILE}: no equipment type serves operation {unit.operation!r} "
-                f"(route {route_id!r}, unit {unit.id!r}); add it to [operation_defaults]"
-            )
-        return self.types[type_id]
+        """The equipment type that serves ``unit`` of route ``route_id`` (named by the route)."""
+        problems = self.unit_problems(route_id, unit)
+        if problems:
+            raise DataError(f"route {route_id!r}: {problems[0]}")
+        return self.types[unit.equipment]
+
+    def unit_problems(self, route_id: str, unit: Unit) -> list[Problem]:
+        """What is wrong with the equipment type a route unit names (empty when it fits)."""
+        where = f"route {route_id}.units.{unit.id}"
+        eq = self.types.get(unit.equipment)
+        if eq is None or eq.scope != "unit":
+            known = ", ".join(t.id for t in self.types.values() if unit.operation in t.operations)
+            return [Problem(f"{where}.equipment", unit.equipment, f"an equipment type of {EQUIPMENT_FILE} for "
+                            f"operation {unit.operation!r} (known: {known or 'none'})")]
+        if unit.operation not in eq.operations:
+            return [Problem(f"{where}.equipment", unit.equipment,
+                            f"a type that lists operation {unit.operation!r} (it lists {', '.join(eq.operations)})")]
+        if eq.sizing == "kiln" and unit.atmosphere not in eq.atmospheres:
+            return [Problem(f"{where}.atmosphere", unit.atmosphere,
+                            f"a firing atmosphere kiln {eq.id!r} is built for ({', '.join(eq.atmospheres) or 'none'}); "
+                            "a kiln unit names its atmosphere and a kiln type for it")]
+        return []
+
+    def route_problems(self, route: CompiledRoute) -> list[Problem]:
+        """One problem per unit of ``route`` whose equipment type is missing or does not fit."""
+        return [p for unit in route.units for p in self.unit_problems(route.id, unit)]
 
     def site_types(self) -> list[EquipmentType]:
         return [t for t in self.types.values() if t.scope == "site"]
@@ -198,10 +213,10 @@ def _check_type(eq: EquipmentType, table: ParameterTable, where: str) -> None:
         raise DataError(f"{where}: missing parameters {', '.join(missing)} (no default in [defaults])")
 
 
-@cache
+@datadirs.cached
 def equipment_catalog() -> EquipmentCatalog:
-    """Load and check ``equipment.toml`` and ``capex.toml`` (cached)."""
-    raw = catalog.read_toml(catalog.data_path(EQUIPMENT_FILE))
+    """Load and check ``equipment.toml`` and ``capex.toml`` (with the user's files; cached)."""
+    raw = catalog.read_data(EQUIPMENT_FILE)
     table = sections.equipment_table()  # the numbers; built in the settings layer
     types: dict[str, EquipmentType] = {}
     for type_id, record in raw.get("types", {}).items():
@@ -214,21 +229,7 @@ def equipment_catalog() -> EquipmentCatalog:
             raise DataError(f"{where}: {exc}") from None
         _check_type(eq, table, where)
         types[type_id] = eq
-    operation_defaults = dict(raw.get("operation_defaults", {}))
-    route_units = {r: dict(units) for r, units in raw.get("route_units", {}).items()}
-    for operation, type_id in operation_defaults.items():
-        if type_id not in types or operation not in types[type_id].operations:
-            raise DataError(
-                f"{EQUIPMENT_FILE}: [operation_defaults] {operation} = {type_id!r} is not a type "
-                f"that lists {operation!r} in its operations"
-            )
-    for route_id, units in route_units.items():
-        for unit_id, type_id in units.items():
-            if type_id not in types:
-                raise DataError(
-                    f"{EQUIPMENT_FILE}: [route_units.{route_id}] {unit_id}: unknown type {type_id!r}"
-                )
-    return EquipmentCatalog(types, operation_defaults, route_units, table)
+    return EquipmentCatalog(types, table)
 
 
 def parameter_table() -> ParameterTable:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from natwin import datadirs
 from natwin.carbon import CarbonResult
 from natwin.chemistry import ProductProperties
 from natwin.construction import ScheduleResult, ramp_up_by_operating_year, schedule_for
@@ -25,6 +26,7 @@ from natwin.economics import EconomicsResult, OpexResult, finance_table
 from natwin.energy import EnergyResult, LoadProfile, run_energy
 from natwin.flowsheet import Balance, CompiledRoute
 from natwin.operations import PlantSimulation, simulate_plant
+from natwin.preflight import check_data
 from natwin.scenario import Scenario
 from natwin.utilities import Utilities
 from natwin.version import __version__
@@ -156,6 +158,7 @@ def opex_margin_cny_per_year(opex: OpexResult, vat_goods: float) -> Any:
     return (price - opex.cny_per_t) * opex.product_t_per_year
 
 
+@datadirs.scenario_scoped  # the scenario's data folder is active for every stage
 def run(
     scenario: Scenario, *, simulate: bool = True, energy: bool = True, progress: bool = False
 ) -> RunResult:
@@ -173,6 +176,7 @@ def run(
     progress : bool
         Show the simulation's progress bar.
     """
+    check_data(scenario)  # missing prices, emission factors or equipment fail before any stage
     plant = design(scenario)
     kpis: dict[str, Any] = {}
     simulation = None

@@ -18,6 +18,10 @@ Example (the packaged default, ``natwin/data/scenarios/binhai_nfm111.toml``)::
 
     [site]
     id = "binhai_port"
+
+``[plant] data_dir = "my_data"`` points at a folder of the user's own data files (routes,
+species, chemistries, prices, emission factors, equipment), resolved relative to the scenario
+file; they extend or override the packaged data (see :mod:`natwin.datadirs`).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from natwin import catalog
-from natwin.errors import InputError, Problem
+from natwin import catalog, datadirs
+from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import check_parameters, packaged_routes
 from natwin.flowsheet import route as packaged_route
 from natwin.parameters import check_values
@@ -61,6 +65,10 @@ class PlantSection(Section):
     operating_hours_per_day: float = Field(gt=0, le=24, description="[h/d]")
     chemistry: str = Field(description="catalog chemistry id, e.g. NFM111")
     route: str = Field(description="catalog route id, e.g. nfm111_coprecipitation")
+    data_dir: str | None = Field(
+        default=None,
+        description="folder of the user's own data files over the packaged ones (relative to the scenario file)",
+    )
 
     @field_validator("chemistry")
     @classmethod
@@ -165,7 +173,10 @@ class Scenario(Section):
     seed: int = Field(default=20241028, ge=0, le=2**63 - 1)
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if data["plant"]["data_dir"] is None:  # scenarios without a data folder keep their hash
+            del data["plant"]["data_dir"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @property
     def hash(self) -> str:
@@ -180,8 +191,12 @@ def default_scenario_path() -> Path:
     return catalog.data_path("scenarios", f"{DEFAULT_SCENARIO}.toml")
 
 
-def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
+def parse_scenario(raw: Any, source: str = "scenario", base: Path | None = None) -> Scenario:
     """Validate a scenario given as a mapping (e.g. parsed TOML or JSON).
+
+    ``base`` is the folder a relative ``[plant] data_dir`` is resolved against (the working
+    directory when None); the validated scenario holds the absolute path, and the scenario is
+    checked against the packaged data with that folder's data over it.
 
     Raises
     ------
@@ -192,6 +207,33 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
         raise InputError(
             [Problem("", type(raw).__name__, "a table of sections ([plant], [site], ...)")], source
         )
+    raw, folder = _resolve_data_dir(raw, base, source)
+    with datadirs.using((folder,) if folder else ()):
+        return _parse(raw, source)
+
+
+def _resolve_data_dir(raw: dict[str, Any], base: Path | None, source: str) -> tuple[dict[str, Any], str | None]:
+    """``raw`` with ``[plant] data_dir`` made absolute (relative to ``base``), checked to exist;
+    and that folder (None without one)."""
+    plant = raw.get("plant")
+    folder = plant.get("data_dir") if isinstance(plant, dict) else None
+    if folder is None:
+        return raw, None
+    if not isinstance(folder, str) or not folder.strip():
+        raise InputError([Problem("plant.data_dir", folder, "a folder path (a non-empty string)")], source)
+    try:
+        resolved = datadirs.resolve(folder, base)
+    except DataError:
+        where = f"relative to {base}" if base is not None else "relative to the working directory"
+        raise InputError(
+            [Problem("plant.data_dir", folder, f"an existing folder of data files ({where})")], source
+        ) from None
+    assert isinstance(plant, dict)  # a data_dir was found in it
+    return {**raw, "plant": {**plant, "data_dir": str(resolved)}}, str(resolved)
+
+
+def _parse(raw: dict[str, Any], source: str) -> Scenario:
+    """Validate ``raw`` with its data folders active."""
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -210,8 +252,12 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
     return scenario
 
 
-def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Load and validate a scenario TOML file (the packaged default when ``path`` is None)."""
+def load_scenario(path: str | Path | None = None, data_dir: str | Path | None = None) -> Scenario:
+    """Load and validate a scenario TOML file (the packaged default when ``path`` is None).
+
+    ``data_dir`` (e.g. the command line's ``--data``) replaces the file's ``[plant] data_dir``;
+    a relative ``data_dir`` is taken relative to the working directory, the file's own relative
+    to the file."""
     file = default_scenario_path() if path is None else Path(path)
     source = f"scenario {file}"
     try:
@@ -232,7 +278,10 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem("<file>", str(file), f"a valid TOML document ({exc})")], source) from None
-    return parse_scenario(raw, source)
+    base = file.resolve().parent
+    if data_dir is not None and isinstance(raw.get("plant"), dict):
+        raw["plant"]["data_dir"] = str(Path(data_dir).expanduser().absolute())
+    return parse_scenario(raw, source, base=base)
 
 
 # --------------------------------------------------------------------------- error messages

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from natwin import datadirs
 from natwin.core import SiteLinks, steady_state
 from natwin.errors import InputError, Problem
 from natwin.parameters import Parameter
@@ -71,6 +72,7 @@ GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+@datadirs.scenario_scoped
 def parameter_space(scenario: Scenario) -> dict[str, Parameter]:
     """Every drawable input of a scenario by path, with its parameter record."""
     return input_space(scenario.plant.route)
@@ -210,6 +212,7 @@ def timeline(scenario: Scenario) -> SiteLinks:
     return _LINKS[scenario.hash]
 
 
+@datadirs.scenario_scoped
 def evaluate(
     scenario: Scenario, samples: Mapping[str, Array], n: int | None = None, plan: SiteLinks | None = None
 ) -> dict[str, Array]:
@@ -284,6 +287,7 @@ def _rescaled(dist: Distribution, mode: float) -> Distribution:
     return Distribution(kind="pert", low=float(dist.low) * ratio, mode=mode, high=float(dist.high) * ratio)  # type: ignore[arg-type]  # PERT always has low and high
 
 
+@datadirs.scenario_scoped
 def monte_carlo(
     scenario: Scenario, study: Study | None = None, chunk: int = DEFAULT_CHUNK
 ) -> MonteCarloResult:
@@ -505,6 +509,7 @@ class UncertaintyResult:
     morris: dict[str, MorrisIndices] | None = None
 
 
+@datadirs.scenario_scoped
 def run_sensitivity(
     scenario: Scenario,
     study: Study | None = None,
@@ -528,6 +533,7 @@ def run_sensitivity(
     return UncertaintyResult(None, tornado_bars, sobol, morris)
 
 
+@datadirs.scenario_scoped
 def load_study(scenario: Scenario, path: str | None = None, **overrides: Any) -> Study:
     """The study of a run: a study file, else the scenario's [uncertainty] section, else the
     defaults; keyword overrides (draws, seed, ...) on top."""

@@ -17,12 +17,13 @@ import pytest
 import natwin
 from natwin import economics as ec
 from natwin import equipment as eqm
+from natwin.flowsheet import packaged_routes
 
 DATA = Path(__file__).parent / "data"
 with (DATA / "cost_published.csv").open(newline="", encoding="utf-8") as handle:
     ROWS = {row["id"]: row for row in csv.DictReader(handle)}
 
-CHEMISTRY = {"nfm111_coprecipitation": "NFM111", "nfpp_spray_drying": "NFPP", "pw_coprecipitation": "PW"}
+CHEMISTRY = {route_id: r.chemistry for route_id, r in packaged_routes().items()}
 
 
 @cache

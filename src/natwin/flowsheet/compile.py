@@ -8,7 +8,8 @@ unit and the fault:
 * the key of each reaction is one of its reactants;
 * inlets name existing outlets, each outlet feeds at most one inlet, unconsumed outlets have a
   terminal kind, and the product outlet exists;
-* reaction-sized feeds name a reaction in which the fed species is a reactant.
+* reaction-sized feeds name a reaction in which the fed species is a reactant;
+* a unit's firing atmosphere is the one the route's chemistry needs.
 
 The compiled route exposes a *parameter table*: every number of the route under a dotted name
 (``calcination.yield``, ``mixing.feed.Na2CO3.excess``, ``calcination.energy.electricity``) with
@@ -20,13 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.errors import DataError
 from natwin.flowsheet.route import EnergySpec, FeedSpec, OutletSpec, RouteSpec, UnitSpec
 from natwin.formula import parse_formula
@@ -96,6 +96,8 @@ class Unit:
     operation: str
     mode: str
     index: int
+    equipment: str  # equipment type id (natwin/data/equipment.toml)
+    atmosphere: str | None  # firing atmosphere of a kiln unit
     inlets: tuple[tuple[int, str, bool], ...]  # (source unit index, outlet, is_recycle)
     main_outlet: str
     main_kind: str
@@ -301,6 +303,8 @@ class _Compiler:
             operation=u.operation,
             mode=u.mode,
             index=index,
+            equipment=u.equipment,
+            atmosphere=u.atmosphere,
             inlets=tuple(inlets),
             main_outlet=u.main_outlet,
             main_kind=u.main_outlet_kind,
@@ -478,6 +482,7 @@ class _Compiler:
         except DataError as exc:
             raise self.fail("route.chemistry", str(exc)) from None
         product_species = self.sp(chem.formula, "route.chemistry")
+        self.check_atmospheres(chem)
         if header.basis.unit not in positions:
             raise self.fail("route.basis", f"unit {header.basis.unit!r} does not exist")
         basis_unit = positions[header.basis.unit]
@@ -489,6 +494,18 @@ class _Compiler:
                 "route.basis", f"basis {header.basis} does not match the basis feed {basis_feeds[0]}"
             )
         return product_unit, header.product.outlet, product_species, basis_unit
+
+
+    def check_atmospheres(self, chem: catalog.Chemistry) -> None:
+        """Every unit that names a firing atmosphere fires in the one its chemistry needs."""
+        needed = chem.calcination_atmosphere
+        for unit in self.spec.units:
+            if unit.atmosphere is not None and unit.atmosphere != needed.value:
+                raise self.fail(
+                    f"unit {unit.id!r} atmosphere",
+                    f"fires in {unit.atmosphere!r}, but {chem.id} must be fired in {needed.value!r} "
+                    f"({needed.cite()}); set atmosphere = {needed.value!r} and an equipment type for it",
+                )
 
 
 def compile_route(spec: RouteSpec, path: str = "<memory>") -> CompiledRoute:
@@ -503,20 +520,31 @@ def load_route_file(path: Path) -> CompiledRoute:
     return compile_route(spec, str(path))
 
 
-@cache
+def load_user_route_file(path: Path) -> CompiledRoute:
+    """Load a route file of a user data folder: its numbers are checked for sources first."""
+    raw = catalog.read_toml(path)
+    datadirs.check_sources(raw, path)
+    spec = catalog.validate_data(RouteSpec, raw, path)
+    return compile_route(spec, str(path))
+
+
+@datadirs.cached
 def packaged_routes() -> dict[str, CompiledRoute]:
-    """All routes shipped in ``natwin/data/routes``, by id."""
+    """All routes by id: those shipped in ``natwin/data/routes``, then those of the active user
+    data folders (``<folder>/routes/*.toml``; a user route replaces a packaged one of its id)."""
     routes: dict[str, CompiledRoute] = {}
-    for path in sorted(catalog.data_path("routes").glob("*.toml")):
-        route = load_route_file(path)
-        if route.id in routes:
+    packaged = catalog.data_path("routes")
+    for path in datadirs.route_files():
+        user = path.parent != packaged
+        route = load_user_route_file(path) if user else load_route_file(path)
+        if route.id in routes and not (user and Path(routes[route.id].path).parent == packaged):
             raise DataError(f"{path}: route id {route.id!r} already defined in {routes[route.id].path}")
         routes[route.id] = route
     return routes
 
 
 def route(route_id: str) -> CompiledRoute:
-    """The packaged route ``route_id``."""
+    """The route ``route_id`` (packaged or from an active user data folder)."""
     routes = packaged_routes()
     if route_id not in routes:
         raise DataError(f"unknown route {route_id!r}; known: {', '.join(routes)}")

@@ -14,6 +14,10 @@ Feeds are sized in one of four ways (exactly one per feed):
 * ``reaction = "unit.reaction"`` (+ ``excess``): the stoichiometric need of a reaction, here or
   downstream, for the unit's inflow of that reaction's key species;
 * ``makeup = true`` on a proportional feed: tops up what recycled inlets already bring.
+
+Each unit names the equipment type it runs on (``equipment``, a type of ``equipment.toml``)
+and, for a kiln, its firing atmosphere (``atmosphere``), which must match the atmosphere its
+chemistry needs (``chemistries.toml``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from natwin.catalog import Atmosphere
 from natwin.sourced import DataModel, Seq, Sourced, TrustTag
 
 Identifier = str  # validated by pattern on the fields below
@@ -143,6 +148,10 @@ class UnitSpec(DataModel):
     id: str = Field(pattern=ID_PATTERN)
     name: str
     operation: str = Field(pattern=ID_PATTERN)
+    #: the equipment type the unit runs on (a type id of equipment.toml listing the operation)
+    equipment: str = Field(pattern=ID_PATTERN)
+    #: the firing atmosphere of a kiln unit; must be the one its chemistry needs
+    atmosphere: Atmosphere | None = None
     mode: Literal["batch", "continuous"] = "continuous"
     inlets: Seq[str] = ()
     main_outlet: str = Field(default="out", pattern=ID_PATTERN)

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from natwin import datadirs
 from natwin.compare import comparison_tables
 from natwin.economics import finance_table
 from natwin.equipment import exchange_rate
@@ -117,6 +118,7 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+@datadirs.scenario_scoped  # reports read the data (species, sources) of the run's data folder
 def write_run(result: RunResult, out_dir: Path) -> dict[str, Path]:
     """Write every file of a run into ``out_dir``; returns their paths by name."""
     out_dir = Path(out_dir)

@@ -28,12 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.errors import DataError, Problem
 from natwin.flowsheet import packaged_routes
 from natwin.parameters import ParameterTable, Values, check_values, table_from_toml
@@ -60,13 +59,13 @@ class OperationsData:
     atmosphere: dict[str, str]
 
 
-@cache
+@datadirs.cached  # per active data folders (natwin.datadirs)
 def operations_data() -> OperationsData:
     """Load and check both data files (cached)."""
     table: ParameterTable = {}
     meta = _Meta()
     for name in (OPERATIONS_FILE, RELIABILITY_FILE):
-        raw = dict(catalog.read_toml(catalog.data_path(name)))
+        raw = dict(catalog.read_data(name))
         if "meta" in raw:
             meta = catalog.validate_data(_Meta, raw.pop("meta"), name)
         part = table_from_toml(raw, name)

@@ -3,9 +3,11 @@ and ``[carbon]``, built from their data files.
 
 A scenario overrides these parameters by name and a study draws them, so the scenario loader
 must know every table before any stage runs. The tables are therefore built here, in the
-settings layer below the stages, from data only (:data:`SECTION_FILES` names the files); the
-stages (:mod:`natwin.economics`, :mod:`natwin.equipment`, :mod:`natwin.carbon`) read the same
-tables and re-export these functions under their historical names.
+settings layer below the stages, from data only (:data:`SECTION_FILES` names the files, with
+the user's data folders of :mod:`natwin.datadirs` over them; each table is cached per set of
+active folders); the stages (:mod:`natwin.economics`, :mod:`natwin.equipment`,
+:mod:`natwin.carbon`) read the same tables and re-export these functions under their
+historical names.
 
 Also here, because stages at different layers read them: the exchange rate of the finance table
 (:func:`exchange_rate`) and the choice of the grid emission factor by site and data year
@@ -16,12 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from functools import cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from natwin import catalog
+from natwin import catalog, datadirs
 from natwin.errors import DataError, InputError, Problem
 from natwin.parameters import Parameter, ParameterTable, Values, table_from_toml
 
@@ -50,10 +51,10 @@ UNPRICED_CATEGORIES = frozenset({"water", "process_gas", "off_gas", "product"})
 # --------------------------------------------------------------------------- prices and finance
 
 
-@cache
+@datadirs.cached  # per active data folders (natwin.datadirs)
 def _price_table() -> ParameterTable:
     (name,) = SECTION_FILES["prices"]
-    table = table_from_toml(catalog.read_toml(catalog.data_path(name)), name)
+    table = table_from_toml(catalog.read_data(name), name)
     for sp in catalog.species_catalog().species:
         if sp.category in UNPRICED_CATEGORIES or sp.formula in table:
             continue
@@ -89,10 +90,10 @@ def price_table() -> ParameterTable:
     return dict(_price_table())
 
 
-@cache
+@datadirs.cached  # per active data folders (natwin.datadirs)
 def _finance_table() -> ParameterTable:
     (name,) = SECTION_FILES["finance"]
-    return table_from_toml(catalog.read_toml(catalog.data_path(name)), name)
+    return table_from_toml(catalog.read_data(name), name)
 
 
 def finance_table() -> ParameterTable:
@@ -119,9 +120,9 @@ def exchange_rate(currency: str, finance: Mapping[str, ArrayLike] | None = None)
 # --------------------------------------------------------------------------- equipment
 
 
-@cache
+@datadirs.cached  # per active data folders (natwin.datadirs)
 def _equipment_table() -> ParameterTable:
-    raw = catalog.read_toml(catalog.data_path(EQUIPMENT_FILE))
+    raw = catalog.read_data(EQUIPMENT_FILE)
     defaults = table_from_toml(raw.get("defaults", {}), EQUIPMENT_FILE)
     table: ParameterTable = {}
     for type_id, record in raw.get("types", {}).items():
@@ -135,7 +136,7 @@ def _equipment_table() -> ParameterTable:
                 own[name] = replace(param, name=name)
         table.update(own)
     table.update(table_from_toml(raw.get("staff", {}), EQUIPMENT_FILE, prefix="staff."))
-    capex_raw = catalog.read_toml(catalog.data_path(CAPEX_FILE))
+    capex_raw = catalog.read_data(CAPEX_FILE)
     table.update(table_from_toml(capex_raw.get("capex", {}), CAPEX_FILE, prefix="capex."))
     return table
 
@@ -153,10 +154,9 @@ def equipment_table() -> ParameterTable:
 # --------------------------------------------------------------------------- emission factors
 
 
-@cache
+@datadirs.cached  # per active data folders (natwin.datadirs)
 def _carbon_table() -> tuple[ParameterTable, frozenset[str]]:
-    path = catalog.data_path(EMISSION_FACTORS_FILE)
-    table = table_from_toml(catalog.read_toml(path), str(path))
+    table = table_from_toml(catalog.read_data(EMISSION_FACTORS_FILE), EMISSION_FACTORS_FILE)
     placeholders: set[str] = set()
     for species in catalog.species_catalog().species:
         name = f"raw.{species.formula}"
