@@ -161,6 +161,15 @@ def input_label(path: str) -> str:
     )
 
 
+def path_label(path: str) -> str:
+    """:func:`input_label` of an input path, or the path itself for other scenario fields
+    (``plant.site``, ``plant.route``) that have no parameter record."""
+    try:
+        return input_label(path)
+    except InputError:
+        return path
+
+
 def point_label(name: str) -> str:
     """A sweep point's name ``path=value; path=value`` with each path's label.
 
@@ -170,8 +179,5 @@ def point_label(name: str) -> str:
     parts = []
     for part in name.split("; "):
         path, sep, value = part.partition("=")
-        try:
-            parts.append(f"{input_label(path)} = {value}" if sep else part)
-        except InputError:
-            parts.append(part)
+        parts.append(f"{path_label(path)} = {value}" if sep else part)
     return "; ".join(parts)

@@ -799,9 +799,10 @@ class _Builder:
         for key, label, formula, value in items:
             ws.cell(row, 1, key).font = BOLD
             ws.cell(row, 2, label)
-            ws.cell(row, 3, formula).number_format = DETAIL
+            shown = "0.0%" if key.startswith("irr_") else DETAIL  # IRRs as % with one decimal, as everywhere
+            ws.cell(row, 3, formula).number_format = shown
             twin = self.v(value)
-            ws.cell(row, 4, twin if math.isfinite(twin) else "n/a").number_format = DETAIL
+            ws.cell(row, 4, twin if math.isfinite(twin) else "n/a").number_format = shown
             ws.cell(row, 5, f'=IFERROR(C{row}-D{row},"")').number_format = DETAIL
             layout.indicators[key] = f"C{row}"
             row += 1
