@@ -741,17 +741,17 @@ class _Builder:
             ("npv_equity_cny", "NPV of the equity cash flow [CNY]", npv("equity_cf"), e.npv_equity_cny),
             (
                 "irr_project_after_tax",
-                "Project IRR after tax [-]",
+                "Project IRR after tax [%]",
                 irr("project_cf_after_tax"),
                 e.irr_project_after_tax.value,
             ),
             (
                 "irr_project_before_tax",
-                "Project IRR before tax [-]",
+                "Project IRR before tax [%]",
                 irr("project_cf_before_tax"),
                 e.irr_project_before_tax.value,
             ),
-            ("irr_equity", "Equity IRR [-]", irr("equity_cf"), e.irr_equity.value),
+            ("irr_equity", "Equity IRR [%]", irr("equity_cf"), e.irr_equity.value),
             (
                 "payback_years",
                 "Static payback after tax from the start of construction [yr]",
