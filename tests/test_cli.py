@@ -29,7 +29,10 @@ def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("out")
     result = runner.invoke(app, ["run", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "electricity" in result.output
+    assert "Electricity (incl. chillers)" in result.output  # labels from the KPI registry
+    irr = json.loads((out / "results.json").read_text(encoding="utf-8"))["kpis"]["irr_project_after_tax"]
+    if irr is not None:
+        assert f"{100 * irr:.1f}" in result.output  # IRR as a percentage with one decimal
     return out
 
 

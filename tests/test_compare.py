@@ -103,7 +103,7 @@ def test_comparison_report_renders_in_chromium(tmp_path):
         page.goto(page_path.as_uri())
         page.wait_for_selector("svg.main-svg")
         assert page.locator("#kpis table").count() >= 1
-        assert page.get_by_text("Levelised cost of product").count() >= 1
+        assert page.get_by_text("Cost per tonne").count() >= 1
         assert page.locator(".js-plotly-plot").count() >= 3
         browser.close()
     assert errors == []

@@ -158,7 +158,7 @@ def test_key_figures_are_shown(full_page, default_result):
     assert f"{k['energy_tce_per_t']:.3f}" in cards
     assert f"{k['process_co2_kg_per_t']:,.0f}" in cards
     assert f"{100 * k['overall_mass_yield']:.1f}" in cards
-    for label in ("CAPEX", "OPEX", "NPV", "IRR", "PAYBACK", "STAFF", "CO2 PER KG", "CO2 PER KWH"):
+    for label in ("CAPEX", "OPERATING COST", "NPV", "IRR", "PAYBACK", "STAFF", "CO2 FOOTPRINT", "CO2 PER KWH"):
         assert label in cards.upper()
     header = full_page.page.inner_text("header")
     assert default_result.scenario_hash[:12] in header

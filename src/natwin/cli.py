@@ -26,6 +26,9 @@ from rich.table import Table
 
 from natwin.errors import InputError, NatwinError, Problem
 from natwin.files import atomic_write, jsonable
+from natwin.kpis import find, kpi, probability_label
+from natwin.kpis import label as kpi_label
+from natwin.labels import input_label
 
 app = typer.Typer(
     name="natwin",
@@ -264,7 +267,7 @@ def runs(
                 for rid in compare_ids:
                     table.add_column(rid[:12], justify="right")
                 for row in rows:
-                    table.add_row(row["kpi"], *[_fmt(row[rid]) for rid in compare_ids])
+                    table.add_row(_kpi_heading(row["kpi"]), *[_kpi_number(row["kpi"], row[rid]) for rid in compare_ids])
                 console.print(table)
                 return
             if sweeps:
@@ -353,7 +356,8 @@ def _print_comparison(comparison: Any) -> None:
     )
     for row in comparison.kpis:
         if row["kpi"] in shown:
-            table.add_row(row["kpi"], *[_fmt(row.get(n)) for n in comparison.names])
+            key = row["kpi"]
+            table.add_row(_kpi_heading(key), *[_kpi_number(key, row.get(n)) for n in comparison.names])
     console.print(table)
 
 
@@ -361,6 +365,21 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.3g}" if abs(value) < 10 else f"{value:,.0f}"
     return str(value)
+
+
+def _kpi_heading(key: str) -> str:
+    """The KPI's label and unit from the registry (a key the registry does not know, e.g. of a
+    run stored by an older natwin, is shown as it is)."""
+
+    row = find(key)
+    return row.heading if row is not None else key
+
+
+def _kpi_number(key: str, value: Any) -> str:
+    """The value as the registry formats it, without unit (see :func:`_kpi_heading`)."""
+
+    row = find(key)
+    return row.number(value) if row is not None else _fmt(value)
 
 
 def _write_study(result: Any, study_result: Any, out: Path) -> None:
@@ -426,10 +445,10 @@ def montecarlo(
     for col in ("output", "P10", "P50", "P90", "mean"):
         table.add_column(col, justify="left" if col == "output" else "right")
     for key, q in mc.percentiles.items():
-        table.add_row(key, *[_fmt(q[p]) for p in ("P10", "P50", "P90", "mean")])
+        table.add_row(_kpi_heading(key), *[_kpi_number(key, q[p]) for p in ("P10", "P50", "P90", "mean")])
     console.print(table)
     for label, value in mc.probabilities.items():
-        console.print(f"{label} = {value:.1%}", highlight=False)
+        console.print(f"{probability_label(label)} = {value:.1%}", highlight=False)
     _guard(lambda: _write_study(result, UncertaintyResult(monte_carlo=mc), out))
 
 
@@ -485,15 +504,16 @@ def sensitivity(
             bar.advance(task)
     found = UncertaintyResult(**parts)
     for output, idx in (found.sobol or {}).items():
-        table = Table(title=f"Sobol indices of {output} ({idx.evaluations:,} evaluations), top 10")
+        table = Table(title=f"Sobol indices of {kpi_label(output)} ({idx.evaluations:,} evaluations), top 10")
         for col in ("input", "S1", "±", "ST", "±"):
             table.add_column(col, justify="left" if col == "input" else "right")
         for name, s1, c1, st, ct in idx.ranked()[:10]:
-            table.add_row(name, f"{s1:.3f}", f"{c1:.3f}", f"{st:.3f}", f"{ct:.3f}")
+            table.add_row(input_label(name), f"{s1:.3f}", f"{c1:.3f}", f"{st:.3f}", f"{ct:.3f}")
         console.print(table)
     for output, bars in (found.tornado or {}).items():
         console.print(
-            f"tornado of {output}: " + "; ".join(f"{b.name} {b.swing:,.3g}" for b in bars[:5]),
+            f"tornado of {_kpi_heading(output)}: "
+            + "; ".join(f"{input_label(b.name)} {_kpi_number(output, b.swing)}" for b in bars[:5]),
             highlight=False,
         )
     _guard(lambda: _write_study(result, found, out))
@@ -559,7 +579,7 @@ def simulate(
         "output_p90_t_per_year",
     ):
         if key in k:
-            table.add_row(key, _fmt(k[key]))
+            table.add_row(_kpi_heading(key), _kpi_number(key, k[key]))
     console.print(table)
     if result.operations.sizing is not None:
         console.print(result.operations.sizing.describe(), highlight=False)
@@ -646,10 +666,12 @@ def energy_command(
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
+    energy_kpis = e.kpis()
     for name, value in e.capacities.items():
-        table.add_row(name, _fmt(value))
-    for name, value in e.kpis().items():
-        table.add_row(name, _fmt(value))
+        if name not in energy_kpis:  # capacities that are not KPIs: name as in the energy stage
+            table.add_row(name.replace("_", " "), _fmt(value))
+    for name, value in energy_kpis.items():
+        table.add_row(_kpi_heading(name), _kpi_number(name, value))
     console.print(table)
     for note in e.notes:
         console.print(f"- {note}", markup=False, highlight=False)
@@ -816,45 +838,45 @@ def _print_route(route_id: str) -> None:
         )
 
 
+#: The KPIs of the run summary, in order (labels, units and formats from the KPI registry).
+SUMMARY_KPIS = (
+    "capacity_t_per_year",
+    "output_t_per_year",
+    "oee",
+    "bottleneck",
+    "overall_mass_yield",
+    "raw_materials_t_per_t",
+    "water_t_per_t",
+    "electricity_kwh_per_t",
+    "energy_tce_per_t",
+    "process_co2_kg_per_t",
+    "co2_kg_per_kg",
+    "co2_kg_per_kwh",
+    "tco2_per_tce",
+    "construction_investment_cny",
+    "total_investment_cny",
+    "staff",
+    "opex_cny_per_t",
+    "cost_cny_per_t",
+    "npv_cny",
+    "irr_project_after_tax",
+    "payback_years",
+    "first_product_p50",
+    "full_output_p50",
+)
+
+
 def _print_summary(result: Any) -> None:
+
     k = result.kpis
     table = Table(title=f"{result.scenario.plant.name}", show_header=True)
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("unit")
-    rows = [
-        ("capacity", k["capacity_t_per_year"], "t/yr", ",.0f"),
-        ("simulated output", k.get("output_t_per_year"), "t/yr", ",.0f"),
-        ("line OEE", 100 * k["oee"] if "oee" in k else None, "%", ".1f"),
-        ("bottleneck", k.get("bottleneck"), "", ""),
-        ("overall mass yield", 100 * k["overall_mass_yield"], "%", ".1f"),
-        ("raw materials", k["raw_materials_t_per_t"], "t/t", ".3f"),
-        ("fresh water", k["water_t_per_t"], "t/t", ".1f"),
-        ("electricity (incl. chillers)", k["electricity_kwh_per_t"], "kWh/t", ",.0f"),
-        ("comprehensive energy", k["energy_tce_per_t"], "tce/t", ".3f"),
-        ("process CO2", k["process_co2_kg_per_t"], "kg/t", ",.0f"),
-        ("CO2 footprint", k.get("co2_kg_per_kg"), "kg/kg", ".2f"),
-        ("CO2 per kWh of cell", k.get("co2_kg_per_kwh"), "kg/kWh", ".1f"),
-        ("carbon per energy", k.get("tco2_per_tce"), "tCO2/tce", ".2f"),
-        ("total investment", k.get("total_investment_cny", 0) / 1e6 if "total_investment_cny" in k else None, "M CNY", ",.1f"),
-        ("staff", k.get("staff"), "persons", ",.0f"),
-        ("operating cost", k.get("opex_cny_per_t"), "CNY/t", ",.0f"),
-        ("levelised cost", k.get("cost_cny_per_t"), "CNY/t", ",.0f"),
-        ("NPV", k.get("npv_cny", 0) / 1e6 if "npv_cny" in k else None, "M CNY", ",.1f"),
-        (
-            "project IRR after tax",
-            100 * k["irr_project_after_tax"] if "irr_project_after_tax" in k else None,
-            "%",
-            ".1f",
-        ),
-        ("payback", k.get("payback_years"), "years", ".1f"),
-        ("first product (P50)", k.get("first_product_p50"), "", ""),
-        ("full output (P50)", k.get("full_output_p50"), "", ""),
-    ]
-    rows = [r for r in rows if r[1] is not None]
-    for label, value, unit, fmt in rows:
-        text = "n/a" if isinstance(value, float) and value != value else format(value, fmt)
-        table.add_row(label, text, unit)
+    for key in SUMMARY_KPIS:
+        if key in k:
+            row = kpi(key)
+            table.add_row(row.label, row.number(k[key]), row.unit)
     console.print(table)
 
 

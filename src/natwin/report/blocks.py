@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from natwin.kpis import kpi
 from natwin.sourced import Sourced
 
 if TYPE_CHECKING:
@@ -239,6 +240,16 @@ class Card:
             f'<div class="value">{esc(self.value)}<span class="unit">{esc(self.unit)}</span>{self.refs}</div>'
             f'<div class="note">{esc(self.note)}{more}</div></div>'
         )
+
+
+def kpi_card(key: str, value: Any, note: str = "", refs: str = "", **options: str) -> Card:
+    """A key-figure card whose label, value format and unit come from the KPI registry
+    (:mod:`natwin.kpis`); ``options`` are the other :class:`Card` fields (``more``, ``kind``,
+    ``title``; the hover title defaults to the KPI's definition)."""
+    row = kpi(key)
+    options.setdefault("title", row.definition)
+    shown = value if isinstance(value, str) else first(value)
+    return Card(row.label, row.number(shown), row.unit, note, refs, **options)
 
 
 @dataclass(frozen=True)

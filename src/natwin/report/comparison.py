@@ -17,69 +17,74 @@ import plotly.graph_objects as go
 
 from natwin.compare import Comparison
 from natwin.files import atomic_write
+from natwin.kpis import find, heading
+from natwin.kpis import kpi as registry_kpi
+from natwin.labels import path_label
 from natwin.report.blocks import Column, Section, esc, fmt, table_html
 from natwin.report.figures import figure_html
 from natwin.report.html import plotly_js
 from natwin.report.template import CSP, CSS, PAGE
 
-#: KPIs shown first, with their unit; everything else follows in the full table.
+#: KPIs shown first; everything else follows in the full table (labels, units and formats:
+#: the KPI registry, natwin.kpis).
 HEADLINE = (
-    ("total_investment_cny", "Total investment", "CNY"),
-    ("opex_cny_per_t", "Operating cost", "CNY/t"),
-    ("cost_cny_per_t", "Levelised cost of product", "CNY/t"),
-    ("npv_cny", "NPV", "CNY"),
-    ("irr_project_after_tax", "Project IRR after tax", "-"),
-    ("payback_years", "Payback", "yr"),
-    ("electricity_kwh_per_t", "Electricity", "kWh/t"),
-    ("energy_tce_per_t", "Comprehensive energy", "tce/t"),
-    ("co2_kg_per_kg", "CO2 footprint", "kg/kg"),
-    ("co2_kg_per_kwh", "CO2 per kWh of cell", "kg/kWh"),
-    ("tco2_per_tce", "Carbon per energy", "tCO2/tce"),
-    ("raw_materials_t_per_t", "Raw materials", "t/t"),
-    ("water_t_per_t", "Fresh water", "t/t"),
-    ("specific_energy_wh_per_kg", "Cathode specific energy", "Wh/kg"),
-    ("cathode_kg_per_kwh_cell", "Cathode per kWh of cell", "kg/kWh"),
-    ("staff", "Staff", "persons"),
-    ("first_product_p50", "First product (P50)", "date"),
+    "total_investment_cny",
+    "opex_cny_per_t",
+    "cost_cny_per_t",
+    "npv_cny",
+    "irr_project_after_tax",
+    "payback_years",
+    "electricity_kwh_per_t",
+    "energy_tce_per_t",
+    "co2_kg_per_kg",
+    "co2_kg_per_kwh",
+    "tco2_per_tce",
+    "raw_materials_t_per_t",
+    "water_t_per_t",
+    "specific_energy_wh_per_kg",
+    "cathode_kg_per_kwh_cell",
+    "staff",
+    "first_product_p50",
 )
-LINE_TITLES = {
-    "opex_cny_per_t": "Operating cost by line (CNY/t)",
-    "co2_kg_per_kg": "CO2 footprint by source (kg CO2e/kg)",
-    "electricity_kwh_per_t": "Electricity by unit (kWh/t)",
-    "raw_materials_t_per_t": "Raw materials (t/t)",
-}
+#: KPIs that are sums, split into their line items by natwin.compare.
+LINE_ITEMS = ("opex_cny_per_t", "co2_kg_per_kg", "electricity_kwh_per_t", "raw_materials_t_per_t")
+_SPLIT = {"opex_cny_per_t": "by line", "co2_kg_per_kg": "by source", "electricity_kwh_per_t": "by unit"}
 
 
-def _cell(value: Any) -> str:
+def _line_title(key: str) -> str:
+    """``Operating cost by line (CNY/t)``: the KPI's label, how it is split, its unit."""
+    row = registry_kpi(key)
+    split = f" {_SPLIT[key]}" if key in _SPLIT else ""
+    return f"{row.label}{split} ({row.unit})"
+
+
+def _cell(value: Any, key: str | None = None) -> str:
+    """A value as the KPI registry formats ``key`` (plain formatting for other cells)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
+    row = find(key) if key is not None else None
+    if row is not None:
+        return esc(row.number(value))
     if isinstance(value, float | int) and not isinstance(value, bool):
         return esc(fmt(value))
     return esc(value)
+
+
+def _kpi_cells(row: dict[str, Any], names: list[str]) -> list[str]:
+    """Label, unit, the value of each scenario and the differences to the baseline."""
+    key = row["kpi"]
+    found = find(key)
+    cells = [esc(found.label if found else key), esc(found.unit if found else "")]
+    cells += [_cell(row.get(n), key) for n in names]
+    return cells + [_cell(row.get(f"delta {n}"), key) for n in names[1:]]
 
 
 def _kpi_section(c: Comparison) -> Section:
     rows_by_kpi = {r["kpi"]: r for r in c.kpis}
     columns = [Column("Key figure"), Column("Unit")] + [Column(n, numeric=True) for n in c.names]
     columns += [Column(f"Δ {n}", numeric=True) for n in c.names[1:]]
-    rows = []
-    for key, label, unit in HEADLINE:
-        row = rows_by_kpi.get(key)
-        if row is None:
-            continue
-        cells = [esc(label), esc(unit)] + [_cell(row.get(n)) for n in c.names]
-        cells += [_cell(row.get(f"delta {n}")) for n in c.names[1:]]
-        rows.append(cells)
-    shown = {k for k, _, _ in HEADLINE}
-    rest = []
-    for row in c.kpis:
-        if row["kpi"] in shown:
-            continue
-        rest.append(
-            [esc(row["kpi"]), ""]
-            + [_cell(row.get(n)) for n in c.names]
-            + [_cell(row.get(f"delta {n}")) for n in c.names[1:]]
-        )
+    rows = [_kpi_cells(rows_by_kpi[key], c.names) for key in HEADLINE if key in rows_by_kpi]
+    rest = [_kpi_cells(row, c.names) for row in c.kpis if row["kpi"] not in HEADLINE]
     body = (
         f"<p>The first column is the baseline; Δ is each scenario minus the baseline.</p>"
         f"{table_html(columns, rows)}"
@@ -100,7 +105,7 @@ def _driver_figure(c: Comparison, kpi: str, div_id: str) -> str:
         height=420,
         margin={"l": 60, "r": 20, "t": 30, "b": 40},
         legend={"font": {"size": 10}},
-        title={"text": LINE_TITLES.get(kpi, kpi), "font": {"size": 14}},
+        title={"text": _line_title(kpi), "font": {"size": 14}},
         paper_bgcolor="white",
         plot_bgcolor="white",
     )
@@ -112,11 +117,11 @@ def _drivers_section(c: Comparison) -> Section:
         "<p>Each key figure that is a sum is split into its items; the differences of the items add "
         "up to the difference of the figure. Largest differences first.</p>"
     ]
-    for i, kpi in enumerate(LINE_TITLES):
+    for i, kpi in enumerate(LINE_ITEMS):
         items = [r for r in c.line_items if r["kpi"] == kpi]
         if not items:
             continue
-        parts.append(f"<h3>{esc(LINE_TITLES[kpi])}</h3>")
+        parts.append(f"<h3>{esc(_line_title(kpi))}</h3>")
         parts.append(_driver_figure(c, kpi, f"drivers-{i}"))
         ranked = sorted(items, key=lambda r: -max(abs(r.get(f"delta {n}", 0.0) or 0.0) for n in c.names[1:]))[
             :12
@@ -128,12 +133,18 @@ def _drivers_section(c: Comparison) -> Section:
         )
         rows = [
             [esc(r["item"])]
-            + [_cell(r.get(n)) for n in c.names]
-            + [_cell(r.get(f"delta {n}")) for n in c.names[1:]]
+            + [_cell(r.get(n), kpi) for n in c.names]
+            + [_cell(r.get(f"delta {n}"), kpi) for n in c.names[1:]]
             for r in ranked
         ]
         parts.append(table_html(columns, rows))
     return Section("drivers", "What drives the differences", "\n".join(parts))
+
+
+def _swap_label(text: str) -> str:
+    """``prices.product.NFM111: 1 -> 2`` with the input's label instead of its path."""
+    path, sep, change = text.partition(": ")
+    return f"{path_label(path)}: {change}" if sep else text
 
 
 def _swaps_section(c: Comparison) -> Section:
@@ -151,11 +162,11 @@ def _swaps_section(c: Comparison) -> Section:
         if any(k in r for r in c.input_swaps)
     ]
     columns = [Column("Scenario"), Column("Input changed from the baseline")] + [
-        Column(f"Δ {k}", numeric=True) for k in kpis
+        Column(f"Δ {heading(k)}", numeric=True) for k in kpis
     ]
-    rows = [[esc(r["scenario"]), esc(r["input"])] + [_cell(r.get(k)) for k in kpis] for r in c.input_swaps]
+    rows = [[esc(r["scenario"]), esc(_swap_label(r["input"]))] + [_cell(r.get(k), k) for k in kpis] for r in c.input_swaps]
     diff_cols = [Column("Input")] + [Column(n) for n in c.names]
-    diff_rows = [[esc(r["input"])] + [_cell(r.get(n)) for n in c.names] for r in c.inputs]
+    diff_rows = [[esc(path_label(r["input"]))] + [_cell(r.get(n)) for n in c.names] for r in c.inputs]
     body = (
         "<p>Each input that differs is set, one at a time, from the baseline's value to the other "
         "scenario's, and the change of the key figures is shown. When chemistry and route differ, "

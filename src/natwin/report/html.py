@@ -53,6 +53,8 @@ from natwin import catalog
 from natwin.equipment import exchange_rate
 from natwin.files import atomic_write
 from natwin.flowsheet.compile import CompiledRoute, Outlet
+from natwin.kpis import format_value
+from natwin.kpis import label as kpi_label
 from natwin.pipeline import RunResult
 from natwin.report import figures, stages, study_sections
 from natwin.report.blocks import (
@@ -67,6 +69,7 @@ from natwin.report.blocks import (
     first,
     fmt,
     humanise,
+    kpi_card,
     linkify,
     table_html,
 )
@@ -252,107 +255,104 @@ class ReportBuilder:
     # -- key figures -------------------------------------------------------------------------
 
     def process_cards(self) -> list[Card]:
-        r = self.result
-        s = self.sources
-        k = self.kpi
-        capacity = r.scenario.plant.capacity_t_per_year
-        hours = r.scenario.plant.operating_hours_per_year
-        capacity_ref = s.scenario("plant.capacity_t_per_year", f"{capacity:g} t/yr")
-        cop_ref = _chiller_cop_citation(s)
-        tce = catalog.conventions().tce
-        carriers = r.balance.energy_by_carrier()
-        tce_refs = [s.sourced("tce.electricity_kgce_per_kwh", tce["electricity_kgce_per_kwh"])]
-        if first(carriers.get("natural_gas", 0.0)) > 0:
-            tce_refs.append(s.sourced("tce.natural_gas_kgce_per_nm3", tce["natural_gas_kgce_per_nm3"]))
-        if first(carriers.get("heat", 0.0)) > 0:
-            tce_refs.append(s.sourced("tce.heat_kgce_per_mj", tce["heat_kgce_per_mj"]))
-        route_ref = self.route_ref
-        feed_params = feed_parameters(r.route)
-        water_refs = s.parameters(n for n in feed_params.get("H2O", []) if ".feed.H2O." in n)
-        yield_refs = s.parameters(n for n in r.route.parameters if n.endswith(".yield"))
-        all_water = first(r.balance.fresh_feeds().get("H2O", 0.0)) / 1000 / self.product_t
-        chillers = k("electricity_kwh_per_t") - k("electricity_process_kwh_per_t")
+        """Key figures of plant and process; labels, units and formats from the KPI registry."""
         cards = [
-            Card(
-                "Capacity",
-                fmt(capacity, 0),
-                "t/yr",
-                f"{fmt(hours, 0)} h/yr of operation",
-                s.refs([capacity_ref]),
-                "mass",
-                title="Product at specification per year, set by the scenario",
-            ),
-            Card(
-                "Electricity",
-                fmt(k("electricity_kwh_per_t"), 0),
-                "kWh/t",
-                f"incl. chillers {fmt(chillers, 0)} kWh/t",
-                s.refs([cop_ref]),
-                "energy",
-                title="Units and site services (route energy parameters, see the energy table) plus the "
-                f"electricity of chillers making the chilled water at COP {first(r.utilities.chiller_cop):g}",
-            ),
-            Card(
-                "Energy",
-                fmt(k("energy_tce_per_t"), 3),
-                "tce/t",
-                f"{fmt(k('energy_tce_per_year'), 0)} tce/yr, GB/T 2589",
-                s.refs(tce_refs),
-                "energy",
-                title="Comprehensive energy consumption in tonnes of coal equivalent (GB/T 2589-2020); "
-                "electricity at its equivalent value",
-            ),
-            Card(
-                "Process CO2",
-                fmt(k("process_co2_kg_per_t"), 0),
-                "kg/t",
+            self._capacity_card(),
+            self._electricity_card(),
+            self._energy_card(),
+            kpi_card(
+                "process_co2_kg_per_t",
+                self.kpi("process_co2_kg_per_t"),
                 "released by the route's reactions",
-                s.refs([route_ref]),
-                "materials",
-                title="Net CO2 from the balanced reactions (carbonate decomposition), not fuels or power",
+                self.sources.refs([self.route_ref]),
+                kind="materials",
             ),
-            Card(
-                "Water",
-                fmt(k("water_t_per_t")),
-                "t/t",
-                f"{fmt(all_water)} t/t incl. solution water",
-                s.refs(water_refs, limit=4),
-                "materials",
-                title="Fresh water fed as such (process and wash water); the water of reagent solutions "
-                "(NaOH, NH3) adds the rest",
-            ),
-            Card(
-                "Raw materials",
-                fmt(k("raw_materials_t_per_t")),
-                "t/t",
+            self._water_card(),
+            kpi_card(
+                "raw_materials_t_per_t",
+                self.kpi("raw_materials_t_per_t"),
                 "chemicals, excl. water and gases",
-                s.refs([route_ref]),
-                "materials",
+                self.sources.refs([self.route_ref]),
+                kind="materials",
                 title="Fresh chemical feeds per tonne of product (sources per feed in the materials table)",
             ),
-            Card(
-                "Yield",
-                fmt(100 * k("overall_mass_yield"), 1),
-                "%",
-                "of what the fed metals allow",
-                s.refs(yield_refs, limit=4),
-                "mass",
-                title="Product made / product the limiting fed metal could make (all unit losses counted)",
-            ),
+            self._yield_card(),
         ]
-        if k("na2so4_by_product_t_per_t") > 0:
+        if self.kpi("na2so4_by_product_t_per_t") > 0:
             cards.append(
-                Card(
-                    "Na2SO4 by-product",
-                    fmt(k("na2so4_by_product_t_per_t")),
-                    "t/t",
-                    f"wastewater {fmt(k('wastewater_t_per_t'))} t/t",
-                    s.refs([route_ref]),
-                    "materials",
-                    title="Sodium sulfate recovered by evaporation (sulfate-based precursor routes)",
+                kpi_card(
+                    "na2so4_by_product_t_per_t",
+                    self.kpi("na2so4_by_product_t_per_t"),
+                    f"{kpi_label('wastewater_t_per_t').lower()} {format_value('wastewater_t_per_t', self.kpi('wastewater_t_per_t'))}",
+                    self.sources.refs([self.route_ref]),
+                    kind="materials",
                 )
             )
         return cards
+
+    def _capacity_card(self) -> Card:
+        plant = self.result.scenario.plant
+        ref = self.sources.scenario("plant.capacity_t_per_year", f"{plant.capacity_t_per_year:g} t/yr")
+        hours = format_value("operating_hours_per_year", plant.operating_hours_per_year)
+        return kpi_card(
+            "capacity_t_per_year",
+            plant.capacity_t_per_year,
+            f"{hours} of operation",
+            self.sources.refs([ref]),
+            kind="mass",
+        )
+
+    def _electricity_card(self) -> Card:
+        k = self.kpi
+        chillers = k("electricity_kwh_per_t") - k("electricity_process_kwh_per_t")
+        return kpi_card(
+            "electricity_kwh_per_t",
+            k("electricity_kwh_per_t"),
+            f"chillers {format_value('electricity_kwh_per_t', chillers)}",
+            self.sources.refs([_chiller_cop_citation(self.sources)]),
+            kind="energy",
+            title="Units and site services (route energy parameters, see the energy table) plus the "
+            f"electricity of chillers making the chilled water at COP {first(self.result.utilities.chiller_cop):g}",
+        )
+
+    def _energy_card(self) -> Card:
+        s = self.sources
+        tce = catalog.conventions().tce
+        carriers = self.result.balance.energy_by_carrier()
+        refs = [s.sourced("tce.electricity_kgce_per_kwh", tce["electricity_kgce_per_kwh"])]
+        if first(carriers.get("natural_gas", 0.0)) > 0:
+            refs.append(s.sourced("tce.natural_gas_kgce_per_nm3", tce["natural_gas_kgce_per_nm3"]))
+        if first(carriers.get("heat", 0.0)) > 0:
+            refs.append(s.sourced("tce.heat_kgce_per_mj", tce["heat_kgce_per_mj"]))
+        per_year = format_value("energy_tce_per_year", self.kpi("energy_tce_per_year"))
+        return kpi_card(
+            "energy_tce_per_t", self.kpi("energy_tce_per_t"), f"{per_year}, GB/T 2589", s.refs(refs), kind="energy"
+        )
+
+    def _water_card(self) -> Card:
+        r = self.result
+        feed_params = feed_parameters(r.route)
+        refs = self.sources.parameters(n for n in feed_params.get("H2O", []) if ".feed.H2O." in n)
+        all_water = first(r.balance.fresh_feeds().get("H2O", 0.0)) / 1000 / self.product_t
+        return kpi_card(
+            "water_t_per_t",
+            self.kpi("water_t_per_t"),
+            f"{format_value('water_t_per_t', all_water)} incl. solution water",
+            self.sources.refs(refs, limit=4),
+            kind="materials",
+            title="Fresh water fed as such (process and wash water); the water of reagent solutions "
+            "(NaOH, NH3) adds the rest",
+        )
+
+    def _yield_card(self) -> Card:
+        refs = self.sources.parameters(n for n in self.result.route.parameters if n.endswith(".yield"))
+        return kpi_card(
+            "overall_mass_yield",
+            self.kpi("overall_mass_yield"),
+            "of what the fed metals allow",
+            self.sources.refs(refs, limit=4),
+            kind="mass",
+        )
 
     def key_figures(self) -> Section:
         r = self.result

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from natwin.kpis import format_number, format_value, kpi
+from natwin.kpis import label as kpi_label
 from natwin.parameters import ParameterTable
 from natwin.report import figures
 from natwin.report.blocks import (
@@ -43,6 +45,7 @@ from natwin.report.blocks import (
     first,
     fmt,
     humanise,
+    kpi_card,
     notes_html,
     table_html,
     total_row_css,
@@ -67,101 +70,97 @@ def _irr(value: Any) -> tuple[float, str]:
 # --------------------------------------------------------------------------- key figures
 
 
+def _pick(result: RunResult, key: str, fallback: Any) -> float | None:
+    """Draw 0 of ``result.kpis[key]`` where present, else of the stage result ``fallback``."""
+    if key in result.kpis:
+        return first(result.kpis[key])
+    return None if fallback is None else first(fallback)
+
+
 def money_cards(result: RunResult, sources: Sources) -> list[Card]:
     """Key figures of investment and returns (from ``result.kpis`` where present, else the stage
-    results); empty before the cost stages have run. Each links to the section with its sources."""
-    k = result.kpis
-    eq, capex, opex, eco = result.equipment, result.capex, result.opex, result.economics
-    capacity = result.scenario.plant.capacity_t_per_year
-    cards: list[Card] = []
+    results); empty before the cost stages have run. Each links to the section with its sources;
+    labels, units and formats come from the KPI registry."""
+    steps = (_capex_card, _opex_card, _cost_card, _npv_card, _irr_card, _payback_card, _staff_card)
+    return [card for step in steps if (card := step(result, sources)) is not None]
 
-    def pick(key: str, fallback: Any) -> float | None:
-        if key in k:
-            return first(k[key])
-        return None if fallback is None else first(fallback)
 
-    # CAPEX is the construction investment (建设投资); the total investment adds construction
-    # interest and working capital (economics stage). ``kpis["total_investment_cny"]`` only when no capex result.
-    construction = first(capex.construction_investment_cny) if capex is not None else pick("total_investment_cny", None)
-    if construction is not None:
-        note = f"{fmt(construction / capacity, 0)} CNY per t/yr of capacity"
-        if eco is not None:
-            note = f"total investment {fmt(first(eco.total_investment_cny) / 1e6, 0)} M CNY; " + note
-        cards.append(
-            Card(
-                "CAPEX",
-                fmt(construction / 1e6, 0),
-                "M CNY",
-                note,
-                more="capex",
-                kind="money",
-                title="Construction investment (建设投资): equipment, installation, buildings, utilities, "
-                "other construction costs, land, contingencies; the total investment adds "
-                "construction-period interest and working capital",
-            )
-        )
-    value = pick("opex_cny_per_t", opex.cny_per_t if opex is not None else None)
-    if value is not None:
-        cards.append(
-            Card(
-                "OPEX",
-                fmt(value, 0),
-                "CNY/t",
-                "cash operating cost, VAT excl.",
-                more="opex",
-                kind="money",
-                title="Operating cost (经营成本) per tonne at full load, VAT-exclusive, net of credits",
-            )
-        )
-    value = pick("cost_cny_per_t", eco.lcop_cny_per_t if eco is not None else None)
-    if value is not None:
-        cards.append(
-            Card(
-                "Cost per tonne",
-                fmt(value, 0),
-                "CNY/t",
-                "levelised, incl. capital",
-                more="cashflow",
-                kind="money",
-                title="Levelised cost of product: discounted costs incl. investment / discounted output",
-            )
-        )
-    value = pick("npv_cny", eco.npv_cny if eco is not None else None)
-    if value is not None:
-        rate, refs = "project", ""
-        if eco is not None:
-            rate = f"at {fmt(100 * first(eco.discount_rate), 0)} %"
-            finance = section_table("finance")
-            if "discount_rate" in finance:
-                overrides = result.scenario.finance
-                ref = sources.table_parameter("finance", "discount_rate", finance["discount_rate"], overrides)
-                refs = sources.refs([ref])
-        cards.append(
-            Card(
-                "NPV", fmt(value / 1e6, 0), "M CNY", f"{rate}, after tax", refs, more="cashflow", kind="money"
-            )
-        )
-    if "irr_project_after_tax" in k or eco is not None:
-        irr, message = (
-            _irr(eco.irr_project_after_tax) if eco is not None else (first(k["irr_project_after_tax"]), "")
-        )
-        message = str(k.get("irr_message", message))
-        note = "project, after tax" if message in ("", "ok") or message.startswith("ok") else message
-        cards.append(Card("IRR", fmt(100 * irr, 1), "%", note, more="cashflow", kind="money", title=message))
-    value = pick("payback_years", eco.payback_years if eco is not None else None)
-    if value is not None:
-        note = "from start of construction"
-        if eco is not None and not np.isfinite(value):
-            from natwin.economics import payback_message  # imported only once the stage has run
+def _capex_card(result: RunResult, sources: Sources) -> Card | None:
+    """CAPEX is the construction investment (建设投资); the total investment adds construction
+    interest and working capital (economics stage)."""
+    capex, eco = result.capex, result.economics
+    fallback = capex.construction_investment_cny if capex is not None else None
+    construction = _pick(result, "construction_investment_cny", fallback)
+    if construction is None:
+        return None
+    per_capacity = construction / result.scenario.plant.capacity_t_per_year
+    note = f"{fmt(per_capacity, 0)} CNY per t/yr of capacity"
+    if eco is not None:
+        total = format_value("total_investment_cny", first(eco.total_investment_cny))
+        note = f"{kpi_label('total_investment_cny').lower()} {total}; " + note
+    return kpi_card("construction_investment_cny", construction, note, more="capex", kind="money")
 
-            note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
-        cards.append(Card("Payback", fmt(value, 1), "years", note, more="cashflow", kind="money"))
-    value = pick("staff", eq.headcount if eq is not None else None)
-    if value is not None:
-        cards.append(
-            Card("Staff", fmt(value, 0), "persons", "on the payroll", more="equipment", kind="money")
-        )
-    return cards
+
+def _opex_card(result: RunResult, sources: Sources) -> Card | None:
+    value = _pick(result, "opex_cny_per_t", result.opex.cny_per_t if result.opex is not None else None)
+    if value is None:
+        return None
+    return kpi_card("opex_cny_per_t", value, "cash operating cost, VAT excl.", more="opex", kind="money")
+
+
+def _cost_card(result: RunResult, sources: Sources) -> Card | None:
+    eco = result.economics
+    value = _pick(result, "cost_cny_per_t", eco.lcop_cny_per_t if eco is not None else None)
+    if value is None:
+        return None
+    return kpi_card("cost_cny_per_t", value, "levelised, incl. capital", more="cashflow", kind="money")
+
+
+def _npv_card(result: RunResult, sources: Sources) -> Card | None:
+    eco = result.economics
+    value = _pick(result, "npv_cny", eco.npv_cny if eco is not None else None)
+    if value is None:
+        return None
+    rate, refs = "project", ""
+    if eco is not None:
+        rate = f"at {fmt(100 * first(eco.discount_rate), 0)} %"
+        finance = section_table("finance")
+        if "discount_rate" in finance:
+            overrides = result.scenario.finance
+            ref = sources.table_parameter("finance", "discount_rate", finance["discount_rate"], overrides)
+            refs = sources.refs([ref])
+    return kpi_card("npv_cny", value, f"{rate}, after tax", refs, more="cashflow", kind="money")
+
+
+def _irr_card(result: RunResult, sources: Sources) -> Card | None:
+    k, eco = result.kpis, result.economics
+    if "irr_project_after_tax" not in k and eco is None:
+        return None
+    irr, message = _irr(eco.irr_project_after_tax) if eco is not None else (first(k["irr_project_after_tax"]), "")
+    message = str(k.get("irr_message", message))
+    note = "project, after tax" if message in ("", "ok") or message.startswith("ok") else message
+    return kpi_card("irr_project_after_tax", irr, note, more="cashflow", kind="money", title=message)
+
+
+def _payback_card(result: RunResult, sources: Sources) -> Card | None:
+    eco = result.economics
+    value = _pick(result, "payback_years", eco.payback_years if eco is not None else None)
+    if value is None:
+        return None
+    note = "from start of construction"
+    if eco is not None and not np.isfinite(value):
+        from natwin.economics import payback_message  # imported only once the stage has run
+
+        note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
+    return kpi_card("payback_years", value, note, more="cashflow", kind="money")
+
+
+def _staff_card(result: RunResult, sources: Sources) -> Card | None:
+    eq = result.equipment
+    value = _pick(result, "staff", eq.headcount if eq is not None else None)
+    if value is None:
+        return None
+    return kpi_card("staff", value, "on the payroll", more="equipment", kind="money")
 
 
 def carbon_cards(result: RunResult) -> list[Card]:
@@ -169,12 +168,12 @@ def carbon_cards(result: RunResult) -> list[Card]:
     k = result.kpis
     c = result.carbon
     cards: list[Card] = []
-    specs = [
-        ("co2_kg_per_kg", "CO2 per kg", "kg CO2e/kg", "cathode, cradle to gate"),
-        ("co2_kg_per_kwh", "CO2 per kWh", "kg CO2e/kWh", "of cell capacity"),
-        ("tco2_per_tce", "Carbon per energy", "tCO2/tce", "zero-carbon park indicator"),
-    ]
-    for key, label, unit, note in specs:
+    notes = {
+        "co2_kg_per_kg": "cathode, cradle to gate",
+        "co2_kg_per_kwh": "of cell capacity",
+        "tco2_per_tce": "zero-carbon park indicator",
+    }
+    for key, note in notes.items():
         if key in k:
             value = first(k[key])
         elif c is not None:
@@ -183,10 +182,9 @@ def carbon_cards(result: RunResult) -> list[Card]:
             continue
         if key == "tco2_per_tce" and c is not None:
             threshold = first(c.park_threshold_tco2_per_tce)
-            note = f"threshold {fmt(threshold, 2)}: {'met' if value <= threshold else 'not met'}"
-        cards.append(
-            Card(label, fmt(value, 3 if value < 10 else 1), unit, note, more="carbon", kind="carbon")
-        )
+            shown = format_number("park_threshold_tco2_per_tce", threshold)
+            note = f"threshold {shown}: {'met' if value <= threshold else 'not met'}"
+        cards.append(kpi_card(key, value, note, more="carbon", kind="carbon"))
     return cards
 
 
@@ -535,6 +533,12 @@ CASH_FLOW_ROWS = (
 )
 
 
+def _metric(key: str, value: Any, note: str, ref: str) -> tuple[str, str, str, str, str]:
+    """A row (measure, value, unit, note, source) of the returns table, named by the KPI registry."""
+    row = kpi(key)
+    return (row.label, esc(row.number(first(value))), row.unit, note, ref)
+
+
 def _row(eco: Any, key: str) -> list[float] | None:
     """Draw 0 of a yearly row ``(years, n)`` of the economics table."""
     table = eco.table
@@ -585,17 +589,17 @@ def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTa
 
     payback_note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
     metrics: list[tuple[str, str, str, str, str]] = [
-        ("NPV, project after tax", fmt(first(eco.npv_cny) / 1e6, 1), "M CNY", "", rate_ref),
+        _metric("npv_cny", eco.npv_cny, "", rate_ref),
         ("NPV, project before tax", fmt(first(eco.npv_before_tax_cny) / 1e6, 1), "M CNY", "", rate_ref),
         ("NPV, equity", fmt(first(eco.npv_equity_cny) / 1e6, 1), "M CNY", "", rate_ref),
     ]
-    for label, irr in (
-        ("IRR, project before tax", eco.irr_project_before_tax),
-        ("IRR, project after tax", eco.irr_project_after_tax),
-        ("IRR, equity", eco.irr_equity),
+    for key, irr in (
+        ("irr_project_before_tax", eco.irr_project_before_tax),
+        ("irr_project_after_tax", eco.irr_project_after_tax),
+        ("irr_equity", eco.irr_equity),
     ):
         value, message = _irr(irr)
-        metrics.append((label, fmt(100 * value, 1), "%", "" if message == "ok" else message, ""))
+        metrics.append(_metric(key, value, "" if message == "ok" else message, ""))
     metrics += [
         (
             "Benchmark IRR",
@@ -604,29 +608,16 @@ def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTa
             "",
             ref(finance, "finance", result.scenario.finance, "benchmark_irr"),
         ),
-        (
-            "Payback period, after tax",
-            fmt(eco.payback_years, 1),
-            "years",
+        _metric(
+            "payback_years",
+            eco.payback_years,
             "from the start of construction" if payback_note == "ok" else payback_note,
             "",
         ),
-        (
-            "Levelised cost of product",
-            fmt(eco.lcop_cny_per_t, 0),
-            "CNY/t",
-            "pre-tax, before financing",
-            rate_ref,
-        ),
-        (
-            "Total cost, full-load year",
-            fmt(eco.total_cost_cny_per_t, 0),
-            "CNY/t",
-            "incl. depreciation and interest",
-            "",
-        ),
-        ("Cost per kWh of cathode energy", fmt(eco.cost_cny_per_kwh_cathode), "CNY/kWh", "", ""),
-        ("Cost per kWh of cell capacity", fmt(eco.cost_cny_per_kwh_cell), "CNY/kWh", "", ""),
+        _metric("cost_cny_per_t", eco.lcop_cny_per_t, "levelised, pre-tax, before financing", rate_ref),
+        _metric("total_cost_cny_per_t", eco.total_cost_cny_per_t, "full-load year, incl. depreciation and interest", ""),
+        _metric("cost_cny_per_kwh_cathode", eco.cost_cny_per_kwh_cathode, "", ""),
+        _metric("cost_cny_per_kwh_cell", eco.cost_cny_per_kwh_cell, "", ""),
         (
             "Selling price",
             fmt(eco.selling_price_cny_per_t, 0),

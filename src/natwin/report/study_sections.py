@@ -12,22 +12,26 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from natwin.kpis import format_number, format_value, kpi, probability_label
+from natwin.labels import input_label
 from natwin.report.blocks import Column, Section, Sources, esc, figure_block, fmt, table_html
 from natwin.report.figures import SERIES_COLOURS, figure_html
 from natwin.report.figures import figure_layout as _layout
 
-KPI_TITLES = {
-    "npv_cny": ("NPV", "CNY"),
-    "irr_project_after_tax": ("Project IRR after tax", "-"),
-    "cost_cny_per_t": ("Levelised cost of product", "CNY/t"),
-    "opex_cny_per_t": ("Operating cost", "CNY/t"),
-    "co2_kg_per_kwh": ("CO2 per kWh of cell", "kg/kWh"),
-    "co2_kg_per_kg": ("CO2 per kg of cathode", "kg/kg"),
-    "electricity_kwh_per_t": ("Electricity", "kWh/t"),
-    "total_investment_cny": ("Total investment", "CNY"),
-    "energy_tce_per_t": ("Comprehensive energy", "tce/t"),
-    "tco2_per_tce": ("Carbon per energy", "tCO2/tce"),
-}
+#: Monte Carlo outputs shown in the report's table, in order (labels and units: the KPI registry).
+MC_TABLE = (
+    "npv_cny",
+    "irr_project_after_tax",
+    "cost_cny_per_t",
+    "opex_cny_per_t",
+    "co2_kg_per_kwh",
+    "co2_kg_per_kg",
+    "electricity_kwh_per_t",
+    "total_investment_cny",
+    "energy_tce_per_t",
+    "tco2_per_tce",
+)
+
 
 
 # --------------------------------------------------------------------------- schedule
@@ -250,32 +254,36 @@ def _s_curve(values: np.ndarray, title: str, div: str) -> str:
     return figure_html(_layout(fig, 260, showlegend=False), div)
 
 
-def _tornado_figure(bars: list[Any], base: float, title: str, div: str, limit: int = 15) -> str:
+def _tornado_figure(bars: list[Any], base: float, output: str, div: str, limit: int = 15) -> str:
+    """Bars of ``output`` (a KPI key) for each input at P10 and P90, labelled by the registry."""
     bars = bars[:limit][::-1]
+    row = kpi(output)
+    names = [input_label(b.name) for b in bars]
     fig = go.Figure()
     fig.add_bar(
-        y=[b.name for b in bars],
-        x=[b.low_output - base for b in bars],
-        base=[base] * len(bars),
+        y=names,
+        x=[(b.low_output - base) * row.scale for b in bars],
+        base=[base * row.scale] * len(bars),
         orientation="h",
         name="input at P10",
         marker_color="#4c78a8",
     )
     fig.add_bar(
-        y=[b.name for b in bars],
-        x=[b.high_output - base for b in bars],
-        base=[base] * len(bars),
+        y=names,
+        x=[(b.high_output - base) * row.scale for b in bars],
+        base=[base * row.scale] * len(bars),
         orientation="h",
         name="input at P90",
         marker_color="#e4572e",
     )
-    fig.update_layout(barmode="overlay", title={"text": title, "font": {"size": 13}})
+    fig.update_layout(barmode="overlay", title={"text": f"Tornado: {row.label}", "font": {"size": 13}})
+    fig.update_xaxes(title=row.heading)
     return figure_html(_layout(fig, 60 + 24 * len(bars), margin={"l": 330, "r": 20, "t": 40, "b": 30}), div)
 
 
 def _sobol_figure(idx: Any, div: str, limit: int = 15) -> str:
     ranked = idx.ranked()[:limit][::-1]
-    names = [r[0] for r in ranked]
+    names = [input_label(r[0]) for r in ranked]
     fig = go.Figure()
     fig.add_bar(
         y=names,
@@ -296,7 +304,7 @@ def _sobol_figure(idx: Any, div: str, limit: int = 15) -> str:
     fig.update_layout(
         barmode="group",
         title={
-            "text": f"Sobol indices of {idx.output} ({idx.evaluations:,} evaluations)",
+            "text": f"Sobol indices of {kpi(idx.output).label} ({idx.evaluations:,} evaluations)",
             "font": {"size": 13},
         },
     )
@@ -323,10 +331,10 @@ def _monte_carlo_parts(study: Any) -> list[str]:
             "over the ranges of the data files.</p>"
         )
         rows = []
-        for key, (label, unit) in KPI_TITLES.items():
+        for key in MC_TABLE:
             if key in mc.percentiles:
-                q = mc.percentiles[key]
-                rows.append([esc(label), esc(unit)] + [esc(fmt(q[p])) for p in ("P10", "P50", "P90", "mean")])
+                q, row = mc.percentiles[key], kpi(key)
+                rows.append([esc(row.label), esc(row.unit)] + [esc(row.number(q[p])) for p in ("P10", "P50", "P90", "mean")])
         parts.append(
             table_html(
                 [Column("Output"), Column("Unit")]
@@ -335,23 +343,23 @@ def _monte_carlo_parts(study: Any) -> list[str]:
             )
         )
         for label, value in mc.probabilities.items():
-            parts.append(f'<p class="callout"><b>{esc(label)}</b> = {value:.1%}</p>')
+            parts.append(f'<p class="callout"><b>{esc(probability_label(label))}</b> = {value:.1%}</p>')
         for i, key in enumerate(
             k
             for k in ("npv_cny", "cost_cny_per_t", "irr_project_after_tax", "co2_kg_per_kwh")
             if k in mc.outputs
         ):
-            title = KPI_TITLES[key][0]
+            title, shown = kpi(key).heading, np.asarray(mc.outputs[key]) * kpi(key).scale  # display units
             parts.append(
                 figure_block(
-                    _histogram(mc.outputs[key], title, f"mc-hist-{i}")
-                    + _s_curve(mc.outputs[key], f"{title}: S-curve", f"mc-s-{i}"),
+                    _histogram(shown, title, f"mc-hist-{i}")
+                    + _s_curve(shown, f"{title}: S-curve", f"mc-s-{i}"),
                     f"Distribution and S-curve of {esc(title)}.",
                 )
             )
         inputs_rows = [
             [
-                esc(name),
+                esc(input_label(name)),
                 esc(d.kind),
                 esc(fmt(d.percentile(0.1))),
                 esc(fmt(d.percentile(0.5))),
@@ -373,7 +381,7 @@ def _sensitivity_parts(result: Any, study: Any) -> list[str]:
         if isinstance(base, float) and np.isfinite(base):
             parts.append(
                 figure_block(
-                    _tornado_figure(bars, base, f"Tornado: {output}", f"tornado-{i}"),
+                    _tornado_figure(bars, base, output, f"tornado-{i}"),
                     "Each input alone at its P10 and P90, the others at their scenario values.",
                 )
             )
@@ -387,11 +395,11 @@ def _sensitivity_parts(result: Any, study: Any) -> list[str]:
     for output, m in (study.morris or {}).items():
         order = np.argsort(-m.mu_star)[:15]
         rows = [
-            [esc(m.names[j]), esc(fmt(m.mu_star[j])), esc(fmt(m.mu_star_conf[j])), esc(fmt(m.sigma[j]))]
+            [esc(input_label(m.names[j])), esc(fmt(m.mu_star[j])), esc(fmt(m.mu_star_conf[j])), esc(fmt(m.sigma[j]))]
             for j in order
         ]
         parts.append(
-            f"<h3>Morris screening of {esc(output)}</h3>"
+            f"<h3>Morris screening of {esc(kpi(output).label)}</h3>"
             + table_html(
                 [Column("Input"), Column("mu*", True), Column("± 95 %", True), Column("sigma", True)], rows
             )
@@ -412,17 +420,14 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
     ops = plant.result
     k = ops.kpis()
     figures = all_figures(ops)
-    pct = {
-        key: f"{k[key]:.1%}"
-        for key in ("output_vs_nameplate", "oee", "oee_availability", "oee_performance", "oee_quality")
-    }
+    v = {key: esc(format_value(key, value)) for key, value in k.items()}  # formatted by the KPI registry
     parts = [
-        f"<p>A discrete-event simulation (SimPy) of the sized line: {esc(fmt(k['output_t_per_year']))} t/yr of good "
-        f"product ({esc(pct['output_vs_nameplate'])} of nameplate, 95 % interval {esc(fmt(k['output_t_per_year_low']))}"
-        f"–{esc(fmt(k['output_t_per_year_high']))}), line OEE {esc(pct['oee'])} = availability "
-        f"{esc(pct['oee_availability'])} × performance {esc(pct['oee_performance'])} × quality "
-        f"{esc(pct['oee_quality'])}; bottleneck <b>{esc(k['bottleneck'])}</b> (active-period method); work in "
-        f"process {esc(fmt(k['wip_t']))} t, lead time {esc(fmt(k['lead_time_h']))} h.</p>"
+        f"<p>A discrete-event simulation (SimPy) of the sized line: {v['output_t_per_year']} of good "
+        f"product ({v['output_vs_nameplate']} of nameplate, 95 % interval {esc(format_number('output_t_per_year_low', k['output_t_per_year_low']))}"
+        f"–{v['output_t_per_year_high']}), line OEE {v['oee']} = availability "
+        f"{v['oee_availability']} × performance {v['oee_performance']} × quality "
+        f"{v['oee_quality']}; bottleneck <b>{v['bottleneck']}</b> (active-period method); work in "
+        f"process {v['wip_t']}, lead time {v['lead_time_h']}.</p>"
     ]
     if plant.sizing is not None:
         parts.append(f'<p class="callout">{esc(plant.sizing.describe())}</p>')
@@ -481,14 +486,16 @@ def energy_section(result: Any, sources: Sources) -> Section | None:
         else f"{e.target.kind.replace('_', ' ')} {e.target.value:g}"
     )
     meets = "meets" if e.meets_park_threshold else "does not meet"
+    v = {key: esc(format_value(key, value)) for key, value in e.kpis().items()}  # the KPI registry's format
+    threshold = esc(format_value("park_threshold_tco2_per_tce", e.park_threshold_tco2_per_tce))
     parts = [
         f"<p>The site's power and chilled water hour by hour: a PyPSA network solved with HiGHS, "
-        f"{esc(e.mode)} mode, {esc(target)}. Annual energy cost {esc(fmt(e.annual_cost_cny / 1e6))} M CNY "
-        f"({esc(fmt(e.cost_cny_per_t))} CNY/t of product); hourly carbon-free energy {e.cfe_hourly:.1%}, "
-        f"renewable share {e.renewable_share:.1%}; scope 2 {esc(fmt(e.scope2_location_t))} t (location-based) and "
-        f"{esc(fmt(e.scope2_market_t))} t (market-based); LNG cold used {esc(fmt(e.lng_cold_mwh))} MWh_th, saving "
-        f"{esc(fmt(e.electricity_saved_mwh))} MWh of chiller electricity; carbon per energy {e.tco2_per_tce:.2f} tCO2/tce, "
-        f"which {meets} the zero-carbon park threshold of {e.park_threshold_tco2_per_tce:.2f}.</p>"
+        f"{esc(e.mode)} mode, {esc(target)}. Annual energy cost {v['energy_cost_cny_per_year']} "
+        f"({v['energy_cost_cny_per_t']} of product); hourly carbon-free energy {v['cfe_hourly']}, "
+        f"renewable share {v['renewable_share']}; scope 2 {v['scope2_location_t']} (location-based) and "
+        f"{v['scope2_market_t']} (market-based); LNG cold used {v['lng_cold_mwh']}, saving "
+        f"{v['electricity_saved_mwh']} of chiller electricity; carbon per energy {v['energy_tco2_per_tce']}, "
+        f"which {meets} the zero-carbon park threshold of {threshold}.</p>"
     ]
     cap_rows = [[esc(k.replace("_", " ")), esc(fmt(v))] for k, v in e.capacities.items()]
     cost_rows = [[esc(k.replace("_", " ")), esc(fmt(v / 1e6))] for k, v in e.costs_cny.items() if abs(v) > 0]

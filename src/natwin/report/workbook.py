@@ -792,9 +792,10 @@ class _Builder:
         for key, label, formula, value in items:
             ws.cell(row, 1, key).font = BOLD
             ws.cell(row, 2, label)
-            ws.cell(row, 3, formula).number_format = DETAIL
+            shown = "0.0%" if key.startswith("irr_") else DETAIL  # IRRs as % with one decimal, as everywhere
+            ws.cell(row, 3, formula).number_format = shown
             twin = self.v(value)
-            ws.cell(row, 4, twin if math.isfinite(twin) else "n/a").number_format = DETAIL
+            ws.cell(row, 4, twin if math.isfinite(twin) else "n/a").number_format = shown
             ws.cell(row, 5, f'=IFERROR(C{row}-D{row},"")').number_format = DETAIL
             layout.indicators[key] = f"C{row}"
             row += 1
@@ -827,17 +828,17 @@ class _Builder:
             ("npv_equity_cny", "NPV of the equity cash flow [CNY]", npv("equity_cf"), e.npv_equity_cny),
             (
                 "irr_project_after_tax",
-                "Project IRR after tax [-]",
+                "Project IRR after tax [%]",
                 irr("project_cf_after_tax"),
                 e.irr_project_after_tax.value,
             ),
             (
                 "irr_project_before_tax",
-                "Project IRR before tax [-]",
+                "Project IRR before tax [%]",
                 irr("project_cf_before_tax"),
                 e.irr_project_before_tax.value,
             ),
-            ("irr_equity", "Equity IRR [-]", irr("equity_cf"), e.irr_equity.value),
+            ("irr_equity", "Equity IRR [%]", irr("equity_cf"), e.irr_equity.value),
             (
                 "payback_years",
                 "Static payback after tax from the start of construction [yr]",

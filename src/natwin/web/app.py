@@ -21,6 +21,8 @@
                                             results.json, uncertainty.json
     GET    /api/compare?run_ids=a&run_ids=b KPIs side by side with deltas
     GET    /api/sweeps, /api/sweeps/{id}    stored sweeps and their points' KPIs
+    GET    /api/kpis                        the KPI registry (labels, units, formats)
+    GET    /api/labels?paths=a&paths=b      human labels of input paths
     GET    /api/openapi.json                the OpenAPI schema
     GET    /                                the web app (static files, plotly.js served locally)
 
@@ -66,6 +68,7 @@ from natwin.version import __version__
 from natwin.web import limits, models
 from natwin.web.catalog import catalog_document, packaged_scenarios
 from natwin.web.jobs import JobManager, TooManyJobsError
+from natwin.web.registry import registry_router
 
 log = logging.getLogger("natwin.web")
 
@@ -372,6 +375,7 @@ def create_app(
     )
     app.state.manager = manager
     app.include_router(_api_router(manager))
+    app.include_router(registry_router())  # GET /api/kpis, /api/labels (natwin.web.registry)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     _add_error_handlers(app)
     _add_web_app(app)

@@ -20,29 +20,14 @@ const KEY_JOBS = "natwin.jobs";
 const KEY_RUN = "natwin.shownRun";
 const KEY_JOB = "natwin.shownJob";
 
-/* Key figures shown as cards: [kpi, label, unit, scale, digits]. */
-const KEY_FIGURES = [
-  ["cost_cny_per_t", "Levelised cost", "CNY/t", 1, 0],
-  ["npv_cny", "NPV", "M CNY", 1e-6, 1],
-  ["irr_project_after_tax", "IRR after tax", "%", 100, 1],
-  ["total_investment_cny", "CAPEX", "M CNY", 1e-6, 1],
-  ["opex_cny_per_t", "OPEX", "CNY/t", 1, 0],
-  ["electricity_kwh_per_t", "Electricity", "kWh/t", 1, 0],
-  ["energy_tce_per_t", "Energy", "tce/t", 1, 3],
-  ["co2_kg_per_kg", "CO2 (market-based)", "kg/kg", 1, 2],
-  ["co2_kg_per_kwh", "CO2 per kWh of cell", "kg/kWh", 1, 1],
-  ["tco2_per_tce", "Carbon intensity", "tCO2/tce", 1, 2],
-  ["raw_materials_t_per_t", "Raw materials", "t/t", 1, 3],
-  ["water_t_per_t", "Fresh water", "t/t", 1, 1],
-  ["staff", "Staff", "persons", 1, 0],
-  ["output_vs_nameplate", "Output vs nameplate", "%", 100, 1],
-  ["oee", "OEE", "%", 100, 1],
-  ["cfe_hourly", "Hourly carbon-free electricity", "%", 100, 1],
-  ["energy_cost_cny_per_t", "Energy-system cost", "CNY/t", 1, 0],
-  ["first_product_p50", "First product (P50)", "", 1, 0],
-  ["mc_probability_npv_negative", "P(NPV < 0)", "%", 100, 1],
-  ["mc_npv_cny_p10", "NPV P10", "M CNY", 1e-6, 1],
-  ["mc_npv_cny_p90", "NPV P90", "M CNY", 1e-6, 1],
+/* Key figures shown as cards, in order. Label, unit, scale and format of every KPI come from the
+ * server's KPI registry (GET /api/kpis, natwin/data/kpis.toml), loaded into state.kpis at start. */
+const CARD_KPIS = [
+  "cost_cny_per_t", "npv_cny", "irr_project_after_tax", "total_investment_cny", "construction_investment_cny",
+  "opex_cny_per_t", "electricity_kwh_per_t", "energy_tce_per_t", "co2_kg_per_kg", "co2_kg_per_kwh",
+  "tco2_per_tce", "raw_materials_t_per_t", "water_t_per_t", "staff", "output_vs_nameplate", "oee",
+  "cfe_hourly", "energy_cost_cny_per_t", "first_product_p50", "mc_probability_npv_negative",
+  "mc_npv_cny_p10", "mc_npv_cny_p90",
 ];
 
 /* ------------------------------------------------------------------ helpers */
@@ -81,11 +66,77 @@ async function api(method, path, body) {
 
 function clone(value) { return JSON.parse(JSON.stringify(value)); }
 
-function formatNumber(value, scale = 1, digits = 2) {
-  if (value === null || value === undefined) return "–";
-  if (typeof value !== "number") return String(value);
-  const v = value * scale;
-  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+/* The registry row of a KPI key, with the same rules as natwin.kpis.find: Monte Carlo percentiles
+ * (mc_<key>_p10) and currency copies (npv_usd) take the row of the KPI they derive from. */
+function kpiRow(key) {
+  const rows = state.kpis || {};
+  if (rows[key]) return rows[key];
+  const mc = /^mc_(.+)_(p10|p50|p90|mean)$/.exec(key);
+  if (mc && kpiRow(mc[1])) {
+    const base = kpiRow(mc[1]);
+    const p = mc[2] === "mean" ? "mean" : mc[2].toUpperCase();
+    return { ...base, key, label: `${base.label} ${p}`, heading: base.unit ? `${base.label} ${p} (${base.unit})` : `${base.label} ${p}` };
+  }
+  const tokens = key.split("_");
+  for (let i = 0; i < tokens.length; i++) {
+    if (!/^[a-z]{3}$/.test(tokens[i]) || tokens[i] === "cny") continue;
+    const base = rows[[...tokens.slice(0, i), "cny", ...tokens.slice(i + 1)].join("_")];
+    if (base && base.unit.includes("CNY")) {
+      const unit = base.unit.replace("CNY", tokens[i].toUpperCase());
+      return { ...base, key, unit, heading: `${base.label} (${unit})` };
+    }
+  }
+  return null;
+}
+
+function kpiLabel(key) { const row = kpiRow(key); return row ? row.label : key; }
+function kpiHeading(key) { const row = kpiRow(key); return row ? row.heading : key; }
+
+/* Rounded to ``digits`` decimals, ties to even as Python's format() does (-49.25 -> -49.2). */
+function roundHalfEven(v, digits) {
+  const m = 10 ** digits;
+  const x = v * m;
+  if (Math.abs(x % 1) !== 0.5) return Math.round(x) / m;
+  const t = Math.trunc(x);
+  return (t % 2 === 0 ? t : t + Math.sign(x)) / m;
+}
+
+/* A KPI value scaled and formatted as the registry says (format specs ",.Nf", ".Nf" or "s"). */
+function kpiNumber(key, value) {
+  const row = kpiRow(key);
+  if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) return "n/a";
+  if (!row || typeof value !== "number") return typeof value === "number" ? shortNumber(value) : String(value);
+  const spec = /^(,?)\.(\d+)f$/.exec(row.format);
+  if (!spec) return shortNumber(value);
+  const digits = Number(spec[2]);
+  let text = roundHalfEven(value * row.scale, digits).toLocaleString("en-US", {
+    minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: spec[1] === ",",
+  });
+  if (/^-0(\.0*)?$/.test(text)) text = text.slice(1);
+  return text;
+}
+
+/* Human labels of input paths (GET /api/labels), cached. */
+const inputLabels = new Map();
+async function loadInputLabels(paths) {
+  const missing = [...new Set(paths)].filter((p) => !inputLabels.has(p)).slice(0, 200);
+  if (!missing.length) return;
+  try {
+    const data = await api("GET", `/api/labels?${missing.map((p) => `paths=${encodeURIComponent(p)}`).join("&")}`);
+    for (const [path, label] of Object.entries(data.labels)) inputLabels.set(path, label);
+  } catch (e) { /* keep the paths */ }
+}
+function inputLabel(path) { return inputLabels.get(path) || path; }
+
+/* A sweep point's name "path=value; path=value" with each path's label. */
+function pointLabel(name) {
+  return name.split("; ").map((part) => {
+    const at = part.indexOf("=");
+    return at < 0 ? part : `${inputLabel(part.slice(0, at))} = ${part.slice(at + 1)}`;
+  }).join("; ");
+}
+function pointPaths(name) {
+  return name.split("; ").filter((part) => part.includes("=")).map((part) => part.slice(0, part.indexOf("=")));
 }
 
 function shortNumber(value) {
@@ -135,9 +186,11 @@ function fillRoutes(chemistry, route) {
 
 function showRouteFigures() {
   const r = routeOf($("#route").value);
+  // the catalog's route electricity is without chillers: the registry's process electricity
+  const figure = (key, value) => `${kpiLabel(key).toLowerCase()} ${kpiNumber(key, value)} ${kpiRow(key) ? kpiRow(key).unit : ""}`;
   $("#route-figures").textContent = r
-    ? `${r.units} units · raw materials ${formatNumber(r.raw_materials_t_per_t, 1, 2)} t/t · process electricity ` +
-      `${formatNumber(r.electricity_kwh_per_t, 1, 0)} kWh/t · process CO2 ${formatNumber(r.process_co2_kg_per_t, 1, 0)} kg/t`
+    ? [`${r.units} units`, figure("raw_materials_t_per_t", r.raw_materials_t_per_t),
+      figure("electricity_process_kwh_per_t", r.electricity_kwh_per_t), figure("process_co2_kg_per_t", r.process_co2_kg_per_t)].join(" · ")
     : "";
 }
 
@@ -351,13 +404,12 @@ async function refreshJobs() {
 
 function kpiCards(kpis) {
   const cards = [];
-  for (const [key, label, unit, scale, digits] of KEY_FIGURES) {
+  for (const key of CARD_KPIS) {
     if (!(key in kpis)) continue;
-    const value = kpis[key];
-    const text = typeof value === "number" ? formatNumber(value, scale, digits) : value === null ? "–" : String(value);
-    cards.push(el("div", { class: "kpi", "data-kpi": key },
-      el("div", { class: "label", text: label }),
-      el("span", { class: "value", text }), el("span", { class: "unit", text: unit })));
+    const row = kpiRow(key);
+    cards.push(el("div", { class: "kpi", "data-kpi": key, title: row ? row.definition : "" },
+      el("div", { class: "label", text: kpiLabel(key) }),
+      el("span", { class: "value", text: kpiNumber(key, kpis[key]) }), el("span", { class: "unit", text: row ? row.unit : "" })));
   }
   return cards;
 }
@@ -417,7 +469,8 @@ async function showSweep(sweepId) {
   const numeric = first ? Object.keys(first.kpis).filter((k) => typeof first.kpis[k] === "number") : [];
   const chosen = $("#sweep-kpi").value && numeric.includes($("#sweep-kpi").value) ? $("#sweep-kpi").value
     : numeric.includes("cost_cny_per_t") ? "cost_cny_per_t" : numeric[0];
-  fillSelect($("#sweep-kpi"), numeric.map((k) => [k, k]), chosen);
+  fillSelect($("#sweep-kpi"), numeric.map((k) => [k, kpiHeading(k)]), chosen);
+  await loadInputLabels(sweep.points.flatMap((p) => pointPaths(p.name || "")));
   drawSweep();
 }
 
@@ -426,20 +479,23 @@ function drawSweep() {
   if (!sweep) return;
   const kpi = $("#sweep-kpi").value;
   const ok = sweep.points.filter((p) => p.status === "ok");
-  const labels = ok.map((p) => p.name || String(p.sweep_index));
+  const labels = ok.map((p) => (p.name ? pointLabel(p.name) : String(p.sweep_index)));
+  const row = kpiRow(kpi);
+  const scale = row && typeof row.scale === "number" ? row.scale : 1;
   if (window.Plotly && kpi) {
-    Plotly.react("sweep-chart", [{ type: "scatter", mode: "lines+markers", x: labels, y: ok.map((p) => p.kpis[kpi]) }],
-      { margin: { t: 20, l: 70, r: 20, b: 90 }, height: 320, yaxis: { title: { text: kpi } } },
+    Plotly.react("sweep-chart", [{ type: "scatter", mode: "lines+markers", name: kpiLabel(kpi), x: labels,
+      y: ok.map((p) => (typeof p.kpis[kpi] === "number" ? p.kpis[kpi] * scale : null)) }],
+      { margin: { t: 20, l: 70, r: 20, b: 90 }, height: 320, yaxis: { title: { text: kpiHeading(kpi) } } },
       { displaylogo: false, responsive: true });
   }
-  const head = el("tr", {}, el("th", { text: "#" }), el("th", { text: "point" }), el("th", { text: "status" }), el("th", { text: kpi || "" }));
+  const head = el("tr", {}, el("th", { text: "#" }), el("th", { text: "point" }), el("th", { text: "status" }), el("th", { text: kpi ? kpiHeading(kpi) : "" }));
   $("#sweep-table thead").replaceChildren(head);
   $("#sweep-table tbody").replaceChildren(...sweep.points.map((p) => {
     const link = el("a", { href: "#", text: String(p.sweep_index) });
     link.addEventListener("click", (event) => { event.preventDefault(); showRun(p.run_id); });
-    return el("tr", {}, el("td", {}, link), el("td", { text: p.name || "" }),
+    return el("tr", {}, el("td", {}, link), el("td", { text: p.name ? pointLabel(p.name) : "" }),
       el("td", { text: p.status === "ok" ? "ok" : `failed: ${(p.error || "").split("\n")[0]}` }),
-      el("td", { class: "num", text: shortNumber(p.kpis[kpi]) }));
+      el("td", { class: "num", text: kpiNumber(kpi, p.kpis[kpi]) }));
   }));
 }
 
@@ -455,8 +511,8 @@ async function refreshRuns() {
     const open = el("a", { href: "#", text: r.name || "(unnamed)" });
     open.addEventListener("click", (event) => { event.preventDefault(); showView("plant"); showRun(r.run_id); });
     const key = r.key_figures || {};
-    const cost = el("td", { class: "num", text: formatNumber(key.cost_cny_per_t, 1, 0) });
-    const npv = el("td", { class: "num", text: formatNumber(key.npv_cny, 1e-6, 1) });
+    const cost = el("td", { class: "num", text: kpiNumber("cost_cny_per_t", key.cost_cny_per_t) });
+    const npv = el("td", { class: "num", text: kpiNumber("npv_cny", key.npv_cny) });
     return el("tr", { "data-run": r.run_id }, el("td", {}, box), el("td", {}, open),
       el("td", { text: (r.created_at || "").slice(0, 19).replace("T", " ") }), el("td", { text: r.status }),
       cost, npv, el("td", { text: r.files.length ? `${r.files.length}` : "–" }), el("td", {}, el("code", { text: r.run_id })));
@@ -481,20 +537,20 @@ async function compareRuns(ids) {
     ...data.names.map((n, i) => el("th", { class: "num", text: n || data.run_ids[i] })),
     el("th", { class: "num", text: "Δ" }), el("th", { class: "num", text: "Δ %" }));
   $("#compare-table thead").replaceChildren(head);
-  const keys = KEY_FIGURES.map((k) => k[0]);
+  const keys = CARD_KPIS;
   const rank = (kpi) => (keys.includes(kpi) ? keys.indexOf(kpi) : keys.length);
   const rows = [...data.rows].sort((a, b) => rank(a.kpi) - rank(b.kpi));
   $("#compare-table tbody").replaceChildren(...rows.map((row) => {
     const cls = row.delta > 0 ? "num up" : row.delta < 0 ? "num down" : "num";
-    return el("tr", { "data-kpi": row.kpi }, el("td", { text: row.kpi }),
-      ...data.run_ids.map((id) => el("td", { class: "num", text: shortNumber(row.values[id]) })),
-      el("td", { class: cls, text: row.delta === null ? "" : shortNumber(row.delta) }),
+    return el("tr", { "data-kpi": row.kpi }, el("td", { text: kpiHeading(row.kpi) }),
+      ...data.run_ids.map((id) => el("td", { class: "num", text: kpiNumber(row.kpi, row.values[id]) })),
+      el("td", { class: cls, text: row.delta === null ? "" : kpiNumber(row.kpi, row.delta) }),
       el("td", { class: cls, text: row.delta_pct === null ? "" : `${row.delta_pct.toFixed(1)}` }));
   }));
   const shown = rows.filter((r) => keys.includes(r.kpi) && r.delta_pct !== null);
   if (window.Plotly) {
     Plotly.react("compare-chart", [{
-      type: "bar", orientation: "h", y: shown.map((r) => r.kpi), x: shown.map((r) => r.delta_pct),
+      type: "bar", orientation: "h", y: shown.map((r) => kpiLabel(r.kpi)), x: shown.map((r) => r.delta_pct),
       marker: { color: shown.map((r) => (r.delta_pct > 0 ? "#b3261e" : "#0b6e4f")) },
     }], { margin: { t: 30, l: 190, r: 20, b: 40 }, height: 60 + 26 * Math.max(shown.length, 1),
       title: { text: "Change of the key figures [% of the baseline]", font: { size: 13 } } },
@@ -506,8 +562,10 @@ async function compareRuns(ids) {
 
 async function init() {
   for (const button of document.querySelectorAll("#tabs button")) button.addEventListener("click", () => showView(button.dataset.view));
-  const [catalog, health] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/health")]);
+  const [catalog, health, registry] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/health"), api("GET", "/api/kpis")]);
   state.catalog = catalog;
+  state.kpis = Object.fromEntries(registry.kpis.map((row) => [row.key, row]));
+  for (const th of document.querySelectorAll("th[data-kpi]")) th.textContent = kpiHeading(th.dataset.kpi);
   $("#version").textContent = health.version;
   $("#server").textContent = `natwin ${health.version} · ${health.workers} job process${health.workers === 1 ? "" : "es"}`;
   $("#capacity").max = catalog.limits.max_capacity_t_per_year;
@@ -525,9 +583,9 @@ async function init() {
     $("#energy-target-box").hidden = false;
     fillSelect($("#energy-target"), [["", "(none: green share only)"], ...catalog.energy_targets.filter((t) => t !== "none").map((t) => [t, t])], "");
   }
-  const sweepPaths = [["plant.capacity_t_per_year", "capacity [t/yr]"], ["carbon.green_electricity_share", "green electricity share [0-1]"]];
-  for (const name of Object.keys(catalog.prices)) sweepPaths.push([`prices.${name}`, `price of ${priceLabel(name)}`]);
-  fillSelect($("#sweep-path"), sweepPaths);
+  const sweepPaths = ["plant.capacity_t_per_year", "carbon.green_electricity_share", ...Object.keys(catalog.prices).map((name) => `prices.${name}`)];
+  await loadInputLabels(sweepPaths);
+  fillSelect($("#sweep-path"), sweepPaths.map((path) => [path, inputLabel(path)]));
 
   $("#base").addEventListener("change", async () => {
     const name = $("#base").value;
