@@ -15,10 +15,9 @@ without a traceback. Inconsistent data or an unsolvable balance exits with statu
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -45,6 +44,10 @@ EXIT_ERROR = 1
 
 T = TypeVar("T")
 P = ParamSpec("P")
+
+
+#: A sensitivity method of `natwin sensitivity --method` (checked before the cast).
+Method = Literal["sobol", "morris", "tornado"]
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -203,7 +206,7 @@ def sweep(
                     return
             elif spec is None:
                 raise InputError([Problem("SPEC", None, "a sweep specification file, or --resume")], "sweep")
-            loaded = None if resume else load_spec(spec)  # type: ignore[arg-type]
+            loaded = None if resume or spec is None else load_spec(spec)
             if progress:
                 columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
                 with Progress(*columns, console=console) as bar:
@@ -327,7 +330,7 @@ def compare(
         cat.data_path("scenarios", "binhai_nfm111.toml"),
         cat.data_path("scenarios", "binhai_nfpp.toml"),
     ]
-    loaded = [_guard(lambda f=f: load_scenario(f, data_dir=data)) for f in files]
+    loaded = [_guard(functools.partial(load_scenario, f, data_dir=data)) for f in files]
     comparison = _guard(lambda: run_compare(loaded))
     paths = _guard(lambda: write_comparison(comparison, out))
     _print_comparison(comparison)
@@ -489,17 +492,17 @@ def sensitivity(
                 [Problem("--output", missing, f"KPIs among {', '.join(sorted(result.kpis))}")], "options"
             )
         )
-    methods = ("tornado", "morris", "sobol") if method == "all" else (method,)
+    methods: tuple[Method, ...] = ("tornado", "morris", "sobol") if method == "all" else (cast(Method, method),)
     parts: dict[str, Any] = {}
     with Progress(console=console) as bar:
         task = bar.add_task("sensitivity", total=len(methods))
         for m in methods:
             bar.update(task, description=f"{m}...")
             part = _guard(
-                lambda m=m: run_sensitivity(
-                    loaded, chosen, kpis, m, base_samples=samples, trajectories=trajectories
+                functools.partial(
+                    run_sensitivity, loaded, chosen, kpis, m, base_samples=samples, trajectories=trajectories
                 )
-            )  # type: ignore[misc]
+            )
             parts |= {k: v for k, v in vars(part).items() if v is not None}
             bar.advance(task)
     found = UncertaintyResult(**parts)
@@ -555,6 +558,8 @@ def simulate(
     result = _guard(
         lambda: run_pipeline(loaded, energy=False, progress=True)
     )  # `natwin energy` solves the energy system
+    if result.operations is None:  # run_pipeline simulates unless told not to
+        raise typer.Exit(EXIT_ERROR)
     ops = result.operations.result
     k = ops.kpis()
     table = Table(
@@ -661,6 +666,8 @@ def energy_command(
     with console.status("solving the site energy system (PyPSA + HiGHS)..."):
         result = _guard(lambda: run_pipeline(loaded))
     e = result.energy
+    if e is None:
+        _fail(InputError([Problem("energy.enabled", False, "true for `natwin energy`")], "scenario"))
     table = Table(
         title=f"Site energy system ({e.mode}, {e.resolution_h}-h sizing, target {e.target.kind} {e.target.value:g})"
     )
@@ -891,4 +898,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

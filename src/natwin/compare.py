@@ -181,9 +181,11 @@ def _kpi_rows(labels: tuple[str, ...], results: tuple[RunResult, ...]) -> list[R
             row[label] = r.kpis.get(key)
         for label, r in zip(labels[1:], results[1:], strict=True):
             a, b = base.get(key), r.kpis.get(key)
-            numeric = isinstance(a, int | float) and isinstance(b, int | float)
-            row[f"delta {label}"] = b - a if numeric else None
-            row[f"relative {label}"] = (b - a) / abs(a) if numeric and a and math.isfinite(a) else None
+            if isinstance(a, int | float) and isinstance(b, int | float):
+                row[f"delta {label}"] = b - a
+                row[f"relative {label}"] = (b - a) / abs(a) if a and math.isfinite(a) else None
+            else:
+                row[f"delta {label}"] = row[f"relative {label}"] = None
         rows.append(row)
     return rows
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from pydantic import Field, field_validator, model_validator
 from scipy.optimize import linprog
 
@@ -443,7 +443,7 @@ def crash_plan(
 # --------------------------------------------------------------------------- ramp-up
 
 
-def ramp_up_share(days_since_first_product: Array, ramp_days: float, curve: RampUpCurve) -> Array:
+def ramp_up_share(days_since_first_product: ArrayLike, ramp_days: float, curve: RampUpCurve) -> Array:
     """Output as a share of nameplate at a time after first product (0 before it). [-]"""
     t = np.asarray(days_since_first_product, dtype=float)
     frac = np.clip(t / max(ramp_days, 1e-9), 0.0, 1.0)

@@ -168,7 +168,7 @@ class Values:
         """The value of ``name``: the override (float or array) or the default float."""
         if name in self.overrides:
             value = self.overrides[name]
-            return value if isinstance(value, np.ndarray) else float(value)  # type: ignore[arg-type]
+            return value if isinstance(value, np.ndarray) else float(np.asarray(value, dtype=float))
         try:
             return self.table[name].default
         except KeyError:

@@ -102,7 +102,7 @@ class _Solver:
         if feed.rule == "basis":
             return self.one.copy()
         if feed.rule == "reaction":
-            key = content.get(feed.reaction_key, self.zero)  # type: ignore[arg-type]
+            key = content.get(feed.reaction_key, self.zero)  # type: ignore[arg-type]  # rule "reaction" always names its key (checked when the route compiles)
             assert feed.excess is not None
             assert feed.conversion is not None
             return (1.0 + self.p(feed.excess)) * feed.stoich_ratio * self.p(feed.conversion) * key

@@ -9,6 +9,7 @@ differ. Each scenario's full report is written beside it and linked.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def _cell(value: Any, key: str | None = None) -> str:
     return esc(value)
 
 
-def _kpi_cells(row: dict[str, Any], names: list[str]) -> list[str]:
+def _kpi_cells(row: dict[str, Any], names: Sequence[str]) -> list[str]:
     """Label, unit, the value of each scenario and the differences to the baseline."""
     key = row["kpi"]
     found = find(key)

@@ -10,7 +10,7 @@ the plant by outlet kind; energy carriers in their usual colours.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
@@ -220,7 +220,7 @@ def sankey_figure(data: SankeyData, height: int = 560) -> go.Figure:
 
 def stacked_bar_figure(
     categories: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     colours: dict[str, str],
     axis_title: str,
     *,

@@ -27,7 +27,7 @@ All amounts are shown for draw 0, in CNY.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -715,7 +715,7 @@ def _carbon_figures(carbon: CarbonResult, counted: list[CarbonLine], kg_product:
     """Bars by scope (market- and location-based) and by source of the lines in the market-based
     total, kg CO2e per kg of cathode."""
     scope_colours = {label: figures.SCOPE_COLOURS[i] for i, label in enumerate(SCOPE_LABELS.values())}
-    methods = {"market-based": "market", "location-based": "location"}
+    methods: dict[str, Literal["market", "location"]] = {"market-based": "market", "location-based": "location"}
     by_scope = {
         SCOPE_LABELS[scope]: [first(carbon.scope_kg(scope, m)) / kg_product for m in methods.values()]
         for scope in ("1", "2", "3")

@@ -246,7 +246,7 @@ def _histogram(values: np.ndarray, title: str, div: str) -> str:
 
 def _s_curve(values: np.ndarray, title: str, div: str) -> str:
     finite = np.sort(values[np.isfinite(values)])
-    p = np.linspace(0, 1, finite.size) if finite.size else []
+    p: np.ndarray | list[float] = np.linspace(0, 1, finite.size) if finite.size else []
     idx = np.linspace(0, max(finite.size - 1, 0), min(finite.size, 400)).astype(int)
     fig = go.Figure(go.Scatter(x=finite[idx], y=np.asarray(p)[idx], line={"color": "#c0392b"}))
     fig.update_yaxes(tickformat=".0%", title="cumulative probability")

@@ -574,22 +574,23 @@ class _Builder:
         put("fixed_vat", "Input VAT of fixed lines", f"=SUM({K})-{ref['variable_vat']}")
         row += 1
         classes = {"materials": "M", "energy": "N", "wages": "O", "repair": "P", "other": "Q", "selling": "R"}
-        for part, flag in (("var", D), ("fix", None)):
-            for name, col in classes.items():
-                rng = f"{col}{first}:{col}{last}"
-                if flag is None:
+        parts: tuple[tuple[str, str | None], ...] = (("var", D), ("fix", None))
+        for part_key, variable_flags in parts:
+            for name, class_col in classes.items():
+                rng = f"{class_col}{first}:{class_col}{last}"
+                if variable_flags is None:
                     formula = f"=SUMPRODUCT({J},{rng})-SUMPRODUCT({J},{rng},{D})"
                 else:
                     formula = f"=SUMPRODUCT({J},{rng},{D})"
-                put(f"{part}.{name}", f"{name} cost, {'variable part' if flag else 'fixed part'}", formula)
-            op = ref["variable_total"] if flag else ref["fixed_total"]
+                put(f"{part_key}.{name}", f"{name} cost, {'variable part' if variable_flags else 'fixed part'}", formula)
+            op = ref["variable_total"] if variable_flags else ref["fixed_total"]
             days = {k: f"{R[f'working_capital.{k}_days']}/360" for k in (
                 "receivable", "raw_material", "work_in_process", "finished_goods", "cash", "payable"
             )}  # fmt: skip
-            c = {k: ref[f"{part}.{k}"] for k in classes}
+            c = {k: ref[f"{part_key}.{k}"] for k in classes}
             put(
-                f"wc.{part}",
-                "Working capital coefficient, " + ("per unit load" if flag else "fixed"),
+                f"wc.{part_key}",
+                "Working capital coefficient, " + ("per unit load" if variable_flags else "fixed"),
                 f"={op}*{days['receivable']}+{c['materials']}*{days['raw_material']}"
                 f"+({c['materials']}+{c['energy']}+{c['wages']}+{c['repair']}+{c['other']}-{c['selling']})"
                 f"*{days['work_in_process']}+({op}-{c['selling']})*{days['finished_goods']}"

@@ -93,7 +93,7 @@ class OperationValues:
     values: Values
 
     def __call__(self, name: str) -> float:
-        return float(self.values(name))  # type: ignore[arg-type]
+        return float(self.values(name))
 
     def op(self, operation: str, field: str) -> float:
         """``<operation>.<field>``, or ``default.<field>`` if the operation is not listed."""

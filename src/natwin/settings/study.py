@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 from scipy import special
 
 from natwin.errors import Problem
-from natwin.flowsheet import route as packaged_route
+from natwin.flowsheet.compile import route as packaged_route
 from natwin.parameters import Parameter
 from natwin.settings.sections import PARAMETER_SECTIONS, section_table
 from natwin.strict import StrictModel
@@ -78,8 +78,7 @@ class Distribution(StrictModel):
         if missing:
             raise ValueError(f"{self.kind} needs {', '.join(missing)}")
         if self.kind in ("uniform", "triangular", "pert"):
-            low, high = float(self.low), float(self.high)  # type: ignore[arg-type]
-            mode = float(self.mode) if self.mode is not None else low
+            low, mode, high = self._bounded()
             if not low <= mode <= high or not low < high:
                 raise ValueError("need low <= mode <= high and low < high")
         if self.kind == "discrete":
@@ -88,27 +87,36 @@ class Distribution(StrictModel):
                 raise ValueError("weights must match values, be >= 0 and not all zero")
         return self
 
+    def _bounded(self) -> tuple[float, float, float]:
+        """Low, mode (low when unset) and high of a bounded kind (uniform, triangular, PERT)."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.kind} needs low and high")
+        low = float(self.low)
+        return low, float(self.mode) if self.mode is not None else low, float(self.high)
+
     def ppf(self, u: Array) -> Array:
         """Inverse CDF at probabilities ``u`` in (0, 1)."""
         k = self.kind
         if k == "uniform":
-            return self.low + (self.high - self.low) * u  # type: ignore[operator]
+            low, _, high = self._bounded()
+            return low + (high - low) * u
         if k == "triangular":
-            low, mode, high = float(self.low), float(self.mode), float(self.high)  # type: ignore[arg-type]
+            low, mode, high = self._bounded()
             c = (mode - low) / (high - low)
             left = low + np.sqrt(u * (high - low) * (mode - low))
             right = high - np.sqrt((1 - u) * (high - low) * (high - mode))
             return np.where(u < c, left, right)
         if k == "pert":
-            span = self.high - self.low  # type: ignore[operator]
-            a = 1 + 4 * (self.mode - self.low) / span  # type: ignore[operator]
-            b = 1 + 4 * (self.high - self.mode) / span  # type: ignore[operator]
+            low, mode, high = self._bounded()
+            span = high - low
+            a = 1 + 4 * (mode - low) / span
+            b = 1 + 4 * (high - mode) / span
             grid_u, grid_x = _beta_ppf_table(float(a), float(b))
-            return self.low + span * np.interp(u, grid_u, grid_x)  # type: ignore[operator]
+            return low + span * np.interp(u, grid_u, grid_x)
         if k == "normal":
-            return self.mean + self.sd * special.ndtri(u)  # type: ignore[operator]
+            return self.mean + self.sd * special.ndtri(u)
         if k == "lognormal":
-            return self.median * np.exp(self.sigma * special.ndtri(u))  # type: ignore[operator]
+            return self.median * np.exp(self.sigma * special.ndtri(u))
         values = np.asarray(self.values, dtype=float)
         weights = np.asarray(self.weights or np.ones(len(values)), dtype=float)
         cumulative = np.cumsum(weights) / weights.sum()
@@ -116,7 +124,8 @@ class Distribution(StrictModel):
 
     def support(self) -> tuple[float, float]:
         if self.kind in ("uniform", "triangular", "pert"):
-            return float(self.low), float(self.high)  # type: ignore[arg-type]
+            low, _, high = self._bounded()
+            return low, high
         if self.kind == "discrete":
             return min(self.values or (0,)), max(self.values or (0,))
         if self.kind == "lognormal":

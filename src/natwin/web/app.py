@@ -36,6 +36,7 @@ ever evaluated as code. Bad input gets 4xx with natwin's problems (path, value, 
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import logging
@@ -47,7 +48,7 @@ from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi import Path as PathParam
@@ -82,7 +83,10 @@ RUN_FILES = {
     "results.json": "application/json",
     "uncertainty.json": "application/json",
 }
-RunFile = Literal[tuple(RUN_FILES)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the literal is built at run time from RUN_FILES
+    RunFile = str
+else:
+    RunFile = Literal[tuple(RUN_FILES)]
 
 #: Content security policy of the web app: its own scripts only, no outside connections.
 APP_CSP = (
@@ -376,7 +380,7 @@ def create_app(
     app.state.manager = manager
     app.include_router(_api_router(manager))
     app.include_router(registry_router())  # GET /api/kpis, /api/labels (natwin.web.registry)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     _add_error_handlers(app)
     _add_web_app(app)
     _add_middleware(app, allowed_hosts)
@@ -424,6 +428,11 @@ def _plotly() -> tuple[str, str]:
     return text, '"' + hashlib.sha256(f"{plotly.__version__}".encode()).hexdigest()[:16] + '"'
 
 
+def _path_pattern(patterns: dict[str, str], match: re.Match[str]) -> str:
+    """The regular expression of one ``{name}`` of a path template (any segment by default)."""
+    return f"(?:{patterns.get(match.group(1), '[^/]+')})"
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Methods the OpenAPI schema documents for the request's path."""
     methods: set[str] = set()
@@ -438,7 +447,7 @@ def _allowed_methods(request: Request) -> list[str]:
             }
             regex = re.sub(
                 r"\\\{([^}]+)\\\}",
-                lambda m, patterns=patterns: f"(?:{patterns.get(m.group(1), '[^/]+')})",
+                functools.partial(_path_pattern, patterns),
                 re.escape(template),
             )
             if re.fullmatch(regex, request.url.path):
@@ -724,7 +733,7 @@ def _catalog_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         }
 
     @api.get("/scenarios/{name}", tags=["catalog"])
-    def get_scenario(name: models.PackagedName) -> dict[str, Any]:  # type: ignore[valid-type]
+    def get_scenario(name: models.PackagedName) -> dict[str, Any]:
         """A packaged scenario as a mapping (the body /api/validate and jobs accept)."""
         return copy.deepcopy(packaged_scenarios()[name])
 
@@ -977,7 +986,7 @@ def _file_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
     )
     def get_file(
         run_id: RunId,
-        name: RunFile,  # type: ignore[valid-type]
+        name: RunFile,
         download: Annotated[bool, Query(description="as an attachment")] = False,
     ) -> FileResponse:
         """A file of a run made by this server: the HTML report (self-contained, plotly inlined),

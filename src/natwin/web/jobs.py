@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import multiprocessing
 import queue as queue_module
@@ -220,7 +221,7 @@ class JobManager:
         except BrokenProcessPool:
             executor = self._start_pool()
             future = executor.submit(execute, job.id, kind, request, str(out_dir))
-        future.add_done_callback(lambda f, job_id=job.id: self._future_done(job_id, f))
+        future.add_done_callback(functools.partial(self._future_done, job.id))
         return future
 
     def _future_done(self, job_id: str, future: Future[Any]) -> None:

@@ -7,7 +7,7 @@ so a bad scenario gets natwin's problems (path, value, allowed) like on the comm
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -36,12 +36,18 @@ SCENARIO_REF = {"type": "object", SCENARIO_MARK: True}
 #: A scenario mapping, checked by natwin's scenario loader (schema: the Scenario model).
 ScenarioMapping = Annotated[dict[str, Any], WithJsonSchema(SCENARIO_REF)]
 #: The name of a packaged scenario.
-PackagedName = Literal[scenario_names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the literal is built at run time from the packaged scenarios
+    PackagedName = str
+else:
+    PackagedName = Literal[scenario_names()]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Text = Annotated[str, StringConstraints(max_length=200)]
 Scalar = StrictBool | StrictInt | StrictFloat | Text
-Group = Literal[tuple(GROUPS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the literal is built at run time from the uncertainty groups
+    Group = str
+else:
+    Group = Literal[tuple(GROUPS)]
 
 
 class Strict(BaseModel):
