@@ -640,7 +640,7 @@ def _setup(
     electricity: tuple[ArrayLike | None, ...],
 ) -> _Setup:
     """The checked ``[carbon]`` values (scenario, then ``overrides``) and the number of draws."""
-    table = _load()[0]
+    table = parameter_table()
     merged: dict[str, ArrayLike] = {**scenario.carbon, **(overrides or {})}
     problems = check_values(table, merged, prefix="carbon.")
     if problems:

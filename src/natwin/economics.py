@@ -426,8 +426,9 @@ def _cite(values: Values, name: str) -> str:
 class _OpexBasis:
     """Prices, finance values and VAT rates shared by every operating-cost line.
 
-    VAT rates per category [-] follow the finance table (goods 13 %, water/gas/heat 9 %,
-    services 6 % by default [1]_); ``product_t`` is the full-load output. [t/yr]
+    VAT rates per category [-] come from the finance table (finance.toml, with their sources:
+    goods 13 %, water/gas/heat 9 %, services 6 % by default); ``product_t`` is the full-load
+    output. [t/yr]
     """
 
     prices: Values

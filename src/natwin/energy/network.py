@@ -129,7 +129,7 @@ def _add_demand_and_grid(n: pypsa.Network, inputs: EnergyInputs, hours: int) -> 
     """Buses, process and cooling loads [MW], grid import at the TOU price and the chillers.
 
     The grid connection is sized at twice the peak electric demand (process and chillers) plus
-    1 MW so that it never binds; prices are scaled by :data:`COST_SCALE`. [CNY/MWh]
+    1 MW, so that it does not bind; prices are scaled by :data:`COST_SCALE`. [CNY/MWh]
     """
     snapshots = inputs.index[::hours]
     for carrier in ("electricity", "cooling", "battery", "grid", "pv", "wind", "lng_cold", "cold_storage"):
