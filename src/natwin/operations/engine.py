@@ -840,7 +840,7 @@ class _Sim:
                 yield from self._wait_kiln(rt, p, buf, campaign)
                 continue
             loaded, tau, reject, state = (
-                self._kiln_fill(rt, slot, phase, own, state, first_off_until)
+                self._kiln_fill(rt, slot, beat, phase, own, state, first_off_until)
                 if load
                 else (0.0, now, 0.0, state)
             )
@@ -849,8 +849,6 @@ class _Sim:
                 n_loaded += 1
             if n_loaded:
                 reg.append((loaded, tau, phase, reject))
-            if loaded > 0:
-                self._kiln_book(rt, beat, loaded, phase, own)
             yield env.timeout(beat)
             # the belt moved one beat: the failure clocks run
             failed = -1
@@ -937,11 +935,21 @@ class _Sim:
         return env.now + campaign.changeover.first_off_h
 
     def _kiln_fill(
-        self, rt: _StationRt, slot: float, phase: int, own: bool, state: int, first_off_until: float
+        self,
+        rt: _StationRt,
+        slot: float,
+        beat: float,
+        phase: int,
+        own: bool,
+        state: int,
+        first_off_until: float,
     ) -> tuple[float, float, float, int]:
         """Fill the slot now: from the source or the input buffer (own product), or the other
-        product's feed of a campaign phase. Returns (kg, entry time, reject share, state): held or
-        starved when the slot is not full; a grade transition or first-off output is rejected."""
+        product's feed of a campaign phase, and book it (variable energy over the ``beat``, scaled
+        for another product; ideal hours at the kiln rate; kg processed of own product).
+        Returns (kg, entry time, reject share, state): held or starved when the slot is not full;
+        a grade transition or first-off output is rejected. Booking before the caller's state
+        change is safe: it touches energy and kg, the state change only hours."""
         now = self.env.now
         spec = rt.spec
         campaign = spec.campaign
@@ -966,22 +974,16 @@ class _Sim:
             loaded = slot * campaign.phases[phase].feed_rate_factor  # type: ignore[union-attr]
         if now < first_off_until:
             reject = max(reject, campaign.changeover.first_off_reject)  # type: ignore[union-attr]
+        if loaded > 0:  # book the slot: energy over the beat, ideal hours, kg processed
+            other = None if own else campaign.phases[phase]  # type: ignore[union-attr]
+            self.log_processing(rt, now, now + beat, loaded, 1.0 if other is None else other.energy_factor)
+            if self.W <= now < self.END:
+                rt.rec.ideal_h += loaded / (
+                    spec.rate_kg_per_h * (1.0 if other is None else other.feed_rate_factor)
+                )
+                if own:
+                    rt.rec.processed_kg += loaded
         return loaded, tau, reject, state
-
-    def _kiln_book(self, rt: _StationRt, beat: float, loaded: float, phase: int, own: bool) -> None:
-        """Book ``loaded`` kg entering the kiln now: variable energy over the beat (a campaign's
-        other product scales it), ideal hours at the kiln rate and, for own product, kg processed."""
-        now = self.env.now
-        spec = rt.spec
-        other = None if own else spec.campaign.phases[phase]  # type: ignore[union-attr]
-        factor = 1.0 if other is None else other.energy_factor
-        self.log_processing(rt, now, now + beat, loaded, factor)
-        if self.W <= now < self.END:
-            rt.rec.ideal_h += loaded / (
-                spec.rate_kg_per_h * (1.0 if other is None else other.feed_rate_factor)
-            )
-            if own:
-                rt.rec.processed_kg += loaded
 
     def _wait_kiln(
         self, rt: _StationRt, p: _Piece, buf: _Buffer, campaign: Any
@@ -1041,13 +1043,36 @@ class _Sim:
         not fit downstream is flushed first (the unit is blocked while it cannot); then the
         material that has completed its transit leaves, and the unit loads what its input buffer
         holds, up to the rate of the pieces that are up (standby pieces excluded).
+        The failure clocks and the transit exit stay inline: they run every step (hot path).
         """
         fs: _FlowState = rt.flow  # type: ignore[assignment]
+        pieces = rt.pieces
+        # failure clocks of the pieces that ran in the last step
         if fs.run_prev > 0:
-            self._age_flow_pieces(rt, fs, now)
+            n_modes = fs.n_modes
+            run = fs.run_prev
+            for p in pieces:
+                if p.up_at > fs.prev_start:
+                    continue
+                ttf = p.ttf
+                if n_modes == 1:
+                    ttf[0] -= run
+                    m = 0
+                else:
+                    for i in range(n_modes):
+                        ttf[i] -= run
+                    m = min(range(n_modes), key=ttf.__getitem__)
+                if ttf[m] <= 0:
+                    if self.W <= now < self.END:
+                        rt.rec.failures += 1
+                    p.up_at = now + p.ttr_draw[m]()
+                    p.down_state = S_FAILED
+                    ttf[m] = p.ttf_draw[m]()
+                    fs.n_down += 1
+            fs.run_prev = 0.0
         cal = fs.calendar
         if cal is not None and not cal.is_on(now - self.W):
-            self.account(rt, S_OFF_SHIFT, now, end, len(rt.pieces), False, NO_GANTT)
+            self.account(rt, S_OFF_SHIFT, now, end, len(pieces), False, NO_GANTT)
             self._gantt(rt, -1, S_OFF_SHIFT, now, end)
             self.set_status(rt, BREAK)
             return
@@ -1055,7 +1080,7 @@ class _Sim:
             avail = self._flow_pieces_up(rt, fs, now, end)
             if avail <= EPS:  # every piece is down: nothing moves
                 self.set_status(rt, ACTIVE)
-                self._gantt(rt, -1, rt.pieces[0].down_state, now, end)
+                self._gantt(rt, -1, pieces[0].down_state, now, end)
                 return
         else:
             avail = fs.n_pieces
@@ -1069,12 +1094,32 @@ class _Sim:
                 self._flow_waiting(rt, S_BLOCKED, now, end, running)
                 return
         reg = fs.reg
-        if fs.n_slots and len(reg) >= fs.n_slots and self._flow_leave(rt, fs):
-            self._flow_waiting(rt, S_BLOCKED, now, end, running)
-            return
-        # load
+        if fs.n_slots and len(reg) >= fs.n_slots:  # material that completed its transit leaves
+            kg, tau_out, share = reg.popleft()
+            if kg > 0:
+                fs.n_loaded -= 1
+                if not fs.n_loaded:
+                    reg.clear()  # only empty slots left
+                pending = self.emit_now(rt, kg, tau_out, share)
+                if pending:
+                    fs.held = self._held(pending, tau_out)
+                if fs.held:
+                    self._flow_waiting(rt, S_BLOCKED, now, end, running)
+                    return
+        self._flow_move(rt, fs, now, end, running, avail)
+
+    def _flow_move(
+        self, rt: _StationRt, fs: _FlowState, now: float, end: float, running: float, avail: float
+    ) -> None:
+        """Load and book a pooled unit's step: the unit loads what its input buffer holds (or the
+        source releases) up to the rate of the ``running`` pieces [kg], into its transit register
+        or straight downstream, and books processing and waiting hours, kg and ideal hours."""
+        reg = fs.reg
+        spec = rt.spec
+        w0 = self.W
         dt = end - now
-        capacity = running * rt.spec.rate_kg_per_h * dt
+        rate = spec.rate_kg_per_h
+        capacity = running * rate * dt
         if rt.buf is None:
             loaded, tau = self.load_source(rt, capacity)
             waiting = S_HELD
@@ -1088,8 +1133,8 @@ class _Sim:
             tau = buf.take(loaded) if loaded > 0 else now
             waiting = S_STARVED
         f = loaded / capacity
-        grade = rt.spec.grade_change
-        reject = 1.0 if grade is not None and (now - self.W) % grade.interval_h < grade.transition_h else 0.0
+        grade = spec.grade_change
+        reject = 1.0 if grade is not None and (now - w0) % grade.interval_h < grade.transition_h else 0.0
         if fs.n_slots == 0:
             if loaded > 0:
                 pending = self.emit_now(rt, loaded, tau, reject)
@@ -1100,39 +1145,38 @@ class _Sim:
                 fs.n_loaded += 1
             if fs.n_loaded:
                 reg.append((loaded, tau, reject))
-        self._flow_book(rt, now, end, running, f, loaded, waiting)
+        # book the step
+        if w0 <= now and end <= self.END:
+            rec = rt.rec
+            times = rec.times
+            times[S_PROCESSING] += running * f * dt
+            if f < 1 - 1e-9:
+                times[waiting] += running * (1 - f) * dt
+            a_h = now - w0
+            i_h = int(a_h)
+            single = end - w0 <= i_h + 1
+            if rt.has_fixed:
+                if single:
+                    rt.on_h[i_h] += running * dt
+                else:
+                    _spread(rt.on_h, a_h, end - w0, running * dt)
+            if loaded > 0:
+                if single:
+                    rt.kg_h[i_h] += loaded
+                else:
+                    _spread(rt.kg_h, a_h, end - w0, loaded)
+                rec.ideal_h += loaded / rate
+                rec.processed_kg += loaded
+            if self.g0 < end and now < self.g1:
+                self._gantt(rt, -1, S_PROCESSING if f >= 0.5 else waiting, now, end)
+        else:
+            self._flow_book_edge(rt, now, end, running, f, loaded, waiting)
         status = ACTIVE if f >= 1 - 1e-6 else WAITING
         if status != rt.status:
             self.set_status(rt, status)
         if fs.n_modes:
             fs.run_prev = dt * f * running / avail
             fs.prev_start = now
-
-    def _age_flow_pieces(self, rt: _StationRt, fs: _FlowState, now: float) -> None:
-        """Failure clocks of the pieces that ran in the last step: each ages by the hours it ran
-        (``fs.run_prev``); a piece whose shortest time to failure is used up fails now."""
-        n_modes = fs.n_modes
-        run = fs.run_prev
-        rec = rt.rec
-        for p in rt.pieces:
-            if p.up_at > fs.prev_start:
-                continue
-            ttf = p.ttf
-            if n_modes == 1:
-                ttf[0] -= run
-                m = 0
-            else:
-                for i in range(n_modes):
-                    ttf[i] -= run
-                m = min(range(n_modes), key=ttf.__getitem__)
-            if ttf[m] <= 0:
-                if self.W <= now < self.END:
-                    rec.failures += 1
-                p.up_at = now + p.ttr_draw[m]()
-                p.down_state = S_FAILED
-                ttf[m] = p.ttf_draw[m]()
-                fs.n_down += 1
-        fs.run_prev = 0.0
 
     def _flow_pieces_up(self, rt: _StationRt, fs: _FlowState, now: float, end: float) -> float:
         """Pieces up in ``[now, end)`` (a piece back within the step counts pro rata) [-]; starts
@@ -1161,62 +1205,19 @@ class _Sim:
                 fs.next_piece_event = p.next_pm
         return avail
 
-    def _flow_leave(self, rt: _StationRt, fs: _FlowState) -> bool:
-        """The material that completed its transit leaves; True when part of it does not fit
-        downstream (held: the unit is blocked)."""
-        reg = fs.reg
-        kg, tau_out, share = reg.popleft()
-        if kg > 0:
-            fs.n_loaded -= 1
-            if not fs.n_loaded:
-                reg.clear()  # only empty slots left
-            pending = self.emit_now(rt, kg, tau_out, share)
-            if pending:
-                fs.held = self._held(pending, tau_out)
-            if fs.held:
-                return True
-        return False
-
-    def _flow_book(
+    def _flow_book_edge(
         self, rt: _StationRt, now: float, end: float, running: float, f: float, loaded: float, waiting: int
     ) -> None:
-        """Book a step of a pooled unit: ``running`` pieces processing a fraction ``f`` of the
-        step and waiting the rest [h], hours on, ``loaded`` kg, ideal hours; Gantt bar."""
-        w0 = self.W
-        rec = rt.rec
-        dt = end - now
-        rate = rt.spec.rate_kg_per_h
-        if w0 <= now and end <= self.END:
-            times = rec.times
-            times[S_PROCESSING] += running * f * dt
-            if f < 1 - 1e-9:
-                times[waiting] += running * (1 - f) * dt
-            a_h = now - w0
-            i_h = int(a_h)
-            single = end - w0 <= i_h + 1
-            if rt.has_fixed:
-                if single:
-                    rt.on_h[i_h] += running * dt
-                else:
-                    _spread(rt.on_h, a_h, end - w0, running * dt)
-            if loaded > 0:
-                if single:
-                    rt.kg_h[i_h] += loaded
-                else:
-                    _spread(rt.kg_h, a_h, end - w0, loaded)
-                rec.ideal_h += loaded / rate
-                rec.processed_kg += loaded
-            if self.g0 < end and now < self.g1:
-                self._gantt(rt, -1, S_PROCESSING if f >= 0.5 else waiting, now, end)
-        else:
-            self.account(rt, S_PROCESSING, now, end, running * f, True, NO_GANTT)
-            if f < 1 - 1e-9:
-                self.account(rt, waiting, now, end, running * (1 - f), True, NO_GANTT)
-            if loaded > 0:
-                self.log_processing(rt, now, end, loaded)
-                if w0 <= now < self.END:
-                    rec.ideal_h += loaded / rate
-                    rec.processed_kg += loaded
+        """Book a pooled unit's step that crosses the edge of the observed window: ``running``
+        pieces processing a fraction ``f`` of the step and waiting the rest [h], ``loaded`` kg."""
+        self.account(rt, S_PROCESSING, now, end, running * f, True, NO_GANTT)
+        if f < 1 - 1e-9:
+            self.account(rt, waiting, now, end, running * (1 - f), True, NO_GANTT)
+        if loaded > 0:
+            self.log_processing(rt, now, end, loaded)
+            if self.W <= now < self.END:
+                rt.rec.ideal_h += loaded / rt.spec.rate_kg_per_h
+                rt.rec.processed_kg += loaded
 
     def _flow_waiting(self, rt: _StationRt, state: int, now: float, end: float, running: float) -> None:
         """A pooled continuous unit waits (starved or blocked) for the step ``[now, end)``."""
