@@ -192,7 +192,7 @@ def solar_geometry(
 
 
 def _mean_clear_sky_index(month: NDArray[np.int64], ghi_clear: Array, monthly_ghi_kwh_per_m2: Array) -> Array:
-    """Each month's mean clear-sky index: target over clear-sky irradiation, at most 0.95. [-]"""
+    """Each month's mean clear-sky index: target over clear-sky irradiation (at most 0.95). [-]"""
     clear_month = np.bincount(month, ghi_clear, minlength=12) / 1000.0
     mean_index = monthly_ghi_kwh_per_m2 / clear_month
     if np.any(mean_index > 0.95):
