@@ -351,6 +351,264 @@ class _Setup:
     values: Values
     n: int
 
+    def arr(self, x: ArrayLike) -> Array:
+        """``x`` broadcast to the draws, shape ``(n,)``."""
+        return np.broadcast_to(np.asarray(x, dtype=float), (self.n,))
+
+    def cite(self, name: str) -> str:
+        return self.values.table[name].cite()
+
+
+@dataclass(frozen=True)
+class _EnergyUse:
+    """Energy use of the plant per year, arrays over draws.
+
+    Electricity [kWh/yr] is process use plus chillers (chilled water / COP) unless given;
+    carbon-free supply and grid imports default to the green share of use and all of use.
+    """
+
+    elec: Array  # total electricity use [kWh/yr]
+    free: Array  # carbon-free supply claimed (market-based) [kWh/yr]
+    imports: Array  # drawn from the grid [kWh/yr]
+    gas_nm3: Array  # natural gas burnt [Nm3/yr]
+    heat_mj: Array  # purchased heat [MJ/yr]
+
+    @property
+    def untracked(self) -> Array:
+        """Electricity not covered by carbon-free supply (market-based residual mix). [kWh/yr]"""
+        return np.maximum(self.elec - self.free, 0.0)
+
+
+def _energy_use(
+    balance: Balance,
+    utilities: Utilities,
+    setup: _Setup,
+    electricity_kwh: ArrayLike | None,
+    carbon_free_kwh: ArrayLike | None,
+    grid_import_kwh: ArrayLike | None,
+    grid_location_co2_kg: ArrayLike | None,
+) -> _EnergyUse:
+    """The balance's energy use, or the energy stage's electricity figures when given (checked)."""
+    arr = setup.arr
+    energy = balance.energy_by_carrier()
+    zero = np.zeros(setup.n)
+    cooling = arr(energy.get("cooling", zero))
+    process_kwh = arr(energy.get("electricity", zero))
+    gas_nm3 = arr(energy.get("natural_gas", zero))
+    heat_mj = arr(energy.get("heat", zero))
+    chillers = cooling / np.asarray(utilities.chiller_cop, dtype=float)
+    elec = process_kwh + chillers if electricity_kwh is None else arr(electricity_kwh)
+    share = arr(setup.values("green_electricity_share"))
+    free = elec * share if carbon_free_kwh is None else arr(carbon_free_kwh)
+    imports = elec if grid_import_kwh is None else arr(grid_import_kwh)
+    _check_electricity(elec, free, imports, grid_location_co2_kg)
+    return _EnergyUse(elec, free, imports, gas_nm3, heat_mj)
+
+
+@dataclass(frozen=True)
+class _GridFactors:
+    """Location-based grid factor and market-based residual-mix factor [kgCO2/kWh], their keys
+    in the carbon table, and notes on any fallback (see :func:`grid_factor_key`)."""
+
+    grid_key: str
+    grid: Array
+    residual_key: str
+    residual: Array
+    notes: tuple[str, ...]
+
+
+def _grid_factors(scenario: Scenario, setup: _Setup) -> _GridFactors:
+    """The site's grid factor for ``grid.basis``/``grid.year`` [2]_ and the residual mix."""
+    values = setup.values
+    site = catalog.site(scenario.site.id)
+    basis = _setting(values, "grid.basis", set(_GRID_BASIS))
+    year = _setting(values, "grid.year", set(grid_years(values.table)))
+    grid_key, notes = grid_factor_key(site.province, site.grid_region, basis, year, values.table)
+    residual_key, residual_notes = residual_factor_key(year, values.table)
+    return _GridFactors(
+        grid_key,
+        setup.arr(values(grid_key)),
+        residual_key,
+        setup.arr(values(residual_key)),
+        notes + residual_notes,
+    )
+
+
+def _factor_line(
+    source: str,
+    scope: Scope,
+    category: str,
+    quantity: Array,
+    units: tuple[str, str],
+    name: str,
+    setup: _Setup,
+) -> CarbonLine:
+    """A line of activity x the carbon-table factor ``name``."""
+    return _line(
+        source, scope, category, quantity, units, setup.arr(setup.values(name)), name, setup.cite(name)
+    )
+
+
+def _location_factor(
+    use: _EnergyUse, grid: _GridFactors, grid_location_co2_kg: ArrayLike | None, setup: _Setup
+) -> tuple[Array, Array, str]:
+    """Location-based grid CO2 [kgCO2/yr], its effective factor [kgCO2/kWh] and citation.
+
+    Imports x the annual factor, or the energy stage's hourly sum (factor = CO2 / imports).
+    """
+    if grid_location_co2_kg is None:
+        return use.imports * grid.grid, grid.grid, setup.cite(grid.grid_key)
+    location_co2 = setup.arr(grid_location_co2_kg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        location_factor = np.where(use.imports > 0, location_co2 / use.imports, grid.grid)
+    cite = f"hourly grid factor from the energy-system dispatch; annual factor {setup.cite(grid.grid_key)}"
+    return location_co2, location_factor, cite
+
+
+def _electricity_lines(
+    use: _EnergyUse, grid: _GridFactors, location: tuple[Array, Array, str], setup: _Setup
+) -> list[CarbonLine]:
+    """Scope 2 electricity: location-based grid imports; market-based residual mix on the part
+    not carbon-free and zero on the carbon-free part (GHG Protocol Scope 2 dual reporting)."""
+    location_co2, location_factor, location_cite = location
+    untracked = use.untracked
+    kwh = ("kWh/yr", "kgCO2/kWh")
+    return [
+        _line(
+            "electricity from the grid (location-based)",
+            "2",
+            "electricity",
+            use.imports,
+            kwh,
+            location_factor,
+            grid.grid_key,
+            location_cite,
+            method="location",
+            co2_kg=location_co2,
+        ),
+        _line(
+            "electricity not carbon-free (market-based)",
+            "2",
+            "electricity",
+            untracked,
+            kwh,
+            grid.residual,
+            grid.residual_key,
+            setup.cite(grid.residual_key),
+            method="market",
+        ),
+        _line(
+            "electricity carbon-free (market-based: green power, certificates, on-site)",
+            "2",
+            "electricity",
+            use.elec - untracked,
+            kwh,
+            np.zeros(setup.n),
+            "green_electricity_share",
+            setup.cite("green_electricity_share"),
+            method="market",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class _ParkIndicator:
+    """Zero-carbon park indicator: energy CO2 per tce of energy use against the threshold."""
+
+    energy_co2_kg: Array  # market-based electricity at the location factor + fuel and heat [kgCO2/yr]
+    energy_tce: Array  # energy use in coal equivalent [tce/yr]
+    tco2_per_tce: Array  # [tCO2/tce]
+    threshold: Array  # [tCO2/tce]
+    cfe_share_required: Array  # carbon-free share of electricity to meet it [-]
+
+
+def _park_indicator(use: _EnergyUse, location_factor: Array, setup: _Setup) -> _ParkIndicator:
+    """Energy in tce (electricity at the park's kgce/kWh, gas and heat at the national
+    conversion factors) and its CO2; see :func:`cfe_share_required`."""
+    values, arr = setup.values, setup.arr
+    tce_factors = catalog.conventions().tce
+    kgce_per_kwh = arr(values("zero_carbon_park.electricity_kgce_per_kwh"))
+    energy_tce = (
+        use.elec * kgce_per_kwh
+        + use.gas_nm3 * tce_factors["natural_gas_kgce_per_nm3"].value
+        + use.heat_mj * tce_factors["heat_kgce_per_mj"].value
+    ) / 1000.0
+    ng_factor = arr(values("fuel.natural_gas_kgco2_per_nm3"))
+    heat_factor = arr(values("heat.purchased_kgco2_per_mj"))
+    fuel_heat_co2 = use.gas_nm3 * ng_factor + use.heat_mj * heat_factor
+    energy_co2 = use.untracked * location_factor + fuel_heat_co2
+    threshold = arr(values("zero_carbon_park.threshold_tco2_per_tce"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intensity = np.where(energy_tce > 0, energy_co2 / 1000.0 / energy_tce, 0.0)
+    required = cfe_share_required(use.elec * location_factor, fuel_heat_co2, energy_tce, threshold)
+    return _ParkIndicator(energy_co2, energy_tce, intensity, threshold, required)
+
+
+def _setup(
+    scenario: Scenario,
+    balance: Balance,
+    overrides: Mapping[str, ArrayLike] | None,
+    electricity: tuple[ArrayLike | None, ...],
+) -> _Setup:
+    """The checked ``[carbon]`` values (scenario, then ``overrides``) and the number of draws."""
+    table = parameter_table()
+    merged: dict[str, ArrayLike] = {**scenario.carbon, **(overrides or {})}
+    problems = check_values(table, merged, prefix="carbon.")
+    if problems:
+        raise InputError(problems, "carbon settings")
+    return _Setup(Values(table, merged), _draws(balance.n, merged, *electricity))
+
+
+def _lines(
+    balance: Balance,
+    setup: _Setup,
+    use: _EnergyUse,
+    grid: _GridFactors,
+    location: tuple[Array, Array, str],
+    placeholders: frozenset[str],
+) -> list[CarbonLine]:
+    """Every line of the footprint, scope 1, 2, 3 in report order (activity x factor). [kgCO2e/yr]"""
+    raw = balance.raw_materials()
+    gas_units = ("Nm3/yr", "kgCO2/Nm3")
+    return [
+        # scope 1
+        *_process_lines(balance, setup),
+        _factor_line(
+            "natural gas combustion",
+            "1",
+            "fuel",
+            use.gas_nm3,
+            gas_units,
+            "fuel.natural_gas_kgco2_per_nm3",
+            setup,
+        ),
+        # scope 2
+        *_electricity_lines(use, grid, location, setup),
+        _factor_line(
+            "purchased heat (steam)",
+            "2",
+            "heat",
+            use.heat_mj,
+            ("MJ/yr", "kgCO2/MJ"),
+            "heat.purchased_kgco2_per_mj",
+            setup,
+        ),
+        # scope 3
+        *_raw_material_lines(raw, setup, placeholders),
+        *_purchased_gas_lines(balance, setup),
+        _factor_line(
+            "natural gas supply (upstream)",
+            "3",
+            "fuel_upstream",
+            use.gas_nm3,
+            ("Nm3/yr", "kgCO2e/Nm3"),
+            "fuel.natural_gas_upstream_kgco2e_per_nm3",
+            setup,
+        ),
+        *_water_lines(balance, setup),
+        *_transport_lines(raw, setup),
+    ]
+
 
 def footprint(
     scenario: Scenario,
@@ -400,178 +658,33 @@ def footprint(
         (``grid.basis``, ``grid.year``) given as differing draws; electricity inputs that are
         negative or carbon-free supply above use.
     """
-    table, placeholders = parameter_table(), unset_emission_factors()
-    merged: dict[str, ArrayLike] = {**scenario.carbon, **(overrides or {})}
-    problems = check_values(table, merged, prefix="carbon.")
-    if problems:
-        raise InputError(problems, "carbon settings")
-    values = Values(table, merged)
-    n = _draws(balance.n, merged, electricity_kwh, carbon_free_kwh, grid_import_kwh, grid_location_co2_kg)
-    setup = _Setup(values, n)
-
-    def arr(x: ArrayLike) -> Array:
-        return np.broadcast_to(np.asarray(x, dtype=float), (n,))
-
-    def cite(name: str) -> str:
-        return table[name].cite()
-
-    # -- energy use ---------------------------------------------------------------------
-    energy = balance.energy_by_carrier()
-    zero = np.zeros(n)
-    cooling = arr(energy.get("cooling", zero))
-    process_kwh = arr(energy.get("electricity", zero))
-    gas_nm3 = arr(energy.get("natural_gas", zero))
-    heat_mj = arr(energy.get("heat", zero))
-    chillers = cooling / np.asarray(utilities.chiller_cop, dtype=float)
-    elec = process_kwh + chillers if electricity_kwh is None else arr(electricity_kwh)
-    share = arr(values("green_electricity_share"))
-    free = elec * share if carbon_free_kwh is None else arr(carbon_free_kwh)
-    imports = elec if grid_import_kwh is None else arr(grid_import_kwh)
-    _check_electricity(elec, free, imports, grid_location_co2_kg)
-
-    # -- grid factors -------------------------------------------------------------------
-    site = catalog.site(scenario.site.id)
-    basis = _setting(values, "grid.basis", set(_GRID_BASIS))
-    year = _setting(values, "grid.year", set(grid_years(table)))
-    grid_key, notes = grid_factor_key(site.province, site.grid_region, basis, year, table)
-    residual_key, residual_notes = residual_factor_key(year, table)
-    notes = notes + residual_notes
-    grid_factor = arr(values(grid_key))
-    residual = arr(values(residual_key))
-
-    lines: list[CarbonLine] = []
-    lines += _process_lines(balance, setup)
-    ng_factor = arr(values("fuel.natural_gas_kgco2_per_nm3"))
-    name = "fuel.natural_gas_kgco2_per_nm3"
-    lines.append(
-        _line(
-            "natural gas combustion",
-            "1",
-            "fuel",
-            gas_nm3,
-            ("Nm3/yr", "kgCO2/Nm3"),
-            ng_factor,
-            name,
-            cite(name),
-        )
+    electricity = (electricity_kwh, carbon_free_kwh, grid_import_kwh, grid_location_co2_kg)
+    setup = _setup(scenario, balance, overrides, electricity)
+    use = _energy_use(
+        balance, utilities, setup, electricity_kwh, carbon_free_kwh, grid_import_kwh, grid_location_co2_kg
     )
-
-    # -- scope 2 ------------------------------------------------------------------------
-    if grid_location_co2_kg is None:
-        location_co2 = imports * grid_factor
-        location_factor = grid_factor
-        location_cite = cite(grid_key)
-    else:
-        location_co2 = arr(grid_location_co2_kg)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            location_factor = np.where(imports > 0, location_co2 / imports, grid_factor)
-        location_cite = f"hourly grid factor from the energy-system dispatch; annual factor {cite(grid_key)}"
-    untracked = np.maximum(elec - free, 0.0)
-    kwh = ("kWh/yr", "kgCO2/kWh")
-    lines += [
-        _line(
-            "electricity from the grid (location-based)",
-            "2",
-            "electricity",
-            imports,
-            kwh,
-            location_factor,
-            grid_key,
-            location_cite,
-            method="location",
-            co2_kg=location_co2,
-        ),
-        _line(
-            "electricity not carbon-free (market-based)",
-            "2",
-            "electricity",
-            untracked,
-            kwh,
-            residual,
-            residual_key,
-            cite(residual_key),
-            method="market",
-        ),
-        _line(
-            "electricity carbon-free (market-based: green power, certificates, on-site)",
-            "2",
-            "electricity",
-            elec - untracked,
-            kwh,
-            np.zeros(n),
-            "green_electricity_share",
-            cite("green_electricity_share"),
-            method="market",
-        ),
-    ]
-    name = "heat.purchased_kgco2_per_mj"
-    heat_factor = arr(values(name))
-    lines.append(
-        _line(
-            "purchased heat (steam)",
-            "2",
-            "heat",
-            heat_mj,
-            ("MJ/yr", "kgCO2/MJ"),
-            heat_factor,
-            name,
-            cite(name),
-        )
-    )
-
-    # -- scope 3 ------------------------------------------------------------------------
-    raw = balance.raw_materials()
-    lines += _raw_material_lines(raw, setup, placeholders)
-    lines += _purchased_gas_lines(balance, setup)
-    name = "fuel.natural_gas_upstream_kgco2e_per_nm3"
-    upstream = arr(values(name))
-    lines.append(
-        _line(
-            "natural gas supply (upstream)",
-            "3",
-            "fuel_upstream",
-            gas_nm3,
-            ("Nm3/yr", "kgCO2e/Nm3"),
-            upstream,
-            name,
-            cite(name),
-        )
-    )
-    lines += _water_lines(balance, setup)
-    lines += _transport_lines(raw, setup)
-
-    # -- zero-carbon park indicator -------------------------------------------------------
-    tce_factors = catalog.conventions().tce
-    kgce_per_kwh = arr(values("zero_carbon_park.electricity_kgce_per_kwh"))
-    energy_tce = (
-        elec * kgce_per_kwh
-        + gas_nm3 * tce_factors["natural_gas_kgce_per_nm3"].value
-        + heat_mj * tce_factors["heat_kgce_per_mj"].value
-    ) / 1000.0
-    fuel_heat_co2 = gas_nm3 * ng_factor + heat_mj * heat_factor
-    energy_co2 = untracked * location_factor + fuel_heat_co2
-    threshold = arr(values("zero_carbon_park.threshold_tco2_per_tce"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        intensity = np.where(energy_tce > 0, energy_co2 / 1000.0 / energy_tce, 0.0)
-    required = cfe_share_required(elec * location_factor, fuel_heat_co2, energy_tce, threshold)
-
+    grid = _grid_factors(scenario, setup)
+    location = _location_factor(use, grid, grid_location_co2_kg, setup)
+    lines = _lines(balance, setup, use, grid, location, unset_emission_factors())
+    location_factor = location[1]
+    park = _park_indicator(use, location_factor, setup)
     return CarbonResult(
         lines=tuple(line for line in lines if np.any(line.quantity != 0)),
-        product_kg=arr(balance.product_t_per_year * 1000.0),
-        cathode_kg_per_kwh_cell=arr(product.cathode_kg_per_kwh_cell),
-        electricity_kwh=elec,
-        carbon_free_kwh=elec - untracked,
-        grid_import_kwh=imports,
+        product_kg=setup.arr(balance.product_t_per_year * 1000.0),
+        cathode_kg_per_kwh_cell=setup.arr(product.cathode_kg_per_kwh_cell),
+        electricity_kwh=use.elec,
+        carbon_free_kwh=use.elec - use.untracked,
+        grid_import_kwh=use.imports,
         grid_factor_kgco2_per_kwh=location_factor,
-        grid_factor_key=grid_key,
-        residual_factor_kgco2_per_kwh=residual,
-        residual_factor_key=residual_key,
-        energy_co2_kg=energy_co2,
-        energy_tce=energy_tce,
-        tco2_per_tce=intensity,
-        park_threshold_tco2_per_tce=threshold,
-        cfe_share_required=required,
-        notes=notes,
+        grid_factor_key=grid.grid_key,
+        residual_factor_kgco2_per_kwh=grid.residual,
+        residual_factor_key=grid.residual_key,
+        energy_co2_kg=park.energy_co2_kg,
+        energy_tce=park.energy_tce,
+        tco2_per_tce=park.tco2_per_tce,
+        park_threshold_tco2_per_tce=park.threshold,
+        cfe_share_required=park.cfe_share_required,
+        notes=grid.notes,
     )
 
 

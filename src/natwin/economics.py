@@ -364,6 +364,432 @@ def _cite(values: Values, name: str) -> str:
     return ("scenario/override; default " if overridden else "") + param.cite()
 
 
+@dataclass(frozen=True)
+class _OpexBasis:
+    """Prices, finance values and VAT rates shared by every operating-cost line.
+
+    VAT rates per category [-] come from the finance table (finance.toml, with their sources:
+    goods 13 %, water/gas/heat 9 %, services 6 % by default); ``product_t`` is the full-load
+    output. [t/yr]
+    """
+
+    prices: Values
+    finance: Values
+    n: int
+    product_t: Array  # [t/yr]
+    vat_goods: Array  # [-]
+    vat_wgh: Array  # water, gas, heat [-]
+    vat_services: Array  # [-]
+
+    @property
+    def goods(self) -> tuple[str, Array]:
+        return ("vat.goods", self.vat_goods)
+
+    @property
+    def water_gas_heat(self) -> tuple[str, Array]:
+        return ("vat.water_gas_heat", self.vat_wgh)
+
+    @property
+    def services(self) -> tuple[str, Array]:
+        return ("vat.services", self.vat_services)
+
+    @property
+    def no_vat(self) -> tuple[str, Array]:
+        return ("", np.zeros(self.n))
+
+
+def _opex_basis(inputs: EconomicInputs, balance: Balance) -> _OpexBasis:
+    """The shared basis of the operating-cost lines from the resolved economic inputs."""
+    f, n = inputs.finance, inputs.n
+    return _OpexBasis(
+        prices=inputs.prices,
+        finance=f,
+        n=n,
+        product_t=_vec(balance.product_t_per_year, n),
+        vat_goods=_vec(f("vat.goods"), n),
+        vat_wgh=_vec(f("vat.water_gas_heat"), n),
+        vat_services=_vec(f("vat.services"), n),
+    )
+
+
+def _selling_price(chem: str, b: _OpexBasis, problems: list[Problem]) -> Array | None:
+    """VAT-inclusive product price [CNY/t]; a missing one is added to ``problems``."""
+    selling = _price(b.prices, f"product.{chem}", b.n)
+    if selling is None:
+        problems.append(
+            Problem(
+                f"prices.product.{chem}",
+                None,
+                f'a selling price in CNY/t (VAT incl.) for {chem}: set [prices] "product.{chem}" = ...',
+            )
+        )
+    return selling
+
+
+def _raw_material_lines(balance: Balance, b: _OpexBasis, problems: list[Problem]) -> list[OpexLine]:
+    """Raw materials: balance feed [t/yr] x VAT-inclusive price [CNY/t] / (1 + VAT) [1]_.
+
+    A raw material without a price is added to ``problems`` (the caller raises them all).
+    """
+    species = catalog.species_catalog()
+    p, n = b.prices, b.n
+    lines: list[OpexLine] = []
+    for formula, kg in sorted(balance.raw_materials().items()):
+        price = _price(p, formula, n)
+        name = species.get(formula).name if formula in species else formula
+        if price is None:
+            where = "" if formula in p else " (not in natwin/data/prices.toml)"
+            problems.append(
+                Problem(
+                    f"prices.{formula}",
+                    None,
+                    f"a price in CNY/t (VAT incl.) for raw material {formula} ({name}){where}: "
+                    f'set [prices] "{formula}" = ... in the scenario',
+                )
+            )
+            continue
+        lines.append(
+            _priced_line(
+                f"raw_material.{formula}",
+                f"{name} ({formula})",
+                "raw_materials",
+                _vec(kg, n) / 1000.0,
+                "t/yr",
+                price,
+                "CNY/t",
+                b.goods,
+                _cite(p, formula),
+                "materials",
+            )
+        )
+    return lines
+
+
+def _by_product_lines(
+    outputs: Mapping[str, Mapping[str, ArrayLike]], b: _OpexBasis, notes: list[str]
+) -> list[OpexLine]:
+    """By-product credits (negative cost): t/yr x CNY/t / (1 + VAT); unpriced ones get a note."""
+    p, n = b.prices, b.n
+    lines: list[OpexLine] = []
+    for formula, kg in sorted(outputs.get("by_product", {}).items()):
+        key = f"by_product.{formula}"
+        price = _price(p, key, n)
+        if price is None:
+            if formula != "H2O":
+                notes.append(f"by-product {formula} has no price ([prices] {key}); no credit taken")
+            continue
+        line = _priced_line(
+            key,
+            f"{formula} by-product credit",
+            "by_product_credit",
+            _vec(kg, n) / 1000.0,
+            "t/yr",
+            price,
+            "CNY/t",
+            b.goods,
+            _cite(p, key),
+            "other",
+        )
+        lines.append(
+            replace(
+                line,
+                cny_per_year=-line.cny_per_year,
+                input_vat_cny_per_year=-line.input_vat_cny_per_year,
+                basis="minus t/yr x CNY/t / (1 + VAT); its output VAT is a negative input VAT",
+            )
+        )
+    return lines
+
+
+def _energy_lines(balance: Balance, utilities: Utilities, b: _OpexBasis) -> list[OpexLine]:
+    """Electricity [kWh/yr x CNY/kWh], natural gas [Nm3/yr x CNY/Nm3] and steam [t/yr x CNY/t].
+
+    Steam tonnes are the process heat [MJ/yr] over the heat per tonne of steam [MJ/t].
+    """
+    p, n = b.prices, b.n
+    energy = _energy_use(utilities, n)
+    lines = [
+        _priced_line(
+            "electricity",
+            "Electricity (process and chillers)",
+            "utilities",
+            energy["electricity_kwh"],
+            "kWh/yr",
+            _vec(p("utility.electricity"), n),
+            "CNY/kWh",
+            b.goods,
+            _cite(p, "utility.electricity"),
+            "energy",
+        )
+    ]
+    if np.any(energy["natural_gas_nm3"] > 0):
+        lines.append(
+            _priced_line(
+                "natural_gas",
+                "Natural gas",
+                "utilities",
+                energy["natural_gas_nm3"],
+                "Nm3/yr",
+                _vec(p("utility.natural_gas"), n),
+                "CNY/Nm3",
+                b.water_gas_heat,
+                _cite(p, "utility.natural_gas"),
+                "energy",
+            )
+        )
+    if np.any(energy["heat_mj"] > 0):
+        mj_per_t = _vec(p("utility.steam_heat_mj_per_t"), n)
+        steam_t = energy["heat_mj"] / mj_per_t
+        lines.append(
+            _priced_line(
+                "steam",
+                "Steam (process heat)",
+                "utilities",
+                steam_t,
+                "t/yr",
+                _vec(p("utility.steam"), n),
+                "CNY/t",
+                b.water_gas_heat,
+                f"{_cite(p, 'utility.steam')}; heat per t: {_cite(p, 'utility.steam_heat_mj_per_t')}",
+                "energy",
+            )
+        )
+    return lines
+
+
+def _water_waste_lines(
+    balance: Balance, outputs: Mapping[str, Mapping[str, ArrayLike]], b: _OpexBasis
+) -> list[OpexLine]:
+    """Process water fed [t/yr] and wastewater, condensate, solid waste leaving [t/yr] x CNY/t."""
+    p, n = b.prices, b.n
+    water_kg = np.zeros(n)
+    for kg in balance.feeds_by_category().get("water", {}).values():
+        water_kg = water_kg + _vec(kg, n)
+    lines = [
+        _priced_line(
+            "water",
+            "Process water",
+            "water_waste",
+            water_kg / 1000.0,
+            "t/yr",
+            _vec(p("utility.water"), n),
+            "CNY/t",
+            b.water_gas_heat,
+            _cite(p, "utility.water"),
+            "energy",
+        )
+    ]
+    for kind, key, label in (
+        ("wastewater", "utility.wastewater", "Wastewater treatment"),
+        ("condensate", "utility.condensate", "Condensate discharge"),
+        ("solid_waste", "utility.solid_waste", "Solid waste disposal"),
+    ):
+        flows = outputs.get(kind, {})
+        if not flows:
+            continue
+        mass_t = sum((_vec(kg, n) for kg in flows.values()), start=np.zeros(n)) / 1000.0
+        lines.append(
+            _priced_line(
+                kind,
+                label,
+                "water_waste",
+                mass_t,
+                "t/yr",
+                _vec(p(key), n),
+                "CNY/t",
+                b.services,
+                _cite(p, key),
+                "other",
+            )
+        )
+    return lines
+
+
+def _process_gas_lines(balance: Balance, b: _OpexBasis) -> list[OpexLine]:
+    """Purchased process gases (O2, N2 ...): feed [t/yr] x share bought [-] x price [CNY/t].
+
+    No line when the share bought is zero for every draw (all gas made on site).
+    """
+    species = catalog.species_catalog()
+    p, n = b.prices, b.n
+    share = _vec(p("gas.purchased_share"), n)
+    mixtures = {m.id for m in species.mixtures}
+    gases: dict[str, Array] = {}
+    for ub in balance.units:
+        for label, flow in ub.feeds_kg.items():
+            if label in mixtures:
+                continue
+            for formula, kg in flow.items():
+                if formula in species and species.get(formula).category == "process_gas":
+                    gases[formula] = gases.get(formula, np.zeros(n)) + _vec(kg, n)
+    bought = sorted(gases.items()) if np.any(share > 0) else []  # no line when all is made on site
+    lines: list[OpexLine] = []
+    for formula, kg in bought:
+        key = f"gas.{formula}"
+        price = _price(p, key, n)
+        if price is None:
+            raise InputError(
+                [Problem(f"prices.{key}", None, f"a price in CNY/t for purchased {formula}")], "prices"
+            )
+        lines.append(
+            _priced_line(
+                key,
+                f"Purchased {formula}",
+                "process_gases",
+                kg / 1000.0 * share,
+                "t/yr",
+                price,
+                "CNY/t",
+                b.goods,
+                f"{_cite(p, key)}; share bought: {_cite(p, 'gas.purchased_share')}",
+                "materials",
+            )
+        )
+    return lines
+
+
+def _labour_line(equipment: EquipmentResult, b: _OpexBasis, notes: list[str]) -> OpexLine:
+    """Wages and social charges [CNY/yr]: the equipment stage's staff, else a fallback headcount."""
+    p, n = b.prices, b.n
+    if equipment.staff:
+        payroll = _vec(equipment.payroll_cny_per_year, n)
+        headcount = _vec(equipment.headcount, n)
+        source = "; ".join(sorted({s.source for s in equipment.staff}))
+        basis = "staff of the equipment stage x salary with social charges"
+    else:
+        headcount = _vec(p("labour.headcount"), n)
+        payroll = headcount * _vec(p("labour.salary_cny_per_year"), n)
+        source = f"{_cite(p, 'labour.headcount')}; {_cite(p, 'labour.salary_cny_per_year')}"
+        basis = "fallback headcount x salary (the equipment stage gave no staff)"
+        notes.append("labour from the fallback headcount of prices.toml: the equipment stage gave no staff")
+    return OpexLine(
+        name="labour",
+        label="Wages and social charges",
+        group="labour",
+        cny_per_year=payroll,
+        input_vat_cny_per_year=np.zeros(n),
+        variable=False,
+        vat_rate=np.zeros(n),
+        quantity=headcount,
+        quantity_unit="persons",
+        price=np.divide(payroll, headcount, out=np.zeros(n), where=headcount > 0),
+        price_unit="CNY/person/yr",
+        basis=basis,
+        source=source,
+        wc_class="wages",
+    )
+
+
+def _consumable_lines(equipment: EquipmentResult, b: _OpexBasis) -> list[OpexLine]:
+    """Consumables of the equipment stage (VAT-inclusive [CNY/yr]) net of VAT; none if zero."""
+    n = b.n
+    consumables = _vec(equipment.consumables_cny_per_year, n)
+    if not np.any(consumables != 0):
+        return []
+    net = consumables / (1 + b.vat_goods)
+    return [
+        OpexLine(
+            name="consumables",
+            label="Saggers, screens, liners, filter cloths (wear)",
+            group="consumables",
+            cny_per_year=net,
+            input_vat_cny_per_year=consumables - net,
+            variable=True,
+            vat_rate=b.vat_goods,
+            vat_key="vat.goods",
+            basis="equipment stage consumables (VAT-inclusive) / (1 + VAT)",
+            source="; ".join(
+                sorted({i.source for i in equipment.items if np.any(i.consumables_cny_per_year)})
+            ),
+            wc_class="materials",
+        )
+    ]
+
+
+def _fixed_asset_lines(capex: CapexResult, b: _OpexBasis) -> list[OpexLine]:
+    """Maintenance, insurance, property tax, other manufacturing costs [CNY/yr].
+
+    Shares of the fixed assets' original values net of deductible VAT [1]_.
+    """
+    f, n = b.finance, b.n
+    assets = _fixed_asset_values(capex, f, n)
+    fixed_assets = assets["equipment"] + assets["buildings"] + assets["other"]
+    maint_eq = _vec(f("maintenance.equipment_share"), n)
+    maint_bl = _vec(f("maintenance.buildings_share"), n)
+    return [
+        _rated_line(
+            "maintenance",
+            "Repair and maintenance",
+            "maintenance",
+            assets["equipment"] * maint_eq + (assets["buildings"] + assets["other"]) * maint_bl,
+            b.goods,
+            False,
+            "equipment_share x equipment + buildings_share x (buildings + other), original values net of VAT",
+            f"{_cite(f, 'maintenance.equipment_share')}; {_cite(f, 'maintenance.buildings_share')}",
+            "repair",
+        ),
+        _rated_line(
+            "insurance",
+            "Property insurance",
+            "insurance",
+            fixed_assets * _vec(f("insurance.share"), n),
+            b.services,
+            False,
+            "share x fixed assets (original value net of VAT)",
+            _cite(f, "insurance.share"),
+            "other",
+        ),
+        _rated_line(
+            "property_tax",
+            "Property tax",
+            "overheads",
+            assets["buildings"]
+            * (1 - _vec(f("overheads.property_tax_deduction"), n))
+            * _vec(f("overheads.property_tax_rate"), n),
+            b.no_vat,
+            False,
+            "rate x buildings x (1 - deduction)",
+            f"{_cite(f, 'overheads.property_tax_rate')}; {_cite(f, 'overheads.property_tax_deduction')}",
+            "other",
+        ),
+        _rated_line(
+            "manufacturing_overheads",
+            "Other manufacturing costs",
+            "overheads",
+            fixed_assets * _vec(f("overheads.manufacturing_share_of_fixed_assets"), n),
+            b.no_vat,
+            False,
+            "share x fixed assets",
+            _cite(f, "overheads.manufacturing_share_of_fixed_assets"),
+            "other",
+        ),
+    ]
+
+
+def _revenue_overhead_lines(selling: Array, b: _OpexBasis) -> list[OpexLine]:
+    """Administration, selling and R&D expenses: shares of full-load revenue (VAT-excl.) [CNY/yr]."""
+    f, n = b.finance, b.n
+    revenue = b.product_t * selling / (1 + b.vat_goods)
+    return [
+        _rated_line(
+            name,
+            label,
+            "overheads",
+            revenue * _vec(f(key), n),
+            b.no_vat,
+            True,
+            "share x full-load revenue (VAT-exclusive)",
+            _cite(f, key),
+            "other",
+        )
+        for key, name, label in (
+            ("overheads.admin_share_of_revenue", "administration", "Administration expenses"),
+            ("overheads.selling_share_of_revenue", "selling", "Selling expenses"),
+            ("overheads.rnd_share_of_revenue", "rnd", "Research and development"),
+        )
+    ]
+
+
 def operating_costs(
     scenario: Scenario,
     balance: Balance,
@@ -403,355 +829,30 @@ def operating_costs(
         ``[prices]`` key to set.
     """
     n0 = max(balance.n, equipment.n, capex.n)
-    inputs = economic_inputs(scenario, overrides, n0)
-    p, f, n = inputs.prices, inputs.finance, inputs.n
-    species = catalog.species_catalog()
-    product_t = _vec(balance.product_t_per_year, n)
-    vat_goods = _vec(f("vat.goods"), n)
-    vat_wgh = _vec(f("vat.water_gas_heat"), n)
-    vat_services = _vec(f("vat.services"), n)
-    lines: list[OpexLine] = []
+    b = _opex_basis(economic_inputs(scenario, overrides, n0), balance)
     notes: list[str] = []
     problems: list[Problem] = []
-
-    # -- product price (needed for revenue-based overheads) -------------------------------
     chem = scenario.plant.chemistry
-    selling = _price(p, f"product.{chem}", n)
-    if selling is None:
-        problems.append(
-            Problem(
-                f"prices.product.{chem}",
-                None,
-                f'a selling price in CNY/t (VAT incl.) for {chem}: set [prices] "product.{chem}" = ...',
-            )
-        )
-
-    # -- raw materials ----------------------------------------------------------------------
-    for formula, kg in sorted(balance.raw_materials().items()):
-        price = _price(p, formula, n)
-        name = species.get(formula).name if formula in species else formula
-        if price is None:
-            where = "" if formula in p else " (not in natwin/data/prices.toml)"
-            problems.append(
-                Problem(
-                    f"prices.{formula}",
-                    None,
-                    f"a price in CNY/t (VAT incl.) for raw material {formula} ({name}){where}: "
-                    f'set [prices] "{formula}" = ... in the scenario',
-                )
-            )
-            continue
-        lines.append(
-            _priced_line(
-                f"raw_material.{formula}",
-                f"{name} ({formula})",
-                "raw_materials",
-                _vec(kg, n) / 1000.0,
-                "t/yr",
-                price,
-                "CNY/t",
-                ("vat.goods", vat_goods),
-                _cite(p, formula),
-                "materials",
-            )
-        )
+    selling = _selling_price(chem, b, problems)  # needed for revenue-based overheads
+    lines = _raw_material_lines(balance, b, problems)
     if problems:
         raise InputError(problems, "prices")
-
-    outputs = balance.outputs_by_kind()
-
-    # -- by-product credit ------------------------------------------------------------------
-    for formula, kg in sorted(outputs.get("by_product", {}).items()):
-        key = f"by_product.{formula}"
-        price = _price(p, key, n)
-        if price is None:
-            if formula != "H2O":
-                notes.append(f"by-product {formula} has no price ([prices] {key}); no credit taken")
-            continue
-        line = _priced_line(
-            key,
-            f"{formula} by-product credit",
-            "by_product_credit",
-            _vec(kg, n) / 1000.0,
-            "t/yr",
-            price,
-            "CNY/t",
-            ("vat.goods", vat_goods),
-            _cite(p, key),
-            "other",
-        )
-        lines.append(
-            replace(
-                line,
-                cny_per_year=-line.cny_per_year,
-                input_vat_cny_per_year=-line.input_vat_cny_per_year,
-                basis="minus t/yr x CNY/t / (1 + VAT); its output VAT is a negative input VAT",
-            )
-        )
-
-    # -- energy -------------------------------------------------------------------------------
-    energy = _energy_use(utilities, n)
-    lines.append(
-        _priced_line(
-            "electricity",
-            "Electricity (process and chillers)",
-            "utilities",
-            energy["electricity_kwh"],
-            "kWh/yr",
-            _vec(p("utility.electricity"), n),
-            "CNY/kWh",
-            ("vat.goods", vat_goods),
-            _cite(p, "utility.electricity"),
-            "energy",
-        )
-    )
-    if np.any(energy["natural_gas_nm3"] > 0):
-        lines.append(
-            _priced_line(
-                "natural_gas",
-                "Natural gas",
-                "utilities",
-                energy["natural_gas_nm3"],
-                "Nm3/yr",
-                _vec(p("utility.natural_gas"), n),
-                "CNY/Nm3",
-                ("vat.water_gas_heat", vat_wgh),
-                _cite(p, "utility.natural_gas"),
-                "energy",
-            )
-        )
-    if np.any(energy["heat_mj"] > 0):
-        mj_per_t = _vec(p("utility.steam_heat_mj_per_t"), n)
-        steam_t = energy["heat_mj"] / mj_per_t
-        lines.append(
-            _priced_line(
-                "steam",
-                "Steam (process heat)",
-                "utilities",
-                steam_t,
-                "t/yr",
-                _vec(p("utility.steam"), n),
-                "CNY/t",
-                ("vat.water_gas_heat", vat_wgh),
-                f"{_cite(p, 'utility.steam')}; heat per t: {_cite(p, 'utility.steam_heat_mj_per_t')}",
-                "energy",
-            )
-        )
-
-    # -- water and wastes ---------------------------------------------------------------------
-    water_kg = np.zeros(n)
-    for kg in balance.feeds_by_category().get("water", {}).values():
-        water_kg = water_kg + _vec(kg, n)
-    lines.append(
-        _priced_line(
-            "water",
-            "Process water",
-            "water_waste",
-            water_kg / 1000.0,
-            "t/yr",
-            _vec(p("utility.water"), n),
-            "CNY/t",
-            ("vat.water_gas_heat", vat_wgh),
-            _cite(p, "utility.water"),
-            "energy",
-        )
-    )
-    for kind, key, label in (
-        ("wastewater", "utility.wastewater", "Wastewater treatment"),
-        ("condensate", "utility.condensate", "Condensate discharge"),
-        ("solid_waste", "utility.solid_waste", "Solid waste disposal"),
-    ):
-        flows = outputs.get(kind, {})
-        if not flows:
-            continue
-        mass_t = sum((_vec(kg, n) for kg in flows.values()), start=np.zeros(n)) / 1000.0
-        lines.append(
-            _priced_line(
-                kind,
-                label,
-                "water_waste",
-                mass_t,
-                "t/yr",
-                _vec(p(key), n),
-                "CNY/t",
-                ("vat.services", vat_services),
-                _cite(p, key),
-                "other",
-            )
-        )
-
-    # -- purchased process gases ----------------------------------------------------------
-    share = _vec(p("gas.purchased_share"), n)
-    mixtures = {m.id for m in species.mixtures}
-    gases: dict[str, Array] = {}
-    for ub in balance.units:
-        for label, flow in ub.feeds_kg.items():
-            if label in mixtures:
-                continue
-            for formula, kg in flow.items():
-                if formula in species and species.get(formula).category == "process_gas":
-                    gases[formula] = gases.get(formula, np.zeros(n)) + _vec(kg, n)
-    bought = sorted(gases.items()) if np.any(share > 0) else []  # no line when all is made on site
-    for formula, kg in bought:
-        key = f"gas.{formula}"
-        price = _price(p, key, n)
-        if price is None:
-            raise InputError(
-                [Problem(f"prices.{key}", None, f"a price in CNY/t for purchased {formula}")], "prices"
-            )
-        lines.append(
-            _priced_line(
-                key,
-                f"Purchased {formula}",
-                "process_gases",
-                kg / 1000.0 * share,
-                "t/yr",
-                price,
-                "CNY/t",
-                ("vat.goods", vat_goods),
-                f"{_cite(p, key)}; share bought: {_cite(p, 'gas.purchased_share')}",
-                "materials",
-            )
-        )
-
-    # -- labour ---------------------------------------------------------------------------------
-    if equipment.staff:
-        payroll = _vec(equipment.payroll_cny_per_year, n)
-        headcount = _vec(equipment.headcount, n)
-        source = "; ".join(sorted({s.source for s in equipment.staff}))
-        basis = "staff of the equipment stage x salary with social charges"
-    else:
-        headcount = _vec(p("labour.headcount"), n)
-        payroll = headcount * _vec(p("labour.salary_cny_per_year"), n)
-        source = f"{_cite(p, 'labour.headcount')}; {_cite(p, 'labour.salary_cny_per_year')}"
-        basis = "fallback headcount x salary (the equipment stage gave no staff)"
-        notes.append("labour from the fallback headcount of prices.toml: the equipment stage gave no staff")
-    lines.append(
-        OpexLine(
-            name="labour",
-            label="Wages and social charges",
-            group="labour",
-            cny_per_year=payroll,
-            input_vat_cny_per_year=np.zeros(n),
-            variable=False,
-            vat_rate=np.zeros(n),
-            quantity=headcount,
-            quantity_unit="persons",
-            price=np.divide(payroll, headcount, out=np.zeros(n), where=headcount > 0),
-            price_unit="CNY/person/yr",
-            basis=basis,
-            source=source,
-            wc_class="wages",
-        )
-    )
-
-    # -- consumables from the equipment stage ---------------------------------------------
-    consumables = _vec(equipment.consumables_cny_per_year, n)
-    if np.any(consumables != 0):
-        net = consumables / (1 + vat_goods)
-        lines.append(
-            OpexLine(
-                name="consumables",
-                label="Saggers, screens, liners, filter cloths (wear)",
-                group="consumables",
-                cny_per_year=net,
-                input_vat_cny_per_year=consumables - net,
-                variable=True,
-                vat_rate=vat_goods,
-                vat_key="vat.goods",
-                basis="equipment stage consumables (VAT-inclusive) / (1 + VAT)",
-                source="; ".join(
-                    sorted({i.source for i in equipment.items if np.any(i.consumables_cny_per_year)})
-                ),
-                wc_class="materials",
-            )
-        )
-
-    # -- shares of fixed assets -------------------------------------------------------------
-    assets = _fixed_asset_values(capex, f, n)
-    fixed_assets = assets["equipment"] + assets["buildings"] + assets["other"]
-    maint_eq = _vec(f("maintenance.equipment_share"), n)
-    maint_bl = _vec(f("maintenance.buildings_share"), n)
-    lines.append(
-        _rated_line(
-            "maintenance",
-            "Repair and maintenance",
-            "maintenance",
-            assets["equipment"] * maint_eq + (assets["buildings"] + assets["other"]) * maint_bl,
-            ("vat.goods", vat_goods),
-            False,
-            "equipment_share x equipment + buildings_share x (buildings + other), original values net of VAT",
-            f"{_cite(f, 'maintenance.equipment_share')}; {_cite(f, 'maintenance.buildings_share')}",
-            "repair",
-        )
-    )
-    lines.append(
-        _rated_line(
-            "insurance",
-            "Property insurance",
-            "insurance",
-            fixed_assets * _vec(f("insurance.share"), n),
-            ("vat.services", vat_services),
-            False,
-            "share x fixed assets (original value net of VAT)",
-            _cite(f, "insurance.share"),
-            "other",
-        )
-    )
-    lines.append(
-        _rated_line(
-            "property_tax",
-            "Property tax",
-            "overheads",
-            assets["buildings"]
-            * (1 - _vec(f("overheads.property_tax_deduction"), n))
-            * _vec(f("overheads.property_tax_rate"), n),
-            ("", np.zeros(n)),
-            False,
-            "rate x buildings x (1 - deduction)",
-            f"{_cite(f, 'overheads.property_tax_rate')}; {_cite(f, 'overheads.property_tax_deduction')}",
-            "other",
-        )
-    )
-    lines.append(
-        _rated_line(
-            "manufacturing_overheads",
-            "Other manufacturing costs",
-            "overheads",
-            fixed_assets * _vec(f("overheads.manufacturing_share_of_fixed_assets"), n),
-            ("", np.zeros(n)),
-            False,
-            "share x fixed assets",
-            _cite(f, "overheads.manufacturing_share_of_fixed_assets"),
-            "other",
-        )
-    )
     assert selling is not None  # checked above
-    revenue = product_t * selling / (1 + vat_goods)
-    for key, name, label in (
-        ("overheads.admin_share_of_revenue", "administration", "Administration expenses"),
-        ("overheads.selling_share_of_revenue", "selling", "Selling expenses"),
-        ("overheads.rnd_share_of_revenue", "rnd", "Research and development"),
-    ):
-        lines.append(
-            _rated_line(
-                name,
-                label,
-                "overheads",
-                revenue * _vec(f(key), n),
-                ("", np.zeros(n)),
-                True,
-                "share x full-load revenue (VAT-exclusive)",
-                _cite(f, key),
-                "other",
-            )
-        )
+    outputs = balance.outputs_by_kind()
+    lines += _by_product_lines(outputs, b, notes)
+    lines += _energy_lines(balance, utilities, b)
+    lines += _water_waste_lines(balance, outputs, b)
+    lines += _process_gas_lines(balance, b)
+    lines.append(_labour_line(equipment, b, notes))
+    lines += _consumable_lines(equipment, b)
+    lines += _fixed_asset_lines(capex, b)
+    lines += _revenue_overhead_lines(selling, b)
     return OpexResult(
         lines=tuple(lines),
-        product_t_per_year=product_t,
+        product_t_per_year=b.product_t,
         selling_price_cny_per_t=selling,
         chemistry=chem,
-        n=n,
+        n=b.n,
         notes=tuple(notes),
     )
 
@@ -1334,6 +1435,466 @@ def _working_capital_model(opex: OpexResult, f: Values, n: int) -> _WorkingCapit
 CASH_FLOW_ROWS = ("load", "project_cf_before_tax", "project_cf_after_tax", "equity_cf")
 
 
+#: Keys of :attr:`EconomicsResult.cash_flows` and the running series they come from.
+_FLOW_NAMES = (("project_before_tax", "before"), ("project_after_tax", "after"), ("equity", "equity"))
+
+
+@dataclass(frozen=True)
+class _Periods:
+    """Whole-year settings that shape the time line (the same for every draw). [yr]"""
+
+    construction: int
+    life: int  # operating years
+    repayment: int  # years to repay the long-term loan, from the first operating year
+    carry_years: int  # years a tax loss may be carried forward
+
+    @property
+    def total(self) -> int:
+        return self.construction + self.life
+
+
+def _periods(f: Values) -> _Periods:
+    """The time line of the finance table; the loan must be repaid within the operating life."""
+    construction = _whole(f, "construction_years")
+    life = _whole(f, "operating_life_years")
+    repayment = _whole(f, "loan_repayment_years")
+    carry_years = _whole(f, "income_tax.loss_carryforward_years")
+    if repayment > life:
+        raise InputError(
+            [
+                Problem(
+                    "finance.loan_repayment_years",
+                    repayment,
+                    f"at most the operating life ({life} years): the loan is repaid while the plant runs",
+                )
+            ],
+            "finance",
+        )
+    return _Periods(construction, life, repayment, carry_years)
+
+
+@dataclass(frozen=True)
+class _CashFlowBasis:
+    """Per-draw constants of the cash flow (arrays of shape ``(n,)`` unless noted) [1]_."""
+
+    n: int
+    rate: Array  # discount rate [1/yr]
+    loan_share: Array  # of the construction investment [-]
+    loads: Array  # production load of each operating year [-] (life, n)
+    phase: Array  # share of the investment spent in each construction year [-] (years, n)
+    vat_goods: Array  # [-]
+    selling: Array  # VAT-inclusive product price [CNY/t]
+    product_t: Array  # full-load output [t/yr]
+    revenue_full: Array  # full-load revenue, VAT-exclusive [CNY/yr]
+    variable: Array  # variable operating cost at full load [CNY/yr]
+    fixed: Array  # fixed operating cost [CNY/yr]
+    vat_variable: Array  # input VAT of the variable lines at full load [CNY/yr]
+    vat_fixed: Array  # input VAT of the fixed lines [CNY/yr]
+    surcharge_rate: Array  # surcharges on VAT payable [-]
+    tax_rate: Array  # income tax [-]
+    loan_rate: Array  # long-term loan [1/yr]
+    wc_rate: Array  # working-capital loan [1/yr]
+    wc_equity: Array  # equity share of the working capital [-]
+    wc_model: _WorkingCapitalModel
+    assets: dict[str, Array]  # see _fixed_asset_values [CNY]
+
+    @property
+    def investment_total(self) -> Array:
+        """Construction investment, VAT-inclusive. [CNY]"""
+        return self.assets["construction_investment"]
+
+
+def _cash_flow_basis(
+    inputs: EconomicInputs,
+    capex: CapexResult,
+    opex: OpexResult,
+    periods: _Periods,
+    ramp_up: ArrayLike | None,
+) -> _CashFlowBasis:
+    """Resolve the per-draw constants; the opex stage's product price unless overridden here."""
+    p, f, n = inputs.prices, inputs.finance, inputs.n
+    rate = _vec(f("discount_rate"), n)
+    loan_share = _loan_share(f, n)
+    loads = _timeline_loads(f, periods.construction, periods.life, n, ramp_up)
+    phase = _phasing(f, periods.construction, n)
+    vat_goods = _vec(f("vat.goods"), n)
+    price_key = f"product.{opex.chemistry}"
+    # the opex stage resolved the price; a price set for this call takes precedence
+    selling = _price(p, price_key, n) if price_key in p.overrides else None
+    if selling is None:
+        selling = _vec(opex.selling_price_cny_per_t, n)
+    product_t = _vec(opex.product_t_per_year, n)
+    return _CashFlowBasis(
+        n=n,
+        rate=rate,
+        loan_share=loan_share,
+        loads=loads,
+        phase=phase,
+        vat_goods=vat_goods,
+        selling=selling,
+        product_t=product_t,
+        revenue_full=product_t * selling / (1 + vat_goods),
+        variable=_vec(opex.variable_cny_per_year, n),
+        fixed=_vec(opex.fixed_cny_per_year, n),
+        vat_variable=_vec(opex.input_vat(True), n),
+        vat_fixed=_vec(opex.input_vat(False), n),
+        surcharge_rate=(
+            _vec(f("surcharge.urban_construction"), n)
+            + _vec(f("surcharge.education"), n)
+            + _vec(f("surcharge.local_education"), n)
+        ),
+        tax_rate=_vec(f("income_tax.rate"), n),
+        loan_rate=_vec(f("loan_rate"), n),
+        wc_rate=_vec(f("working_capital.loan_rate"), n),
+        wc_equity=_vec(f("working_capital.equity_share"), n),
+        wc_model=_working_capital_model(opex, f, n),
+        assets=_fixed_asset_values(capex, f, n),
+    )
+
+
+@dataclass(frozen=True)
+class _Depreciation:
+    """Straight-line charges [1]_: with capitalised interest (income statement), without it
+    (project cash flow before financing), and amortisation of land-use rights and intangibles."""
+
+    charges: tuple[_Charge, ...]
+    project_charges: tuple[_Charge, ...]
+    amortised: tuple[_Charge, ...]
+
+
+def _depreciation(
+    assets: Mapping[str, Array], construction_interest: Array, f: Values, n: int
+) -> _Depreciation:
+    """Charges by asset class; the capitalised interest [CNY] is shared by asset value."""
+    fixed_total = assets["equipment"] + assets["buildings"] + assets["other"]
+    residual = _vec(f("depreciation.residual_share"), n)
+    # capitalised interest joins the fixed assets in the income statement; the project cash
+    # flow (before financing) depreciates and recovers the assets without it [1]_
+    charges: list[_Charge] = []
+    project_charges: list[_Charge] = []
+    for k in FIXED_ASSET_CLASSES:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = np.where(fixed_total > 0, assets[k] / fixed_total, 1.0 / len(FIXED_ASSET_CLASSES))
+        years_k = _vec(f(f"depreciation.{k}_years"), n)
+        charges.append(_charge(assets[k] + construction_interest * weight, years_k, residual))
+        project_charges.append(_charge(assets[k], years_k, residual))
+    amortised = (
+        _charge(assets["land"], _vec(f("amortisation.land_years"), n), np.zeros(n)),
+        _charge(assets["intangible"], _vec(f("amortisation.intangible_years"), n), np.zeros(n)),
+    )
+    return _Depreciation(tuple(charges), tuple(project_charges), amortised)
+
+
+@dataclass
+class _Running:
+    """Values carried from year to year of the cash flow, and sums over the years (``(n,)``).
+
+    Discounting is end-of-year: the factor of year t (1-based) is 1 / (1 + i)^t [1]_.
+    """
+
+    discount: Array  # discount factor of the current year [-]
+    credit: Array  # deductible VAT of the investment not yet used [CNY]
+    balance: Array  # long-term loan balance [CNY]
+    book: Array  # book value of the assets before financing [CNY]
+    working_capital: Array  # [CNY]
+    wc_loan: Array  # working-capital loan balance [CNY]
+    instalment: Array  # long-term loan principal per repayment year [CNY/yr]
+    npv_before: Array  # [CNY]
+    npv_after: Array  # [CNY]
+    npv_equity: Array  # [CNY]
+    output_pv: Array  # discounted output [t]
+    capital_pv: Array  # discounted investment net of VAT and residual value [CNY]
+    load_pv: Array  # sum of discounted loads of the operating years [yr]
+    fixed_pv: Array  # sum of discount factors of the operating years [yr]
+    working_capital_pv: Array  # [CNY]
+    cumulative: Array  # cumulative project cash flow after tax [CNY]
+    payback: Array  # static payback so far [yr]
+    ever_negative: NDArray[np.bool_]
+    full_load_cost: Array  # total cost per tonne in the year of highest load [CNY/t]
+    best_load: Array  # highest load so far [-]
+    flows: dict[str, list[Array]]  # before, after, equity: one array per year [CNY]
+    pools: tuple[_LossPool, _LossPool]  # tax losses carried forward: income tax, adjusted tax
+
+    @classmethod
+    def start(cls, n: int, carry_years: int) -> _Running:
+        return cls(
+            discount=np.ones(n),
+            credit=np.zeros(n),
+            balance=np.zeros(n),
+            book=np.zeros(n),
+            working_capital=np.zeros(n),
+            wc_loan=np.zeros(n),
+            instalment=np.zeros(n),
+            npv_before=np.zeros(n),
+            npv_after=np.zeros(n),
+            npv_equity=np.zeros(n),
+            output_pv=np.zeros(n),
+            capital_pv=np.zeros(n),
+            load_pv=np.zeros(n),
+            fixed_pv=np.zeros(n),
+            working_capital_pv=np.zeros(n),
+            cumulative=np.zeros(n),
+            payback=np.full(n, np.nan),
+            ever_negative=np.zeros(n, dtype=bool),
+            full_load_cost=np.full(n, np.nan),
+            best_load=np.full(n, -1.0),
+            flows={"before": [], "after": [], "equity": []},
+            pools=(_LossPool(carry_years), _LossPool(carry_years)),
+        )
+
+    def record(self, t: int, before: Array, after: Array, equity: Array) -> None:
+        """Add year ``t``'s (0-based) cash flows to the series, the NPVs and the payback."""
+        self.flows["before"].append(before)
+        self.flows["after"].append(after)
+        self.flows["equity"].append(equity)
+        self.npv_before += before * self.discount
+        self.npv_after += after * self.discount
+        self.npv_equity += equity * self.discount
+        self.payback, self.cumulative, self.ever_negative = _payback_step(
+            t, after, self.cumulative, self.payback, self.ever_negative
+        )
+
+
+def _construction_year(t: int, b: _CashFlowBasis, s: _Running) -> dict[str, Array]:
+    """Year ``t`` of construction: investment, deductible VAT, loan drawn mid-year with its
+    interest capitalised [1]_. Advances ``s``; returns the table rows of the year. [CNY]"""
+    s.discount = s.discount / (1 + b.rate)
+    investment = b.phase[t] * b.investment_total
+    capex_vat = b.phase[t] * b.assets["deductible_vat"]
+    s.credit = s.credit + capex_vat
+    draw = investment * b.loan_share
+    interest = (s.balance + draw / 2) * b.loan_rate
+    s.balance = s.balance + draw + interest
+    cf = -investment
+    equity = -(investment - draw)
+    s.record(t, cf, cf, equity)
+    s.capital_pv += (investment - capex_vat) * s.discount
+    return {
+        "construction_investment": investment,
+        "construction_interest": interest,
+        "loan_draw": draw,
+        "loan_balance": s.balance,
+        "project_cash_out": investment,
+        "project_cf_before_tax": cf,
+        "project_cf_after_tax": cf,
+        "equity_investment": investment - draw,
+        "equity_cf": equity,
+    }
+
+
+def _year_vat(load: Array, revenue: Array, b: _CashFlowBasis, s: _Running) -> dict[str, Array]:
+    """Operating cost and VAT of a year: VAT payable = output - input VAT - the investment's
+    deductible VAT still unused (never refunded), surcharges on it [1]_. Advances ``s.credit``."""
+    output_vat = revenue * b.vat_goods
+    operating_cost = b.variable * load + b.fixed
+    input_vat = b.vat_variable * load + b.vat_fixed
+    net_vat = output_vat - input_vat
+    use = np.minimum(s.credit, np.maximum(net_vat, 0.0))
+    vat_payable = np.maximum(net_vat, 0.0) - use
+    s.credit = s.credit - use + np.maximum(-net_vat, 0.0)
+    return {
+        "output_vat": output_vat,
+        "operating_cost": operating_cost,
+        "input_vat": input_vat,
+        "capex_vat_credit_used": use,
+        "vat_payable": vat_payable,
+        "surcharges": vat_payable * b.surcharge_rate,
+    }
+
+
+def _year_charges(j: int, d: _Depreciation, s: _Running, n: int) -> tuple[Array, Array, Array]:
+    """Depreciation, project depreciation (no capitalised interest) and amortisation of
+    operating year ``j`` [CNY]; lowers the project book value ``s.book``."""
+    depreciation = sum((c.at(j) for c in d.charges), start=np.zeros(n))
+    project_depreciation = sum((c.at(j) for c in d.project_charges), start=np.zeros(n))
+    amortisation = sum((c.at(j) for c in d.amortised), start=np.zeros(n))
+    s.book = s.book - project_depreciation - amortisation
+    return depreciation, project_depreciation, amortisation
+
+
+def _year_financing(
+    j: int, load: Array, revenue: Array, b: _CashFlowBasis, repayment: int, s: _Running
+) -> tuple[dict[str, Array], Array]:
+    """Loan interest and principal, working capital and its loan in operating year ``j``.
+
+    Returns the table rows and the working-capital loan drawn (+) or repaid (-). [CNY]
+    """
+    interest_lt = s.balance * b.loan_rate
+    principal = np.minimum(s.instalment, s.balance) if j < repayment else np.zeros(b.n)
+    s.balance = s.balance - principal
+    new_wc = b.wc_model.at(load, revenue)
+    wc_increase = new_wc - s.working_capital
+    s.working_capital = new_wc
+    new_wc_loan = s.working_capital * (1 - b.wc_equity)
+    wc_loan_draw = new_wc_loan - s.wc_loan  # drawn (+) or repaid (-) with the working capital
+    s.wc_loan = new_wc_loan
+    rows = {
+        "interest_long_term": interest_lt,
+        "interest_working_capital": s.wc_loan * b.wc_rate,
+        "loan_principal_repayment": principal,
+        "loan_balance": s.balance,
+        "working_capital": s.working_capital,
+        "working_capital_increase": wc_increase,
+        "working_capital_loan": s.wc_loan,
+        "equity_investment": wc_increase - wc_loan_draw,
+    }
+    return rows, wc_loan_draw
+
+
+def _operating_year(
+    j: int, b: _CashFlowBasis, d: _Depreciation, periods: _Periods, s: _Running
+) -> dict[str, Array]:
+    """Income statement and cash flows of operating year ``j`` (0-based) [1]_; advances ``s``.
+
+    Income tax uses the losses carried forward; the project's adjusted income tax is levied on
+    EBIT before financing. Returns the table rows of the year. [CNY]
+    """
+    last = j == periods.life - 1
+    load = b.loads[j]
+    output = load * b.product_t
+    revenue = load * b.revenue_full
+    rows = {"load": load, "output_t": output, "revenue": revenue} | _year_vat(load, revenue, b, s)
+    depreciation, project_depreciation, amortisation = _year_charges(j, d, s, b.n)
+    financing, wc_loan_draw = _year_financing(j, load, revenue, b, periods.repayment, s)
+    interest = financing["interest_long_term"] + financing["interest_working_capital"]
+    total_cost = rows["operating_cost"] + depreciation + amortisation + interest
+    profit = revenue - rows["surcharges"] - total_cost
+    taxable = s.pools[0].taxable(profit)
+    income_tax = taxable * b.tax_rate
+    ebit = profit + interest
+    ebit_project = ebit + depreciation - project_depreciation
+    adjusted_tax = s.pools[1].taxable(ebit_project) * b.tax_rate
+    residual_recovery = s.book if last else np.zeros(b.n)
+    wc_recovery = s.working_capital if last else np.zeros(b.n)
+    cash_in = revenue + rows["output_vat"] + residual_recovery + wc_recovery
+    cash_out = (
+        financing["working_capital_increase"]
+        + rows["operating_cost"]
+        + rows["input_vat"]
+        + rows["vat_payable"]
+        + rows["surcharges"]
+    )
+    cf_before = cash_in - cash_out
+    # the working-capital loan is repaid from the working capital recovered in the last year
+    wc_loan_flow = wc_loan_draw - (s.wc_loan if last else 0.0)
+    equity_cf = (
+        cash_in - cash_out + wc_loan_flow - income_tax - financing["loan_principal_repayment"] - interest
+    )
+    return (
+        rows
+        | financing
+        | {
+            "depreciation": depreciation,
+            "amortisation": amortisation,
+            "total_cost": total_cost,
+            "profit_before_tax": profit,
+            "taxable_income": taxable,
+            "income_tax": income_tax,
+            "net_profit": profit - income_tax,
+            "ebit": ebit,
+            "ebit_project": ebit_project,
+            "adjusted_income_tax": adjusted_tax,
+            "residual_value_recovery": residual_recovery,
+            "working_capital_recovery": wc_recovery,
+            "project_cash_in": cash_in,
+            "project_cash_out": cash_out,
+            "project_cf_before_tax": cf_before,
+            "project_cf_after_tax": cf_before - adjusted_tax,
+            "equity_cf": equity_cf,
+        }
+    )
+
+
+def _add_operating_year(t: int, rows: Mapping[str, Array], s: _Running) -> None:
+    """Sum year ``t``'s discounted output, loads, capital and working capital; track the cost
+    per tonne of the highest-load year (the full-load total cost). Uses ``s.discount``."""
+    s.record(t, rows["project_cf_before_tax"], rows["project_cf_after_tax"], rows["equity_cf"])
+    load, output, discount = rows["load"], rows["output_t"], s.discount
+    s.output_pv += output * discount
+    s.load_pv += load * discount
+    s.fixed_pv += discount
+    s.capital_pv -= rows["residual_value_recovery"] * discount
+    s.working_capital_pv += (rows["working_capital_increase"] - rows["working_capital_recovery"]) * discount
+    higher = load > s.best_load
+    s.full_load_cost = np.where(
+        higher, rows["total_cost"] / np.where(output > 0, output, np.nan), s.full_load_cost
+    )
+    s.best_load = np.maximum(s.best_load, load)
+
+
+def _lcop_breakdown(opex: OpexResult, s: _Running, n: int) -> dict[str, Array]:
+    """Levelised cost of product by group: pre-tax, before financing, VAT-exclusive. [CNY/t]
+
+    Present value of the costs over the present value of the output; variable lines are
+    weighted by the discounted loads, fixed lines by the discount factors.
+    """
+    breakdown: dict[str, Array] = {
+        "capital": s.capital_pv / s.output_pv,
+        "working_capital": s.working_capital_pv / s.output_pv,
+    }
+    for line in opex.lines:
+        weight = s.load_pv if line.variable else s.fixed_pv
+        breakdown[line.group] = (
+            breakdown.get(line.group, np.zeros(n)) + line.cny_per_year * weight / s.output_pv
+        )
+    return breakdown
+
+
+def _economics_result(
+    periods: _Periods,
+    b: _CashFlowBasis,
+    f: Values,
+    table: dict[str, Array],
+    s: _Running,
+    construction_interest: Array,
+    opex: OpexResult,
+    product: ProductProperties | None,
+) -> EconomicsResult:
+    """Indicators from the finished year loop: investment totals, NPVs, payback, LCOP per t
+    and per kWh of cathode energy and of cell capacity."""
+    n = b.n
+    breakdown = _lcop_breakdown(opex, s, n)
+    lcop = sum(breakdown.values(), start=np.zeros(n))
+    props = product or product_properties(catalog.chemistry(opex.chemistry))
+    wh_per_kg = _vec(props.specific_energy_wh_per_kg, n)
+    kg_per_kwh_cell = _vec(props.cathode_kg_per_kwh_cell, n)
+    payback = np.where(s.ever_negative, s.payback, 0.0)
+    payback_status = np.where(
+        ~s.ever_negative, PAYBACK_NO_INVESTMENT, np.where(np.isnan(payback), PAYBACK_NEVER, PAYBACK_OK)
+    ).astype(np.int8)
+    flows = {key: np.stack(s.flows[name]) for key, name in _FLOW_NAMES}
+    full_wc = np.max(table["working_capital"], axis=0) if "working_capital" in table else s.working_capital
+    investment_total = b.investment_total
+    return EconomicsResult(
+        years=np.arange(1, periods.total + 1),
+        construction_years=periods.construction,
+        operating_years=periods.life,
+        table=table,
+        construction_investment_cny=investment_total,
+        construction_interest_cny=construction_interest,
+        working_capital_cny=full_wc,
+        total_investment_cny=investment_total + construction_interest + full_wc,
+        reported_investment_cny=investment_total + construction_interest + full_wc * b.wc_equity,
+        discount_rate=b.rate,
+        benchmark_irr=_vec(f("benchmark_irr"), n),
+        npv_cny=s.npv_after,
+        npv_before_tax_cny=s.npv_before,
+        npv_equity_cny=s.npv_equity,
+        cash_flows=flows,
+        payback_years=payback,
+        payback_status=payback_status,
+        opex_cny_per_t=_vec(opex.cny_per_t, n),
+        total_cost_cny_per_t=s.full_load_cost,
+        lcop_cny_per_t=lcop,
+        lcop_breakdown_cny_per_t=breakdown,
+        cost_cny_per_kwh_cathode=lcop / wh_per_kg,
+        cost_cny_per_kwh_cell=lcop * kg_per_kwh_cell / 1000.0,
+        selling_price_cny_per_t=b.selling,
+        n=n,
+        notes=opex.notes,
+    )
+
+
 def cash_flow(
     scenario: Scenario,
     capex: CapexResult,
@@ -1372,282 +1933,33 @@ def cash_flow(
         to 1, a loan repaid over more years than the operating life, zero phasing weights.
     """
     inputs = economic_inputs(scenario, overrides, max(capex.n, opex.n))
-    p, f, n = inputs.prices, inputs.finance, inputs.n
-    construction = _whole(f, "construction_years")
-    life = _whole(f, "operating_life_years")
-    repayment = _whole(f, "loan_repayment_years")
-    carry_years = _whole(f, "income_tax.loss_carryforward_years")
-    if repayment > life:
-        raise InputError(
-            [
-                Problem(
-                    "finance.loan_repayment_years",
-                    repayment,
-                    f"at most the operating life ({life} years): the loan is repaid while the plant runs",
-                )
-            ],
-            "finance",
-        )
-    total_years = construction + life
-    rate = _vec(f("discount_rate"), n)
-    loan_share = _loan_share(f, n)
-    loads = _timeline_loads(f, construction, life, n, ramp_up)
-    phase = _phasing(f, construction, n)
+    f, n = inputs.finance, inputs.n
+    periods = _periods(f)
+    b = _cash_flow_basis(inputs, capex, opex, periods, ramp_up)
     keep = ROWS if full_table else {k: ROWS[k] for k in CASH_FLOW_ROWS}
-    table = {key: np.zeros((total_years, n)) for key in keep}
+    table = {key: np.zeros((periods.total, n)) for key in keep}
 
-    def put(key: str, t: int, value: Array) -> None:
-        if key in table:
-            table[key][t] = value
+    def put(t: int, rows: Mapping[str, Array]) -> None:
+        for key, value in rows.items():
+            if key in table:
+                table[key][t] = value
 
-    # -- constants per draw ----------------------------------------------------------------
-    vat_goods = _vec(f("vat.goods"), n)
-    price_key = f"product.{opex.chemistry}"
-    # the opex stage resolved the price; a price set for this call takes precedence
-    selling = _price(p, price_key, n) if price_key in p.overrides else None
-    if selling is None:
-        selling = _vec(opex.selling_price_cny_per_t, n)
-    product_t = _vec(opex.product_t_per_year, n)
-    revenue_full = product_t * selling / (1 + vat_goods)
-    variable, fixed = _vec(opex.variable_cny_per_year, n), _vec(opex.fixed_cny_per_year, n)
-    vat_variable, vat_fixed = _vec(opex.input_vat(True), n), _vec(opex.input_vat(False), n)
-    surcharge_rate = (
-        _vec(f("surcharge.urban_construction"), n)
-        + _vec(f("surcharge.education"), n)
-        + _vec(f("surcharge.local_education"), n)
-    )
-    tax_rate = _vec(f("income_tax.rate"), n)
-    loan_rate = _vec(f("loan_rate"), n)
-    wc_rate = _vec(f("working_capital.loan_rate"), n)
-    wc_equity = _vec(f("working_capital.equity_share"), n)
-    wc_model = _working_capital_model(opex, f, n)
-    assets = _fixed_asset_values(capex, f, n)
-    investment_total = assets["construction_investment"]
-
-    # -- construction: investment, deductible VAT, loan drawn mid-year (interest capitalised) -
-    npv_before, npv_after, npv_equity = np.zeros(n), np.zeros(n), np.zeros(n)
-    discount = np.ones(n)
-    credit = np.zeros(n)
-    balance = np.zeros(n)
-    output_pv = np.zeros(n)
-    capital_pv = np.zeros(n)
-    cumulative = np.zeros(n)
-    payback = np.full(n, np.nan)
-    ever_negative = np.zeros(n, dtype=bool)
-    flows: dict[str, list[Array]] = {"before": [], "after": [], "equity": []}
-    for t in range(construction):
-        discount = discount / (1 + rate)
-        investment = phase[t] * investment_total
-        capex_vat = phase[t] * assets["deductible_vat"]
-        credit = credit + capex_vat
-        draw = investment * loan_share
-        interest = (balance + draw / 2) * loan_rate
-        balance = balance + draw + interest
-        cf = -investment
-        equity = -(investment - draw)
-        for key, value in (
-            ("construction_investment", investment),
-            ("construction_interest", interest),
-            ("loan_draw", draw),
-            ("loan_balance", balance),
-            ("project_cash_out", investment),
-            ("project_cf_before_tax", cf),
-            ("project_cf_after_tax", cf),
-            ("equity_investment", investment - draw),
-            ("equity_cf", equity),
-        ):
-            put(key, t, value)
-        flows["before"].append(cf)
-        flows["after"].append(cf)
-        flows["equity"].append(equity)
-        npv_before += cf * discount
-        npv_after += cf * discount
-        npv_equity += equity * discount
-        capital_pv += (investment - capex_vat) * discount
-        payback, cumulative, ever_negative = _payback_step(t, cf, cumulative, payback, ever_negative)
-    construction_interest = balance - investment_total * loan_share
-    instalment = balance / repayment
-
-    # -- depreciation and amortisation bases ---------------------------------------------------
-    fixed_total = assets["equipment"] + assets["buildings"] + assets["other"]
-    residual = _vec(f("depreciation.residual_share"), n)
-    # capitalised interest joins the fixed assets in the income statement; the project cash
-    # flow (before financing) depreciates and recovers the assets without it [1]_
-    charges: list[_Charge] = []
-    project_charges: list[_Charge] = []
-    for k in FIXED_ASSET_CLASSES:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            weight = np.where(fixed_total > 0, assets[k] / fixed_total, 1.0 / len(FIXED_ASSET_CLASSES))
-        years_k = _vec(f(f"depreciation.{k}_years"), n)
-        charges.append(_charge(assets[k] + construction_interest * weight, years_k, residual))
-        project_charges.append(_charge(assets[k], years_k, residual))
-    amortised = [
-        _charge(assets["land"], _vec(f("amortisation.land_years"), n), np.zeros(n)),
-        _charge(assets["intangible"], _vec(f("amortisation.intangible_years"), n), np.zeros(n)),
-    ]
-    book = sum((c.value for c in (*project_charges, *amortised)), start=np.zeros(n))
-
-    # -- operation -------------------------------------------------------------------------
-    pool, adjusted_pool = _LossPool(carry_years), _LossPool(carry_years)
-    working_capital = np.zeros(n)
-    wc_loan = np.zeros(n)
-    load_pv = np.zeros(n)  # sum of discounted loads of the operating years
-    fixed_pv = np.zeros(n)  # sum of discount factors of the operating years
-    working_capital_pv = np.zeros(n)
-    full_load_cost = np.full(n, np.nan)
-    best_load = np.full(n, -1.0)
-    for j in range(life):
-        t = construction + j
-        last = j == life - 1
-        discount = discount / (1 + rate)
-        load = loads[j]
-        output = load * product_t
-        revenue = load * revenue_full
-        output_vat = revenue * vat_goods
-        operating_cost = variable * load + fixed
-        input_vat = vat_variable * load + vat_fixed
-        net_vat = output_vat - input_vat
-        use = np.minimum(credit, np.maximum(net_vat, 0.0))
-        vat_payable = np.maximum(net_vat, 0.0) - use
-        credit = credit - use + np.maximum(-net_vat, 0.0)
-        surcharges = vat_payable * surcharge_rate
-        depreciation = sum((c.at(j) for c in charges), start=np.zeros(n))
-        project_depreciation = sum((c.at(j) for c in project_charges), start=np.zeros(n))
-        amortisation = sum((c.at(j) for c in amortised), start=np.zeros(n))
-        book = book - project_depreciation - amortisation
-        interest_lt = balance * loan_rate
-        principal = np.minimum(instalment, balance) if j < repayment else np.zeros(n)
-        balance = balance - principal
-        new_wc = wc_model.at(load, revenue)
-        wc_increase = new_wc - working_capital
-        working_capital = new_wc
-        new_wc_loan = working_capital * (1 - wc_equity)
-        wc_loan_draw = new_wc_loan - wc_loan  # drawn (+) or repaid (-) with the working capital
-        wc_loan = new_wc_loan
-        interest_wc = wc_loan * wc_rate
-        interest = interest_lt + interest_wc
-        total_cost = operating_cost + depreciation + amortisation + interest
-        profit = revenue - surcharges - total_cost
-        taxable = pool.taxable(profit)
-        income_tax = taxable * tax_rate
-        ebit = profit + interest
-        ebit_project = ebit + depreciation - project_depreciation
-        adjusted_tax = adjusted_pool.taxable(ebit_project) * tax_rate
-        residual_recovery = book if last else np.zeros(n)
-        wc_recovery = working_capital if last else np.zeros(n)
-        cash_in = revenue + output_vat + residual_recovery + wc_recovery
-        cash_out = wc_increase + operating_cost + input_vat + vat_payable + surcharges
-        cf_before = cash_in - cash_out
-        cf_after = cf_before - adjusted_tax
-        # the working-capital loan is repaid from the working capital recovered in the last year
-        wc_loan_flow = wc_loan_draw - (wc_loan if last else 0.0)
-        equity_cf = cash_in - cash_out + wc_loan_flow - income_tax - principal - interest
-        for key, value in (
-            ("load", load),
-            ("output_t", output),
-            ("revenue", revenue),
-            ("output_vat", output_vat),
-            ("operating_cost", operating_cost),
-            ("input_vat", input_vat),
-            ("capex_vat_credit_used", use),
-            ("vat_payable", vat_payable),
-            ("surcharges", surcharges),
-            ("depreciation", depreciation),
-            ("amortisation", amortisation),
-            ("interest_long_term", interest_lt),
-            ("interest_working_capital", interest_wc),
-            ("total_cost", total_cost),
-            ("profit_before_tax", profit),
-            ("taxable_income", taxable),
-            ("income_tax", income_tax),
-            ("net_profit", profit - income_tax),
-            ("ebit", ebit),
-            ("ebit_project", ebit_project),
-            ("adjusted_income_tax", adjusted_tax),
-            ("working_capital", working_capital),
-            ("working_capital_increase", wc_increase),
-            ("residual_value_recovery", residual_recovery),
-            ("working_capital_recovery", wc_recovery),
-            ("project_cash_in", cash_in),
-            ("project_cash_out", cash_out),
-            ("project_cf_before_tax", cf_before),
-            ("project_cf_after_tax", cf_after),
-            ("loan_principal_repayment", principal),
-            ("loan_balance", balance),
-            ("working_capital_loan", wc_loan),
-            ("equity_investment", wc_increase - wc_loan_draw),
-            ("equity_cf", equity_cf),
-        ):
-            put(key, t, value)
-        flows["before"].append(cf_before)
-        flows["after"].append(cf_after)
-        flows["equity"].append(equity_cf)
-        npv_before += cf_before * discount
-        npv_after += cf_after * discount
-        npv_equity += equity_cf * discount
-        output_pv += output * discount
-        load_pv += load * discount
-        fixed_pv += discount
-        capital_pv -= residual_recovery * discount
-        working_capital_pv += (wc_increase - wc_recovery) * discount
-        payback, cumulative, ever_negative = _payback_step(t, cf_after, cumulative, payback, ever_negative)
-        higher = load > best_load
-        full_load_cost = np.where(higher, total_cost / np.where(output > 0, output, np.nan), full_load_cost)
-        best_load = np.maximum(best_load, load)
+    s = _Running.start(n, periods.carry_years)
+    for t in range(periods.construction):
+        put(t, _construction_year(t, b, s))
+    construction_interest = s.balance - b.investment_total * b.loan_share
+    s.instalment = s.balance / periods.repayment
+    d = _depreciation(b.assets, construction_interest, f, n)
+    s.book = sum((c.value for c in (*d.project_charges, *d.amortised)), start=np.zeros(n))
+    for j in range(periods.life):
+        t = periods.construction + j
+        s.discount = s.discount / (1 + b.rate)
+        rows = _operating_year(j, b, d, periods, s)
+        put(t, rows)
+        _add_operating_year(t, rows, s)
     if "cumulative_project_cf_after_tax" in table:
         table["cumulative_project_cf_after_tax"] = np.cumsum(table["project_cf_after_tax"], axis=0)
-
-    # -- levelised cost of product: pre-tax, before financing, VAT-exclusive ------------------
-    breakdown: dict[str, Array] = {
-        "capital": capital_pv / output_pv,
-        "working_capital": working_capital_pv / output_pv,
-    }
-    for line in opex.lines:
-        weight = load_pv if line.variable else fixed_pv
-        breakdown[line.group] = (
-            breakdown.get(line.group, np.zeros(n)) + line.cny_per_year * weight / output_pv
-        )
-    lcop = sum(breakdown.values(), start=np.zeros(n))
-
-    props = product or product_properties(catalog.chemistry(opex.chemistry))
-    wh_per_kg = _vec(props.specific_energy_wh_per_kg, n)
-    kg_per_kwh_cell = _vec(props.cathode_kg_per_kwh_cell, n)
-    payback = np.where(ever_negative, payback, 0.0)
-    payback_status = np.where(
-        ~ever_negative, PAYBACK_NO_INVESTMENT, np.where(np.isnan(payback), PAYBACK_NEVER, PAYBACK_OK)
-    ).astype(np.int8)
-    before = np.stack(flows["before"])
-    after = np.stack(flows["after"])
-    equity = np.stack(flows["equity"])
-    full_wc = np.max(table["working_capital"], axis=0) if "working_capital" in table else working_capital
-    return EconomicsResult(
-        years=np.arange(1, total_years + 1),
-        construction_years=construction,
-        operating_years=life,
-        table=table,
-        construction_investment_cny=investment_total,
-        construction_interest_cny=construction_interest,
-        working_capital_cny=full_wc,
-        total_investment_cny=investment_total + construction_interest + full_wc,
-        reported_investment_cny=investment_total + construction_interest + full_wc * wc_equity,
-        discount_rate=rate,
-        benchmark_irr=_vec(f("benchmark_irr"), n),
-        npv_cny=npv_after,
-        npv_before_tax_cny=npv_before,
-        npv_equity_cny=npv_equity,
-        cash_flows={"project_before_tax": before, "project_after_tax": after, "equity": equity},
-        payback_years=payback,
-        payback_status=payback_status,
-        opex_cny_per_t=_vec(opex.cny_per_t, n),
-        total_cost_cny_per_t=full_load_cost,
-        lcop_cny_per_t=lcop,
-        lcop_breakdown_cny_per_t=breakdown,
-        cost_cny_per_kwh_cathode=lcop / wh_per_kg,
-        cost_cny_per_kwh_cell=lcop * kg_per_kwh_cell / 1000.0,
-        selling_price_cny_per_t=selling,
-        n=n,
-        notes=opex.notes,
-    )
+    return _economics_result(periods, b, f, table, s, construction_interest, opex, product)
 
 
 def _payback_step(

@@ -606,17 +606,44 @@ def crews(scenario: Scenario, v: Values) -> float:
     return float(v("staff.crews")) if shifts_per_day >= 3 else shifts_per_day
 
 
-def _staff(items: list[EquipmentItem], scenario: Scenario, v: Values, n: int) -> tuple[StaffLine, ...]:
+def _cite(*names: str) -> str:
+    """``name: source`` of equipment-table parameters, joined for a line's source."""
     cat = equipment_catalog()
-    team = crews(scenario, v)
-    social = 1.0 + v("staff.social_charges_fraction")
+    return "; ".join(f"{name}: {cat.source(name)}" for name in names)
 
-    def salary(kind: str) -> Array:
-        return _full(v(f"staff.salary_{kind}_cny") * social, n)
 
-    def src(*names: str) -> str:
-        return "; ".join(f"{name}: {cat.source(name)}" for name in names)
+@dataclass(frozen=True)
+class _StaffBasis:
+    """Shift crews on the payroll and salaries with social charges for the staff lines."""
 
+    v: Values
+    n: int
+    team: float  # shift crews [-]
+    social: Number  # 1 + social charges fraction [-]
+
+    def salary(self, kind: str) -> Array:
+        """Salary of a staff kind with social charges. [CNY/person/yr]"""
+        return _full(self.v(f"staff.salary_{kind}_cny") * self.social, self.n)
+
+    def line(self, function: str, per_shift: Array, kind: str, shifts: bool, *names: str) -> StaffLine:
+        """A staff line: per shift x crews (shift work) or day staff; cites ``names`` and the salary."""
+        return StaffLine(
+            function,
+            self.team if shifts else 1.0,
+            per_shift,
+            per_shift * self.team if shifts else per_shift,
+            self.salary(kind),
+            _cite(names[0], f"staff.salary_{kind}_cny", *names[1:]),
+        )
+
+
+def _operator_lines(items: list[EquipmentItem], b: _StaffBasis) -> tuple[list[StaffLine], Array, Array]:
+    """Operators per area: equipment operators per shift summed and rounded up, x crews.
+
+    Returns the lines, all operators on the payroll [persons] and the areas with operators. [-]
+    """
+    cat = equipment_catalog()
+    n, team = b.n, b.team
     lines: list[StaffLine] = []
     operators_total: Array = np.zeros(n)
     active_areas: Array = np.zeros(n)
@@ -633,69 +660,46 @@ def _staff(items: list[EquipmentItem], scenario: Scenario, v: Values, n: int) ->
                 team,
                 per_shift,
                 per_shift * team,
-                salary("operator"),
+                b.salary("operator"),
                 f"operators per piece of each {area} equipment type (equipment.toml), summed and rounded "
-                f"up per shift; {src('staff.crews', 'staff.salary_operator_cny')}",
+                f"up per shift; {_cite('staff.crews', 'staff.salary_operator_cny')}",
             )
         )
+    return lines, operators_total, active_areas
+
+
+def _staff(items: list[EquipmentItem], scenario: Scenario, v: Values, n: int) -> tuple[StaffLine, ...]:
+    """Staff by function [persons] with salaries incl. social charges [CNY/person/yr].
+
+    Operators from the equipment; shift supervisors per active area, maintenance per operator,
+    QC and logistics per shift, technical day staff, and management as a share of all others
+    (``staff.*`` of equipment.toml, with their sources).
+    """
+    b = _StaffBasis(v, n, crews(scenario, v), 1.0 + v("staff.social_charges_fraction"))
+    lines, operators_total, active_areas = _operator_lines(items, b)
     supervisors = _full(_ceil(active_areas * v("staff.supervisors_per_area_per_shift")), n)
     lines.append(
-        StaffLine(
-            "shift_supervisors",
-            team,
-            supervisors,
-            supervisors * team,
-            salary("supervisor"),
-            src("staff.supervisors_per_area_per_shift", "staff.salary_supervisor_cny"),
-        )
+        b.line("shift_supervisors", supervisors, "supervisor", True, "staff.supervisors_per_area_per_shift")
     )
     maintenance = _full(_ceil(operators_total * v("staff.maintenance_per_operator")), n)
-    lines.append(
-        StaffLine(
-            "maintenance",
-            1.0,
-            maintenance,
-            maintenance,
-            salary("maintenance"),
-            src("staff.maintenance_per_operator", "staff.salary_maintenance_cny"),
-        )
-    )
+    lines.append(b.line("maintenance", maintenance, "maintenance", False, "staff.maintenance_per_operator"))
     for function, per_shift_name, kind in (
         ("quality_control", "staff.qc_per_shift", "qc"),
         ("logistics", "staff.logistics_per_shift", "logistics"),
     ):
-        per_shift = _full(_ceil(v(per_shift_name)), n)
-        lines.append(
-            StaffLine(
-                function,
-                team,
-                per_shift,
-                per_shift * team,
-                salary(kind),
-                src(per_shift_name, f"staff.salary_{kind}_cny"),
-            )
-        )
+        lines.append(b.line(function, _full(_ceil(v(per_shift_name)), n), kind, True, per_shift_name))
     technical = _full(_ceil(v("staff.technical_day_staff")), n)
-    lines.append(
-        StaffLine(
-            "technical",
-            1.0,
-            technical,
-            technical,
-            salary("technical"),
-            src("staff.technical_day_staff", "staff.salary_technical_cny"),
-        )
-    )
+    lines.append(b.line("technical", technical, "technical", False, "staff.technical_day_staff"))
     others = np.sum([line.headcount for line in lines], axis=0)
     management = _full(_ceil(others * v("staff.management_fraction")), n)
     lines.append(
-        StaffLine(
+        b.line(
             "management_admin",
-            1.0,
             management,
-            management,
-            salary("management"),
-            src("staff.management_fraction", "staff.salary_management_cny", "staff.social_charges_fraction"),
+            "management",
+            False,
+            "staff.management_fraction",
+            "staff.social_charges_fraction",
         )
     )
     return tuple(lines)
@@ -789,6 +793,165 @@ def price_contingency(static_cny: Number, rate: Number, years: Number) -> Number
     return total
 
 
+@dataclass(frozen=True)
+class _CapexAmounts:
+    """The lines of the construction investment, VAT-inclusive. [CNY]"""
+
+    equipment_purchase: Number  # process equipment ex-works x (1 + freight)
+    installation: Number
+    buildings: Number
+    utilities: Number  # site systems, purchased with freight and installed
+    other: Number  # other construction costs without land
+    land: Number
+    basic: Number  # basic contingency
+    price: Number  # price contingency
+
+
+def _buildings_cny(areas: PlantAreas, v: Values) -> Number:
+    """Production, warehouse and office floor x CNY/m2, plus site works per m2 of land. [CNY]"""
+    return (
+        areas.production_m2 * v("capex.building.production_cny_per_m2")
+        + areas.warehouse_m2 * v("capex.building.warehouse_cny_per_m2")
+        + areas.office_m2 * v("capex.building.office_cny_per_m2")
+        + areas.land_m2 * v("capex.site.works_cny_per_m2")
+    )
+
+
+def _capex_amounts(
+    scenario: Scenario, balance: Balance, equipment: EquipmentResult, v: Values, n: int
+) -> _CapexAmounts:
+    """Engineering costs (lines 1-4), other costs, land and contingencies [3]_. [CNY]"""
+    cat = equipment_catalog()
+    freight = v("capex.freight_fraction")
+    process = [i for i in equipment.items if cat.types[i.equipment_id].group == "process"]
+    utilities = [i for i in equipment.items if cat.types[i.equipment_id].group == "utilities"]
+
+    def total(values: list[Array]) -> Array:
+        return _full(np.sum(values, axis=0) if values else 0.0, n)
+
+    process_purchase = total([i.purchase_cny for i in process])
+    equipment_purchase = process_purchase * (1.0 + freight)
+    installation = total([i.installed_cny - i.purchase_cny for i in process])
+    areas = _plant_areas(scenario, balance, equipment, v)
+    buildings = _buildings_cny(areas, v)
+    utilities_cny = total([i.purchase_cny * freight + i.installed_cny for i in utilities])
+    engineering = equipment_purchase + installation + buildings + utilities_cny
+    other_rate = (
+        v("capex.other.design_survey_fraction")
+        + v("capex.other.supervision_fraction")
+        + v("capex.other.owner_management_fraction")
+        + v("capex.other.reviews_permits_fraction")
+    )
+    all_purchase = total([i.purchase_cny for i in equipment.items]) * (1.0 + freight)
+    other = (
+        engineering * other_rate
+        + all_purchase * v("capex.other.commissioning_fraction")
+        + equipment.headcount * v("capex.other.preparation_cny_per_person")
+    )
+    land = areas.land_mu * v("capex.site.land_price_cny_per_mu")
+    basic = (engineering + other + land) * v("capex.contingency.basic_fraction")
+    price = price_contingency(
+        engineering + other + land + basic,
+        v("capex.contingency.price_escalation_rate"),
+        v("capex.contingency.price_escalation_years"),
+    )
+    return _CapexAmounts(
+        equipment_purchase, installation, buildings, utilities_cny, other, land, basic, price
+    )
+
+
+def _engineering_lines(a: _CapexAmounts, n: int) -> tuple[CapexLine, ...]:
+    """Lines 1-4: equipment purchase, installation, buildings, utilities. [CNY]"""
+    return (
+        CapexLine(
+            "equipment_purchase",
+            "Equipment purchase (设备购置费)",
+            _full(a.equipment_purchase, n),
+            "equipment",
+            "process equipment of every route unit, ex-works, x (1 + freight)",
+            "equipment items (equipment.toml); " + _cite("capex.freight_fraction"),
+        ),
+        CapexLine(
+            "installation",
+            "Installation (安装工程费)",
+            _full(a.installation, n),
+            "equipment",
+            "process equipment purchase x installation fraction of each type",
+            "installation_fraction of each equipment type (equipment.toml)",
+        ),
+        CapexLine(
+            "buildings",
+            "Buildings and civil works (建筑工程费)",
+            _full(a.buildings, n),
+            "buildings",
+            "production floor (equipment footprints x (1 + circulation)), warehouses (stock days), "
+            "offices (per person) x CNY/m2, plus site works per m2 of land",
+            _cite(
+                "capex.building.production_cny_per_m2",
+                "capex.building.warehouse_cny_per_m2",
+                "capex.building.office_cny_per_m2",
+                "capex.site.works_cny_per_m2",
+            ),
+        ),
+        CapexLine(
+            "utilities",
+            "Utilities and public works (公用工程)",
+            _full(a.utilities, n),
+            "equipment",
+            "site systems (power supply, chilled water, deionised water, N2, compressed air, "
+            "wastewater, exhaust treatment, raw-material handling, QC laboratory), purchased with "
+            "freight and installed",
+            "site equipment items (equipment.toml); " + _cite("capex.freight_fraction"),
+        ),
+    )
+
+
+def _other_lines(a: _CapexAmounts, n: int) -> tuple[CapexLine, ...]:
+    """Lines 5-8: other construction costs, land use rights, basic and price contingency. [CNY]"""
+    return (
+        CapexLine(
+            "other_construction",
+            "Other construction costs (工程建设其他费用, without land)",
+            _full(a.other, n),
+            "other",
+            "design and survey, supervision, owner's management, reviews and permits as fractions of "
+            "lines 1-4; commissioning as a fraction of all equipment; preparation per person",
+            _cite(
+                "capex.other.design_survey_fraction",
+                "capex.other.supervision_fraction",
+                "capex.other.owner_management_fraction",
+                "capex.other.reviews_permits_fraction",
+                "capex.other.commissioning_fraction",
+                "capex.other.preparation_cny_per_person",
+            ),
+        ),
+        CapexLine(
+            "land",
+            "Land use rights (土地使用权)",
+            _full(a.land, n),
+            "land",
+            "building footprint / building coverage, in mu, x land price",
+            _cite("capex.site.building_coverage", "capex.site.land_price_cny_per_mu"),
+        ),
+        CapexLine(
+            "basic_contingency",
+            "Basic contingency (基本预备费)",
+            _full(a.basic, n),
+            "other",
+            "rate x lines 1-6",
+            _cite("capex.contingency.basic_fraction"),
+        ),
+        CapexLine(
+            "price_contingency",
+            "Price contingency (涨价预备费)",
+            _full(a.price, n),
+            "other",
+            "sum_t I_t [(1 + f)^(t - 0.5) - 1] on lines 1-7 spent evenly over the years",
+            _cite("capex.contingency.price_escalation_rate", "capex.contingency.price_escalation_years"),
+        ),
+    )
+
+
 def estimate_capex(
     scenario: Scenario,
     balance: Balance,
@@ -816,132 +979,8 @@ def estimate_capex(
         depreciation (equipment, buildings, land, other).
     """
     v, n = _values(scenario, overrides, max(balance.n, equipment.n), "equipment overrides")
-    cat = equipment_catalog()
-    freight = v("capex.freight_fraction")
-    process = [i for i in equipment.items if cat.types[i.equipment_id].group == "process"]
-    utilities = [i for i in equipment.items if cat.types[i.equipment_id].group == "utilities"]
-
-    def total(values: list[Array]) -> Array:
-        return _full(np.sum(values, axis=0) if values else 0.0, n)
-
-    process_purchase = total([i.purchase_cny for i in process])
-    equipment_purchase = process_purchase * (1.0 + freight)
-    installation = total([i.installed_cny - i.purchase_cny for i in process])
-    areas = _plant_areas(scenario, balance, equipment, v)
-    buildings = (
-        areas.production_m2 * v("capex.building.production_cny_per_m2")
-        + areas.warehouse_m2 * v("capex.building.warehouse_cny_per_m2")
-        + areas.office_m2 * v("capex.building.office_cny_per_m2")
-        + areas.land_m2 * v("capex.site.works_cny_per_m2")
-    )
-    utilities_cny = total([i.purchase_cny * freight + i.installed_cny for i in utilities])
-    engineering = equipment_purchase + installation + buildings + utilities_cny
-    other_rate = (
-        v("capex.other.design_survey_fraction")
-        + v("capex.other.supervision_fraction")
-        + v("capex.other.owner_management_fraction")
-        + v("capex.other.reviews_permits_fraction")
-    )
-    all_purchase = total([i.purchase_cny for i in equipment.items]) * (1.0 + freight)
-    other = (
-        engineering * other_rate
-        + all_purchase * v("capex.other.commissioning_fraction")
-        + equipment.headcount * v("capex.other.preparation_cny_per_person")
-    )
-    land = areas.land_mu * v("capex.site.land_price_cny_per_mu")
-    basic = (engineering + other + land) * v("capex.contingency.basic_fraction")
-    price = price_contingency(
-        engineering + other + land + basic,
-        v("capex.contingency.price_escalation_rate"),
-        v("capex.contingency.price_escalation_years"),
-    )
-
-    def src(*names: str) -> str:
-        return "; ".join(f"{name}: {cat.source(name)}" for name in names)
-
-    lines = (
-        CapexLine(
-            "equipment_purchase",
-            "Equipment purchase (设备购置费)",
-            _full(equipment_purchase, n),
-            "equipment",
-            "process equipment of every route unit, ex-works, x (1 + freight)",
-            "equipment items (equipment.toml); " + src("capex.freight_fraction"),
-        ),
-        CapexLine(
-            "installation",
-            "Installation (安装工程费)",
-            _full(installation, n),
-            "equipment",
-            "process equipment purchase x installation fraction of each type",
-            "installation_fraction of each equipment type (equipment.toml)",
-        ),
-        CapexLine(
-            "buildings",
-            "Buildings and civil works (建筑工程费)",
-            _full(buildings, n),
-            "buildings",
-            "production floor (equipment footprints x (1 + circulation)), warehouses (stock days), "
-            "offices (per person) x CNY/m2, plus site works per m2 of land",
-            src(
-                "capex.building.production_cny_per_m2",
-                "capex.building.warehouse_cny_per_m2",
-                "capex.building.office_cny_per_m2",
-                "capex.site.works_cny_per_m2",
-            ),
-        ),
-        CapexLine(
-            "utilities",
-            "Utilities and public works (公用工程)",
-            _full(utilities_cny, n),
-            "equipment",
-            "site systems (power supply, chilled water, deionised water, N2, compressed air, "
-            "wastewater, exhaust treatment, raw-material handling, QC laboratory), purchased with "
-            "freight and installed",
-            "site equipment items (equipment.toml); " + src("capex.freight_fraction"),
-        ),
-        CapexLine(
-            "other_construction",
-            "Other construction costs (工程建设其他费用, without land)",
-            _full(other, n),
-            "other",
-            "design and survey, supervision, owner's management, reviews and permits as fractions of "
-            "lines 1-4; commissioning as a fraction of all equipment; preparation per person",
-            src(
-                "capex.other.design_survey_fraction",
-                "capex.other.supervision_fraction",
-                "capex.other.owner_management_fraction",
-                "capex.other.reviews_permits_fraction",
-                "capex.other.commissioning_fraction",
-                "capex.other.preparation_cny_per_person",
-            ),
-        ),
-        CapexLine(
-            "land",
-            "Land use rights (土地使用权)",
-            _full(land, n),
-            "land",
-            "building footprint / building coverage, in mu, x land price",
-            src("capex.site.building_coverage", "capex.site.land_price_cny_per_mu"),
-        ),
-        CapexLine(
-            "basic_contingency",
-            "Basic contingency (基本预备费)",
-            _full(basic, n),
-            "other",
-            "rate x lines 1-6",
-            src("capex.contingency.basic_fraction"),
-        ),
-        CapexLine(
-            "price_contingency",
-            "Price contingency (涨价预备费)",
-            _full(price, n),
-            "other",
-            "sum_t I_t [(1 + f)^(t - 0.5) - 1] on lines 1-7 spent evenly over the years",
-            src("capex.contingency.price_escalation_rate", "capex.contingency.price_escalation_years"),
-        ),
-    )
-    return CapexResult(lines=lines, n=n)
+    amounts = _capex_amounts(scenario, balance, equipment, v, n)
+    return CapexResult(lines=_engineering_lines(amounts, n) + _other_lines(amounts, n), n=n)
 
 
 # --------------------------------------------------------------------------- currencies

@@ -9,7 +9,7 @@ the cost curve reuses them for every target.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -153,6 +153,196 @@ def settings_of(scenario: Scenario) -> EnergySettings:
     return EnergySettings.model_validate(raw)
 
 
+#: A parameter of the energy table by name, as a float.
+_Param = Callable[[str], float]
+
+
+@dataclass(frozen=True)
+class _Weather:
+    """Synthetic hourly weather of the site and the per-unit output of PV and wind."""
+
+    temperature_c: Array  # ambient [degC]
+    ghi_w_per_m2: Array  # global horizontal irradiance [W/m2]
+    pv_first: Array  # AC per kWp DC, year 1 [kW/kWp]
+    pv_pu: Array  # AC per kWp DC, lifetime-average derate [kW/kWp]
+    wind_shape: Array  # wind speed per unit Weibull scale [-]
+    wind_scale: float  # Weibull scale at hub height [m/s]
+    wind_pu: Array  # farm output per MW [MW/MW]
+
+
+def _weather(scenario: Scenario, index: pd.DatetimeIndex, p: _Param) -> _Weather:
+    """Temperature, clouded irradiance and PV yield, wind calibrated to the capacity factor.
+
+    Each model draws from its own seeded stream (:data:`_STREAMS`); see
+    :mod:`natwin.energy.profiles` for the models and their references.
+    """
+    site = catalog.site(scenario.site.id)
+    temperature = profiles.ambient_temperature(
+        index,
+        profiles.monthly(p, "temperature.mean_c"),
+        p("temperature.diurnal_amplitude_c"),
+        p("temperature.daily_sd_c"),
+        p("temperature.daily_autocorrelation"),
+        _rng(scenario, "temperature"),
+    )
+    geometry = profiles.solar_geometry(index, site.latitude_deg.value, site.longitude_deg.value)
+    ghi = profiles.cloudy_ghi(
+        index,
+        geometry.ghi_clear,
+        profiles.monthly(p, "solar.ghi_kwh_per_m2"),
+        p("solar.clouds.daily_concentration"),
+        p("solar.clouds.daily_autocorrelation"),
+        p("solar.clouds.hourly_sd"),
+        p("solar.clouds.hourly_autocorrelation"),
+        _rng(scenario, "clouds"),
+    )
+    pv_first = profiles.pv_output_per_kwp(geometry, ghi, temperature, p)
+    pv_pu = pv_first * profiles.lifetime_average_factor(p("pv.degradation_per_year"), p("pv.lifetime_years"))
+    shape, scale, wind_pu = _wind(scenario, index, p)
+    return _Weather(temperature, ghi, pv_first, pv_pu, shape, scale, wind_pu)
+
+
+def _rng(scenario: Scenario, stream: str) -> np.random.Generator:
+    """The seeded generator of one model's stream (the scenario seed, the stream offset)."""
+    return np.random.default_rng([scenario.seed, _STREAMS[stream]])
+
+
+def _wind(scenario: Scenario, index: pd.DatetimeIndex, p: _Param) -> tuple[Array, float, Array]:
+    """Hourly wind shape [-], Weibull scale [m/s] that gives ``wind.capacity_factor``, output [MW/MW]."""
+    curve = (
+        p("wind.cut_in_m_per_s"),
+        p("wind.rated_m_per_s"),
+        p("wind.cut_out_m_per_s"),
+        p("wind.farm_losses"),
+    )
+    shape = profiles.wind_shape(
+        index,
+        p("wind.weibull_shape"),
+        p("wind.hourly_autocorrelation"),
+        p("wind.seasonal_amplitude"),
+        p("wind.diurnal_amplitude"),
+        _rng(scenario, "wind"),
+    )
+    scale, wind_pu = profiles.calibrate_wind(shape, p("wind.capacity_factor"), *curve)
+    return shape, scale, wind_pu
+
+
+def _lng_cold(scenario: Scenario, index: pd.DatetimeIndex, p: _Param) -> Array:
+    """LNG cold available at the terminal before delivery losses. [MW_th]"""
+    return profiles.lng_cold_available(
+        index,
+        p("lng.terminal_sendout_mt_per_year"),
+        p("lng.cold_kj_per_kg"),
+        p("lng.contract_share"),
+        p("lng.seasonal_amplitude"),
+        p("lng.peak_day_of_year"),
+        p("lng.daily_sd"),
+        p("lng.daily_autocorrelation"),
+        _rng(scenario, "lng"),
+    )
+
+
+def _tariff(index: pd.DatetimeIndex, p: _Param) -> tuple[NDArray[np.str_], Array]:
+    """Time-of-use period of each hour and the energy price. [CNY/MWh]"""
+    periods = catalog.read_toml(catalog.data_path("energy", "tariff_periods.toml"))
+    labels = profiles.tou_periods(index, {k: v for k, v in periods.items() if isinstance(v, dict)})
+    return labels, profiles.tou_prices(labels, p) * 1000.0
+
+
+def _derived_load(
+    scenario: Scenario, balance: Balance, temperature: Array, p: _Param
+) -> profiles.LoadProfile:
+    """Hourly load from the balance's annual energy and the operating calendar (no simulation)."""
+    annual = annual_energy(balance)
+    running = profiles.operating_hours_mask(
+        scenario.plant.operating_hours_per_year,
+        scenario.plant.operating_hours_per_day,
+        p("load.spring_festival_shutdown_days"),
+        p("load.spring_festival_start_day"),
+        p("load.maintenance_start_day"),
+    )
+    return profiles.derived_load(
+        running,
+        temperature,
+        annual["process_electricity"],
+        annual["site_electricity"],
+        annual["process_cooling"],
+        annual["site_cooling"],
+        p,
+    )
+
+
+def _unit_costs(p: _Param, wind_pu: Array) -> UnitCosts:
+    """Annualised unit costs: capex x capital recovery factor at the discount rate + O&M share;
+    wind as a take-or-pay PPA on all available output. [CNY per MW, MWh or MW-month]"""
+    rate = p("finance.discount_rate")
+
+    def annual_share(life: str, om: str) -> float:
+        return capital_recovery_factor(rate, p(life)) + p(om)
+
+    wind_price = (
+        p("wind.ppa_price_cny_per_kwh")
+        + p("wind.green_premium_cny_per_kwh")
+        + p("wind.delivery_charge_cny_per_kwh")
+    ) * 1000.0
+    return UnitCosts(
+        pv_per_mw_year=p("pv.capex_cny_per_w")
+        * 1e6
+        * annual_share("pv.lifetime_years", "pv.om_share_per_year"),
+        wind_per_mw_year=wind_price * float(wind_pu.sum()),
+        wind_per_mwh=wind_price,
+        battery_per_mwh_year=p("battery.energy_capex_cny_per_kwh")
+        * 1000.0
+        * annual_share("battery.lifetime_years", "battery.om_share_per_year"),
+        battery_per_mw_year=p("battery.power_capex_cny_per_kw")
+        * 1000.0
+        * annual_share("battery.lifetime_years", "battery.om_share_per_year"),
+        cold_storage_per_mwh_year=p("cold_storage.capex_cny_per_kwh_th")
+        * 1000.0
+        * annual_share("cold_storage.lifetime_years", "cold_storage.om_share_per_year"),
+        lng_connection_per_mw_year=p("lng.connection_capex_cny_per_kw_th")
+        * 1000.0
+        * annual_share("lng.connection_lifetime_years", "lng.connection_om_share_per_year"),
+        lng_cold_per_mwh=p("lng.cold_price_cny_per_kwh_th") * 1000.0,
+        gec_per_mwh=p("gec.price_cny_per_mwh"),
+        demand_per_mw_month=p("tariff.demand_charge_cny_per_kw_month") * 1000.0,
+        pv_capex_per_mw=p("pv.capex_cny_per_w") * 1e6,
+        battery_capex_per_mwh=p("battery.energy_capex_cny_per_kwh") * 1000.0,
+        battery_capex_per_mw=p("battery.power_capex_cny_per_kw") * 1000.0,
+        cold_storage_capex_per_mwh=p("cold_storage.capex_cny_per_kwh_th") * 1000.0,
+        lng_connection_capex_per_mw=p("lng.connection_capex_cny_per_kw_th") * 1000.0,
+    )
+
+
+def _other_energy(balance: Balance, factors: Mapping[str, float]) -> tuple[float, float]:
+    """Natural gas and purchased heat of the balance in coal equivalent [tce/yr] and CO2 [tCO2/yr]."""
+    energy = balance.energy_by_carrier()
+    gas_nm3 = _first(energy.get("natural_gas", 0.0))
+    heat_mj = _first(energy.get("heat", 0.0))
+    tce = catalog.conventions().tce
+    other_tce = (
+        gas_nm3 * tce["natural_gas_kgce_per_nm3"].value + heat_mj * tce["heat_kgce_per_mj"].value
+    ) / 1000.0
+    other_co2 = (gas_nm3 * factors["gas_kg_per_nm3"] + heat_mj * factors["heat_kg_per_mj"]) / 1000.0
+    return other_tce, other_co2
+
+
+def _grid_cfe_share(grid_factor: float, p: _Param) -> float:
+    """Carbon-free share of grid electricity: 1 - grid factor / fossil-only factor, in [0, 1]. [-]"""
+    fossil = p("grid.fossil_only_kgco2_per_kwh")
+    return min(max(1.0 - grid_factor / fossil, 0.0), 1.0)
+
+
+def _product_t(balance: Balance) -> float:
+    """Product output of the first draw; must be positive. [t/yr]"""
+    product_t = _first(balance.product_t_per_year)
+    if product_t <= 0:
+        raise InputError(
+            [Problem("plant.capacity_t_per_year", product_t, "a positive output")], "energy stage"
+        )
+    return product_t
+
+
 def build_inputs(
     scenario: Scenario,
     balance: Balance,
@@ -182,165 +372,43 @@ def build_inputs(
         return float(values(name))
 
     index = profiles.hourly_index()
-    seed = scenario.seed
-
-    def rng(stream: str) -> np.random.Generator:
-        return np.random.default_rng([seed, _STREAMS[stream]])
-
-    site = catalog.site(scenario.site.id)
-    temperature = profiles.ambient_temperature(
-        index,
-        profiles.monthly(p, "temperature.mean_c"),
-        p("temperature.diurnal_amplitude_c"),
-        p("temperature.daily_sd_c"),
-        p("temperature.daily_autocorrelation"),
-        rng("temperature"),
-    )
-    geometry = profiles.solar_geometry(index, site.latitude_deg.value, site.longitude_deg.value)
-    ghi = profiles.cloudy_ghi(
-        index,
-        geometry.ghi_clear,
-        profiles.monthly(p, "solar.ghi_kwh_per_m2"),
-        p("solar.clouds.daily_concentration"),
-        p("solar.clouds.daily_autocorrelation"),
-        p("solar.clouds.hourly_sd"),
-        p("solar.clouds.hourly_autocorrelation"),
-        rng("clouds"),
-    )
-    pv_first = profiles.pv_output_per_kwp(geometry, ghi, temperature, p)
-    pv_pu = pv_first * profiles.lifetime_average_factor(p("pv.degradation_per_year"), p("pv.lifetime_years"))
-    curve = (
-        p("wind.cut_in_m_per_s"),
-        p("wind.rated_m_per_s"),
-        p("wind.cut_out_m_per_s"),
-        p("wind.farm_losses"),
-    )
-    shape = profiles.wind_shape(
-        index,
-        p("wind.weibull_shape"),
-        p("wind.hourly_autocorrelation"),
-        p("wind.seasonal_amplitude"),
-        p("wind.diurnal_amplitude"),
-        rng("wind"),
-    )
-    scale, wind_pu = profiles.calibrate_wind(shape, p("wind.capacity_factor"), *curve)
-    lng_raw = profiles.lng_cold_available(
-        index,
-        p("lng.terminal_sendout_mt_per_year"),
-        p("lng.cold_kj_per_kg"),
-        p("lng.contract_share"),
-        p("lng.seasonal_amplitude"),
-        p("lng.peak_day_of_year"),
-        p("lng.daily_sd"),
-        p("lng.daily_autocorrelation"),
-        rng("lng"),
-    )
-    periods = catalog.read_toml(catalog.data_path("energy", "tariff_periods.toml"))
-    labels = profiles.tou_periods(index, {k: v for k, v in periods.items() if isinstance(v, dict)})
-    price = profiles.tou_prices(labels, p) * 1000.0
-
+    weather = _weather(scenario, index, p)
+    lng_raw = _lng_cold(scenario, index, p)
+    labels, price = _tariff(index, p)
     if load is None:
-        annual = annual_energy(balance)
-        running = profiles.operating_hours_mask(
-            scenario.plant.operating_hours_per_year,
-            scenario.plant.operating_hours_per_day,
-            p("load.spring_festival_shutdown_days"),
-            p("load.spring_festival_start_day"),
-            p("load.maintenance_start_day"),
-        )
-        load = profiles.derived_load(
-            running,
-            temperature,
-            annual["process_electricity"],
-            annual["site_electricity"],
-            annual["process_cooling"],
-            annual["site_cooling"],
-            p,
-        )
+        load = _derived_load(scenario, balance, weather.temperature_c, p)
     cop = settings.chiller_cop if settings.chiller_cop is not None else chiller_cop(scenario)
-
-    rate = p("finance.discount_rate")
-
-    def annual_share(life: str, om: str) -> float:
-        return capital_recovery_factor(rate, p(life)) + p(om)
-
-    wind_price = (
-        p("wind.ppa_price_cny_per_kwh")
-        + p("wind.green_premium_cny_per_kwh")
-        + p("wind.delivery_charge_cny_per_kwh")
-    ) * 1000.0
-    costs = UnitCosts(
-        pv_per_mw_year=p("pv.capex_cny_per_w")
-        * 1e6
-        * annual_share("pv.lifetime_years", "pv.om_share_per_year"),
-        wind_per_mw_year=wind_price * float(wind_pu.sum()),
-        wind_per_mwh=wind_price,
-        battery_per_mwh_year=p("battery.energy_capex_cny_per_kwh")
-        * 1000.0
-        * annual_share("battery.lifetime_years", "battery.om_share_per_year"),
-        battery_per_mw_year=p("battery.power_capex_cny_per_kw")
-        * 1000.0
-        * annual_share("battery.lifetime_years", "battery.om_share_per_year"),
-        cold_storage_per_mwh_year=p("cold_storage.capex_cny_per_kwh_th")
-        * 1000.0
-        * annual_share("cold_storage.lifetime_years", "cold_storage.om_share_per_year"),
-        lng_connection_per_mw_year=p("lng.connection_capex_cny_per_kw_th")
-        * 1000.0
-        * annual_share("lng.connection_lifetime_years", "lng.connection_om_share_per_year"),
-        lng_cold_per_mwh=p("lng.cold_price_cny_per_kwh_th") * 1000.0,
-        gec_per_mwh=p("gec.price_cny_per_mwh"),
-        demand_per_mw_month=p("tariff.demand_charge_cny_per_kw_month") * 1000.0,
-        pv_capex_per_mw=p("pv.capex_cny_per_w") * 1e6,
-        battery_capex_per_mwh=p("battery.energy_capex_cny_per_kwh") * 1000.0,
-        battery_capex_per_mw=p("battery.power_capex_cny_per_kw") * 1000.0,
-        cold_storage_capex_per_mwh=p("cold_storage.capex_cny_per_kwh_th") * 1000.0,
-        lng_connection_capex_per_mw=p("lng.connection_capex_cny_per_kw_th") * 1000.0,
-    )
-
+    costs = _unit_costs(p, weather.wind_pu)
     factors, notes, (grid_key, residual_key) = _grid_factors(scenario)
-    fossil = p("grid.fossil_only_kgco2_per_kwh")
-    cfe_share = min(max(1.0 - factors["grid"] / fossil, 0.0), 1.0)
-    energy = balance.energy_by_carrier()
-    gas_nm3 = _first(energy.get("natural_gas", 0.0))
-    heat_mj = _first(energy.get("heat", 0.0))
-    tce = catalog.conventions().tce
-    other_tce = (
-        gas_nm3 * tce["natural_gas_kgce_per_nm3"].value + heat_mj * tce["heat_kgce_per_mj"].value
-    ) / 1000.0
-    other_co2 = (gas_nm3 * factors["gas_kg_per_nm3"] + heat_mj * factors["heat_kg_per_mj"]) / 1000.0
-    product_t = _first(balance.product_t_per_year)
-    if product_t <= 0:
-        raise InputError(
-            [Problem("plant.capacity_t_per_year", product_t, "a positive output")], "energy stage"
-        )
-    rte = p("battery.round_trip_efficiency")
+    other_tce, other_co2 = _other_energy(balance, factors)
+    product_t = _product_t(balance)
     notes = (
         *notes,
-        f"wind: Weibull scale {scale:.2f} m/s at hub height gives the capacity factor {p('wind.capacity_factor'):.3f}",
-        f"PV: first-year specific yield {pv_first.sum():.0f} kWh/kWp; lifetime-average derate applied",
+        f"wind: Weibull scale {weather.wind_scale:.2f} m/s at hub height gives the capacity factor {p('wind.capacity_factor'):.3f}",
+        f"PV: first-year specific yield {weather.pv_first.sum():.0f} kWh/kWp; lifetime-average derate applied",
     )
     return EnergyInputs(
         settings=settings,
         index=index,
         load=load,
-        temperature_c=temperature,
-        ghi_w_per_m2=ghi,
-        pv_first_year_kw_per_kwp=pv_first,
-        pv_pu=pv_pu,
-        wind_speed_m_per_s=scale * shape,
-        wind_pu=wind_pu,
+        temperature_c=weather.temperature_c,
+        ghi_w_per_m2=weather.ghi_w_per_m2,
+        pv_first_year_kw_per_kwp=weather.pv_first,
+        pv_pu=weather.pv_pu,
+        wind_speed_m_per_s=weather.wind_scale * weather.wind_shape,
+        wind_pu=weather.wind_pu,
         lng_available_mw_th=lng_raw * p("lng.delivery_efficiency"),
         tou_period=labels,
         price_cny_per_mwh=price,
         chiller_cop=float(cop),
         chiller_capacity_mw_th=float(load.cooling_mw_th.max()) * p("chiller.capacity_margin"),
-        battery_efficiency=float(np.sqrt(rte)),
+        battery_efficiency=float(np.sqrt(p("battery.round_trip_efficiency"))),  # one way
         battery_standing_loss=p("battery.standing_loss_per_hour"),
         cold_storage_standing_loss=p("cold_storage.standing_loss_per_hour"),
         costs=costs,
         grid_factor_t_per_mwh=factors["grid"],
         residual_factor_t_per_mwh=factors["residual"],
-        grid_cfe_share=cfe_share,
+        grid_cfe_share=_grid_cfe_share(factors["grid"], p),
         grid_factor_key=grid_key,
         residual_factor_key=residual_key,
         electricity_kgce_per_kwh=factors["kgce_per_kwh"],

@@ -125,26 +125,13 @@ def _cap(limit: float | None) -> float:
     return np.inf if limit is None else float(limit)
 
 
-def build_network(inputs: EnergyInputs, hours: int = 1) -> pypsa.Network:
-    """The PyPSA network of the site for the inputs' mode and technologies.
+def _add_demand_and_grid(n: pypsa.Network, inputs: EnergyInputs, hours: int) -> None:
+    """Buses, process and cooling loads [MW], grid import at the TOU price and the chillers.
 
-    Parameters
-    ----------
-    inputs : EnergyInputs
-    hours : int
-        Time resolution: hours per snapshot (1 = the full hourly year); series are block means
-        and snapshot weightings carry the hours.
+    The grid connection is sized at twice the peak electric demand (process and chillers) plus
+    1 MW, so that it does not bind; prices are scaled by :data:`COST_SCALE`. [CNY/MWh]
     """
-    import pypsa
-
-    settings = inputs.settings
-    expand = _expansion(inputs)
-    costs = inputs.costs
-    k = COST_SCALE
     snapshots = inputs.index[::hours]
-    n = pypsa.Network()
-    n.set_snapshots(snapshots)
-    n.snapshot_weightings.loc[:, :] = float(hours)
     for carrier in ("electricity", "cooling", "battery", "grid", "pv", "wind", "lng_cold", "cold_storage"):
         n.add("Carrier", carrier)
     n.add("Bus", "electricity", carrier="electricity")
@@ -158,7 +145,7 @@ def build_network(inputs: EnergyInputs, hours: int = 1) -> pypsa.Network:
 
     chiller_el_max = inputs.chiller_capacity_mw_th / inputs.chiller_cop
     grid_max = 2.0 * (float(load_el.max()) + chiller_el_max) + 1.0
-    price = aggregate(inputs.price_cny_per_mwh, hours) * k
+    price = aggregate(inputs.price_cny_per_mwh, hours) * COST_SCALE
     n.add(
         "Generator",
         "grid",
@@ -177,87 +164,145 @@ def build_network(inputs: EnergyInputs, hours: int = 1) -> pypsa.Network:
         p_nom=chiller_el_max,
     )
 
-    def add_generator(name: str, pu: Array, fixed: float, limit: float | None, capital: float) -> None:
-        series = pd.Series(aggregate(pu, hours), index=snapshots)
-        if expand:
-            n.add(
-                "Generator",
-                name,
-                bus="electricity",
-                carrier=name,
-                p_nom_extendable=True,
-                p_nom_max=_cap(limit),
-                p_max_pu=series,
-                capital_cost=capital * k,
-            )
-        elif fixed > 0:
-            n.add("Generator", name, bus="electricity", carrier=name, p_nom=fixed, p_max_pu=series)
 
-    if settings.allows("pv"):
-        add_generator("pv", inputs.pv_pu, settings.pv_mw, settings.pv_max_mw, costs.pv_per_mw_year)
-    if settings.allows("wind"):
-        add_generator("wind", inputs.wind_pu, settings.wind_mw, settings.wind_max_mw, costs.wind_per_mw_year)
-
-    if settings.allows("battery") and (expand or settings.battery_mwh > 0):
-        eta = inputs.battery_efficiency
-        n.add("Bus", "battery", carrier="battery")
-        store: dict[str, Any] = {"e_cyclic": True, "standing_loss": inputs.battery_standing_loss}
-        charger: dict[str, Any] = {"efficiency": eta}
-        if expand:
-            store |= {
-                "e_nom_extendable": True,
-                "e_nom_max": _cap(settings.battery_max_mwh),
-                "capital_cost": costs.battery_per_mwh_year * k,
-            }
-            charger |= {"p_nom_extendable": True, "capital_cost": costs.battery_per_mw_year * k}
-            discharger: dict[str, Any] = {"efficiency": eta, "p_nom_extendable": True}
-        else:
-            store["e_nom"] = settings.battery_mwh
-            charger["p_nom"] = settings.battery_mw
-            discharger = {"efficiency": eta, "p_nom": settings.battery_mw}
-        n.add("Store", "battery", bus="battery", carrier="battery", **store)
-        n.add("Link", "battery_charge", bus0="electricity", bus1="battery", carrier="battery", **charger)
+def _add_renewable(
+    n: pypsa.Network,
+    inputs: EnergyInputs,
+    hours: int,
+    name: str,
+    pu: Array,
+    fixed: float,
+    limit: float | None,
+    capital: float,
+) -> None:
+    """PV or wind with hourly output per MW ``pu``: extendable up to ``limit`` at ``capital``
+    [CNY/MW/yr] (expansion mode), else ``fixed`` MW when positive."""
+    series = pd.Series(aggregate(pu, hours), index=inputs.index[::hours])
+    if _expansion(inputs):
         n.add(
-            "Link", "battery_discharge", bus0="battery", bus1="electricity", carrier="battery", **discharger
+            "Generator",
+            name,
+            bus="electricity",
+            carrier=name,
+            p_nom_extendable=True,
+            p_nom_max=_cap(limit),
+            p_max_pu=series,
+            capital_cost=capital * COST_SCALE,
+        )
+    elif fixed > 0:
+        n.add("Generator", name, bus="electricity", carrier=name, p_nom=fixed, p_max_pu=series)
+
+
+def _add_battery(n: pypsa.Network, inputs: EnergyInputs) -> None:
+    """Battery: a store [MWh] on its own bus with charge and discharge links (one-way
+    efficiency each, [-]); energy and power sized separately in expansion mode."""
+    settings, costs, expand = inputs.settings, inputs.costs, _expansion(inputs)
+    eta = inputs.battery_efficiency
+    n.add("Bus", "battery", carrier="battery")
+    store: dict[str, Any] = {"e_cyclic": True, "standing_loss": inputs.battery_standing_loss}
+    charger: dict[str, Any] = {"efficiency": eta}
+    if expand:
+        store |= {
+            "e_nom_extendable": True,
+            "e_nom_max": _cap(settings.battery_max_mwh),
+            "capital_cost": costs.battery_per_mwh_year * COST_SCALE,
+        }
+        charger |= {"p_nom_extendable": True, "capital_cost": costs.battery_per_mw_year * COST_SCALE}
+        discharger: dict[str, Any] = {"efficiency": eta, "p_nom_extendable": True}
+    else:
+        store["e_nom"] = settings.battery_mwh
+        charger["p_nom"] = settings.battery_mw
+        discharger = {"efficiency": eta, "p_nom": settings.battery_mw}
+    n.add("Store", "battery", bus="battery", carrier="battery", **store)
+    n.add("Link", "battery_charge", bus0="electricity", bus1="battery", carrier="battery", **charger)
+    n.add("Link", "battery_discharge", bus0="battery", bus1="electricity", carrier="battery", **discharger)
+
+
+def _add_lng_cold(n: pypsa.Network, inputs: EnergyInputs, hours: int) -> None:
+    """LNG cold on the cooling bus: a connection [MW_th] limited by the cold available, paid per
+    MWh_th delivered; extendable in expansion mode, else the given connection."""
+    settings, costs = inputs.settings, inputs.costs
+    available = aggregate(inputs.lng_available_mw_th, hours)
+    marginal = costs.lng_cold_per_mwh * COST_SCALE
+    if _expansion(inputs):
+        n.add(
+            "Generator",
+            "lng_cold",
+            bus="cooling",
+            carrier="lng_cold",
+            p_nom_extendable=True,
+            p_nom_max=min(_cap(settings.lng_connection_max_mw_th), float(available.max())),
+            capital_cost=costs.lng_connection_per_mw_year * COST_SCALE,
+            marginal_cost=marginal,
+        )
+    else:
+        size = settings.lng_connection_mw_th
+        n.add(
+            "Generator",
+            "lng_cold",
+            bus="cooling",
+            carrier="lng_cold",
+            p_nom=size,
+            p_max_pu=pd.Series(np.minimum(available / size, 1.0), index=inputs.index[::hours]),
+            marginal_cost=marginal,
         )
 
-    if settings.allows("lng_cold") and (expand or settings.lng_connection_mw_th > 0):
-        available = aggregate(inputs.lng_available_mw_th, hours)
-        marginal = costs.lng_cold_per_mwh * k
-        if expand:
-            n.add(
-                "Generator",
-                "lng_cold",
-                bus="cooling",
-                carrier="lng_cold",
-                p_nom_extendable=True,
-                p_nom_max=min(_cap(settings.lng_connection_max_mw_th), float(available.max())),
-                capital_cost=costs.lng_connection_per_mw_year * k,
-                marginal_cost=marginal,
-            )
-        else:
-            size = settings.lng_connection_mw_th
-            n.add(
-                "Generator",
-                "lng_cold",
-                bus="cooling",
-                carrier="lng_cold",
-                p_nom=size,
-                p_max_pu=pd.Series(np.minimum(available / size, 1.0), index=snapshots),
-                marginal_cost=marginal,
-            )
 
+def _add_cold_storage(n: pypsa.Network, inputs: EnergyInputs) -> None:
+    """Chilled-water storage [MWh_th] on the cooling bus with its standing loss. [1/h]"""
+    settings = inputs.settings
+    tank: dict[str, Any] = {"e_cyclic": True, "standing_loss": inputs.cold_storage_standing_loss}
+    if _expansion(inputs):
+        tank |= {
+            "e_nom_extendable": True,
+            "e_nom_max": _cap(settings.cold_storage_max_mwh_th),
+            "capital_cost": inputs.costs.cold_storage_per_mwh_year * COST_SCALE,
+        }
+    else:
+        tank["e_nom"] = settings.cold_storage_mwh_th
+    n.add("Store", "cold_storage", bus="cooling", carrier="cold_storage", **tank)
+
+
+def build_network(inputs: EnergyInputs, hours: int = 1) -> pypsa.Network:
+    """The PyPSA network of the site for the inputs' mode and technologies.
+
+    Parameters
+    ----------
+    inputs : EnergyInputs
+    hours : int
+        Time resolution: hours per snapshot (1 = the full hourly year); series are block means
+        and snapshot weightings carry the hours.
+    """
+    import pypsa
+
+    settings = inputs.settings
+    expand = _expansion(inputs)
+    costs = inputs.costs
+    n = pypsa.Network()
+    n.set_snapshots(inputs.index[::hours])
+    n.snapshot_weightings.loc[:, :] = float(hours)
+    _add_demand_and_grid(n, inputs, hours)
+    if settings.allows("pv"):
+        _add_renewable(
+            n, inputs, hours, "pv", inputs.pv_pu, settings.pv_mw, settings.pv_max_mw, costs.pv_per_mw_year
+        )
+    if settings.allows("wind"):
+        _add_renewable(
+            n,
+            inputs,
+            hours,
+            "wind",
+            inputs.wind_pu,
+            settings.wind_mw,
+            settings.wind_max_mw,
+            costs.wind_per_mw_year,
+        )
+    if settings.allows("battery") and (expand or settings.battery_mwh > 0):
+        _add_battery(n, inputs)
+    if settings.allows("lng_cold") and (expand or settings.lng_connection_mw_th > 0):
+        _add_lng_cold(n, inputs, hours)
     if settings.allows("cold_storage") and (expand or settings.cold_storage_mwh_th > 0):
-        tank: dict[str, Any] = {"e_cyclic": True, "standing_loss": inputs.cold_storage_standing_loss}
-        if expand:
-            tank |= {
-                "e_nom_extendable": True,
-                "e_nom_max": _cap(settings.cold_storage_max_mwh_th),
-                "capital_cost": costs.cold_storage_per_mwh_year * k,
-            }
-        else:
-            tank["e_nom"] = settings.cold_storage_mwh_th
-        n.add("Store", "cold_storage", bus="cooling", carrier="cold_storage", **tank)
+        _add_cold_storage(n, inputs)
     return n
 
 

@@ -191,6 +191,46 @@ def solar_geometry(
     )
 
 
+def _mean_clear_sky_index(month: NDArray[np.int64], ghi_clear: Array, monthly_ghi_kwh_per_m2: Array) -> Array:
+    """Each month's mean clear-sky index: target over clear-sky irradiation (at most 0.95). [-]"""
+    clear_month = np.bincount(month, ghi_clear, minlength=12) / 1000.0
+    mean_index = monthly_ghi_kwh_per_m2 / clear_month
+    if np.any(mean_index > 0.95):
+        bad = int(np.argmax(mean_index))
+        raise InputError(
+            [
+                Problem(
+                    f"energy.parameters.solar.ghi_kwh_per_m2.{MONTHS[bad]}",
+                    float(monthly_ghi_kwh_per_m2[bad]),
+                    f"at most 95 % of the month's clear-sky irradiation ({0.95 * clear_month[bad]:.0f} kWh/m2)",
+                )
+            ],
+            "energy parameters",
+        )
+    return mean_index
+
+
+def _calibrate_to_months(
+    index_t: Array,
+    ghi_clear: Array,
+    month: NDArray[np.int64],
+    monthly_ghi_kwh_per_m2: Array,
+    max_index: float,
+) -> Array:
+    """Clip the hourly clear-sky index to [0, ``max_index``] and rescale each month until its
+    GHI sum equals the climatology [kWh/m2] (at most 50 rounds, to 1e-12). [-]"""
+    target = monthly_ghi_kwh_per_m2 * 1000.0
+    for _ in range(50):
+        index_t = np.clip(index_t, 0.0, max_index)
+        ghi = index_t * ghi_clear
+        sums = np.bincount(month, ghi, minlength=12)
+        factor = target / sums
+        index_t = index_t * factor[month]
+        if np.max(np.abs(factor - 1.0)) < 1e-12:
+            break
+    return index_t
+
+
 def cloudy_ghi(
     index: pd.DatetimeIndex,
     ghi_clear: Array,
@@ -241,20 +281,7 @@ def cloudy_ghi(
 
     month = _month(index)
     day = _day_of_year(index)
-    clear_month = np.bincount(month, ghi_clear, minlength=12) / 1000.0
-    mean_index = monthly_ghi_kwh_per_m2 / clear_month
-    if np.any(mean_index > 0.95):
-        bad = int(np.argmax(mean_index))
-        raise InputError(
-            [
-                Problem(
-                    f"energy.parameters.solar.ghi_kwh_per_m2.{MONTHS[bad]}",
-                    float(monthly_ghi_kwh_per_m2[bad]),
-                    f"at most 95 % of the month's clear-sky irradiation ({0.95 * clear_month[bad]:.0f} kWh/m2)",
-                )
-            ],
-            "energy parameters",
-        )
+    mean_index = _mean_clear_sky_index(month, ghi_clear, monthly_ghi_kwh_per_m2)
     day_month = np.asarray(pd.date_range(f"{YEAR}-01-01", periods=DAYS, freq="D").month) - 1
     mu = mean_index[day_month]
     uniform = special.ndtr(ar1(rng, DAYS, daily_autocorrelation))
@@ -262,15 +289,7 @@ def cloudy_ghi(
     daily_index = stats.beta.ppf(uniform, mu * daily_concentration, (1 - mu) * daily_concentration)
     hourly = np.exp(hourly_sd * ar1(rng, HOURS, hourly_autocorrelation) - hourly_sd**2 / 2.0)
     index_t = daily_index[day] * hourly
-    target = monthly_ghi_kwh_per_m2 * 1000.0
-    for _ in range(50):
-        index_t = np.clip(index_t, 0.0, max_clear_sky_index)
-        ghi = index_t * ghi_clear
-        sums = np.bincount(month, ghi, minlength=12)
-        factor = target / sums
-        index_t = index_t * factor[month]
-        if np.max(np.abs(factor - 1.0)) < 1e-12:
-            break
+    index_t = _calibrate_to_months(index_t, ghi_clear, month, monthly_ghi_kwh_per_m2, max_clear_sky_index)
     return index_t * ghi_clear
 
 

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from natwin.costs import EquipmentItem, EquipmentResult
 from natwin.equipment import equipment_catalog, parameter_table
 from natwin.errors import DataError, InputError, Problem
-from natwin.flowsheet import Balance, CompiledRoute, solve_balance
+from natwin.flowsheet import Balance, CompiledRoute, UnitBalance, solve_balance
 from natwin.flowsheet import route as packaged_route
 from natwin.flowsheet.compile import Unit
 from natwin.operations.data import OperationValues, operation_values, operations_data
@@ -188,11 +189,7 @@ def build_line(
     ov = operation_values(settings.parameters)
     ev = _equipment_values(scenario)
     meta = operations_data()
-    feeders = _feeders(route)
-    path = _main_path(route, feeders)
     items = {item.unit_id: item for item in equipment.items}
-    inputs = {u.index: _input_kg(balance, route, u, feeders) for u in route.units}
-    consumers: dict[tuple[int, str], int] = {v: k for k, v in feeders.items()}
     shutdown = Shutdown(ov("plant.shutdown_start_day"), ov("plant.shutdown_days"))
     on_hours = HOURS_PER_YEAR - min(shutdown.days * 24.0, HOURS_PER_YEAR - 1.0)
     hours_per_day = scenario.plant.operating_hours_per_day
@@ -203,39 +200,15 @@ def build_line(
         else ShiftCalendar(shifts_per_day=max(1, math.ceil(hours_per_day / shift_h)), shift_h=shift_h)
     )
 
-    # product equivalents along the main path: kg of product per kg of each station's input
-    product_kg = _first(balance.product_t_per_year) * 1000.0
-    pe = {index: product_kg / inputs[index] for index in path}
-
+    basis = _line_basis(scenario, route, balance, (ev, ov, meta), shifts, on_hours, settings.flow_step_h)
     stations: list[Station] = []
     for unit in route.units:
         if unit.id not in items:
             raise DataError(f"equipment result has no item for unit {unit.id!r} of route {route.id!r}")
-        stations.append(
-            _station(
-                unit,
-                route,
-                balance,
-                items[unit.id],
-                inputs,
-                consumers,
-                pe,
-                path,
-                scenario,
-                ev,
-                ov,
-                meta,
-                shifts,
-                on_hours,
-                settings.flow_step_h,
-            )
-        )
+        stations.append(_station(unit, items[unit.id], basis))
     if settings.campaign:
         stations = _with_campaign(stations, scenario, route, balance, settings, ov, ev, meta)
-    base_load = {}
-    for energy in balance.utilities.values():
-        for carrier, amount in _energy(energy).items():
-            base_load[carrier] = base_load.get(carrier, 0.0) + amount / on_hours
+    base_load = _base_load(balance, on_hours)
     return LineModel(
         name=f"{route.id} ({scenario.plant.name})",
         stations=tuple(stations),
@@ -247,41 +220,68 @@ def build_line(
     )
 
 
-def _station(
-    unit: Unit,
+@dataclass(frozen=True)
+class _LineBasis:
+    """What every station of the line is built from: the route, its balance and the settings."""
+
+    route: CompiledRoute
+    balance: Balance
+    scenario: Scenario
+    inputs: dict[int, float]  # input of each unit (by index) [kg/yr]
+    consumers: dict[tuple[int, str], int]  # (unit index, outlet) -> index of the unit it feeds
+    pe: dict[int, float]  # main path: kg of product per kg of the station's input [-]
+    path: list[int]  # unit indices of the main path
+    ev: Values  # equipment parameters
+    ov: OperationValues  # operations and reliability parameters
+    meta: object  # operations data (conveyors, hot operations, atmospheres)
+    shifts: ShiftCalendar | None  # working day of staffed batch steps
+    on_hours: float  # hours a year the plant is not shut down [h/yr]
+    flow_step_h: float  # clock step of pooled continuous units [h]
+
+
+def _line_basis(
+    scenario: Scenario,
     route: CompiledRoute,
     balance: Balance,
-    item: EquipmentItem,
-    inputs: dict[int, float],
-    consumers: dict[tuple[int, str], int],
-    pe: dict[int, float],
-    path: list[int],
-    scenario: Scenario,
-    ev: Values,
-    ov: OperationValues,
-    meta: object,
+    data: tuple[Values, OperationValues, object],
     shifts: ShiftCalendar | None,
     on_hours: float,
     flow_step_h: float,
-) -> Station:
-    op = unit.operation
-    ub = balance.unit(unit.id)
-    m_in = inputs[unit.index]
-    if m_in <= 0:
-        raise DataError(f"unit {unit.id!r} of route {route.id!r} receives no material in the balance")
-    pieces, rate, standby = _rate_per_piece(item, m_in, scenario, ev)
-    eq_id = item.equipment_id
-    mode = "batch" if unit.mode == "batch" else "continuous"
-    per_piece = mode == "continuous" and op in meta.conveyors  # type: ignore[attr-defined]
-    if mode != "continuous" or per_piece:
-        standby = 0
-    # outlets: the main-path (or route main) outlet first
+) -> _LineBasis:
+    """The route's topology (feeders, main path), each unit's input [kg/yr] and the product
+    equivalents along the main path; ``data`` = (equipment values, operation values, meta)."""
+    feeders = _feeders(route)
+    path = _main_path(route, feeders)
+    inputs = {u.index: _input_kg(balance, route, u, feeders) for u in route.units}
+    consumers: dict[tuple[int, str], int] = {v: k for k, v in feeders.items()}
+    # product equivalents along the main path: kg of product per kg of each station's input
+    product_kg = _first(balance.product_t_per_year) * 1000.0
+    pe = {index: product_kg / inputs[index] for index in path}
+    ev, ov, meta = data
+    return _LineBasis(
+        route, balance, scenario, inputs, consumers, pe, path, ev, ov, meta, shifts, on_hours, flow_step_h
+    )
+
+
+def _base_load(balance: Balance, on_hours: float) -> dict[str, float]:
+    """Site utilities' energy spread over the hours the plant is not shut down. [kW or Nm3/h]"""
+    base_load: dict[str, float] = {}
+    for energy in balance.utilities.values():
+        for carrier, amount in _energy(energy).items():
+            base_load[carrier] = base_load.get(carrier, 0.0) + amount / on_hours
+    return base_load
+
+
+def _outlets(unit: Unit, ub: UnitBalance, m_in: float, b: _LineBasis) -> tuple[Outlet, ...]:
+    """Outlets with ``outlet mass / input mass`` of the balance [-], the main outlet first: the
+    one that feeds the next main-path unit (or the route's main outlet off the path)."""
+    route, pe, path = b.route, b.pe, b.path
     outlets: list[Outlet] = []
     on_path = unit.index in pe
     next_on_path = path[path.index(unit.index) + 1] if on_path and unit.index != path[-1] else None
     for name in ub.outlets_kmol:
         ratio = _first(ub.outlet_mass_kg(name)) / m_in
-        target = consumers.get((unit.index, name))
+        target = b.consumers.get((unit.index, name))
         if unit.index == route.product_unit and name == route.product_outlet:
             outlets.append(Outlet(name, ratio, None, True, True))
         elif target is not None:
@@ -291,7 +291,15 @@ def _station(
     if not outlets or not outlets[0].main:
         main_ratio = _first(ub.outlet_mass_kg(unit.main_outlet)) / m_in
         outlets.insert(0, Outlet(unit.main_outlet, main_ratio, None, True, False))
-    # times
+    return tuple(outlets)
+
+
+def _times(
+    op: str, eq_id: str, mode: str, ev: Values, ov: OperationValues
+) -> tuple[Distribution | None, float, str]:
+    """Batch cycle (gamma, the equipment's residence time or ``<op>.cycle_h``) or continuous
+    transit [h]: a kiln's firing cycle(s), the residence time or ``<op>.transit_h``; with the
+    source of the cycle."""
     cycle = None
     transit = 0.0
     cycle_source = ""
@@ -311,15 +319,28 @@ def _station(
             transit = _first(ev(f"{eq_id}.residence_h"))
         else:
             transit = ov.op(op, "transit_h")
-    flow_kg_per_h = m_in / scenario.plant.operating_hours_per_year
-    buffer = ov.op(op, "buffer_h") * flow_kg_per_h
+    return cycle, transit, cycle_source
+
+
+def _input_buffer(
+    unit: Unit, m_in: float, rate: float, pieces: int, cycle: Distribution | None, b: _LineBasis
+) -> float:
+    """Input buffer [kg]: ``<op>.buffer_h`` of the balance flow, at least two lots and
+    ``max(MIN_BUFFER_H, 2 flow steps)`` of the unit's full rate; unlimited for the first unit."""
+    flow_kg_per_h = m_in / b.scenario.plant.operating_hours_per_year
+    buffer = b.ov.op(unit.operation, "buffer_h") * flow_kg_per_h
     lot = rate * cycle.mean if cycle is not None else 0.0
     # the simulation moves flow in steps of about an hour: a buffer holds at least three hours
     # of the unit's full rate (and two lots), else it would throttle the flow through it
-    buffer = max(buffer, 2.0 * lot, max(MIN_BUFFER_H, 2.0 * flow_step_h) * rate * pieces)
+    buffer = max(buffer, 2.0 * lot, max(MIN_BUFFER_H, 2.0 * b.flow_step_h) * rate * pieces)
     if unit.index == 0:
         buffer = math.inf
-    # reliability
+    return buffer
+
+
+def _failures(op: str, ov: OperationValues) -> tuple[tuple[Failures, ...], Thermal | None]:
+    """Random failures (exponential MTBF, lognormal MTTR) and, for hot units with major
+    failures, cold failures with cool-down and heat-up (reliability.toml). [h]"""
     repair_cv = ov("plant.repair_cv")
     failures = [
         Failures(
@@ -339,6 +360,39 @@ def _station(
             )
         )
         thermal = Thermal(ov(f"{op}.cool_down_h"), ov(f"{op}.heat_up_h"))
+    return tuple(failures), thermal
+
+
+def _power(ub: UnitBalance, op: str, m_in: float, running: int, b: _LineBasis) -> Power:
+    """Energy of the balance split into a fixed part per running piece [kW or Nm3/h while on]
+    and a part per kg processed [kWh/kg], by ``<op>.fixed_power_share``."""
+    share = b.ov.op(op, "fixed_power_share")
+    fixed, per_kg = {}, {}
+    for carrier, amount in _energy(ub.energy).items():
+        fixed[carrier] = share * amount / (b.on_hours * running)
+        per_kg[carrier] = (1.0 - share) * amount / m_in
+    return Power(fixed, per_kg, hot=op in b.meta.hot)  # type: ignore[attr-defined]
+
+
+def _station(unit: Unit, item: EquipmentItem, b: _LineBasis) -> Station:
+    """The station of ``unit``: pieces and rate from the equipment stage, outlets, times,
+    buffer, reliability, quality, grade changes, shifts and energy."""
+    op = unit.operation
+    ov = b.ov
+    ub = b.balance.unit(unit.id)
+    m_in = b.inputs[unit.index]
+    if m_in <= 0:
+        raise DataError(f"unit {unit.id!r} of route {b.route.id!r} receives no material in the balance")
+    pieces, rate, standby = _rate_per_piece(item, m_in, b.scenario, b.ev)
+    eq_id = item.equipment_id
+    mode = "batch" if unit.mode == "batch" else "continuous"
+    per_piece = mode == "continuous" and op in b.meta.conveyors  # type: ignore[attr-defined]
+    if mode != "continuous" or per_piece:
+        standby = 0
+    outlets = _outlets(unit, ub, m_in, b)
+    cycle, transit, cycle_source = _times(op, eq_id, mode, b.ev, ov)
+    buffer = _input_buffer(unit, m_in, rate, pieces, cycle, b)
+    failures, thermal = _failures(op, ov)
     interval, duration = ov.op(op, "pm_interval_h"), ov.op(op, "pm_duration_h")
     maintenance = Maintenance(interval, duration) if interval > 0 and duration > 0 else None
     reject = ov.op(op, "reject_fraction")
@@ -346,14 +400,7 @@ def _station(
     grade_interval = ov.op(op, "grade_interval_h")
     grade = GradeChange(grade_interval, ov.op(op, "grade_transition_h")) if grade_interval > 0 else None
     staffed = ov.op(op, "staffed") >= 0.5 and mode == "batch"
-    # energy
-    share = ov.op(op, "fixed_power_share")
-    running = pieces - standby
-    fixed, per_kg = {}, {}
-    for carrier, amount in _energy(ub.energy).items():
-        fixed[carrier] = share * amount / (on_hours * running)
-        per_kg[carrier] = (1.0 - share) * amount / m_in
-    power = Power(fixed, per_kg, hot=op in meta.hot)  # type: ignore[attr-defined]
+    power = _power(ub, op, m_in, pieces - standby, b)
     source = (
         f"{item.equipment_id}: {pieces} pieces ({standby} standby) of {rate:.4g} kg/h input from the "
         f"equipment stage; cycle {cycle_source or 'n/a'}; reliability {ov.source(op, 'mtbf_h')}"
@@ -365,16 +412,16 @@ def _station(
         mode=mode,  # type: ignore[arg-type]
         pieces=pieces,
         rate_kg_per_h=rate,
-        outlets=tuple(outlets),
+        outlets=outlets,
         cycle=cycle,
         transit_h=transit,
         per_piece=per_piece,
         input_buffer_kg=buffer,
-        product_per_kg=pe.get(unit.index, 0.0),
-        failures=tuple(failures),
+        product_per_kg=b.pe.get(unit.index, 0.0),
+        failures=failures,
         maintenance=maintenance,
         thermal=thermal,
-        shifts=shifts if staffed else None,
+        shifts=b.shifts if staffed else None,
         quality=quality,
         grade_change=grade,
         standby=standby,
@@ -421,33 +468,9 @@ def _with_campaign(
         )
     kiln = stations[kiln_index]
     cat = equipment_catalog()
-
-    def kiln_figures(r: CompiledRoute, b: Balance) -> tuple[Unit, float, float, float, float]:
-        """(unit, feed kg/yr, kiln product per feed, final product per feed, electricity per kg feed)."""
-        unit = next((u for u in r.units if u.operation == kiln.operation), None)
-        if unit is None:
-            raise InputError(
-                [Problem("operations.campaign", r.id, f"a route with a {kiln.operation} unit")],
-                "operations settings",
-            )
-        fdrs = _feeders(r)
-        feed = _input_kg(b, r, unit, fdrs)
-        ub = b.unit(unit.id)
-        out = _first(ub.outlet_mass_kg(unit.main_outlet))
-        final = _first(b.product_t_per_year) * 1000.0
-        elec = _first(ub.energy.get("electricity", 0.0))
-        return unit, feed, out / feed, final / feed, elec / feed
-
-    own_unit, _, own_kpf, _, own_elec = kiln_figures(route, balance)
+    own_unit, _, own_kpf, _, own_elec = _kiln_figures(route, balance, kiln.operation)
     own_type = cat.type_for(route.id, own_unit).id
     own_feed_per_h = 1.0 / (_kiln_hours_per_kg(own_type, ev, 1.0 / own_kpf) / own_kpf)
-    changeover = Changeover(
-        ramp_c_per_h=ov("changeover.ramp_c_per_h"),
-        purge_h=ov("changeover.purge_h"),
-        cleaning_h=ov("changeover.cleaning_h"),
-        first_off_h=ov("changeover.first_off_h"),
-        first_off_reject=ov("changeover.first_off_reject"),
-    )
     phases = []
     for entry in plan:
         r = packaged_route(entry.route)
@@ -460,7 +483,7 @@ def _with_campaign(
             phases.append(CampaignPhase(chem, entry.weeks * 168.0, True, temperature, atmosphere))
             continue
         b = solve_balance(r, scenario.plant.capacity_t_per_year)
-        unit, _, kpf, ppf, elec = kiln_figures(r, b)
+        unit, _, kpf, ppf, elec = _kiln_figures(r, b, kiln.operation)
         eq_type = cat.type_for(r.id, unit).id
         feed_per_h = 1.0 / (_kiln_hours_per_kg(eq_type, ev, 1.0 / kpf) / kpf)
         phases.append(
@@ -476,6 +499,36 @@ def _with_campaign(
             )
         )
     stations[kiln_index] = Station(
-        **{**kiln.__dict__, "campaign": Campaign(tuple(phases), changeover)}  # type: ignore[arg-type]
+        **{**kiln.__dict__, "campaign": Campaign(tuple(phases), _changeover(ov))}  # type: ignore[arg-type]
     )
     return stations
+
+
+def _kiln_figures(r: CompiledRoute, b: Balance, operation: str) -> tuple[Unit, float, float, float, float]:
+    """The kiln unit (``operation``) of route ``r`` with its feed [kg/yr], kiln product per feed,
+    final product per feed [-] and electricity per kg of feed [kWh/kg] in balance ``b``."""
+    unit = next((u for u in r.units if u.operation == operation), None)
+    if unit is None:
+        raise InputError(
+            [Problem("operations.campaign", r.id, f"a route with a {operation} unit")],
+            "operations settings",
+        )
+    fdrs = _feeders(r)
+    feed = _input_kg(b, r, unit, fdrs)
+    ub = b.unit(unit.id)
+    out = _first(ub.outlet_mass_kg(unit.main_outlet))
+    final = _first(b.product_t_per_year) * 1000.0
+    elec = _first(ub.energy.get("electricity", 0.0))
+    return unit, feed, out / feed, final / feed, elec / feed
+
+
+def _changeover(ov: OperationValues) -> Changeover:
+    """A kiln's product changeover: temperature ramp [degC/h], purge, cleaning and first-off
+    time [h] and first-off reject share [-] (operations.toml)."""
+    return Changeover(
+        ramp_c_per_h=ov("changeover.ramp_c_per_h"),
+        purge_h=ov("changeover.purge_h"),
+        cleaning_h=ov("changeover.cleaning_h"),
+        first_off_h=ov("changeover.first_off_h"),
+        first_off_reject=ov("changeover.first_off_reject"),
+    )

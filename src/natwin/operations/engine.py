@@ -59,6 +59,7 @@ from natwin.operations.model import (
     S_STARVED,
     STATES,
     WAITING_STATES,
+    CampaignPhase,
     Distribution,
     LineModel,
     Station,
@@ -802,109 +803,53 @@ class _Sim:
         spec = rt.spec
         w0 = self.W
         transit = spec.transit_h
-        n_slots = max(1, min(round(transit / self.step), MAX_KILN_SLOTS)) if transit > 0 else 1
-        beat = transit / n_slots if transit > 0 else self.step
-        slot = spec.rate_kg_per_h * beat
+        n_slots, beat, slot = _kiln_slots(transit, self.step, spec.rate_kg_per_h)
         reg: deque[tuple[float, float, int, float]] = deque()  # (kg, tau, phase, reject share)
         campaign = spec.campaign
         phases = campaign.phases if campaign is not None else ()
-        grade = spec.grade_change
-        source = rt.buf is None
         buf = rt.buf
         n_modes = len(p.ttf)
         phase_now = -1
         n_loaded = 0  # slots in the register that carry material
         first_off_until = -math.inf
-        hot = spec.power.hot
         while True:
             now = env.now
             cal_now = now - w0
             s, e = self.shutdown_at(now)
             pm_due = p.next_pm
-            if not reg:
-                if s <= now < e:
-                    self.set_state(rt, p, S_SHUTDOWN, on=False)
-                    yield env.timeout(e - now)
-                    continue
-                if now >= pm_due:
-                    m = spec.maintenance
-                    assert m is not None
-                    while p.next_pm <= now:
-                        p.next_pm += m.interval_h
-                    self.set_state(rt, p, S_MAINTENANCE, on=hot)
-                    yield env.timeout(m.duration_h)
-                    continue
-                nearest = min(s, pm_due)
-                if now + transit > nearest + EPS:  # empty, and too close to a stop to load
-                    self.set_state(rt, p, S_SHUTDOWN if s <= pm_due else S_MAINTENANCE, on=hot)
-                    yield env.timeout(nearest - now)
-                    continue
+            if not reg and (yield from self._kiln_stop_empty(rt, p, s, e)):
+                continue
             load = True
             state = S_PROCESSING
             on: bool | None = None
             if now + transit > s + EPS or now + transit > pm_due + EPS:
-                load, on = False, hot
+                load, on = False, spec.power.hot
                 state = S_SHUTDOWN if s <= pm_due else S_MAINTENANCE
             phase = 0
             if campaign is not None:
-                i, _, phase_end = campaign.phase_at(cal_now)
-                if phase_now < 0:
+                i, switch, load, state, on = self._kiln_phase(rt, phase_now, cal_now, load, state, on)
+                if not switch:
                     phase_now = i
-                if i != phase_now and phases[i].product != phases[phase_now].product:
-                    if reg:
-                        load, state, on = False, S_CHANGEOVER, None  # finish the run-out
-                    else:
-                        self.set_state(rt, p, S_CHANGEOVER)
-                        if w0 <= now < self.END:
-                            rt.rec.changeovers += 1
-                        yield env.timeout(campaign.changeover.duration_h(phases[phase_now], phases[i]))
-                        first_off_until = env.now + campaign.changeover.first_off_h
-                        phase_now = i
-                        continue
-                else:
+                elif not reg:  # empty: change over to the next product now
+                    first_off_until = yield from self._kiln_changeover(rt, p, phase_now, i)
                     phase_now = i
-                    nxt = phases[(i + 1) % len(phases)]
-                    if load and nxt.product != phases[i].product and phase_end - cal_now < transit - EPS:
-                        load, state = False, S_CHANGEOVER
+                    continue
                 phase = phase_now
             own = campaign is None or phases[phase].own
-            loaded = 0.0
-            tau = now
-            reject = 0.0
-            if load:
-                if own:
-                    if source:
-                        loaded, tau = self.load_source(rt, slot)
-                    else:
-                        if buf.level <= EPS and not reg:  # type: ignore[union-attr]
-                            self.set_state(rt, p, S_STARVED)
-                            yield from self._wait_kiln(rt, p, buf, campaign)  # type: ignore[arg-type]
-                            continue
-                        loaded = min(slot, buf.level)  # type: ignore[union-attr]
-                        if loaded > 0:
-                            tau = buf.take(loaded)  # type: ignore[union-attr]
-                    if loaded < slot * (1 - 1e-9):
-                        state = S_HELD if source else S_STARVED
-                    if grade is not None and cal_now % grade.interval_h < grade.transition_h:
-                        reject = 1.0
-                else:
-                    loaded = slot * phases[phase].feed_rate_factor
-                if now < first_off_until:
-                    reject = max(reject, campaign.changeover.first_off_reject)  # type: ignore[union-attr]
+            if load and own and buf is not None and buf.level <= EPS and not reg:
+                self.set_state(rt, p, S_STARVED)
+                yield from self._wait_kiln(rt, p, buf, campaign)
+                continue
+            loaded, tau, reject, state = (
+                self._kiln_fill(rt, slot, beat, phase, own, state, first_off_until)
+                if load
+                else (0.0, now, 0.0, state)
+            )
             self.set_state(rt, p, state, on)
             if loaded > 0:
                 n_loaded += 1
             if n_loaded:
                 reg.append((loaded, tau, phase, reject))
-            if loaded > 0:
-                factor = 1.0 if own else phases[phase].energy_factor
-                self.log_processing(rt, now, now + beat, loaded, factor)
-                if w0 <= now < self.END:
-                    rt.rec.ideal_h += loaded / (
-                        spec.rate_kg_per_h * (1.0 if own else phases[phase].feed_rate_factor)
-                    )
-                    if own:
-                        rt.rec.processed_kg += loaded
             yield env.timeout(beat)
             # the belt moved one beat: the failure clocks run
             failed = -1
@@ -918,16 +863,128 @@ class _Sim:
                     n_loaded -= 1
                     if not n_loaded:
                         reg.clear()  # only empty slots left: the kiln is empty
-                if kg > 0:
                     if campaign is None or phases[ph].own:
                         for target, amount in self.emit_now(rt, kg, tau_out, share):
                             yield from self.put_blocking(rt, p, target, amount, tau_out)
                     elif w0 <= env.now < self.END:
-                        name = phases[ph].product
-                        made = kg * phases[ph].product_per_feed * (1 - share)
-                        rt.rec.other_product_kg[name] = rt.rec.other_product_kg.get(name, 0.0) + made
+                        _book_other_product(rt, phases[ph], kg, share)
             if failed >= 0:
                 yield from self.repair(rt, p, failed)
+
+    def _kiln_stop_empty(
+        self, rt: _StationRt, p: _Piece, s: float, e: float
+    ) -> Generator[simpy.Event, Any, bool]:
+        """An empty kiln in a shutdown ``[s, e)``, due for maintenance, or too close to a stop to
+        load a slot (one transit time) waits; returns whether it waited."""
+        env = self.env
+        spec = rt.spec
+        now = env.now
+        pm_due = p.next_pm
+        hot = spec.power.hot
+        if s <= now < e:
+            self.set_state(rt, p, S_SHUTDOWN, on=False)
+            yield env.timeout(e - now)
+            return True
+        if now >= pm_due:
+            m = spec.maintenance
+            assert m is not None
+            while p.next_pm <= now:
+                p.next_pm += m.interval_h
+            self.set_state(rt, p, S_MAINTENANCE, on=hot)
+            yield env.timeout(m.duration_h)
+            return True
+        nearest = min(s, pm_due)
+        if now + spec.transit_h > nearest + EPS:  # empty, and too close to a stop to load
+            self.set_state(rt, p, S_SHUTDOWN if s <= pm_due else S_MAINTENANCE, on=hot)
+            yield env.timeout(nearest - now)
+            return True
+        return False
+
+    def _kiln_phase(
+        self, rt: _StationRt, phase_now: int, cal_now: float, load: bool, state: int, on: bool | None
+    ) -> tuple[int, bool, bool, int, bool | None]:
+        """Campaign phase at ``cal_now`` [h from the window start] and whether the product
+        changes from ``phase_now`` (-1: none yet): the kiln then stops loading and runs out. It
+        also stops loading one transit time before a phase that switches the product ends.
+        Returns (phase, product switch, load, state, on)."""
+        campaign = rt.spec.campaign
+        assert campaign is not None
+        phases = campaign.phases
+        i, _, phase_end = campaign.phase_at(cal_now)
+        if phase_now < 0:
+            phase_now = i
+        if i != phase_now and phases[i].product != phases[phase_now].product:
+            return i, True, False, S_CHANGEOVER, None  # finish the run-out
+        nxt = phases[(i + 1) % len(phases)]
+        if load and nxt.product != phases[i].product and phase_end - cal_now < rt.spec.transit_h - EPS:
+            load, state = False, S_CHANGEOVER
+        return i, False, load, state, on
+
+    def _kiln_changeover(
+        self, rt: _StationRt, p: _Piece, old: int, new: int
+    ) -> Generator[simpy.Event, Any, float]:
+        """The empty kiln changes over from campaign phase ``old`` to ``new``; returns the time
+        until which first-off output is rejected. [h]"""
+        env = self.env
+        campaign = rt.spec.campaign
+        assert campaign is not None
+        phases = campaign.phases
+        self.set_state(rt, p, S_CHANGEOVER)
+        if self.W <= env.now < self.END:
+            rt.rec.changeovers += 1
+        yield env.timeout(campaign.changeover.duration_h(phases[old], phases[new]))
+        return env.now + campaign.changeover.first_off_h
+
+    def _kiln_fill(
+        self,
+        rt: _StationRt,
+        slot: float,
+        beat: float,
+        phase: int,
+        own: bool,
+        state: int,
+        first_off_until: float,
+    ) -> tuple[float, float, float, int]:
+        """Fill the slot now: from the source or the input buffer (own product), or the other
+        product's feed of a campaign phase, and book it (variable energy over the ``beat``, scaled
+        for another product; ideal hours at the kiln rate; kg processed of own product).
+        Returns (kg, entry time, reject share, state): held or starved when the slot is not full;
+        a grade transition or first-off output is rejected. Booking before the caller's state
+        change is safe: it touches energy and kg, the state change only hours."""
+        now = self.env.now
+        spec = rt.spec
+        campaign = spec.campaign
+        loaded = 0.0
+        tau = now
+        reject = 0.0
+        if own:
+            source = rt.buf is None
+            if source:
+                loaded, tau = self.load_source(rt, slot)
+            else:
+                buf = rt.buf
+                loaded = min(slot, buf.level)  # type: ignore[union-attr]
+                if loaded > 0:
+                    tau = buf.take(loaded)  # type: ignore[union-attr]
+            if loaded < slot * (1 - 1e-9):
+                state = S_HELD if source else S_STARVED
+            grade = spec.grade_change
+            if grade is not None and (now - self.W) % grade.interval_h < grade.transition_h:
+                reject = 1.0
+        else:
+            loaded = slot * campaign.phases[phase].feed_rate_factor  # type: ignore[union-attr]
+        if now < first_off_until:
+            reject = max(reject, campaign.changeover.first_off_reject)  # type: ignore[union-attr]
+        if loaded > 0:  # book the slot: energy over the beat, ideal hours, kg processed
+            other = None if own else campaign.phases[phase]  # type: ignore[union-attr]
+            self.log_processing(rt, now, now + beat, loaded, 1.0 if other is None else other.energy_factor)
+            if self.W <= now < self.END:
+                rt.rec.ideal_h += loaded / (
+                    spec.rate_kg_per_h * (1.0 if other is None else other.feed_rate_factor)
+                )
+                if own:
+                    rt.rec.processed_kg += loaded
+        return loaded, tau, reject, state
 
     def _wait_kiln(
         self, rt: _StationRt, p: _Piece, buf: _Buffer, campaign: Any
@@ -987,16 +1044,10 @@ class _Sim:
         not fit downstream is flushed first (the unit is blocked while it cannot); then the
         material that has completed its transit leaves, and the unit loads what its input buffer
         holds, up to the rate of the pieces that are up (standby pieces excluded).
+        The failure clocks and the transit exit stay inline: they run every step (hot path).
         """
         fs: _FlowState = rt.flow  # type: ignore[assignment]
-        spec = rt.spec
-        w0, t_end = self.W, self.END
-        dt = end - now
         pieces = rt.pieces
-        rec = rt.rec
-        times = rec.times
-        hot = spec.power.hot
-        cal = fs.calendar
         # failure clocks of the pieces that ran in the last step
         if fs.run_prev > 0:
             n_modes = fs.n_modes
@@ -1013,40 +1064,21 @@ class _Sim:
                         ttf[i] -= run
                     m = min(range(n_modes), key=ttf.__getitem__)
                 if ttf[m] <= 0:
-                    if w0 <= now < t_end:
-                        rec.failures += 1
+                    if self.W <= now < self.END:
+                        rt.rec.failures += 1
                     p.up_at = now + p.ttr_draw[m]()
                     p.down_state = S_FAILED
                     ttf[m] = p.ttf_draw[m]()
                     fs.n_down += 1
             fs.run_prev = 0.0
-        if cal is not None and not cal.is_on(now - w0):
+        cal = fs.calendar
+        if cal is not None and not cal.is_on(now - self.W):
             self.account(rt, S_OFF_SHIFT, now, end, len(pieces), False, NO_GANTT)
             self._gantt(rt, -1, S_OFF_SHIFT, now, end)
             self.set_status(rt, BREAK)
             return
-        # pieces: maintenance due, repairs under way
-        if fs.n_down or now >= fs.next_piece_event:
-            avail = 0.0
-            fs.n_down = 0
-            fs.next_piece_event = math.inf
-            m_spec = spec.maintenance
-            for p in pieces:
-                if p.up_at <= now and now >= p.next_pm:
-                    while p.next_pm <= now:
-                        p.next_pm += m_spec.interval_h  # type: ignore[union-attr]
-                    p.up_at = now + m_spec.duration_h  # type: ignore[union-attr]
-                    p.down_state = S_MAINTENANCE
-                if p.up_at <= now:
-                    avail += 1.0
-                else:
-                    fs.n_down += 1
-                    back = p.up_at if p.up_at < end else end
-                    if back < end:
-                        avail += (end - back) / dt
-                    self.account(rt, p.down_state, now, back, 1.0, hot and p.down_state == S_FAILED, NO_GANTT)
-                if p.next_pm < fs.next_piece_event:
-                    fs.next_piece_event = p.next_pm
+        if fs.n_down or now >= fs.next_piece_event:  # maintenance due, repairs under way
+            avail = self._flow_pieces_up(rt, fs, now, end)
             if avail <= EPS:  # every piece is down: nothing moves
                 self.set_status(rt, ACTIVE)
                 self._gantt(rt, -1, pieces[0].down_state, now, end)
@@ -1062,9 +1094,8 @@ class _Sim:
             if fs.held:
                 self._flow_waiting(rt, S_BLOCKED, now, end, running)
                 return
-        # material that completed its transit leaves
         reg = fs.reg
-        if fs.n_slots and len(reg) >= fs.n_slots:
+        if fs.n_slots and len(reg) >= fs.n_slots:  # material that completed its transit leaves
             kg, tau_out, share = reg.popleft()
             if kg > 0:
                 fs.n_loaded -= 1
@@ -1076,7 +1107,18 @@ class _Sim:
                 if fs.held:
                     self._flow_waiting(rt, S_BLOCKED, now, end, running)
                     return
-        # load
+        self._flow_move(rt, fs, now, end, running, avail)
+
+    def _flow_move(
+        self, rt: _StationRt, fs: _FlowState, now: float, end: float, running: float, avail: float
+    ) -> None:
+        """Load and book a pooled unit's step: the unit loads what its input buffer holds (or the
+        source releases) up to the rate of the ``running`` pieces [kg], into its transit register
+        or straight downstream, and books processing and waiting hours, kg and ideal hours."""
+        reg = fs.reg
+        spec = rt.spec
+        w0 = self.W
+        dt = end - now
         rate = spec.rate_kg_per_h
         capacity = running * rate * dt
         if rt.buf is None:
@@ -1105,7 +1147,9 @@ class _Sim:
             if fs.n_loaded:
                 reg.append((loaded, tau, reject))
         # book the step
-        if w0 <= now and end <= t_end:
+        if w0 <= now and end <= self.END:
+            rec = rt.rec
+            times = rec.times
             times[S_PROCESSING] += running * f * dt
             if f < 1 - 1e-9:
                 times[waiting] += running * (1 - f) * dt
@@ -1127,20 +1171,54 @@ class _Sim:
             if self.g0 < end and now < self.g1:
                 self._gantt(rt, -1, S_PROCESSING if f >= 0.5 else waiting, now, end)
         else:
-            self.account(rt, S_PROCESSING, now, end, running * f, True, NO_GANTT)
-            if f < 1 - 1e-9:
-                self.account(rt, waiting, now, end, running * (1 - f), True, NO_GANTT)
-            if loaded > 0:
-                self.log_processing(rt, now, end, loaded)
-                if w0 <= now < t_end:
-                    rec.ideal_h += loaded / rate
-                    rec.processed_kg += loaded
+            self._flow_book_edge(rt, now, end, running, f, loaded, waiting)
         status = ACTIVE if f >= 1 - 1e-6 else WAITING
         if status != rt.status:
             self.set_status(rt, status)
         if fs.n_modes:
             fs.run_prev = dt * f * running / avail
             fs.prev_start = now
+
+    def _flow_pieces_up(self, rt: _StationRt, fs: _FlowState, now: float, end: float) -> float:
+        """Pieces up in ``[now, end)`` (a piece back within the step counts pro rata) [-]; starts
+        the maintenance that is due and books the pieces down (failed or in maintenance)."""
+        dt = end - now
+        hot = rt.spec.power.hot
+        avail = 0.0
+        fs.n_down = 0
+        fs.next_piece_event = math.inf
+        m_spec = rt.spec.maintenance
+        for p in rt.pieces:
+            if p.up_at <= now and now >= p.next_pm:
+                while p.next_pm <= now:
+                    p.next_pm += m_spec.interval_h  # type: ignore[union-attr]
+                p.up_at = now + m_spec.duration_h  # type: ignore[union-attr]
+                p.down_state = S_MAINTENANCE
+            if p.up_at <= now:
+                avail += 1.0
+            else:
+                fs.n_down += 1
+                back = p.up_at if p.up_at < end else end
+                if back < end:
+                    avail += (end - back) / dt
+                self.account(rt, p.down_state, now, back, 1.0, hot and p.down_state == S_FAILED, NO_GANTT)
+            if p.next_pm < fs.next_piece_event:
+                fs.next_piece_event = p.next_pm
+        return avail
+
+    def _flow_book_edge(
+        self, rt: _StationRt, now: float, end: float, running: float, f: float, loaded: float, waiting: int
+    ) -> None:
+        """Book a pooled unit's step that crosses the edge of the observed window: ``running``
+        pieces processing a fraction ``f`` of the step and waiting the rest [h], ``loaded`` kg."""
+        self.account(rt, S_PROCESSING, now, end, running * f, True, NO_GANTT)
+        if f < 1 - 1e-9:
+            self.account(rt, waiting, now, end, running * (1 - f), True, NO_GANTT)
+        if loaded > 0:
+            self.log_processing(rt, now, end, loaded)
+            if self.W <= now < self.END:
+                rt.rec.ideal_h += loaded / rt.spec.rate_kg_per_h
+                rt.rec.processed_kg += loaded
 
     def _flow_waiting(self, rt: _StationRt, state: int, now: float, end: float, running: float) -> None:
         """A pooled continuous unit waits (starved or blocked) for the step ``[now, end)``."""
@@ -1267,6 +1345,21 @@ class _Sim:
         if t < self.END:
             intervals.append((t, self.END))
         return np.array(intervals, dtype=float).reshape(-1, 2)
+
+
+def _kiln_slots(transit_h: float, step_h: float, rate_kg_per_h: float) -> tuple[int, float, float]:
+    """Slots of a kiln's belt (one per clock step of the transit, at most ``MAX_KILN_SLOTS``),
+    the beat between slots [h] and the feed per slot [kg]."""
+    n_slots = max(1, min(round(transit_h / step_h), MAX_KILN_SLOTS)) if transit_h > 0 else 1
+    beat = transit_h / n_slots if transit_h > 0 else step_h
+    return n_slots, beat, rate_kg_per_h * beat
+
+
+def _book_other_product(rt: _StationRt, phase: CampaignPhase, kg: float, reject_share: float) -> None:
+    """Output of a campaign phase that fires another product (kg of that product, not rejected)."""
+    name = phase.product
+    made = kg * phase.product_per_feed * (1 - reject_share)
+    rt.rec.other_product_kg[name] = rt.rec.other_product_kg.get(name, 0.0) + made
 
 
 def _spread(bins: list[float], a: float, b: float, amount: float) -> None:

@@ -59,6 +59,7 @@ from natwin.operations.model import (
     S_PROCESSING,
     STATES,
     LineModel,
+    Station,
 )
 
 Array = NDArray[np.float64]
@@ -348,81 +349,78 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
-def aggregate(
-    line: LineModel,
-    records: Sequence[ReplicationRecord],
-    *,
-    years: int,
-    seed: int,
-    release: str,
-    sample_week: int,
-    wall_time_s: float,
-    level: float = 0.95,
-) -> OperationsResult:
-    """Summarise replications into an :class:`OperationsResult`."""
-    n_st = len(line.stations)
-    window = records[0].window_h
-    per_year = HOURS_PER_YEAR / window  # scale window totals to one plant year
-    rows: dict[str, list[list[float]]] = {
-        k: [[] for _ in range(n_st)]
-        for k in ("A", "P", "Q", "U", "map", "share", "proc", "fail", "chg", "rework", "scrap")
-    }
-    time_shares = np.zeros((n_st, len(STATES)))
-    line_a, line_q, line_oee = [], [], []
-    outputs, scraps, wips, leads, thr, sojourns = [], [], [], [], [], []
-    main = set(line.main_path)
-    constraint = min(
-        (st for st in line.stations if st.id in main), key=lambda st: st.capacity_kg_per_h * st.product_per_kg
+#: Per-station figures collected per replication (see :func:`_add_station_rows`).
+_STATION_ROWS = ("A", "P", "Q", "U", "map", "share", "proc", "fail", "chg", "rework", "scrap")
+
+
+def _add_station_rows(
+    rows: dict[str, list[list[float]]],
+    time_shares: Array,
+    rec: ReplicationRecord,
+    per_year: float,
+    n_rec: int,
+) -> None:
+    """Append one replication's figures of every station to ``rows``; add its time shares.
+
+    A = run / planned production time, P = ideal / run hours, Q = good / (good + rejected),
+    U = processing share of the window (OEE after Nakajima 1988); momentary bottleneck share
+    (Roser et al. 2002); processed, rework, scrap [t/yr] and failures, changeovers [1/yr].
+    """
+    shares = momentary_bottleneck_shares(
+        [s.active_periods for s in rec.stations], rec.start_h, rec.start_h + rec.window_h
     )
-    c_index = line.index(constraint.id)
-    c_rate_t = constraint.capacity_kg_per_h * constraint.product_per_kg / 1000.0  # t/h product eq.
-    campaign_rows: list[tuple[dict[str, float], dict[str, float], float, float, float]] = []
-    for rec in records:
-        shares = momentary_bottleneck_shares(
-            [s.active_periods for s in rec.stations], rec.start_h, rec.start_h + rec.window_h
-        )
-        for i, srec in enumerate(rec.stations):
-            t = np.asarray(srec.times)
-            total = t.sum()
-            planned = sum(t[s] for s in PLANNED_STATES)
-            run = sum(t[s] for s in RUN_STATES)
-            ppt = total - planned
-            a = _ratio(run, ppt)
-            p = _ratio(srec.ideal_h, run)
-            q = (
-                _ratio(srec.good_kg, srec.good_kg + srec.rejected_kg)
-                if srec.good_kg + srec.rejected_kg
-                else 1.0
-            )
-            rows["A"][i].append(a)
-            rows["P"][i].append(p)
-            rows["Q"][i].append(q)
-            rows["U"][i].append(_ratio(t[S_PROCESSING], total))
-            aps = srec.active_periods
-            rows["map"][i].append(float(np.mean([b - a_ for a_, b in aps])) if aps else 0.0)
-            rows["share"][i].append(float(shares[i]))
-            rows["proc"][i].append(srec.processed_kg / 1000.0 * per_year)
-            rows["fail"][i].append(srec.failures * per_year)
-            rows["chg"][i].append(srec.changeovers * per_year)
-            rows["rework"][i].append(srec.rework_kg / 1000.0 * per_year)
-            rows["scrap"][i].append(srec.scrap_kg / 1000.0 * per_year)
-            time_shares[i] += t / max(total, 1e-300) / len(records)
-        good_t = sum(rec.good_output_kg_by_year) / 1000.0 / years
-        outputs.append(good_t)
-        scraps.append(rec.scrap_pe_kg / 1000.0 * per_year)
-        wips.append(rec.wip_area_pe_kg_h / window / 1000.0)
-        leads.append(_ratio(rec.good_sojourn_pe_kg_h, rec.good_pe_kg))
-        sojourns.append(_ratio(rec.sojourn_pe_kg_h, rec.departed_pe_kg))
-        thr.append(rec.departed_pe_kg / window / 1000.0)
-        shutdown_h = _shutdown_hours(line, years) / years
-        line_ppt = HOURS_PER_YEAR - shutdown_h
-        theoretical = c_rate_t * line_ppt
-        line_oee.append(good_t / theoretical)
-        line_a.append(rows["A"][c_index][-1])
-        line_q.append(_ratio(rec.good_pe_kg, rec.good_pe_kg + rec.scrap_pe_kg))
-        campaign_rows.append(_campaign_row(line, rec, per_year))
+    for i, srec in enumerate(rec.stations):
+        t = np.asarray(srec.times)
+        total = t.sum()
+        planned = sum(t[s] for s in PLANNED_STATES)
+        run = sum(t[s] for s in RUN_STATES)
+        ppt = total - planned
+        a = _ratio(run, ppt)
+        p = _ratio(srec.ideal_h, run)
+        q = _ratio(srec.good_kg, srec.good_kg + srec.rejected_kg) if srec.good_kg + srec.rejected_kg else 1.0
+        rows["A"][i].append(a)
+        rows["P"][i].append(p)
+        rows["Q"][i].append(q)
+        rows["U"][i].append(_ratio(t[S_PROCESSING], total))
+        aps = srec.active_periods
+        rows["map"][i].append(float(np.mean([b - a_ for a_, b in aps])) if aps else 0.0)
+        rows["share"][i].append(float(shares[i]))
+        rows["proc"][i].append(srec.processed_kg / 1000.0 * per_year)
+        rows["fail"][i].append(srec.failures * per_year)
+        rows["chg"][i].append(srec.changeovers * per_year)
+        rows["rework"][i].append(srec.rework_kg / 1000.0 * per_year)
+        rows["scrap"][i].append(srec.scrap_kg / 1000.0 * per_year)
+        time_shares[i] += t / max(total, 1e-300) / n_rec
+
+
+def _line_figures(
+    line: LineModel, rec: ReplicationRecord, window: float, years: int, c_rate_t: float
+) -> dict[str, float]:
+    """One replication's line figures: good output and scrap [t/yr], WIP [t], lead time and
+    sojourn [h], throughput [t/h], line OEE (good output over the constraint's rate x planned
+    time) and line quality (product equivalents) [-]; ``window`` is the observed window. [h]"""
+    per_year = HOURS_PER_YEAR / window  # scale window totals to one plant year
+    good_t = sum(rec.good_output_kg_by_year) / 1000.0 / years
+    shutdown_h = _shutdown_hours(line, years) / years
+    theoretical = c_rate_t * (HOURS_PER_YEAR - shutdown_h)
+    return {
+        "output": good_t,
+        "scrap": rec.scrap_pe_kg / 1000.0 * per_year,
+        "wip": rec.wip_area_pe_kg_h / window / 1000.0,
+        "lead": _ratio(rec.good_sojourn_pe_kg_h, rec.good_pe_kg),
+        "sojourn": _ratio(rec.sojourn_pe_kg_h, rec.departed_pe_kg),
+        "thr": rec.departed_pe_kg / window / 1000.0,
+        "oee": good_t / theoretical,
+        "q": _ratio(rec.good_pe_kg, rec.good_pe_kg + rec.scrap_pe_kg),
+    }
+
+
+def _unit_results(
+    line: LineModel, rows: dict[str, list[list[float]]], time_shares: Array
+) -> tuple[tuple[UnitResult, ...], list[float]]:
+    """Each station's means over the replications, and the mean momentary bottleneck shares."""
+    bottleneck_shares = [float(np.mean(rows["share"][i])) for i in range(len(line.stations))]
     units = []
-    bottleneck_shares = [float(np.mean(rows["share"][i])) for i in range(n_st)]
     for i, st in enumerate(line.stations):
         units.append(
             UnitResult(
@@ -449,12 +447,19 @@ def aggregate(
                 scrap_t_per_year=float(np.mean(rows["scrap"][i])),
             )
         )
-    bottleneck = line.stations[int(np.argmax(bottleneck_shares))].id
-    a_line = float(np.nanmean(line_a))
-    q_line = float(np.nanmean(line_q))
-    oee_line = float(np.mean(line_oee))
+    return tuple(units), bottleneck_shares
+
+
+def _line_oee(
+    line: LineModel, series: dict[str, list[float]], constraint: Station, c_rate_t: float, years: int
+) -> LineOEE:
+    """Line OEE with the availability of the constraint (the main-path station of least
+    capacity) and performance = OEE / (A x Q)."""
+    a_line = float(np.nanmean(series["a"]))
+    q_line = float(np.nanmean(series["q"]))
+    oee_line = float(np.mean(series["oee"]))
     shutdown_h = _shutdown_hours(line, years) / years
-    oee = LineOEE(
+    return LineOEE(
         availability=a_line,
         performance=oee_line / (a_line * q_line) if a_line * q_line > 0 else math.nan,
         quality=q_line,
@@ -462,6 +467,42 @@ def aggregate(
         constraint=constraint.id,
         theoretical_t_per_year=c_rate_t * (HOURS_PER_YEAR - shutdown_h),
     )
+
+
+def aggregate(
+    line: LineModel,
+    records: Sequence[ReplicationRecord],
+    *,
+    years: int,
+    seed: int,
+    release: str,
+    sample_week: int,
+    wall_time_s: float,
+    level: float = 0.95,
+) -> OperationsResult:
+    """Summarise replications into an :class:`OperationsResult`."""
+    n_st = len(line.stations)
+    window = records[0].window_h
+    per_year = HOURS_PER_YEAR / window  # scale window totals to one plant year
+    rows: dict[str, list[list[float]]] = {k: [[] for _ in range(n_st)] for k in _STATION_ROWS}
+    time_shares = np.zeros((n_st, len(STATES)))
+    series: dict[str, list[float]] = {
+        k: [] for k in ("output", "scrap", "wip", "lead", "sojourn", "thr", "oee", "q", "a")
+    }
+    main = set(line.main_path)
+    constraint = min(
+        (st for st in line.stations if st.id in main), key=lambda st: st.capacity_kg_per_h * st.product_per_kg
+    )
+    c_index = line.index(constraint.id)
+    c_rate_t = constraint.capacity_kg_per_h * constraint.product_per_kg / 1000.0  # t/h product eq.
+    campaign_rows: list[tuple[dict[str, float], dict[str, float], float, float, float]] = []
+    for rec in records:
+        _add_station_rows(rows, time_shares, rec, per_year, len(records))
+        for key, value in _line_figures(line, rec, window, years, c_rate_t).items():
+            series[key].append(value)
+        series["a"].append(rows["A"][c_index][-1])
+        campaign_rows.append(_campaign_row(line, rec, per_year))
+    units, bottleneck_shares = _unit_results(line, rows, time_shares)
     load = _mean_load(records, years)
     return OperationsResult(
         line=line.name,
@@ -470,15 +511,15 @@ def aggregate(
         replications=len(records),
         seed=seed,
         release=release,
-        output_t_per_year=Estimate.of(outputs, level),
-        scrap_t_per_year=Estimate.of(scraps, level),
-        wip_t=Estimate.of(wips, level),
-        lead_time_h=Estimate.of(leads, level),
-        throughput_t_per_h=Estimate.of(thr, level),
-        sojourn_h=Estimate.of(sojourns, level),
-        oee=oee,
-        units=tuple(units),
-        bottleneck=bottleneck,
+        output_t_per_year=Estimate.of(series["output"], level),
+        scrap_t_per_year=Estimate.of(series["scrap"], level),
+        wip_t=Estimate.of(series["wip"], level),
+        lead_time_h=Estimate.of(series["lead"], level),
+        throughput_t_per_h=Estimate.of(series["thr"], level),
+        sojourn_h=Estimate.of(series["sojourn"], level),
+        oee=_line_oee(line, series, constraint, c_rate_t, years),
+        units=units,
+        bottleneck=line.stations[int(np.argmax(bottleneck_shares))].id,
         bottleneck_method="active period, momentary bottleneck share (Roser, Nakano & Tanaka 2001, 2002)",
         load_profile=load,
         load_units={k: CARRIER_UNITS[k] for k in load},

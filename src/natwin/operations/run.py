@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from typing import Literal
 
 from natwin.operations.engine import ReplicationRecord, RunSettings, simulate_replication
@@ -64,27 +63,7 @@ def simulate(
         seed=seed,
     )
     start = time.perf_counter()
-    records: list[ReplicationRecord] = []
-    if progress:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeRemainingColumn(),
-            transient=True,
-        )
-    context = bar if progress else nullcontext()
-    with context:
-        task = (
-            bar.add_task(f"Simulating {replications} x {years} plant year(s)", total=replications)
-            if progress
-            else None
-        )
-        for r in range(replications):
-            step = (lambda f: bar.advance(task, f)) if progress else None  # type: ignore[arg-type]
-            records.append(simulate_replication(line, settings, r, step))
+    records = _replicate(line, settings, replications, progress)
     return aggregate(
         line,
         records,
@@ -95,3 +74,26 @@ def simulate(
         wall_time_s=time.perf_counter() - start,
         level=confidence_level,
     )
+
+
+def _replicate(
+    line: LineModel, settings: RunSettings, replications: int, progress: bool
+) -> list[ReplicationRecord]:
+    """Run the replications in order, with a progress bar (rich) advanced within each if asked."""
+    if not progress:
+        return [simulate_replication(line, settings, r, None) for r in range(replications)]
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    records: list[ReplicationRecord] = []
+    with bar:
+        task = bar.add_task(f"Simulating {replications} x {settings.years} plant year(s)", total=replications)
+        for r in range(replications):
+            records.append(simulate_replication(line, settings, r, lambda f: bar.advance(task, f)))
+    return records
