@@ -37,6 +37,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: install-test lint
 	$(BIN)/python -m pytest

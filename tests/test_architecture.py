@@ -194,3 +194,32 @@ def test_layer_contract():
     finally:
         os.chdir(cwd)
     assert status == 0, out.getvalue()
+
+
+#: Longest function a reader is asked to hold (def line to last line, docstring included).
+MAX_FUNCTION_LINES = 80
+
+
+def _long_functions(path: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """Functions over ``limit`` lines whose ``def`` line has no ``# long: <reason>`` comment."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(text, filename=str(path))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > limit and "# long:" not in lines[node.lineno - 1]:
+                found.append(f"{path.name}:{node.lineno}: {node.name} ({length} lines)")
+    return found
+
+
+def test_functions_fit_in_a_reader_s_head():
+    long = [f"{p.parent.relative_to(ROOT)}/{e}" for p in sorted(SRC.rglob("*.py")) for e in _long_functions(p)]
+    assert not long, "split these into named steps (or say why on the def line: # long: reason):\n" + "\n".join(long)
+
+
+def test_the_function_length_check_can_fail(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(85))
+    sample = tmp_path / "sample.py"
+    sample.write_text(f"def long_one():\n{body}\n\n\ndef excused():  # long: a table\n{body}\n", encoding="utf-8")
+    assert _long_functions(sample) == ["sample.py:1: long_one (86 lines)"]

@@ -875,8 +875,8 @@ def _water_lines(balance: Balance, setup: _Setup) -> list[CarbonLine]:
         if flow is not None and "H2O" in flow:
             water = water + flow["H2O"]
     wastewater = np.zeros(n)
-    for flow in balance.outputs_by_kind().get("wastewater", {}).values():
-        wastewater = wastewater + flow
+    for outflow in balance.outputs_by_kind().get("wastewater", {}).values():
+        wastewater = wastewater + outflow
     lines = []
     for source, category, m3, name in (
         ("process water supply", "water", water / 1000.0, "water.supply_kgco2e_per_m3"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -28,6 +28,10 @@ from natwin.files import atomic_write, jsonable
 from natwin.kpis import find, kpi, probability_label
 from natwin.kpis import label as kpi_label
 from natwin.labels import input_label
+
+if TYPE_CHECKING:  # types only: the stages load when a command needs them
+    from natwin.energy import EnergyResult
+    from natwin.pipeline import RunResult
 
 app = typer.Typer(
     name="natwin",
@@ -642,11 +646,8 @@ def energy_command(
     data: DataOption = None,
 ) -> None:
     """The hourly site energy system: PV, wind, storage, LNG cold, chillers and grid (PyPSA + HiGHS)."""
-    import json
-
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.report.files import write_run
     from natwin.scenario import parse_scenario
 
     loaded = _load(scenario, data)
@@ -668,6 +669,12 @@ def energy_command(
     e = result.energy
     if e is None:
         _fail(InputError([Problem("energy.enabled", False, "true for `natwin energy`")], "scenario"))
+    _print_energy(e)
+    _write_energy_files(result, e, out)
+
+
+def _print_energy(e: EnergyResult) -> None:
+    """The energy system's capacities, KPIs, notes and cost curve on the console."""
     table = Table(
         title=f"Site energy system ({e.mode}, {e.resolution_h}-h sizing, target {e.target.kind} {e.target.value:g})"
     )
@@ -688,13 +695,22 @@ def energy_command(
             markup=False,
             highlight=False,
         )
+
+
+def _write_energy_files(result: RunResult, e: EnergyResult, out: Path) -> None:
+    """The run's files plus energy.json (capacities, KPIs, costs) and the hourly dispatch.csv."""
+    import json
+
+    # lazy: each command imports only what it needs (plotly, openpyxl on demand)
+    from natwin.report.files import write_run
+
     paths = _guard(lambda: write_run(result, out))
     doc = jsonable(
         {
             "capacities": e.capacities,
             "kpis": e.kpis(),
             "costs_cny": e.costs_cny,
-            "total_investment_cny": e.capex_cny,
+            "capex_cny": e.capex_cny,  # overnight investment by technology
             "notes": list(e.notes),
             "cost_curve": [vars(p) for p in e.cost_curve],
         }

@@ -18,9 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from natwin.errors import InputError, Problem
+from natwin.numbers import first_draw as _f
 from natwin.pipeline import RunResult
 from natwin.pipeline import run as run_pipeline
 from natwin.scenario import Scenario, parse_scenario, set_path
@@ -37,10 +36,6 @@ KEY_KPIS = (
     "co2_kg_per_kg",
     "co2_kg_per_kwh",
 )
-
-
-def _f(value: Any) -> float:
-    return float(np.asarray(value).reshape(-1)[0])
 
 
 # --------------------------------------------------------------------------- line items

@@ -264,7 +264,7 @@ def _values(
     if problems:
         raise InputError(problems, context)
     values = Values(
-        table, {k: np.asarray(v, dtype=float) if np.ndim(v) else float(v) for k, v in merged.items()}
+        table, {k: np.asarray(v, dtype=float) if np.ndim(v) else float(np.asarray(v, dtype=float)) for k, v in merged.items()}
     )
     for eq in equipment_catalog().types.values():
         low, high = values(f"{eq.id}.min_size"), values(f"{eq.id}.max_size")
@@ -282,9 +282,9 @@ def _show(value: Number) -> str:
     return f"{float(array):g}" if array.ndim == 0 else f"array with minimum {float(array.min()):g}"
 
 
-def _full(value: Number, n: int) -> Array:
+def _full(value: ArrayLike, n: int) -> Array:
     """``value`` as an array of shape (n,)."""
-    if isinstance(value, np.ndarray) and value.shape == (n,):
+    if isinstance(value, np.ndarray) and value.shape == (n,) and value.dtype == np.float64:
         return value
     return np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
 
@@ -300,7 +300,7 @@ def _ceil(x: Number) -> Number:
 def _mass(ub: UnitBalance, flow: Mapping[str, Array], keep: Callable[[str], bool] | None = None) -> Array:
     """Mass of a kmol-per-basis flow, optionally of the species ``keep`` accepts. [kg/yr]"""
     total: Array | None = None
-    scratch: Array | None = None
+    scratch: Array = np.empty(0)
     for species, kmol in flow.items():
         if keep is not None and not keep(species):
             continue

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from natwin import catalog
 from natwin.flowsheet.balance import CARRIER_ANNUAL_UNITS
+from natwin.numbers import first_draw as _f
 from natwin.pipeline import RunResult
 
 Row = dict[str, Any]
-
-
-def _f(value: Any) -> float:
-    return float(np.asarray(value).reshape(-1)[0])
 
 
 def product_table(result: RunResult) -> list[Row]:

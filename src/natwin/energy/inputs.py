@@ -21,6 +21,7 @@ from natwin import catalog
 from natwin.energy import profiles
 from natwin.energy.settings import EnergySettings, parameter_table
 from natwin.errors import InputError, Problem
+from natwin.numbers import first_draw as _first
 from natwin.parameters import Values
 from natwin.scenario import chiller_cop
 from natwin.settings import sections
@@ -107,10 +108,6 @@ class EnergyInputs:
     @property
     def hours(self) -> int:
         return len(self.index)
-
-
-def _first(value: object) -> float:
-    return float(np.asarray(value, dtype=float).reshape(-1)[0])
 
 
 def annual_energy(balance: Balance) -> dict[str, float]:

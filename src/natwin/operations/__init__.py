@@ -14,7 +14,7 @@ changeovers and kiln campaigns are counted, and where is the bottleneck?
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from natwin.costs import EquipmentResult
 from natwin.flowsheet import Balance, CompiledRoute
@@ -95,7 +95,7 @@ def simulate_plant(
     settings = settings or OperationsSettings()
     seed = scenario.seed if settings.seed is None else settings.seed
     line = build_line(scenario, route, balance, equipment, settings)
-    common = {
+    common: dict[str, Any] = {  # keyword arguments shared by sizing and the final simulation
         "years": settings.years,
         "replications": settings.replications,
         "seed": seed,

@@ -35,6 +35,7 @@ from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import Balance, CompiledRoute, UnitBalance, solve_balance
 from natwin.flowsheet import route as packaged_route
 from natwin.flowsheet.compile import Unit
+from natwin.numbers import first_draw as _first
 from natwin.operations.data import OperationValues, operation_values, operations_data
 from natwin.operations.model import (
     Campaign,
@@ -62,14 +63,6 @@ if TYPE_CHECKING:
 HOURS_PER_YEAR = 8760.0
 MJ_PER_KWH = 3.6
 MIN_BUFFER_H = 3.0  # smallest buffer, in hours of the unit's full rate [h]
-
-
-def _first(value: object) -> float:
-    """The first draw of a scalar or an array over draws."""
-    try:
-        return float(value[0])  # type: ignore[index]
-    except (TypeError, IndexError):
-        return float(value)  # type: ignore[arg-type]
 
 
 def _equipment_values(scenario: Scenario) -> Values:
@@ -499,7 +492,7 @@ def _with_campaign(
             )
         )
     stations[kiln_index] = Station(
-        **{**kiln.__dict__, "campaign": Campaign(tuple(phases), _changeover(ov))}  # type: ignore[arg-type]
+        **{**kiln.__dict__, "campaign": Campaign(tuple(phases), _changeover(ov))}
     )
     return stations
 

@@ -640,11 +640,11 @@ class _Sim:
         in_window = self.W <= self.env.now < self.END
         q = rt.spec.quality
         main_kg = kg_in
-        if q is not None and rt.quality_rng() < q.reject_probability:  # type: ignore[misc]
+        if q is not None and rt.quality_rng() < q.reject_probability:  # type: ignore[misc]  # quality_rng is a bound Generator.random, untyped in numpy's stubs
             ratio = rt.spec.outlets[0].ratio
             if in_window:
                 rec.rejected_kg += kg_in * ratio
-            if rt.quality_rng() < q.rework_share:  # type: ignore[misc]
+            if rt.quality_rng() < q.rework_share:  # type: ignore[misc]  # quality_rng is a bound Generator.random, untyped in numpy's stubs
                 if in_window:
                     rec.rework_kg += kg_in
                 # back to the station's input (may exceed the buffer capacity: rework has priority)
@@ -708,7 +708,7 @@ class _Sim:
         timeout = env.timeout
         spec = rt.spec
         lot = spec.lot_kg
-        cycle_mean = spec.cycle.mean  # type: ignore[union-attr]
+        cycle_mean = spec.cycle.mean  # type: ignore[union-attr]  # a batch unit always has a cycle (build_line checks it)
         pe_lot = lot * rt.main_pe
         source = rt.buf is None
         buf = rt.buf
@@ -734,14 +734,14 @@ class _Sim:
                     tau = env.now
                     self.release(pe_lot)
             else:
-                if buf.level < lot - EPS:  # type: ignore[union-attr]
+                if buf.level < lot - EPS:  # type: ignore[union-attr]  # not a source unit here, so it has an input buffer
                     self.set_state(rt, p, S_STARVED)
-                    yield buf.wait_level(lot)  # type: ignore[union-attr]
+                    yield buf.wait_level(lot)  # type: ignore[union-attr]  # not a source unit here, so it has an input buffer
                     continue
-                tau = buf.take(lot)  # type: ignore[union-attr]
+                tau = buf.take(lot)  # type: ignore[union-attr]  # not a source unit here, so it has an input buffer
             self.set_state(rt, p, S_PROCESSING)
             start = env.now
-            remaining = draw_cycle()  # type: ignore[misc]
+            remaining = draw_cycle()  # type: ignore[misc]  # draw_cycle is a sampler closure typed loosely
             while remaining > 0:
                 if n_modes == 1:
                     m, dt = 0, ttf[0]
@@ -963,20 +963,20 @@ class _Sim:
                 loaded, tau = self.load_source(rt, slot)
             else:
                 buf = rt.buf
-                loaded = min(slot, buf.level)  # type: ignore[union-attr]
+                loaded = min(slot, buf.level)  # type: ignore[union-attr]  # not a source unit (checked just above), so it has an input buffer
                 if loaded > 0:
-                    tau = buf.take(loaded)  # type: ignore[union-attr]
+                    tau = buf.take(loaded)  # type: ignore[union-attr]  # not a source unit (checked just above), so it has an input buffer
             if loaded < slot * (1 - 1e-9):
                 state = S_HELD if source else S_STARVED
             grade = spec.grade_change
             if grade is not None and (now - self.W) % grade.interval_h < grade.transition_h:
                 reject = 1.0
         else:
-            loaded = slot * campaign.phases[phase].feed_rate_factor  # type: ignore[union-attr]
+            loaded = slot * campaign.phases[phase].feed_rate_factor  # type: ignore[union-attr]  # a kiln fires another product only within a campaign
         if now < first_off_until:
-            reject = max(reject, campaign.changeover.first_off_reject)  # type: ignore[union-attr]
+            reject = max(reject, campaign.changeover.first_off_reject)  # type: ignore[union-attr]  # first-off time is set only within a campaign
         if loaded > 0:  # book the slot: energy over the beat, ideal hours, kg processed
-            other = None if own else campaign.phases[phase]  # type: ignore[union-attr]
+            other = None if own else campaign.phases[phase]  # type: ignore[union-attr]  # a kiln fires another product only within a campaign
             self.log_processing(rt, now, now + beat, loaded, 1.0 if other is None else other.energy_factor)
             if self.W <= now < self.END:
                 rt.rec.ideal_h += loaded / (
@@ -1046,7 +1046,7 @@ class _Sim:
         holds, up to the rate of the pieces that are up (standby pieces excluded).
         The failure clocks and the transit exit stay inline: they run every step (hot path).
         """
-        fs: _FlowState = rt.flow  # type: ignore[assignment]
+        fs: _FlowState = rt.flow  # type: ignore[assignment]  # flow units always carry a _FlowState (set when the runtime is built)
         pieces = rt.pieces
         # failure clocks of the pieces that ran in the last step
         if fs.run_prev > 0:
@@ -1191,8 +1191,8 @@ class _Sim:
         for p in rt.pieces:
             if p.up_at <= now and now >= p.next_pm:
                 while p.next_pm <= now:
-                    p.next_pm += m_spec.interval_h  # type: ignore[union-attr]
-                p.up_at = now + m_spec.duration_h  # type: ignore[union-attr]
+                    p.next_pm += m_spec.interval_h  # type: ignore[union-attr]  # next_pm is finite only when the unit has maintenance
+                p.up_at = now + m_spec.duration_h  # type: ignore[union-attr]  # next_pm is finite only when the unit has maintenance
                 p.down_state = S_MAINTENANCE
             if p.up_at <= now:
                 avail += 1.0

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -577,7 +578,7 @@ def _campaign_row(
     return products, hours, changeovers, changeover_h, lost
 
 
-def _campaign_result(line: LineModel, rows: list) -> CampaignResult | None:  # type: ignore[type-arg]
+def _campaign_result(line: LineModel, rows: list[Any]) -> CampaignResult | None:
     if not any(st.campaign is not None for st in line.stations):
         return None
     names = sorted({k for r in rows for k in r[0]})

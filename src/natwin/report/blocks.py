@@ -12,9 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from natwin.kpis import kpi
+from natwin.numbers import first_draw as first
 from natwin.sourced import Sourced
 
 if TYPE_CHECKING:
@@ -22,14 +21,6 @@ if TYPE_CHECKING:
     from natwin.pipeline import RunResult
 
 # --------------------------------------------------------------------------- formatting
-
-
-def first(value: Any) -> float:
-    """The first draw of a scalar or ``(n,)`` array as a float (NaN for empty or None)."""
-    if value is None:
-        return math.nan
-    array = np.asarray(value, dtype=float).reshape(-1)
-    return float(array[0]) if array.size else math.nan
 
 
 def _decimals(value: float) -> int:

@@ -527,30 +527,8 @@ class _Builder:
         ws.freeze_panes = "C2"
         revenue = f"{R['product_t']}*{R['selling_price']}/(1+{R['vat.goods']})"
         first = 2
-        row = first
-        for line in self.opex.lines:
-            vat = R[line.vat_key] if line.vat_key else R["vat.none"]
-            ws.cell(row, 1, line.name)
-            ws.cell(row, 2, line.label)
-            ws.cell(row, 3, line.group)
-            ws.cell(row, 4, 1 if line.variable else 0)
-            ws.cell(row, 9, f"={vat}")
-            cost = self._opex_formula(line, row, revenue)
-            ws.cell(row, 10, cost).number_format = MONEY
-            ws.cell(row, 11, f"=J{row}*I{row}").number_format = MONEY
-            ws.cell(row, 12, f"=J{row}/{R['product_t']}").number_format = DETAIL
-            flags = (
-                line.wc_class == "materials",
-                line.wc_class == "energy",
-                line.wc_class == "wages",
-                line.wc_class == "repair",
-                line.wc_class == "other" and line.group != "by_product_credit",
-                line.name == "selling",
-            )
-            for col, flag in enumerate(flags, start=13):
-                ws.cell(row, col, 1 if flag else 0)
-            row += 1
-        last = row - 1
+        last = self._opex_lines(ws, first, revenue)
+        row = last + 1
         J, K, D = f"J{first}:J{last}", f"K{first}:K{last}", f"D{first}:D{last}"  # noqa: N806
         row += 1
 
@@ -596,6 +574,35 @@ class _Builder:
                 f"*{days['work_in_process']}+({op}-{c['selling']})*{days['finished_goods']}"
                 f"+({c['wages']}+{c['other']})*{days['cash']}-({c['materials']}+{c['energy']})*{days['payable']}",
             )
+
+    def _opex_lines(self, ws: Any, first: int, revenue: str) -> int:
+        """One row per operating-cost line from row ``first``, with its working-capital class
+        flags (columns M to R); returns the last row."""
+        R = self.inp.refs  # noqa: N806
+        row = first
+        for line in self.opex.lines:
+            vat = R[line.vat_key] if line.vat_key else R["vat.none"]
+            ws.cell(row, 1, line.name)
+            ws.cell(row, 2, line.label)
+            ws.cell(row, 3, line.group)
+            ws.cell(row, 4, 1 if line.variable else 0)
+            ws.cell(row, 9, f"={vat}")
+            cost = self._opex_formula(line, row, revenue)
+            ws.cell(row, 10, cost).number_format = MONEY
+            ws.cell(row, 11, f"=J{row}*I{row}").number_format = MONEY
+            ws.cell(row, 12, f"=J{row}/{R['product_t']}").number_format = DETAIL
+            flags = (
+                line.wc_class == "materials",
+                line.wc_class == "energy",
+                line.wc_class == "wages",
+                line.wc_class == "repair",
+                line.wc_class == "other" and line.group != "by_product_credit",
+                line.name == "selling",
+            )
+            for col, flag in enumerate(flags, start=13):
+                ws.cell(row, col, 1 if flag else 0)
+            row += 1
+        return row - 1
 
     def _opex_formula(self, line: ec.OpexLine, row: int, revenue: str) -> str | float:
         R, ref, ws = self.inp.refs, self.ref, self.sheets["OPEX"]  # noqa: N806
