@@ -131,6 +131,16 @@ def test_validate_applies_the_servers_work_limits(client):
     assert all("web app" in p["allowed"] for p in response.json()["problems"])
 
 
+def test_a_web_scenario_cannot_name_a_data_folder_of_the_server(client, tmp_path):
+    raw = default_raw()
+    raw["plant"]["data_dir"] = str(tmp_path)  # exists on the server: must not be read, nor probed
+    response = client.post("/api/validate", json=raw)
+    assert response.status_code == 422
+    assert paths(response) == {"plant.data_dir"}
+    assert "--data" in response.json()["problems"][0]["allowed"]
+    assert str(tmp_path) not in response.text
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "status"),
     [

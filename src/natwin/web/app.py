@@ -175,6 +175,13 @@ def check_scenario(raw: Any, prefix: str = "") -> Any:
     # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.scenario import parse_scenario
 
+    plant = raw.get("plant") if isinstance(raw, dict) else None
+    if isinstance(plant, dict) and plant.get("data_dir") is not None:
+        # a web client may not point the server at folders of its disk (nor probe which exist)
+        raise InputError(
+            [Problem(f"{prefix}plant.data_dir", "given", f"no data folder {limits.WEB}; use the CLI's --data")],
+            "scenario",
+        )
     try:
         scenario = parse_scenario(raw, source="scenario")
     except InputError as exc:
