@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_economics import SMALL, scenario, small_capex, small_opex
 
 import natwin.economics as ec
 from natwin.uncertainty import (
@@ -20,6 +19,7 @@ from natwin.uncertainty import (
     quantiles,
     summarise,
 )
+from test_economics import SMALL, scenario, small_capex, small_opex
 
 # --------------------------------------------------------------------------- known shares
 
@@ -115,7 +115,8 @@ def test_cash_flow_with_loss_making_years_reports_irr_not_viable():
     # selling price below the cost: every operating year negative; residual value 10 recovered
     loss = ec.cash_flow(scenario(SMALL), small_capex(), small_opex(price=54.0), ramp_up=[1.0, 1.0, 1.0])
     cf = loss.cash_flows["project_after_tax"][:, 0]
-    assert np.all(cf[2:4] < 0) and cf[4] > 0  # the root exists only through the recovery
+    assert np.all(cf[2:4] < 0)
+    assert cf[4] > 0  # the root exists only through the recovery
     assert ec.irr(loss.cash_flows["project_after_tax"]).ok[0]
     kpis = loss.kpis()
     assert np.isnan(kpis["irr_project_after_tax"])
