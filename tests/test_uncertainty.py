@@ -193,4 +193,12 @@ def test_cli_montecarlo_writes_the_uncertainty_section(tmp_path):
     doc = json.loads((tmp_path / "uncertainty.json").read_text(encoding="utf-8"))
     assert doc["monte_carlo"]["draws"] == 500
     assert "npv_cny" in doc["monte_carlo"]["percentiles"]
-    assert 'id="uncertainty"' in (tmp_path / "report.html").read_text(encoding="utf-8")
+    # every draw counted: the shares of never / no IRR are in the document, the table and the report
+    never = doc["monte_carlo"]["probabilities"]["P(payback_years = never)"]
+    assert doc["monte_carlo"]["percentiles"]["payback_years"]["nonfinite_share"] == never
+    assert doc["monte_carlo"]["histograms"]["payback_years"]["outside"] == round(never * 500)
+    assert "P(Payback = never)" in result.output
+    assert "P(Project IRR after tax = no IRR)" in result.output
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="uncertainty"' in report
+    assert "Every draw is counted" in report

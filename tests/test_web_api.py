@@ -376,6 +376,8 @@ def test_a_montecarlo_job_stores_percentiles_and_the_uncertainty_report(client):
     kpis = run["kpis"]
     assert kpis["mc_draws"] == 400
     assert 0.0 <= kpis["mc_probability_npv_negative"] <= 1.0
+    assert 0.0 <= kpis["mc_probability_no_payback"] <= 1.0  # every draw counted (issue 12)
+    assert 0.0 <= kpis["mc_probability_no_irr"] <= 1.0
     assert kpis["mc_cost_cny_per_t_p10"] <= kpis["mc_cost_cny_per_t_p50"] <= kpis["mc_cost_cny_per_t_p90"]
     assert "uncertainty.json" in run["files"]
     document = client.get(f"/api/runs/{job['run_id']}/files/uncertainty.json").json()

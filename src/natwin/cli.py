@@ -448,15 +448,50 @@ def montecarlo(
     ):
         mc = _guard(lambda: monte_carlo(loaded, chosen))
     elapsed = time.perf_counter() - start
-    table = Table(title=f"Monte Carlo: {chosen.draws:,} draws of {len(mc.inputs)} inputs in {elapsed:.2f} s")
-    for col in ("output", "P10", "P50", "P90", "mean"):
-        table.add_column(col, justify="left" if col == "output" else "right")
-    for key, q in mc.percentiles.items():
-        table.add_row(_kpi_heading(key), *[_kpi_number(key, q[p]) for p in ("P10", "P50", "P90", "mean")])
-    console.print(table)
+    console.print(_monte_carlo_table(mc, f"Monte Carlo: {chosen.draws:,} draws of {len(mc.inputs)} inputs in {elapsed:.2f} s"))
     for label, value in mc.probabilities.items():
         console.print(f"{probability_label(label)} = {value:.1%}", highlight=False)
+    console.print(
+        "Every draw is counted: a payback never reached lies beyond the horizon, no IRR (or one of "
+        "end-of-life recoveries only) below any root; 'outside' is the share of such draws.",
+        highlight=False,
+    )
     _guard(lambda: _write_study(result, UncertaintyResult(monte_carlo=mc), out))
+
+
+def _monte_carlo_table(mc: Any, title: str) -> Table:
+    """Percentiles of every output over all draws, with the share of draws outside (never, no IRR)."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
+    from natwin.uncertainty import OUTSIDE_LABEL, kpi_kind
+
+    table = Table(title=title)
+    for col in ("output", "P10", "P50", "P90", "mean", "outside"):
+        table.add_column(col, justify="left" if col == "output" else "right")
+    for key, q in mc.percentiles.items():
+        share = q.get("nonfinite_share", 0.0)
+        outside = f"{share:.1%} {OUTSIDE_LABEL[kpi_kind(key)]}" if share else ""
+        table.add_row(_kpi_heading(key), *[mc.text(key, q[p]) for p in ("P10", "P50", "P90", "mean")], outside)
+    return table
+
+
+def _replacement_notes(found: Any) -> list[str]:
+    """One sentence per analysed output whose evaluations had non-finite values, and how they were replaced."""
+    notes = []
+    for method, results in (("Sobol", found.sobol), ("Morris", found.morris)):
+        for output, idx in (results or {}).items():
+            if idx.replaced:
+                notes.append(
+                    f"{method}, {kpi_label(output)}: {idx.replaced:,} of {idx.evaluations:,} evaluations "
+                    f"had no finite value and were replaced ({idx.rule})."
+                )
+    for output, bars in (found.tornado or {}).items():
+        replaced = sum(b.replaced for b in bars)
+        if replaced:
+            notes.append(
+                f"Tornado, {kpi_label(output)}: {replaced} of {2 * len(bars)} evaluations had no finite value "
+                f"and were replaced ({bars[0].rule})."
+            )
+    return notes
 
 
 @app.command()
@@ -523,6 +558,8 @@ def sensitivity(
             + "; ".join(f"{input_label(b.name)} {_kpi_number(output, b.swing)}" for b in bars[:5]),
             highlight=False,
         )
+    for note in _replacement_notes(found) or ["No evaluation had a non-finite output; none was replaced."]:
+        console.print(note, highlight=False)
     _guard(lambda: _write_study(result, found, out))
 
 

@@ -866,6 +866,7 @@ IRR_ALL_ZERO = 3
 IRR_SEVERAL = 4
 IRR_OUT_OF_RANGE = 5
 IRR_OK_NORSTROM = 6
+IRR_RECOVERIES_ONLY = 7
 
 #: Search range of the IRR. [fraction/yr]
 IRR_RANGE = (-0.99, 1000.0)
@@ -876,11 +877,16 @@ class IrrResult:
     """Internal rates of return of many cash-flow series, with a status per series.
 
     ``value`` is ``nan`` wherever no unique IRR exists; ``status`` and :meth:`message` say why.
+    A root that exists only through the end-of-life recoveries (status
+    :data:`IRR_RECOVERIES_ONLY`, see :func:`recoveries_only`) is not a viable IRR: its ``value``
+    is ``nan`` like "no IRR", so statistics and KPIs count it as no IRR; the root is kept in
+    ``root`` for the message.
     """
 
     value: Array  # [fraction/yr]
     status: NDArray[np.int8]
     sign_changes: NDArray[np.int64]
+    root: Array | None = None  # the mathematical root where the status is IRR_RECOVERIES_ONLY [fraction/yr]
 
     @property
     def ok(self) -> NDArray[np.bool_]:
@@ -900,7 +906,14 @@ class IrrResult:
             IRR_OUT_OF_RANGE: f"no IRR in [{lo:.0%}, {hi:,.0%}]",
             IRR_OK_NORSTROM: f"ok: cash flow changes sign {k} times but its cumulative sum only once, "
             "so the IRR is unique (Norstrom 1972)",
+            IRR_RECOVERIES_ONLY: "not viable: every operating year is cash-negative; the root"
+            f"{self._root_text(i)} exists only through the working capital and residual value "
+            "recovered in the final year",
         }[status]
+
+    def _root_text(self, i: int) -> str:
+        root = float(self.root[i]) if self.root is not None else float("nan")
+        return f" ({root:.1%})" if np.isfinite(root) else ""
 
     def messages(self) -> list[str]:
         return [self.message(i) for i in range(self.value.size)]
@@ -1084,6 +1097,36 @@ def irr(cash_flows: ArrayLike) -> IrrResult:
     return IrrResult(value=value, status=status, sign_changes=changes)
 
 
+def recoveries_only(cash_flows: ArrayLike, recoveries: ArrayLike, first_operating: int) -> NDArray[np.bool_]:
+    """Where no operating year has a positive net cash flow once the end-of-life recoveries
+    (working capital and residual value, the final year) are taken out.
+
+    Such a cash flow can still have an IRR root (the recoveries repay part of the investment),
+    but the plant never earns cash: the root is not a return.
+
+    >>> bool(recoveries_only([-100.0, -5.0, 35.0], [0.0, 0.0, 40.0], 1)[0])
+    True
+    """
+    cf = np.asarray(cash_flows, dtype=float)
+    rec = np.asarray(recoveries, dtype=float)
+    if cf.ndim == 1:
+        cf, rec = cf[:, None], rec.reshape(cf.shape[0], -1)
+    operating = cf[first_operating:] - rec[first_operating:]
+    return np.asarray(np.all(operating <= 0, axis=0) & (operating.shape[0] > 0))
+
+
+def without_recoveries_only(result: IrrResult, mask: NDArray[np.bool_]) -> IrrResult:
+    """``result`` with the roots of the ``mask`` draws marked :data:`IRR_RECOVERIES_ONLY`
+    (value ``nan``, the root kept in ``root``); vectorised over draws."""
+    flag = np.asarray(mask, dtype=bool) & result.ok
+    if not flag.any():
+        return result
+    status = np.where(flag, IRR_RECOVERIES_ONLY, result.status).astype(np.int8)
+    value = np.where(flag, np.nan, result.value)
+    root = np.where(flag, result.value, np.nan)
+    return IrrResult(value=value, status=status, sign_changes=result.sign_changes, root=root)
+
+
 PAYBACK_OK = 0
 PAYBACK_NEVER = 1
 PAYBACK_NO_INVESTMENT = 2
@@ -1219,17 +1262,24 @@ class EconomicsResult:
     @cached_property
     def irr_project_before_tax(self) -> IrrResult:
         """Project IRR before income tax (融资前税前), compared with the benchmark [1]_."""
-        return irr(self.cash_flows["project_before_tax"])
+        return self._viable_irr("project_before_tax")
 
     @cached_property
     def irr_project_after_tax(self) -> IrrResult:
         """Project IRR after the adjusted income tax (融资前税后)."""
-        return irr(self.cash_flows["project_after_tax"])
+        return self._viable_irr("project_after_tax")
 
     @cached_property
     def irr_equity(self) -> IrrResult:
         """Equity IRR (资本金财务内部收益率)."""
-        return irr(self.cash_flows["equity"])
+        return self._viable_irr("equity")
+
+    def _viable_irr(self, flow: str) -> IrrResult:
+        """The IRR of cash flow ``flow``, a root of recoveries only marked not viable (``nan``)."""
+        cf = self.cash_flows[flow]
+        recovered = [self.table[k] for k in ("residual_value_recovery", "working_capital_recovery") if k in self.table]
+        recoveries = sum(recovered, start=np.zeros_like(cf))
+        return without_recoveries_only(irr(cf), recoveries_only(cf, recoveries, self.construction_years))
 
     @cached_property
     def payback_before_tax_years(self) -> Array:
@@ -1432,7 +1482,14 @@ def _working_capital_model(opex: OpexResult, f: Values, n: int) -> _WorkingCapit
 
 
 #: Rows kept when ``cash_flow(..., full_table=False)`` (Monte Carlo).
-CASH_FLOW_ROWS = ("load", "project_cf_before_tax", "project_cf_after_tax", "equity_cf")
+CASH_FLOW_ROWS = (
+    "load",
+    "project_cf_before_tax",
+    "project_cf_after_tax",
+    "equity_cf",
+    "residual_value_recovery",  # the recoveries tell a viable IRR from one of recoveries only
+    "working_capital_recovery",
+)
 
 
 #: Keys of :attr:`EconomicsResult.cash_flows` and the running series they come from.

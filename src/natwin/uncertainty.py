@@ -42,10 +42,11 @@ from scipy import stats
 from natwin import datadirs
 from natwin.core import SiteLinks, steady_state
 from natwin.errors import InputError, Problem
+from natwin.kpis import find
 from natwin.parameters import Parameter
 from natwin.pipeline import run
 from natwin.scenario import Scenario, validation_problems
-from natwin.settings.sections import PARAMETER_SECTIONS
+from natwin.settings.sections import PARAMETER_SECTIONS, finance_table
 from natwin.settings.study import PATH_PREFIXES as PATH_PREFIXES  # re-exported (study models: settings layer)
 from natwin.settings.study import Correlation, Distribution, Study, input_problems, input_space
 
@@ -239,6 +240,84 @@ def evaluate_chunked(
 # --------------------------------------------------------------------------- Monte Carlo
 
 
+#: How the Monte Carlo counts draws a KPI has no finite value for (no draw is dropped):
+#: a payback that is never reached is beyond any horizon (+inf), a missing or not viable IRR lies
+#: below any root (-inf); other KPIs keep their finite draws and report the share of the rest.
+Kind = Literal["payback", "irr", "plain"]
+OUTSIDE_LABEL: dict[str, str] = {"payback": "never", "irr": "no IRR", "plain": "not finite"}
+PERCENTILES = (5, 10, 50, 90, 95)
+
+
+def kpi_kind(key: str) -> Kind:
+    """How the draws of KPI ``key`` without a finite value are counted (see :data:`Kind`)."""
+    if key.startswith("payback"):
+        return "payback"
+    if key.startswith("irr_"):
+        return "irr"
+    return "plain"
+
+
+def counted(values: Array, kind: Kind) -> Array:
+    """``values`` as the percentiles count them: never -> +inf for a payback, no IRR -> -inf
+    for an IRR; a plain KPI unchanged."""
+    v = np.asarray(values, dtype=float)
+    if kind == "payback":
+        return np.where(np.isfinite(v), v, np.inf)
+    if kind == "irr":
+        return np.where(np.isfinite(v), v, -np.inf)
+    return v
+
+
+def quantiles(values: Array, q: Array) -> Array:
+    """Linear-interpolation quantiles (numpy's default) at fractions ``q`` of values that may hold
+    +inf or -inf: a quantile whose interpolation touches an infinite draw is that infinity."""
+    x = np.sort(np.asarray(values, dtype=float))
+    if x.size == 0:
+        return np.full(np.shape(q), np.nan)
+    h = np.asarray(q, dtype=float) * (x.size - 1)
+    lo = np.floor(h).astype(int)
+    hi = np.minimum(lo + 1, x.size - 1)
+    t = h - lo
+    a, b = x[lo], x[hi]
+    with np.errstate(invalid="ignore"):
+        inner = a + (b - a) * t
+    return np.where(np.isinf(a), a, np.where(np.isinf(b) & (t > 0), b, inner))
+
+
+def summarise(values: Array, kind: Kind) -> dict[str, float]:
+    """P5, P10, P50, P90, P95, mean, sd and ``nonfinite_share`` of one KPI over every draw.
+
+    ``payback`` and ``irr`` count their missing draws as +inf / -inf (see :func:`counted`), so
+    a percentile that lands among them is infinite ("never", "no IRR"), and so are the mean
+    and sd whenever any draw lies there. A ``plain`` KPI takes its percentiles over the finite
+    draws; ``nonfinite_share`` says how many draws that leaves out. [unit of the KPI], [-]"""
+    v = counted(values, kind)
+    finite = np.isfinite(v)
+    share = float(np.mean(~finite)) if v.size else 0.0
+    kept = v if kind != "plain" else v[finite]
+    q = quantiles(kept, np.asarray(PERCENTILES) / 100.0)
+    out = {f"P{p}": float(x) for p, x in zip(PERCENTILES, q, strict=True)}
+    if kept.size and np.all(np.isfinite(kept)):
+        out |= {"mean": float(kept.mean()), "sd": float(kept.std())}
+    else:
+        inf = kept[np.isinf(kept)]
+        out |= {"mean": float(inf[0]) if inf.size else float("nan"), "sd": float("nan")}
+    return out | {"nonfinite_share": share}
+
+
+def probabilities_of(outputs: Mapping[str, Array]) -> dict[str, float]:
+    """P(NPV < 0), P(no payback) of every payback KPI and P(no IRR) of every IRR KPI, as shares
+    of all draws (a not viable IRR of recoveries only counts as no IRR). [-]"""
+    out: dict[str, float] = {}
+    if "npv_cny" in outputs:
+        out["P(npv_cny < 0)"] = float(np.mean(np.asarray(outputs["npv_cny"]) < 0))
+    for key, values in outputs.items():
+        kind = kpi_kind(key)
+        if kind != "plain":
+            out[f"P({key} = {OUTSIDE_LABEL[kind]})"] = float(np.mean(~np.isfinite(np.asarray(values, float))))
+    return out
+
+
 @dataclass(frozen=True)
 class MonteCarloResult:
     study: Study
@@ -247,18 +326,34 @@ class MonteCarloResult:
     outputs: dict[str, Array]
     percentiles: dict[str, dict[str, float]] = field(default_factory=dict)
     probabilities: dict[str, float] = field(default_factory=dict)
+    horizon_years: int | None = None  # construction + operation: a payback beyond it is never [yr]
+
+    def outside(self, kpi: str) -> int:
+        """Number of draws without a finite value of ``kpi`` (never / no IRR / not finite)."""
+        return int(np.count_nonzero(~np.isfinite(np.asarray(self.outputs[kpi], dtype=float))))
 
     def histogram(self, kpi: str, bins: int = 50) -> tuple[Array, Array]:
+        """Counts and edges of the finite draws; :meth:`outside` says how many lie outside."""
         values = self.outputs[kpi]
         values = values[np.isfinite(values)]
         return np.histogram(values, bins=bins)
 
     def s_curve(self, kpi: str, points: int = 201) -> tuple[Array, Array]:
-        """Values at cumulative probabilities 0..1 (the S-curve)."""
+        """Values at cumulative probabilities 0..1 (the S-curve) over every draw: +inf where a
+        payback is never reached, -inf where there is no IRR (see :func:`counted`)."""
         p = np.linspace(0, 1, points)
-        values = self.outputs[kpi]
-        values = values[np.isfinite(values)]
-        return np.quantile(values, p), p
+        return quantiles(counted(self.outputs[kpi], kpi_kind(kpi)), p), p
+
+    def text(self, key: str, value: float) -> str:
+        """A percentile as shown: ``> 20 yr (never)`` for a payback beyond the horizon, ``no IRR``
+        below any IRR root, else the KPI registry's number."""
+        kind = kpi_kind(key)
+        if kind == "payback" and value == np.inf:
+            return f"> {self.horizon_years} yr (never)" if self.horizon_years else "never"
+        if kind == "irr" and value == -np.inf:
+            return "no IRR"
+        row = find(key)
+        return row.number(value) if row is not None else f"{value:.4g}"
 
 
 #: The price that the energy system's effective tariff replaces in a run with the energy stage.
@@ -291,7 +386,11 @@ def _rescaled(dist: Distribution, mode: float) -> Distribution:
 def monte_carlo(
     scenario: Scenario, study: Study | None = None, chunk: int = DEFAULT_CHUNK
 ) -> MonteCarloResult:
-    """Vectorised Monte Carlo over the steady-state stages."""
+    """Vectorised Monte Carlo over the steady-state stages.
+
+    Every draw counts: percentiles come from :func:`summarise` (a payback never reached is
+    +inf, no IRR is -inf, other non-finite draws are reported as ``nonfinite_share``) and the
+    probabilities from :func:`probabilities_of` (P(NPV < 0), P(no payback), P(no IRR))."""
     study = study or Study()
     inputs = study_inputs(scenario, study)
     samples = sample(inputs, study.draws, study.seed, study.sampling, study.correlations)
@@ -306,25 +405,20 @@ def monte_carlo(
                 "uncertainty study",
             )
         outputs = {k: outputs[k] for k in study.outputs}
-    percentiles = {}
-    for k, v in outputs.items():
-        finite = v[np.isfinite(v)]
-        if finite.size:
-            q = np.percentile(finite, [5, 10, 50, 90, 95])
-            percentiles[k] = {
-                "P5": q[0],
-                "P10": q[1],
-                "P50": q[2],
-                "P90": q[3],
-                "P95": q[4],
-                "mean": float(finite.mean()),
-                "sd": float(finite.std()),
-            }
-            percentiles[k] = {key: float(val) for key, val in percentiles[k].items()}
-    probabilities = {}
-    if "npv_cny" in outputs:
-        probabilities["P(npv_cny < 0)"] = float(np.mean(outputs["npv_cny"] < 0))
-    return MonteCarloResult(study, inputs, samples, outputs, percentiles, probabilities)
+    percentiles = {k: summarise(v, kpi_kind(k)) for k, v in outputs.items()}
+    return MonteCarloResult(
+        study, inputs, samples, outputs, percentiles, probabilities_of(outputs), horizon_years(scenario)
+    )
+
+
+def horizon_years(scenario: Scenario) -> int:
+    """Years of the scenario's cash flow, construction plus operation: a payback that is never
+    reached lies beyond it. [yr]"""
+    f = finance_table()
+    construction = timeline(scenario).construction_years
+    if construction is None:
+        construction = int(scenario.finance.get("construction_years", f["construction_years"].default))
+    return int(construction) + int(scenario.finance.get("operating_life_years", f["operating_life_years"].default))
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -341,6 +435,8 @@ class SobolIndices:
     st: Array
     st_conf: Array
     evaluations: int
+    replaced: int = 0  # draws whose non-finite output was replaced by :func:`finite_outputs`
+    rule: str = ""  # the replacement rule, in words
 
     def ranked(self) -> list[tuple[str, float, float, float, float]]:
         order = np.argsort(-np.nan_to_num(self.st))
@@ -357,6 +453,8 @@ class MorrisIndices:
     mu_star_conf: Array
     sigma: Array
     evaluations: int
+    replaced: int = 0  # draws whose non-finite output was replaced by :func:`finite_outputs`
+    rule: str = ""  # the replacement rule, in words
 
 
 @dataclass(frozen=True)
@@ -366,10 +464,47 @@ class TornadoBar:
     high_input: float
     low_output: float
     high_output: float
+    replaced: int = 0  # of the two outputs, how many were non-finite and replaced (:func:`finite_outputs`)
+    rule: str = ""  # the replacement rule, in words
 
     @property
     def swing(self) -> float:
         return abs(self.high_output - self.low_output)
+
+
+def replacement_rule(output: str, horizon: int | None) -> str:
+    """How :func:`finite_outputs` replaces the non-finite draws of ``output``, in words."""
+    kind = kpi_kind(output)
+    if kind == "payback":
+        return f"payback never reached -> {horizon_text(horizon)} + 1 yr"
+    if kind == "irr":
+        return "no IRR (or not viable) -> -100 %"
+    return "non-finite -> median of the finite draws"
+
+
+def horizon_text(horizon: int | None) -> str:
+    return f"the {horizon}-yr horizon" if horizon else "the longest payback drawn"
+
+
+def finite_outputs(output: str, values: Array, horizon: int | None) -> tuple[Array, int]:
+    """Sobol, Morris and the tornado need a finite output in every draw; the non-finite ones are
+    replaced by a stated rule (:func:`replacement_rule`) and counted, never dropped:
+    a payback never reached -> horizon + 1 years (the longest finite payback + 1 without a
+    horizon), no IRR -> -1 (-100 %), another KPI -> the median of its finite draws.
+
+    Returns the values and the number of draws replaced."""
+    v = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(v)
+    if not bad.any():
+        return v, 0
+    kind, good = kpi_kind(output), v[~bad]
+    if kind == "payback":
+        fill = float(horizon) + 1.0 if horizon else (float(good.max()) + 1.0 if good.size else 1.0)
+    elif kind == "irr":
+        fill = -1.0
+    else:
+        fill = float(np.median(good)) if good.size else 0.0
+    return np.where(bad, fill, v), int(bad.sum())
 
 
 def sobol_indices(
@@ -378,12 +513,15 @@ def sobol_indices(
     outputs: Sequence[str],
     base_samples: int = 1024,
     seed: int = 0,
+    horizon: int | None = None,
 ) -> dict[str, SobolIndices]:
     """Sobol first- and total-order indices with SALib (Saltelli sampling, no second order) [3]_.
 
     ``model`` maps arrays of input draws (by name) to arrays of outputs (by name). Inputs are
     sampled on the unit hypercube and mapped through each distribution's inverse CDF, so any
     distribution works (correlations are ignored: Sobol indices assume independent inputs).
+    Non-finite outputs are replaced by :func:`finite_outputs` (``horizon`` [yr] for paybacks);
+    the count and the rule are in the result.
     """
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
@@ -396,15 +534,13 @@ def sobol_indices(
     y = model(draws)
     out = {}
     for output in outputs:
-        values = np.asarray(y[output], dtype=float)
-        finite = np.isfinite(values)
-        if not finite.all():
-            values = np.where(finite, values, np.nanmedian(values))
+        values, replaced = finite_outputs(output, y[output], horizon)
         res = sobol_analyze.analyze(
             problem, values, calc_second_order=False, seed=seed, print_to_console=False
         )
         out[output] = SobolIndices(
-            output, tuple(names), res["S1"], res["S1_conf"], res["ST"], res["ST_conf"], len(values)
+            output, tuple(names), res["S1"], res["S1_conf"], res["ST"], res["ST_conf"], len(values),
+            replaced, replacement_rule(output, horizon),
         )
     return out
 
@@ -416,8 +552,11 @@ def morris_indices(
     trajectories: int = 50,
     levels: int = 4,
     seed: int = 0,
+    horizon: int | None = None,
 ) -> dict[str, MorrisIndices]:
-    """Morris elementary effects (screening) with SALib [4]_, on the inputs' probability scale."""
+    """Morris elementary effects (screening) with SALib [4]_, on the inputs' probability scale.
+
+    Non-finite outputs are replaced by :func:`finite_outputs` (``horizon`` [yr] for paybacks)."""
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
 
@@ -429,8 +568,7 @@ def morris_indices(
     y = model(draws)
     out = {}
     for output in outputs:
-        values = np.asarray(y[output], dtype=float)
-        values = np.where(np.isfinite(values), values, np.nanmedian(values))
+        values, replaced = finite_outputs(output, y[output], horizon)
         res = morris_analyze.analyze(problem, u, values, num_levels=levels, seed=seed, print_to_console=False)
         out[output] = MorrisIndices(
             output,
@@ -439,6 +577,8 @@ def morris_indices(
             np.asarray(res["mu_star_conf"]),
             np.asarray(res["sigma"]),
             len(values),
+            replaced,
+            replacement_rule(output, horizon),
         )
     return out
 
@@ -450,10 +590,12 @@ def tornado(
     output: str,
     low: float = 0.10,
     high: float = 0.90,
+    horizon: int | None = None,
 ) -> list[TornadoBar]:
     """One-at-a-time swings: each input at its ``low`` and ``high`` percentile, others at base.
 
-    All 2k cases are evaluated in one vectorised call; bars are sorted by swing."""
+    All 2k cases are evaluated in one vectorised call; bars are sorted by swing. Non-finite
+    outputs are replaced by :func:`finite_outputs` and counted per bar."""
     names = list(inputs)
     k = len(names)
     draws = {name: np.full(2 * k, float(base[name])) for name in names}
@@ -462,9 +604,14 @@ def tornado(
     for j, name in enumerate(names):
         draws[name][2 * j] = lows[name]
         draws[name][2 * j + 1] = highs[name]
-    y = np.asarray(model(draws)[output], dtype=float)
+    raw = np.asarray(model(draws)[output], dtype=float)
+    y, _ = finite_outputs(output, raw, horizon)
+    bad = ~np.isfinite(raw)
     bars = [
-        TornadoBar(name, lows[name], highs[name], float(y[2 * j]), float(y[2 * j + 1]))
+        TornadoBar(
+            name, lows[name], highs[name], float(y[2 * j]), float(y[2 * j + 1]),
+            int(bad[2 * j] + bad[2 * j + 1]), replacement_rule(output, horizon),
+        )
         for j, name in enumerate(names)
     ]
     return sorted(bars, key=lambda b: -np.nan_to_num(b.swing))
@@ -523,13 +670,14 @@ def run_sensitivity(
     inputs = study_inputs(scenario, study)
     model = scenario_model(scenario)
     tornado_bars = sobol = morris = None
+    horizon = horizon_years(scenario)
     if method in ("tornado", "all"):
         base = base_values(scenario, inputs)
-        tornado_bars = {o: tornado(model, inputs, base, o) for o in outputs}
+        tornado_bars = {o: tornado(model, inputs, base, o, horizon=horizon) for o in outputs}
     if method in ("morris", "all"):
-        morris = morris_indices(model, inputs, outputs, trajectories=trajectories, seed=study.seed)
+        morris = morris_indices(model, inputs, outputs, trajectories=trajectories, seed=study.seed, horizon=horizon)
     if method in ("sobol", "all"):
-        sobol = sobol_indices(model, inputs, outputs, base_samples=base_samples, seed=study.seed)
+        sobol = sobol_indices(model, inputs, outputs, base_samples=base_samples, seed=study.seed, horizon=horizon)
     return UncertaintyResult(None, tornado_bars, sobol, morris)
 
 
@@ -567,20 +715,8 @@ def load_study(scenario: Scenario, path: str | None = None, **overrides: Any) ->
 def uncertainty_document(result: UncertaintyResult) -> dict[str, Any]:
     """JSON-ready summary: percentiles, probabilities, histograms, tornado and indices."""
     doc: dict[str, Any] = {}
-    mc = result.monte_carlo
-    if mc is not None:
-        doc["monte_carlo"] = {
-            "draws": mc.study.draws,
-            "seed": mc.study.seed,
-            "sampling": mc.study.sampling,
-            "inputs": {k: d.model_dump(exclude_none=True) for k, d in mc.inputs.items()},
-            "percentiles": mc.percentiles,
-            "probabilities": mc.probabilities,
-            "histograms": {
-                k: {"counts": mc.histogram(k)[0].tolist(), "edges": mc.histogram(k)[1].tolist()}
-                for k in mc.outputs
-            },
-        }
+    if result.monte_carlo is not None:
+        doc["monte_carlo"] = _monte_carlo_document(result.monte_carlo)
     if result.tornado:
         doc["tornado"] = {
             o: [
@@ -616,4 +752,58 @@ def uncertainty_document(result: UncertaintyResult) -> dict[str, Any]:
             ]
             for o, m in result.morris.items()
         }
+    rules = _sensitivity_rules(result)
+    if rules:
+        doc["sensitivity_rules"] = rules
     return doc
+
+
+#: How the Monte Carlo summary counts draws without a finite value, for uncertainty.json.
+COUNTING = (
+    "Every draw is counted. A payback never reached counts as beyond the horizon (+inf, shown as "
+    "never); no IRR, or an IRR of end-of-life recoveries only, counts as below any root (-inf, shown "
+    "as no IRR); other KPIs take percentiles over their finite draws and report the share left out "
+    "as nonfinite_share. Infinite percentiles are written as null."
+)
+
+
+def _monte_carlo_document(mc: MonteCarloResult) -> dict[str, Any]:
+    """The Monte Carlo part of :func:`uncertainty_document`: every draw counted (:data:`COUNTING`)."""
+    histograms = {}
+    for k in mc.outputs:
+        counts, edges = mc.histogram(k)
+        histograms[k] = {
+            "counts": counts.tolist(),
+            "edges": edges.tolist(),
+            "outside": mc.outside(k),
+            "outside_label": OUTSIDE_LABEL[kpi_kind(k)],
+        }
+    return {
+        "draws": mc.study.draws,
+        "seed": mc.study.seed,
+        "sampling": mc.study.sampling,
+        "horizon_years": mc.horizon_years,
+        "counting": COUNTING,
+        "inputs": {k: d.model_dump(exclude_none=True) for k, d in mc.inputs.items()},
+        "percentiles": mc.percentiles,
+        "probabilities": mc.probabilities,
+        "histograms": histograms,
+    }
+
+
+def _sensitivity_rules(result: UncertaintyResult) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per method and output: how many evaluations had a non-finite output and how they were
+    replaced (:func:`finite_outputs`)."""
+    rules: dict[str, dict[str, dict[str, Any]]] = {}
+    for method, found in (("sobol", result.sobol), ("morris", result.morris)):
+        for output, idx in (found or {}).items():
+            entry = {"evaluations": idx.evaluations, "replaced": idx.replaced, "rule": idx.rule}
+            rules.setdefault(method, {})[output] = entry
+    for output, bars in (result.tornado or {}).items():
+        replaced = sum(b.replaced for b in bars)
+        rules.setdefault("tornado", {})[output] = {
+            "evaluations": 2 * len(bars),
+            "replaced": replaced,
+            "rule": bars[0].rule if bars else "",
+        }
+    return rules

@@ -22,6 +22,7 @@ from natwin.report.figures import figure_layout as _layout
 MC_TABLE = (
     "npv_cny",
     "irr_project_after_tax",
+    "payback_years",
     "cost_cny_per_t",
     "opex_cny_per_t",
     "co2_kg_per_kwh",
@@ -244,11 +245,14 @@ def _histogram(values: np.ndarray, title: str, div: str) -> str:
     return figure_html(_layout(fig, 260, showlegend=False), div)
 
 
-def _s_curve(values: np.ndarray, title: str, div: str) -> str:
+def _s_curve(values: np.ndarray, title: str, div: str, below: int = 0) -> str:
+    """Cumulative probability over every draw: the curve of the finite draws starts at the share
+    of the ``below`` draws (no IRR) and ends short of 1 by the share of those above (never)."""
     finite = np.sort(values[np.isfinite(values)])
-    p: np.ndarray | list[float] = np.linspace(0, 1, finite.size) if finite.size else []
+    total = max(values.size, 1)
+    p: np.ndarray = (below + np.arange(1, finite.size + 1)) / total
     idx = np.linspace(0, max(finite.size - 1, 0), min(finite.size, 400)).astype(int)
-    fig = go.Figure(go.Scatter(x=finite[idx], y=np.asarray(p)[idx], line={"color": "#c0392b"}))
+    fig = go.Figure(go.Scatter(x=finite[idx], y=p[idx], line={"color": "#c0392b"}))
     fig.update_yaxes(tickformat=".0%", title="cumulative probability")
     fig.update_layout(title={"text": title, "font": {"size": 13}})
     return figure_html(_layout(fig, 260, showlegend=False), div)
@@ -330,33 +334,11 @@ def _monte_carlo_parts(study: Any) -> list[str]:
             "through the steady-state stages at once; inputs without an explicit distribution are PERT(low, value, high) "
             "over the ranges of the data files.</p>"
         )
-        rows = []
-        for key in MC_TABLE:
-            if key in mc.percentiles:
-                q, row = mc.percentiles[key], kpi(key)
-                rows.append([esc(row.label), esc(row.unit)] + [esc(row.number(q[p])) for p in ("P10", "P50", "P90", "mean")])
-        parts.append(
-            table_html(
-                [Column("Output"), Column("Unit")]
-                + [Column(p, numeric=True) for p in ("P10", "P50", "P90", "mean")],
-                rows,
-            )
-        )
+        parts.append(_monte_carlo_table(mc))
         for label, value in mc.probabilities.items():
             parts.append(f'<p class="callout"><b>{esc(probability_label(label))}</b> = {value:.1%}</p>')
-        for i, key in enumerate(
-            k
-            for k in ("npv_cny", "cost_cny_per_t", "irr_project_after_tax", "co2_kg_per_kwh")
-            if k in mc.outputs
-        ):
-            title, shown = kpi(key).heading, np.asarray(mc.outputs[key]) * kpi(key).scale  # display units
-            parts.append(
-                figure_block(
-                    _histogram(shown, title, f"mc-hist-{i}")
-                    + _s_curve(shown, f"{title}: S-curve", f"mc-s-{i}"),
-                    f"Distribution and S-curve of {esc(title)}.",
-                )
-            )
+        parts.append(f"<p>{esc(COUNTING_SENTENCE)}</p>")
+        parts += _monte_carlo_figures(mc)
         inputs_rows = [
             [
                 esc(input_label(name)),
@@ -369,6 +351,65 @@ def _monte_carlo_parts(study: Any) -> list[str]:
         ]
         parts.append(
             f"<details><summary>Uncertain inputs ({len(inputs_rows)})</summary>{table_html([Column('Input'), Column('Distribution'), Column('P10', True), Column('P50', True), Column('P90', True)], inputs_rows)}</details>"
+        )
+    return parts
+
+
+#: How the Monte Carlo counts draws without a finite value (natwin.uncertainty.summarise), in one sentence.
+COUNTING_SENTENCE = (
+    "Every draw is counted: a payback never reached lies beyond the horizon (shown as never), a draw "
+    "without an IRR, or with an IRR of end-of-life recoveries only, lies below any root (shown as no IRR); "
+    "the Outside column gives the share of such draws."
+)
+
+
+def _monte_carlo_table(mc: Any) -> str:
+    """Percentiles over every draw (``mc.text`` shows never / no IRR) and the share outside."""
+    # lazy: the report imports the Monte Carlo machinery only when a study is shown
+    from natwin.uncertainty import OUTSIDE_LABEL, kpi_kind
+
+    rows = []
+    for key in MC_TABLE:
+        if key in mc.percentiles:
+            q, row = mc.percentiles[key], kpi(key)
+            share = q.get("nonfinite_share", 0.0)
+            outside = f"{share:.1%} {OUTSIDE_LABEL[kpi_kind(key)]}" if share else "0"
+            rows.append(
+                [esc(row.label), esc(row.unit)]
+                + [esc(mc.text(key, q[p])) for p in ("P10", "P50", "P90", "mean")]
+                + [esc(outside)]
+            )
+    return table_html(
+        [Column("Output"), Column("Unit")]
+        + [Column(p, numeric=True) for p in ("P10", "P50", "P90", "mean")]
+        + [Column("Outside", numeric=True)],
+        rows,
+    )
+
+
+def _monte_carlo_figures(mc: Any) -> list[str]:
+    """Histogram and S-curve of the headline KPIs; the caption says how many draws lie outside."""
+    # lazy: the report imports the Monte Carlo machinery only when a study is shown
+    from natwin.uncertainty import OUTSIDE_LABEL, kpi_kind
+
+    parts = []
+    keys = ("npv_cny", "cost_cny_per_t", "irr_project_after_tax", "payback_years", "co2_kg_per_kwh")
+    for i, key in enumerate(k for k in keys if k in mc.outputs):
+        values = np.asarray(mc.outputs[key], dtype=float)
+        title, shown = kpi(key).heading, values * kpi(key).scale  # display units
+        outside, kind = int(np.count_nonzero(~np.isfinite(values))), kpi_kind(key)
+        note = (
+            f" {outside:,} of {values.size:,} draws ({outside / max(values.size, 1):.1%}) are {OUTSIDE_LABEL[kind]} "
+            "and lie outside the histogram; the S-curve counts them."
+            if outside
+            else " Every draw has a finite value."
+        )
+        below = outside if kind == "irr" else 0
+        parts.append(
+            figure_block(
+                _histogram(shown, title, f"mc-hist-{i}") + _s_curve(shown, f"{title}: S-curve", f"mc-s-{i}", below),
+                f"Distribution and S-curve of {esc(title)}.{esc(note)}",
+            )
         )
     return parts
 
@@ -404,7 +445,28 @@ def _sensitivity_parts(result: Any, study: Any) -> list[str]:
                 [Column("Input"), Column("mu*", True), Column("± 95 %", True), Column("sigma", True)], rows
             )
         )
+    if study.sobol or study.morris or study.tornado:
+        parts.append(f"<p>{esc(_replacement_sentence(study))}</p>")
     return parts
+
+
+def _replacement_sentence(study: Any) -> str:
+    """One sentence: how the sensitivity methods treated evaluations without a finite output."""
+    counts: list[str] = []
+    for method, results in (("Sobol", study.sobol), ("Morris", study.morris)):
+        for output, idx in (results or {}).items():
+            if getattr(idx, "replaced", 0):
+                counts.append(f"{method} {kpi(output).label}: {idx.replaced:,} of {idx.evaluations:,} ({idx.rule})")
+    for output, bars in (study.tornado or {}).items():
+        replaced = sum(getattr(b, "replaced", 0) for b in bars)
+        if replaced:
+            counts.append(f"tornado {kpi(output).label}: {replaced} of {2 * len(bars)} ({bars[0].rule})")
+    rule = (
+        "Sobol, Morris and the tornado need a finite output in every evaluation, so a payback never reached "
+        "counts as the horizon + 1 years, no IRR as -100 % and another non-finite value as the median of the "
+        "finite ones"
+    )
+    return rule + (f"; replaced: {'; '.join(counts)}." if counts else "; no evaluation needed it.")
 
 
 # --------------------------------------------------------------------------- operations

@@ -160,21 +160,43 @@ def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict
     )
     payload = result_payload(with_study, name=request.get("name"), duration_s=time.perf_counter() - start)
     payload["kpis"] = dict(payload["kpis"]) | _uncertainty_kpis(mc)
-    payload["tables"] = dict(payload["tables"]) | {
-        "uncertainty": [{"output": k, **q} for k, q in mc.percentiles.items()]
-    }
+    payload["tables"] = dict(payload["tables"]) | {"uncertainty": _uncertainty_rows(mc)}
     return {"payload": payload}
 
 
+#: Monte Carlo probabilities shown as web KPIs: probability key -> KPI key (natwin/data/kpis.toml).
+MC_PROBABILITY_KPIS = {
+    "P(npv_cny < 0)": "mc_probability_npv_negative",
+    "P(payback_years = never)": "mc_probability_no_payback",
+    "P(irr_project_after_tax = no IRR)": "mc_probability_no_irr",
+}
+
+
 def _uncertainty_kpis(mc: Any) -> dict[str, Any]:
-    """Flat KPIs of a Monte Carlo study: draws, P(NPV < 0), P10/P50/P90 of each output."""
+    """Flat KPIs of a Monte Carlo study: draws, P(NPV < 0), P(no payback), P(no IRR) and the
+    P10/P50/P90 of each output over every draw. A percentile that lands among the draws
+    without a value (never, no IRR) is infinite and written as null; the shares say how many."""
     kpis: dict[str, Any] = {"mc_draws": mc.study.draws}
-    if "P(npv_cny < 0)" in mc.probabilities:
-        kpis["mc_probability_npv_negative"] = mc.probabilities["P(npv_cny < 0)"]
+    for probability, key in MC_PROBABILITY_KPIS.items():
+        if probability in mc.probabilities:
+            kpis[key] = mc.probabilities[probability]
     for output, q in mc.percentiles.items():
         for p in ("P10", "P50", "P90"):
             kpis[f"mc_{output}_{p.lower()}"] = q[p]
     return kpis
+
+
+def _uncertainty_rows(mc: Any) -> list[dict[str, Any]]:
+    """The study table of the web app: percentiles over every draw, with the share outside
+    (``nonfinite_share``), what those draws are (``outside``) and the percentiles as shown."""
+    # lazy: the worker imports the Monte Carlo machinery with the study it runs
+    from natwin.uncertainty import OUTSIDE_LABEL, kpi_kind
+
+    return [
+        {"output": k, **q, "outside": OUTSIDE_LABEL[kpi_kind(k)]}
+        | {f"{p}_text": mc.text(k, q[p]) for p in ("P10", "P50", "P90")}
+        for k, q in mc.percentiles.items()
+    ]
 
 
 # --------------------------------------------------------------------------- sweeps

@@ -27,8 +27,16 @@ const CARD_KPIS = [
   "opex_cny_per_t", "electricity_kwh_per_t", "energy_tce_per_t", "co2_kg_per_kg", "co2_kg_per_kwh",
   "tco2_per_tce", "raw_materials_t_per_t", "water_t_per_t", "staff", "output_vs_nameplate", "oee",
   "cfe_hourly", "energy_cost_cny_per_t", "first_product_p50", "mc_probability_npv_negative",
-  "mc_npv_cny_p10", "mc_npv_cny_p90",
+  "mc_probability_no_payback", "mc_probability_no_irr", "mc_npv_cny_p10", "mc_npv_cny_p90",
 ];
+
+/* A Monte Carlo percentile is null when it lands among the draws without a value: every draw is
+ * counted, a payback never reached beyond the horizon, a missing IRR below any root. */
+function monteCarloOutside(key) {
+  if (/^mc_payback_\w+_(p10|p50|p90|mean)$/.test(key)) return "never";
+  if (/^mc_irr_\w+_(p10|p50|p90|mean)$/.test(key)) return "no IRR";
+  return null;
+}
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -104,7 +112,7 @@ function roundHalfEven(v, digits) {
 /* A KPI value scaled and formatted as the registry says (format specs ",.Nf", ".Nf" or "s"). */
 function kpiNumber(key, value) {
   const row = kpiRow(key);
-  if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) return "n/a";
+  if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) return monteCarloOutside(key) || "n/a";
   if (!row || typeof value !== "number") return typeof value === "number" ? shortNumber(value) : String(value);
   const spec = /^(,?)\.(\d+)f$/.exec(row.format);
   if (!spec) return shortNumber(value);
