@@ -47,6 +47,18 @@ from natwin.scenario import Scenario
 
 Array = NDArray[np.float64]
 
+#: The break-even KPIs (arrays over draws); a Monte Carlo computes them only when its study
+#: names one of them in ``outputs`` (they cost about ten more passes of the money side).
+KPIS = (
+    "breakeven_price_cny_per_t",
+    "breakeven_price_excl_vat_cny_per_t",
+    "breakeven_raw_material_price_cny_per_t",
+    "breakeven_utilisation",
+    "processing_fee_cny_per_t",
+    "breakeven_processing_fee_cny_per_t",
+    "largest_cost_share",
+)
+
 #: Status codes of :func:`solve_npv_zero` (per draw): a root, or where it would lie.
 ROOT_OK = 0
 ROOT_ABOVE = 1  # NPV has one sign over [lo, hi] and moves toward zero at hi: the root is above hi

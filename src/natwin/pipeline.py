@@ -200,8 +200,9 @@ def run(
     vat = float(scenario.finance.get("vat.goods", finance_table()["vat.goods"].default))
     kpis |= schedule_kpis(plan, state.opex, vat)
     kpis |= run_kpis(scenario, state)  # break-even figures: NPV = 0 solved for one input at a time
-    result = _result(scenario, state, kpis, plan, simulation, site_energy)
-    return dataclasses.replace(result, verdict=verdict(scenario, state, kpis))
+    said = verdict(scenario, state, kpis)
+    kpis |= {"verdict": said.sentence, "verdict_status": said.status}  # the run store and web app keep KPIs
+    return dataclasses.replace(_result(scenario, state, kpis, plan, simulation, site_energy), verdict=said)
 
 
 def site_links(
