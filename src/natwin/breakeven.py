@@ -88,7 +88,7 @@ _NO_ROOT = {
     },
     "utilisation": {
         ROOT_ABOVE: "not reachable at full load (utilisation > 1 needed)",
-        ROOT_BELOW: "not reachable at any load: every tonne sold adds to the loss (negative variable margin)",
+        ROOT_BELOW: "not reachable at any load: NPV falls as the load rises (every tonne sold adds to the loss)",
     },
 }
 
