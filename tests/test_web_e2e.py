@@ -141,6 +141,9 @@ def test_run_the_default_scenario_and_see_key_figures_and_charts(page, server):
     assert kpi_value(page, "co2_kg_per_kg") > 0
     assert 0 < kpi_value(page, "oee") <= 100
     assert page.is_visible('#kpis .kpi[data-kpi="npv_cny"]')
+    # the verdict line above the key figures: viable at the hurdle rate or not, and why
+    assert "hurdle rate" in page.inner_text("#verdict")
+    assert "of operating cost" in page.inner_text("#verdict")
     # the report's charts render in the frame: Sankeys, cash flow, schedule, operations
     frame = page.frame_locator("#report-frame")
     for selector in ("#fig-mass-sankey", "#fig-energy-sankey", "#fig-cash-flow", "#schedule", "#operations"):

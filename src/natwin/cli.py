@@ -921,6 +921,10 @@ SUMMARY_KPIS = (
     "npv_cny",
     "irr_project_after_tax",
     "payback_years",
+    "breakeven_price_cny_per_t",
+    "breakeven_raw_material_price_cny_per_t",
+    "breakeven_utilisation",
+    "breakeven_processing_fee_cny_per_t",
     "first_product_p50",
     "full_output_p50",
 )
@@ -929,6 +933,8 @@ SUMMARY_KPIS = (
 def _print_summary(result: Any) -> None:
 
     k = result.kpis
+    if getattr(result, "verdict", None) is not None:
+        console.print(result.verdict.sentence, highlight=False, soft_wrap=True)
     table = Table(title=f"{result.scenario.plant.name}", show_header=True)
     table.add_column("KPI")
     table.add_column("value", justify="right")

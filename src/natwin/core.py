@@ -16,7 +16,7 @@ study calls it directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,6 +163,10 @@ class SteadyState:
         return {k: float(v[draw]) for k, v in self.kpis.items()}
 
 
+#: A hook of a layer above the core: KPIs (arrays over draws, by name) from a finished state.
+KpiHook = Callable[[Scenario, SteadyState], Mapping[str, ArrayLike]]
+
+
 # --------------------------------------------------------------------------- the core
 
 
@@ -193,11 +197,17 @@ def design(scenario: Scenario, samples: Mapping[str, ArrayLike] | None = None, n
 
 @datadirs.scenario_scoped  # route, species and tables of the scenario's data folder
 def account(
-    scenario: Scenario, plant: PlantDesign, links: SiteLinks | None = None, full_table: bool | None = None
+    scenario: Scenario,
+    plant: PlantDesign,
+    links: SiteLinks | None = None,
+    full_table: bool | None = None,
+    extra_kpis: Sequence[KpiHook] = (),
 ) -> SteadyState:
     """Carbon, operating cost, cash flow and the KPI table of ``plant`` under ``links``.
 
     ``full_table`` keeps every row of the yearly cash-flow table (default: for a single draw).
+    ``extra_kpis``: hooks of the layers above that add KPIs computed from the finished state
+    (the break-even figures of :mod:`natwin.breakeven`); each returns arrays over draws by name.
     """
     links = links or SiteLinks()
     draws = plant.draws
@@ -209,21 +219,45 @@ def account(
         overrides=draws.carbon,
         **_supply(plant.utilities, links.supply),
     )
+    opex, economics = money(scenario, plant, links, full_table=draws.n == 1 if full_table is None else full_table)
+    kpis = steady_state_kpis(scenario, plant, carbon, economics)
+    state = SteadyState(plant, links, carbon, opex, economics, kpis)
+    for hook in extra_kpis:
+        kpis |= {k: np.broadcast_to(np.asarray(v, dtype=float), (draws.n,)) for k, v in hook(scenario, state).items()}
+    return state
+
+
+def money(
+    scenario: Scenario,
+    plant: PlantDesign,
+    links: SiteLinks,
+    prices: Mapping[str, ArrayLike] | None = None,
+    ramp_up: ArrayLike | None = None,
+    full_table: bool = False,
+) -> tuple[OpexResult, EconomicsResult]:
+    """Operating cost and cash flow of ``plant`` under ``links``, with ``prices`` on top.
+
+    ``prices`` (dotted ``prices.X``/``finance.X`` paths, arrays over draws) override the links
+    and the draws: the break-even solves (:mod:`natwin.breakeven`) move one price this way.
+    ``ramp_up`` (operating years x draws) replaces the links' ramp-up. [-]
+    """
     shared: dict[str, ArrayLike] = dict(links.finance_overrides())
-    drawn: dict[str, ArrayLike] = dict(draws.money())
-    money = {k: v for k, v in shared.items() if k.startswith("prices.")} | drawn
-    opex = operating_costs(scenario, plant.balance, plant.utilities, plant.equipment, plant.capex, overrides=money)
+    drawn: dict[str, ArrayLike] = dict(plant.draws.money()) | dict(prices or {})
+    opex_overrides = {k: v for k, v in shared.items() if k.startswith("prices.")} | drawn
+    opex = operating_costs(
+        scenario, plant.balance, plant.utilities, plant.equipment, plant.capex, overrides=opex_overrides
+    )
+    loads = ramp_up if ramp_up is not None else links.ramp_up
     economics = cash_flow(
         scenario,
         plant.capex,
         opex,
         overrides=shared | drawn,
-        ramp_up=None if links.ramp_up is None else np.asarray(links.ramp_up, dtype=float),
+        ramp_up=None if loads is None else np.asarray(loads, dtype=float),
         product=plant.product,
-        full_table=draws.n == 1 if full_table is None else full_table,
+        full_table=full_table,
     )
-    kpis = steady_state_kpis(scenario, plant, carbon, economics)
-    return SteadyState(plant, links, carbon, opex, economics, kpis)
+    return opex, economics
 
 
 @datadirs.scenario_scoped  # route, species and tables of the scenario's data folder
@@ -232,9 +266,13 @@ def steady_state(
     samples: Mapping[str, ArrayLike] | None = None,
     links: SiteLinks | None = None,
     n: int | None = None,
+    extra_kpis: Sequence[KpiHook] = (),
 ) -> SteadyState:
-    """Every steady-state stage for ``samples`` (dotted paths -> arrays over draws)."""
-    return account(scenario, design(scenario, samples, n), links)
+    """Every steady-state stage for ``samples`` (dotted paths -> arrays over draws).
+
+    ``extra_kpis``: see :func:`account` (a Monte Carlo asks for the break-even figures this way).
+    """
+    return account(scenario, design(scenario, samples, n), links, extra_kpis=extra_kpis)
 
 
 def _supply(utilities: Utilities, supply: SupplyShares | None) -> dict[str, Array]:

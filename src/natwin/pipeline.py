@@ -10,6 +10,7 @@ with arrays and the same links, so they are centred on the run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from natwin import datadirs
+from natwin.breakeven import Verdict, run_kpis, verdict
 from natwin.carbon import CarbonResult
 from natwin.chemistry import ProductProperties
 from natwin.construction import ScheduleResult, ramp_up_by_operating_year, schedule_for
@@ -53,6 +55,7 @@ class RunResult:
     kpis: dict[str, Any] = field(default_factory=dict)
     operations: PlantSimulation | None = None  # None when the simulation was skipped
     energy: EnergyResult | None = None  # None when the energy system was skipped
+    verdict: Verdict | None = None  # viable or not at the hurdle rate, and why (natwin.breakeven)
     # A study attached by natwin.uncertainty (a layer above the pipeline) for the report:
     # natwin.uncertainty.UncertaintyResult; typed loosely because this module sits below it.
     uncertainty: Any = None
@@ -196,7 +199,10 @@ def run(
     kpis["irr_message"] = state.economics.irr_project_after_tax.message(0)
     vat = float(scenario.finance.get("vat.goods", finance_table()["vat.goods"].default))
     kpis |= schedule_kpis(plan, state.opex, vat)
-    return _result(scenario, state, kpis, plan, simulation, site_energy)
+    kpis |= run_kpis(scenario, state)  # break-even figures: NPV = 0 solved for one input at a time
+    said = verdict(scenario, state, kpis)
+    kpis |= {"verdict": said.sentence, "verdict_status": said.status}  # the run store and web app keep KPIs
+    return dataclasses.replace(_result(scenario, state, kpis, plan, simulation, site_energy), verdict=said)
 
 
 def site_links(

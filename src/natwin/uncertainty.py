@@ -40,6 +40,8 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from natwin import datadirs
+from natwin.breakeven import KPIS as BREAKEVEN_KPIS
+from natwin.breakeven import kpi_hook as breakeven_kpis
 from natwin.core import SiteLinks, steady_state
 from natwin.errors import InputError, Problem
 from natwin.kpis import find
@@ -215,17 +217,23 @@ def timeline(scenario: Scenario) -> SiteLinks:
 
 @datadirs.scenario_scoped
 def evaluate(
-    scenario: Scenario, samples: Mapping[str, Array], n: int | None = None, plan: SiteLinks | None = None
+    scenario: Scenario,
+    samples: Mapping[str, Array],
+    n: int | None = None,
+    plan: SiteLinks | None = None,
+    breakeven: bool = False,
 ) -> dict[str, Array]:
     """The steady-state core (:func:`natwin.core.steady_state`) for one chunk of draws: KPIs by name.
 
     ``plan`` holds the run's links (construction period, ramp-up, effective tariff, supply);
-    by default those of :func:`timeline`."""
-    return steady_state(scenario, samples, plan or timeline(scenario), n).kpis
+    by default those of :func:`timeline`. ``breakeven`` adds the break-even KPIs
+    (:data:`natwin.breakeven.KPIS`; about ten more passes of the money side per draw)."""
+    hooks = (breakeven_kpis,) if breakeven else ()
+    return steady_state(scenario, samples, plan or timeline(scenario), n, extra_kpis=hooks).kpis
 
 
 def evaluate_chunked(
-    scenario: Scenario, samples: Mapping[str, Array], chunk: int = DEFAULT_CHUNK
+    scenario: Scenario, samples: Mapping[str, Array], chunk: int = DEFAULT_CHUNK, breakeven: bool = False
 ) -> dict[str, Array]:
     """:func:`evaluate` in chunks of ``chunk`` draws (bounded memory)."""
     n = len(next(iter(samples.values()))) if samples else 1
@@ -233,7 +241,8 @@ def evaluate_chunked(
     pieces: list[dict[str, Array]] = []
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        pieces.append(evaluate(scenario, {k: v[start:stop] for k, v in samples.items()}, stop - start, plan))
+        chunk_samples = {k: v[start:stop] for k, v in samples.items()}
+        pieces.append(evaluate(scenario, chunk_samples, stop - start, plan, breakeven))
     return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
 
 
@@ -396,7 +405,7 @@ def monte_carlo(
     samples = sample(inputs, study.draws, study.seed, study.sampling, study.correlations)
     if not samples:
         samples = {"plant.capacity_t_per_year": np.full(study.draws, scenario.plant.capacity_t_per_year)}
-    outputs = evaluate_chunked(scenario, samples, chunk)
+    outputs = evaluate_chunked(scenario, samples, chunk, breakeven=bool(set(study.outputs) & set(BREAKEVEN_KPIS)))
     if study.outputs:
         missing = set(study.outputs) - set(outputs)
         if missing:

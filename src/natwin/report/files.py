@@ -67,6 +67,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 for row in tables["product"]
             },
             "balance": {name: rows for name, rows in tables.items() if name not in ("kpis", "product")},
+            "verdict": result.verdict.document() if result.verdict is not None else None,
             "kpis": result.kpis,
             "currency": currency_block(result),
         }

@@ -373,7 +373,14 @@ class ReportBuilder:
             "specification. Numbers in brackets link to their sources; hover a figure to see how it is "
             "computed.</p>"
         )
-        return Section("summary", "Key figures", lead + body)
+        return Section("summary", "Key figures", self.verdict_line() + lead + body)
+
+    def verdict_line(self) -> str:
+        """The run's verdict in one sentence (viable at the hurdle rate or not, and why)."""
+        v = self.result.verdict
+        if v is None:
+            return ""
+        return f'<p class="verdict verdict-{esc(v.status)}" id="verdict"><strong>{esc(v.sentence)}</strong></p>'
 
     # -- mass flows --------------------------------------------------------------------------
 

@@ -88,6 +88,8 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 10px; 
 section h2 { font-size: 19px; margin: 0 0 2px; font-weight: 600; }
 section h3 { font-size: 14px; margin: 22px 0 8px; font-weight: 600; }
 p.lead { color: var(--muted); margin: 0 0 14px; max-width: 900px; }
+p.verdict { margin: 0 0 10px; max-width: 900px; padding: 8px 12px; border-left: 4px solid var(--muted); }
+p.verdict-viable { border-color: #2e7d32; } p.verdict-not_viable { border-color: #c62828; } p.verdict-marginal { border-color: #ef6c00; }
 .group-title { font-size: 11.5px; text-transform: uppercase; letter-spacing: .08em; color: var(--muted);
   margin: 16px 0 8px; font-weight: 600; }
 .group-title:first-of-type { margin-top: 6px; }

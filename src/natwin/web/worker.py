@@ -128,6 +128,7 @@ def _run_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, A
     _progress(job_id, 0.7, "writing the report and workbooks")
     write_run(result, out_dir)
     payload = result_payload(result, name=request.get("name"), duration_s=time.perf_counter() - start)
+    payload["verdict"] = result.verdict.document() if result.verdict is not None else None
     return {"payload": payload}
 
 

@@ -443,6 +443,10 @@ async function showRun(runId) {
   $("#run-title").textContent = run.name || run.run_id;
   $("#run-meta").textContent = `run ${run.run_id} · scenario ${String(run.scenario_hash || "").slice(0, 12)} · natwin ${run.natwin_version}` +
     (run.status !== "ok" ? ` · ${run.status}: ${run.error}` : "");
+  const verdict = run.kpis.verdict;  // one sentence: viable at the hurdle rate or not, and why
+  $("#verdict").textContent = typeof verdict === "string" ? verdict : "";
+  $("#verdict").className = `verdict verdict-${run.kpis.verdict_status || "none"}`;
+  $("#verdict").hidden = typeof verdict !== "string";
   $("#kpis").replaceChildren(...kpiCards(run.kpis));
   const links = run.files.map((name) => el("a", {
     href: `/api/runs/${encodeURIComponent(runId)}/files/${name}${name.endsWith(".html") ? "?download=true" : ""}`,
@@ -472,6 +476,7 @@ async function showSweep(sweepId) {
   $("#run-meta").textContent = `sweep ${sweep.sweep_id} · ${sweep.done} of ${sweep.n_points} points stored` +
     (sweep.failed ? `, ${sweep.failed} failed` : "");
   const first = sweep.points.find((p) => p.status === "ok");
+  $("#verdict").hidden = true;
   $("#kpis").replaceChildren();
   $("#sweep-results").hidden = false;
   const numeric = first ? Object.keys(first.kpis).filter((k) => typeof first.kpis[k] === "number") : [];
