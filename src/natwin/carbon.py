@@ -48,7 +48,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
@@ -151,6 +151,18 @@ class CarbonResult:
     park_threshold_tco2_per_tce: Array  # [tCO2/tce]
     cfe_share_required: Array  # carbon-free share of electricity to meet it; > 1: unattainable [-]
     notes: tuple[str, ...] = ()
+    #: The same plant without the site energy system (all electricity from the grid at the annual
+    #: factor, the scenario's green-electricity share); None when this result is that case.
+    grid_only: CarbonResult | None = None
+
+    def with_grid_only(self, grid_only: CarbonResult) -> CarbonResult:
+        """This result (the energy system's supply) carrying the grid-only footprint beside it."""
+        return replace(self, grid_only=grid_only)
+
+    @property
+    def grid_only_case(self) -> CarbonResult:
+        """The grid-only footprint: :attr:`grid_only`, or this result when it is that case."""
+        return self if self.grid_only is None else self.grid_only
 
     # -- totals per year ------------------------------------------------------------------
 
@@ -260,6 +272,16 @@ class CarbonResult:
             "tco2_per_tce": self.tco2_per_tce,
             "park_threshold_tco2_per_tce": self.park_threshold_tco2_per_tce,
             "cfe_share_required": self.cfe_share_required,
+            **self._grid_only_kpis(),
+        }
+
+    def _grid_only_kpis(self) -> dict[str, Array]:
+        """Footprint and park indicator without the site energy system. [kgCO2e/kg], [kgCO2e/kWh], [tCO2/tce]"""
+        grid = self.grid_only_case
+        return {
+            "co2_grid_only_kg_per_kg": grid.co2_kg_per_kg,
+            "co2_grid_only_kg_per_kwh": grid.co2_kg_per_kwh,
+            "tco2_per_tce_grid_only": grid.tco2_per_tce,
         }
 
     def kpis(self, draw: int = 0) -> dict[str, float]:

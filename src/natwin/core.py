@@ -209,6 +209,9 @@ def account(
         overrides=draws.carbon,
         **_supply(plant.utilities, links.supply),
     )
+    if links.supply is not None:  # the same plant without the site energy system, side by side
+        grid_only = footprint(scenario, plant.balance, plant.utilities, plant.product, overrides=draws.carbon)
+        carbon = carbon.with_grid_only(grid_only)
     shared: dict[str, ArrayLike] = dict(links.finance_overrides())
     drawn: dict[str, ArrayLike] = dict(draws.money())
     money = {k: v for k, v in shared.items() if k.startswith("prices.")} | drawn

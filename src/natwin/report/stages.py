@@ -696,6 +696,7 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         f"cathode ({fmt(first(carbon.co2_kg_per_kwh), 1)} kg CO2e per kWh of cell capacity), market-based "
         f"scope 2; location-based {fmt(first(carbon.co2_location_kg_per_kg), 2)} kg CO2e/kg. Each line's "
         "emission factor links to its source.</p>"
+        + _both_ways(carbon)
         + figure_block(
             figures.figure_html(scope_fig, "fig-carbon-scope"), "By scope, kg CO2e per kg of cathode."
         )
@@ -709,6 +710,28 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         + notes_html(getattr(carbon, "notes", ()))
     )
     return Section("carbon", "Carbon footprint", body)
+
+
+def _both_ways(carbon: CarbonResult) -> str:
+    """Grid only next to the site energy system's supply: the footprint depends on that choice."""
+    grid = carbon.grid_only_case
+    per_kg = f"{fmt(first(grid.co2_kg_per_kg), 2)} kg CO2e/kg"
+    park = f"{fmt(first(grid.tco2_per_tce), 2)} tCO2/tce"
+    if carbon.grid_only is None:
+        return (
+            f"<p>Grid only (no site energy system in this run): {per_kg}, park indicator {park}; all "
+            "electricity is drawn from the grid at the annual grid factor, with the scenario's "
+            "green-electricity share as carbon-free supply.</p>"
+        )
+    share = first(carbon.carbon_free_kwh) / max(first(carbon.electricity_kwh), 1e-12)
+    return (
+        f"<p><strong>Grid only {per_kg}, with the site energy system "
+        f"{fmt(first(carbon.co2_kg_per_kg), 2)} kg CO2e/kg</strong> (park indicator {park} and "
+        f"{fmt(first(carbon.tco2_per_tce), 2)} tCO2/tce). Grid only: all electricity from the grid at "
+        "the annual grid factor, the scenario's green-electricity share as given. With the site energy "
+        f"system: its hourly supply, {fmt(100 * share, 0)} % of the electricity carbon-free (on-site "
+        "PV, wind contracts, certificates); the figures below are that case.</p>"
+    )
 
 
 def _carbon_figures(carbon: CarbonResult, counted: list[CarbonLine], kg_product: float) -> tuple[Any, Any]:
