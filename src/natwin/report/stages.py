@@ -707,6 +707,7 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         + table
         + "<h3>Zero-carbon park indicator</h3>"
         + indicator
+        + _zero_carbon_answer(carbon)
         + notes_html(getattr(carbon, "notes", ()))
     )
     return Section("carbon", "Carbon footprint", body)
@@ -731,6 +732,42 @@ def _both_ways(carbon: CarbonResult) -> str:
         "the annual grid factor, the scenario's green-electricity share as given. With the site energy "
         f"system: its hourly supply, {fmt(100 * share, 0)} % of the electricity carbon-free (on-site "
         "PV, wind contracts, certificates); the figures below are that case.</p>"
+    )
+
+
+def _zero_carbon_answer(carbon: CarbonResult) -> str:
+    """What meets the park threshold: the carbon-free share of electricity (or why power alone
+    cannot), and what the process CO2 would add if the park rule counted it."""
+    threshold = first(carbon.park_threshold_tco2_per_tce)
+    required = first(carbon.cfe_share_required)
+    elec = max(first(carbon.electricity_kwh), 1e-12)
+    now = first(carbon.carbon_free_kwh) / elec
+    grid_share = first(carbon.grid_only_case.carbon_free_kwh) / elec
+    limit = f"{fmt(threshold, 2)} tCO2/tce"
+    if required <= 1.0:
+        power = (
+            f"To meet {limit}, {fmt(100 * required, 1)} % of the electricity must be carbon-free "
+            f"(this run {fmt(100 * now, 0)} %, grid only {fmt(100 * grid_share, 0)} %): on-site PV, wind "
+            "contracts, green-power lines or certificates, if the park counts them."
+        )
+    else:
+        power = (
+            f"Carbon-free electricity alone cannot meet {limit}: fuel and purchased steam emit "
+            f"{fmt(first(carbon.fuel_heat_co2_kg) / 1000, 0)} t CO2/yr, and with all electricity "
+            f"carbon-free the indicator would still be {fmt(first(carbon.per_tce(carbon.fuel_heat_co2_kg)), 2)} "
+            "tCO2/tce; the steam and any fuel must be replaced by electricity or supplied carbon-free too "
+            f"(this run {fmt(100 * now, 0)} % of the electricity carbon-free, grid only {fmt(100 * grid_share, 0)} %)."
+        )
+    process = first(carbon.per_tce(carbon.process_co2_kg))
+    verdict = "above the threshold on its own" if process > threshold else "below the threshold on its own"
+    return (
+        f"<p><strong>The zero-carbon question.</strong> {power} The indicator counts energy-related "
+        "CO2 only (electricity, fuels, purchased heat). The fossil process CO2 of the reactions, "
+        f"{fmt(first(carbon.process_co2_kg) / 1000, 0)} t/yr, would add {fmt(process, 2)} tCO2/tce "
+        f"({verdict}) if counted. Whether the park rule (NDRC/MIIT/NEA 发改环资〔2025〕910号) counts "
+        "process CO2 is unknown here: its accounting annex was not available, and the summaries of the "
+        "notice name only carbon emissions per unit of energy consumption (单位能耗碳排放). The cost per "
+        "tonne of CO2 avoided is not computed.</p>"
     )
 
 
