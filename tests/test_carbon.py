@@ -295,6 +295,45 @@ def test_hourly_dispatch_inputs_replace_the_flat_grid_supply(default_scenario):
     assert result.energy_co2_kg[0] == pytest.approx(0.5 * total * 0.55 + heat * HEAT_KGCO2_PER_MJ)
 
 
+def test_grid_only_kpis_equal_the_result_without_a_site_energy_system(default):
+    _, result = default
+    kpis = result.kpis()
+    assert result.grid_only is None
+    assert kpis["co2_grid_only_kg_per_kg"] == kpis["co2_kg_per_kg"]
+    assert kpis["co2_grid_only_kg_per_kwh"] == kpis["co2_kg_per_kwh"]
+    assert kpis["tco2_per_tce_grid_only"] == kpis["tco2_per_tce"]
+
+
+def test_core_carries_the_grid_only_footprint_beside_the_supplied_one(default_scenario):
+    """With the energy system's supply (half carbon-free), the grid-only case is the footprint of
+    the same plant with the default all-grid supply, by hand: market-based scope 2 differs by
+    the carbon-free half x the residual factor."""
+    from natwin.core import SiteLinks, SupplyShares, steady_state  # core imports carbon; test only
+
+    supply = SupplyShares(1.0, carbon_free_share=0.5, grid_import_share=0.8, grid_location_kgco2_per_kwh=0.55)
+    state = steady_state(default_scenario, links=SiteLinks(supply=supply))
+    plain = steady_state(default_scenario)
+    kpis, grid = state.kpi_values(), plain.kpi_values()
+    assert kpis["co2_grid_only_kg_per_kg"] == pytest.approx(grid["co2_kg_per_kg"], rel=1e-12)
+    assert kpis["tco2_per_tce_grid_only"] == pytest.approx(grid["tco2_per_tce"], rel=1e-12)
+    elec = float(state.carbon.electricity_kwh[0])
+    saved = 0.5 * elec * RESIDUAL_2022 / float(state.carbon.product_kg[0])
+    assert kpis["co2_grid_only_kg_per_kg"] - kpis["co2_kg_per_kg"] == pytest.approx(saved, rel=1e-9)
+
+
+def test_park_question_parts_by_hand(default):
+    run, result = default
+    energy = run.balance.energy_by_carrier()
+    fuel_heat = float(np.sum(energy.get("natural_gas", 0.0))) * 2.16 + energy["heat"][0] * HEAT_KGCO2_PER_MJ
+    assert result.fuel_heat_co2_kg[0] == pytest.approx(fuel_heat)
+    assert result.process_co2_kg[0] == pytest.approx(float(run.balance.process_co2_kg[0]))
+    tce = float(result.energy_tce[0])
+    assert result.per_tce(result.process_co2_kg)[0] == pytest.approx(run.balance.process_co2_kg[0] / 1000 / tce)
+    # the required share is what is left for electricity after fuel and heat
+    free_indicator = fuel_heat / 1000 / tce
+    assert (result.cfe_share_required[0] > 1) == (free_indicator > 0.20)
+
+
 # --------------------------------------------------------------------------- vectorisation
 
 

@@ -247,3 +247,17 @@ def test_every_packaged_route_renders(routes):
         for fig in ("fig-mass-sankey", "fig-energy-sankey", "fig-energy-by-unit"):
             assert f'id="{fig}"' in html, (route_id, fig)
         assert f"<code>{route_id}</code>" in html
+
+
+def test_carbon_section_shows_grid_only_beside_the_site_energy_system(full_page, default_result):
+    k = default_result.kpis
+    text = full_page.page.inner_text("#carbon")
+    assert default_result.carbon is not None
+    assert default_result.carbon.grid_only is not None
+    assert (
+        f"Grid only {k['co2_grid_only_kg_per_kg']:.2f} kg CO2e/kg, with the site energy system "
+        f"{k['co2_kg_per_kg']:.2f} kg CO2e/kg"
+    ) in text
+    assert k["co2_grid_only_kg_per_kg"] > k["co2_kg_per_kg"]  # the default contracts PV and wind
+    assert "The zero-carbon question" in text
+    assert "process CO2 is unknown" in text

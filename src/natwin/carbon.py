@@ -33,9 +33,10 @@ References
 ----------
 .. [1] IPCC (2006). 2006 IPCC Guidelines for National Greenhouse Gas Inventories, Vol. 2
    Energy, Table 2.2 (natural gas 56.1 kgCO2/GJ); Vol. 3 Industrial Processes (carbonate use).
-.. [2] Ministry of Ecology and Environment and National Bureau of Statistics of China, notices
-   on the 2022 (20 Dec 2024) and 2023 electricity CO2 emission factors: national, regional and
-   provincial averages, and the national average excluding market-traded non-fossil power.
+.. [2] Ministry of Ecology and Environment and National Bureau of Statistics of China,
+   announcements on the 2021 (公告2024年第12号, 12 Apr 2024), 2022 (20 Dec 2024) and 2023
+   (Jan 2026) electricity CO2 emission factors: national, regional and provincial averages, and
+   the national average excluding market-traded non-fossil power.
 .. [3] Sotos, M. (2015). GHG Protocol Scope 2 Guidance. World Resources Institute:
    location-based and market-based methods.
 .. [4] NDRC (2015). Guidelines for enterprise GHG accounting and reporting (e.g. 工业其他行业企业
@@ -48,7 +49,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
@@ -133,6 +134,8 @@ class CarbonResult:
     ``*_per_kwh`` multiply that by the cathode mass per kWh of cell capacity. The headline
     figures (``co2_kg_per_kg``, ``co2_kg_per_kwh``) use the market-based scope 2, which is the
     one the green-electricity share acts on; the location-based ones are given beside them.
+    When the energy-system stage supplied the electricity, :attr:`grid_only` holds the same
+    plant's footprint with all electricity from the grid (``co2_grid_only_*`` KPIs).
     """
 
     lines: tuple[CarbonLine, ...]
@@ -151,6 +154,18 @@ class CarbonResult:
     park_threshold_tco2_per_tce: Array  # [tCO2/tce]
     cfe_share_required: Array  # carbon-free share of electricity to meet it; > 1: unattainable [-]
     notes: tuple[str, ...] = ()
+    #: The same plant without the site energy system (all electricity from the grid at the annual
+    #: factor, the scenario's green-electricity share); None when this result is that case.
+    grid_only: CarbonResult | None = None
+
+    def with_grid_only(self, grid_only: CarbonResult) -> CarbonResult:
+        """This result (the energy system's supply) carrying the grid-only footprint beside it."""
+        return replace(self, grid_only=grid_only)
+
+    @property
+    def grid_only_case(self) -> CarbonResult:
+        """The grid-only footprint: :attr:`grid_only`, or this result when it is that case."""
+        return self if self.grid_only is None else self.grid_only
 
     # -- totals per year ------------------------------------------------------------------
 
@@ -228,6 +243,21 @@ class CarbonResult:
         return self.per_kwh(self.total_kg("location"))
 
     @property
+    def fuel_heat_co2_kg(self) -> Array:
+        """CO2 of natural gas burnt and purchased heat: the park indicator's non-electric part. [kgCO2/yr]"""
+        return self._sum(line for line in self.lines if line.category in ("fuel", "heat"))
+
+    @property
+    def process_co2_kg(self) -> Array:
+        """Fossil process CO2 of the reactions (scope 1, not energy use). [kgCO2/yr]"""
+        return self._sum(line for line in self.lines if line.category == "process")
+
+    def per_tce(self, kg_per_year: ArrayLike) -> Array:
+        """An annual CO2 figure per tonne of coal equivalent of energy use. [tCO2/tce]"""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(kg_per_year, dtype=float) / 1000.0 / self.energy_tce
+
+    @property
     def meets_park_threshold(self) -> NDArray[np.bool_]:
         """True where the carbon intensity of energy use is at or below the threshold."""
         return self.tco2_per_tce <= self.park_threshold_tco2_per_tce
@@ -260,6 +290,16 @@ class CarbonResult:
             "tco2_per_tce": self.tco2_per_tce,
             "park_threshold_tco2_per_tce": self.park_threshold_tco2_per_tce,
             "cfe_share_required": self.cfe_share_required,
+            **self._grid_only_kpis(),
+        }
+
+    def _grid_only_kpis(self) -> dict[str, Array]:
+        """Footprint and park indicator without the site energy system. [kgCO2e/kg], [kgCO2e/kWh], [tCO2/tce]"""
+        grid = self.grid_only_case
+        return {
+            "co2_grid_only_kg_per_kg": grid.co2_kg_per_kg,
+            "co2_grid_only_kg_per_kwh": grid.co2_kg_per_kwh,
+            "tco2_per_tce_grid_only": grid.tco2_per_tce,
         }
 
     def kpis(self, draw: int = 0) -> dict[str, float]:

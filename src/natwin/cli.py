@@ -911,6 +911,7 @@ SUMMARY_KPIS = (
     "energy_tce_per_t",
     "process_co2_kg_per_t",
     "co2_kg_per_kg",
+    "co2_grid_only_kg_per_kg",
     "co2_kg_per_kwh",
     "tco2_per_tce",
     "construction_investment_cny",

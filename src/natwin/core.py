@@ -219,6 +219,9 @@ def account(
         overrides=draws.carbon,
         **_supply(plant.utilities, links.supply),
     )
+    if links.supply is not None:  # the same plant without the site energy system, side by side
+        grid_only = footprint(scenario, plant.balance, plant.utilities, plant.product, overrides=draws.carbon)
+        carbon = carbon.with_grid_only(grid_only)
     opex, economics = money(scenario, plant, links, full_table=draws.n == 1 if full_table is None else full_table)
     kpis = steady_state_kpis(scenario, plant, carbon, economics)
     state = SteadyState(plant, links, carbon, opex, economics, kpis)

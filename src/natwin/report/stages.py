@@ -696,6 +696,7 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         f"cathode ({fmt(first(carbon.co2_kg_per_kwh), 1)} kg CO2e per kWh of cell capacity), market-based "
         f"scope 2; location-based {fmt(first(carbon.co2_location_kg_per_kg), 2)} kg CO2e/kg. Each line's "
         "emission factor links to its source.</p>"
+        + _both_ways(carbon)
         + figure_block(
             figures.figure_html(scope_fig, "fig-carbon-scope"), "By scope, kg CO2e per kg of cathode."
         )
@@ -706,9 +707,68 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         + table
         + "<h3>Zero-carbon park indicator</h3>"
         + indicator
+        + _zero_carbon_answer(carbon)
         + notes_html(getattr(carbon, "notes", ()))
     )
     return Section("carbon", "Carbon footprint", body)
+
+
+def _both_ways(carbon: CarbonResult) -> str:
+    """Grid only next to the site energy system's supply: the footprint depends on that choice."""
+    grid = carbon.grid_only_case
+    per_kg = f"{fmt(first(grid.co2_kg_per_kg), 2)} kg CO2e/kg"
+    park = f"{fmt(first(grid.tco2_per_tce), 2)} tCO2/tce"
+    if carbon.grid_only is None:
+        return (
+            f"<p>Grid only (no site energy system in this run): {per_kg}, park indicator {park}; all "
+            "electricity is drawn from the grid at the annual grid factor, with the scenario's "
+            "green-electricity share as carbon-free supply.</p>"
+        )
+    share = first(carbon.carbon_free_kwh) / max(first(carbon.electricity_kwh), 1e-12)
+    return (
+        f"<p><strong>Grid only {per_kg}, with the site energy system "
+        f"{fmt(first(carbon.co2_kg_per_kg), 2)} kg CO2e/kg</strong> (park indicator {park} and "
+        f"{fmt(first(carbon.tco2_per_tce), 2)} tCO2/tce). Grid only: all electricity from the grid at "
+        "the annual grid factor, the scenario's green-electricity share as given. With the site energy "
+        f"system: its hourly supply, {fmt(100 * share, 0)} % of the electricity carbon-free (on-site "
+        "PV, wind contracts, certificates); the figures below are that case.</p>"
+    )
+
+
+def _zero_carbon_answer(carbon: CarbonResult) -> str:
+    """What meets the park threshold: the carbon-free share of electricity (or why power alone
+    cannot), and what the process CO2 would add if the park rule counted it."""
+    threshold = first(carbon.park_threshold_tco2_per_tce)
+    required = first(carbon.cfe_share_required)
+    elec = max(first(carbon.electricity_kwh), 1e-12)
+    now = first(carbon.carbon_free_kwh) / elec
+    grid_share = first(carbon.grid_only_case.carbon_free_kwh) / elec
+    limit = f"{fmt(threshold, 2)} tCO2/tce"
+    if required <= 1.0:
+        power = (
+            f"To meet {limit}, {fmt(100 * required, 1)} % of the electricity must be carbon-free "
+            f"(this run {fmt(100 * now, 0)} %, grid only {fmt(100 * grid_share, 0)} %): on-site PV, wind "
+            "contracts, green-power lines or certificates, if the park counts them."
+        )
+    else:
+        power = (
+            f"Carbon-free electricity alone cannot meet {limit}: fuel and purchased steam emit "
+            f"{fmt(first(carbon.fuel_heat_co2_kg) / 1000, 0)} t CO2/yr, and with all electricity "
+            f"carbon-free the indicator would still be {fmt(first(carbon.per_tce(carbon.fuel_heat_co2_kg)), 2)} "
+            "tCO2/tce; the steam and any fuel must be replaced by electricity or supplied carbon-free too "
+            f"(this run {fmt(100 * now, 0)} % of the electricity carbon-free, grid only {fmt(100 * grid_share, 0)} %)."
+        )
+    process = first(carbon.per_tce(carbon.process_co2_kg))
+    verdict = "above the threshold on its own" if process > threshold else "below the threshold on its own"
+    return (
+        f"<p><strong>The zero-carbon question.</strong> {power} The indicator counts energy-related "
+        "CO2 only (electricity, fuels, purchased heat). The fossil process CO2 of the reactions, "
+        f"{fmt(first(carbon.process_co2_kg) / 1000, 0)} t/yr, would add {fmt(process, 2)} tCO2/tce "
+        f"({verdict}) if counted. Whether the park rule (NDRC/MIIT/NEA 发改环资〔2025〕910号) counts "
+        "process CO2 is unknown here: its accounting annex was not available, and the summaries of the "
+        "notice name only carbon emissions per unit of energy consumption (单位能耗碳排放). The cost per "
+        "tonne of CO2 avoided is not computed.</p>"
+    )
 
 
 def _carbon_figures(carbon: CarbonResult, counted: list[CarbonLine], kg_product: float) -> tuple[Any, Any]:
