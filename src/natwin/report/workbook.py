@@ -818,8 +818,17 @@ class _Builder:
         def npv(key: str) -> str:
             return f"=NPV({i['discount_rate']},{span(key)})"
 
+        def operating(key: str) -> str:
+            return f"{get_column_letter(3 + self.c)}{rows[key]}:{last}{rows[key]}"
+
         def irr(key: str) -> str:
-            return f'=IFERROR(IRR({span(key)},{i["irr_guess"]}),"no IRR")'
+            # not viable when no operating year earns cash once the final recoveries are taken out
+            # (natwin.economics.recoveries_only): the root would exist only through them
+            earning = (
+                f"SUMPRODUCT(({operating(key)}-{operating('residual_value_recovery')}"
+                f"-{operating('working_capital_recovery')}>0)*1)"
+            )
+            return f'=IF({earning}=0,"not viable",IFERROR(IRR({span(key)},{i["irr_guess"]}),"no IRR"))'
 
         cum, candidate = (
             f"{last}{rows['cumulative_project_cf_after_tax']}",
