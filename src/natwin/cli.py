@@ -430,14 +430,14 @@ def montecarlo(
 
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.uncertainty import PATH_PREFIXES, UncertaintyResult, load_study, monte_carlo, parameter_space
+    from natwin.uncertainty import SCENARIO_PATHS, UncertaintyResult, load_study, monte_carlo, parameter_space
 
     loaded = _load(scenario, data)
     if list_inputs:
         for path, p in parameter_space(loaded).items():
             rng = f" [{p.low:g} .. {p.high:g}]" if p.low is not None and p.high is not None else ""
             console.print(f"{path} = {p.default:g} {p.unit}{rng}", markup=False, highlight=False)
-        for path in PATH_PREFIXES[5:]:
+        for path in SCENARIO_PATHS:
             console.print(path, markup=False, highlight=False)
         return
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None, draws=draws, seed=seed))

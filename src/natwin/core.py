@@ -32,18 +32,11 @@ from natwin.errors import InputError, Problem
 from natwin.flowsheet import Balance, CompiledRoute, solve_balance
 from natwin.flowsheet import route as packaged_route
 from natwin.scenario import PARAMETER_SECTIONS, Scenario, chiller_cop
+from natwin.settings.study import SCENARIO_PATHS
 from natwin.utilities import Utilities, summarise_utilities
 
 Array = NDArray[np.float64]
 
-#: Drawable paths outside the parameter tables: scenario fields and chemistry properties.
-SCENARIO_PATHS = (
-    "plant.capacity_t_per_year",
-    "energy.chiller_cop",
-    "chemistry.practical_capacity_mah_per_g",
-    "chemistry.average_voltage_v",
-    "chemistry.anode_voltage_v",
-)
 
 
 # --------------------------------------------------------------------------- inputs

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from natwin import catalog, datadirs
 from natwin.errors import DataError, InputError, Problem
-from natwin.flowsheet import check_parameters, packaged_routes
+from natwin.flowsheet import check_parameters, known_route_id, packaged_routes
 from natwin.flowsheet import route as packaged_route
 from natwin.parameters import check_values
 from natwin.settings.defaults import default
@@ -80,9 +80,7 @@ class PlantSection(Section):
     @field_validator("route")
     @classmethod
     def _known_route(cls, value: str) -> str:
-        if value not in packaged_routes():
-            raise ValueError(f"unknown route; allowed: {', '.join(packaged_routes())}")
-        return value
+        return known_route_id(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> PlantSection:

@@ -50,6 +50,7 @@ from natwin.pipeline import run
 from natwin.scenario import Scenario, validation_problems
 from natwin.settings.sections import PARAMETER_SECTIONS, finance_table
 from natwin.settings.study import PATH_PREFIXES as PATH_PREFIXES  # re-exported (study models: settings layer)
+from natwin.settings.study import SCENARIO_PATHS as SCENARIO_PATHS  # re-exported for the CLI
 from natwin.settings.study import Correlation, Distribution, Study, input_problems, input_space
 
 Array = NDArray[np.float64]
@@ -387,8 +388,9 @@ def study_inputs(scenario: Scenario, study: Study) -> dict[str, Distribution]:
 
 def _rescaled(dist: Distribution, mode: float) -> Distribution:
     """A PERT distribution moved to ``mode`` with its low and high scaled by the same ratio."""
+    low, high = dist.support()
     ratio = mode / float(dist.mode) if dist.mode else 1.0
-    return Distribution(kind="pert", low=float(dist.low) * ratio, mode=mode, high=float(dist.high) * ratio)  # type: ignore[arg-type]  # PERT always has low and high
+    return Distribution(kind="pert", low=low * ratio, mode=mode, high=high * ratio)
 
 
 @datadirs.scenario_scoped

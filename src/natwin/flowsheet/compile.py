@@ -528,6 +528,13 @@ def load_user_route_file(path: Path) -> CompiledRoute:
     return compile_route(spec, str(path))
 
 
+def known_route_id(value: str) -> str:
+    """``value`` if it names an active route (a pydantic field check), else a ValueError listing them."""
+    if value not in packaged_routes():
+        raise ValueError(f"unknown route; allowed: {', '.join(packaged_routes())}")
+    return value
+
+
 @datadirs.cached
 def packaged_routes() -> dict[str, CompiledRoute]:
     """All routes by id: those shipped in ``natwin/data/routes``, then those of the active user

@@ -34,7 +34,7 @@ from pydantic import Field, field_validator
 
 from natwin import catalog, datadirs
 from natwin.errors import DataError, Problem
-from natwin.flowsheet import packaged_routes
+from natwin.flowsheet import known_route_id
 from natwin.parameters import ParameterTable, Values, check_values, table_from_toml
 from natwin.sourced import DataModel, Seq
 from natwin.strict import StrictModel
@@ -125,9 +125,7 @@ class CampaignEntry(StrictModel):
     @field_validator("route")
     @classmethod
     def _known_route(cls, value: str) -> str:
-        if value not in packaged_routes():
-            raise ValueError(f"unknown route; allowed: {', '.join(packaged_routes())}")
-        return value
+        return known_route_id(value)
 
 
 class OperationsSettings(StrictModel):

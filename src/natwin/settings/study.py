@@ -189,18 +189,16 @@ class Study(StrictModel):
 
 # --------------------------------------------------------------------------- input space
 
-PATH_PREFIXES = (
-    "process.parameters.",
-    "prices.",
-    "finance.",
-    "equipment.",
-    "carbon.",
+#: Drawable paths outside the parameter tables: scenario fields and chemistry properties.
+SCENARIO_PATHS = (
     "plant.capacity_t_per_year",
     "energy.chiller_cop",
     "chemistry.practical_capacity_mah_per_g",
     "chemistry.average_voltage_v",
     "chemistry.anode_voltage_v",
 )
+#: Every drawable path: the parameter tables' prefixes, then the scenario paths.
+PATH_PREFIXES = ("process.parameters.", "prices.", "finance.", "equipment.", "carbon.", *SCENARIO_PATHS)
 
 
 
@@ -235,7 +233,7 @@ def input_problems(route_id: str, inputs: Mapping[str, Distribution]) -> list[Pr
                         f"draws within {p.allowed()}",
                     )
                 )
-        elif path in PATH_PREFIXES[5:]:
+        elif path in SCENARIO_PATHS:
             if lo <= 0:
                 problems.append(
                     Problem(f"uncertainty.inputs.{path}", f"support [{lo:g}, {hi:g}]", "positive draws only")
