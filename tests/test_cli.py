@@ -33,6 +33,9 @@ def run_dir(tmp_path_factory) -> Path:
     irr = json.loads((out / "results.json").read_text(encoding="utf-8"))["kpis"]["irr_project_after_tax"]
     if irr is not None:
         assert f"{100 * irr:.1f}" in result.output  # IRR as a percentage with one decimal
+    else:  # a missing IRR says why under the table, in the run's own words
+        message = json.loads((out / "results.json").read_text(encoding="utf-8"))["kpis"]["irr_message"]
+        assert "Project IRR after tax none: " + message[:30] in " ".join(result.output.split())
     return out
 
 

@@ -89,8 +89,10 @@ def test_rows_are_complete_and_formats_are_the_subset_app_js_renders():
         ("cost_cny_per_t", 41_278.29, "41,278 CNY/t"),
         ("energy_tce_per_t", 0.958084, "0.958 tce/t"),
         ("first_product_p50", "2025-09-28", "2025-09-28"),
-        ("payback_years", None, "n/a"),
-        ("payback_years", float("nan"), "n/a"),
+        ("payback_years", None, "never"),
+        ("payback_years", float("nan"), "never"),
+        ("irr_project_after_tax", None, "none"),
+        ("cost_cny_per_t", None, "n/a"),
         ("npv_cny", -1.0, "0.0 M CNY"),  # no "-0.0"
     ],
 )
@@ -189,3 +191,19 @@ def test_the_api_serves_the_registry_and_input_labels(tmp_path):
         labels = client.get("/api/labels", params=[("paths", "prices.product.NFM111")]).json()["labels"]
         assert labels == {"prices.product.NFM111": "Selling price of NFM111 (CNY/t)"}
         assert client.get("/api/labels").status_code == 422
+
+
+def test_a_missing_value_says_why_from_the_run_s_reason_kpi():
+    row = kpis.kpi("irr_project_after_tax")
+    run = {"irr_project_after_tax": None, "irr_message": "not viable: every operating year is cash-negative"}
+    assert row.why_missing(None, run) == "not viable: every operating year is cash-negative"
+    assert row.why_missing(-0.49, run) == ""  # a value needs no excuse
+    assert row.why_missing(None, {"irr_message": "ok"}) == ""
+    assert kpis.kpi("npv_cny").why_missing(None, run) == ""  # no reason KPI named
+
+
+def test_every_reason_names_a_text_kpi_of_the_registry():
+    rows = kpis.registry()
+    reasons = {k: r.reason for k, r in rows.items() if r.reason}
+    assert reasons, "the registry names reasons for IRR, payback and break-even figures"
+    assert all(reason in rows and rows[reason].format == "s" for reason in reasons.values()), reasons

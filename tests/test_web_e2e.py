@@ -144,6 +144,12 @@ def test_run_the_default_scenario_and_see_key_figures_and_charts(page, server):
     # the verdict line above the key figures: viable at the hurdle rate or not, and why
     assert "hurdle rate" in page.inner_text("#verdict")
     assert "of operating cost" in page.inner_text("#verdict")
+    # a missing IRR is not a bare "n/a": the card says why, in the run's own words
+    stored = page.evaluate("id => fetch('/api/runs/' + id).then(r => r.json())", run_id)["kpis"]
+    if stored["irr_project_after_tax"] is None:
+        card = page.inner_text('#kpis .kpi[data-kpi="irr_project_after_tax"]')
+        assert "none" in card
+        assert stored["irr_message"][:30] in card
     # the report's charts render in the frame: Sankeys, cash flow, schedule, operations
     frame = page.frame_locator("#report-frame")
     for selector in ("#fig-mass-sankey", "#fig-energy-sankey", "#fig-cash-flow", "#schedule", "#operations"):

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from natwin.errors import InputError, NatwinError, Problem
 from natwin.files import atomic_write, jsonable
-from natwin.kpis import find, kpi, probability_label
+from natwin.kpis import find, is_missing, kpi, probability_label
 from natwin.kpis import label as kpi_label
 from natwin.labels import input_label
 
@@ -940,11 +940,16 @@ def _print_summary(result: Any) -> None:
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("unit")
+    why: list[str] = []
     for key in SUMMARY_KPIS:
         if key in k:
             row = kpi(key)
-            table.add_row(row.label, row.number(k[key]), row.unit)
+            table.add_row(row.label, row.number(k[key]), "" if is_missing(k[key]) else row.unit)
+            reason = row.why_missing(k[key], k)
+            why += [f"{row.label} {row.absent}: {reason}"] if reason else []
     console.print(table)
+    for line in why:
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 from natwin.web.cli import serve  # noqa: E402 - registered after the other commands

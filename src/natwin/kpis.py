@@ -36,6 +36,7 @@ from natwin.errors import DataError, InputError, Problem
 Better = Literal["higher", "lower", "none"]
 _BETTER = ("higher", "lower", "none")
 _COLUMNS = ("label", "unit", "scale", "format", "better", "stage", "definition")
+_OPTIONAL = ("absent", "reason")  # word shown for a missing value; the KPI whose text says why
 _PERCENTILES = ("p10", "p50", "p90", "mean")
 _MC = re.compile(r"^mc_(?P<key>.+)_(?P<p>" + "|".join(_PERCENTILES) + r")$")
 _NOT_A_NUMBER = "n/a"
@@ -57,6 +58,8 @@ class Kpi:
     better: Better
     stage: str
     definition: str
+    absent: str = _NOT_A_NUMBER  # shown when the value is missing: "never" for a payback
+    reason: str = ""  # key of the text KPI that says why the value is missing (irr_message)
 
     @property
     def heading(self) -> str:
@@ -64,12 +67,12 @@ class Kpi:
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
     def number(self, value: Any) -> str:
-        """The displayed value without its unit: scaled and formatted; ``n/a`` for missing or NaN."""
+        """The displayed value without its unit: scaled and formatted; :attr:`absent` for missing or NaN."""
         if value is None or isinstance(value, bool):
-            return _NOT_A_NUMBER
+            return self.absent
         if isinstance(value, int | float):
             if not math.isfinite(value):
-                return _NOT_A_NUMBER
+                return self.absent
             if self.format == "s":
                 return format(value, "g")
             shown = value * self.scale
@@ -82,7 +85,14 @@ class Kpi:
     def text(self, value: Any) -> str:
         """The displayed value with its unit: ``-49.2 %``, ``374.4 M CNY``."""
         shown = self.number(value)
-        return f"{shown} {self.unit}" if self.unit and shown != _NOT_A_NUMBER else shown
+        return f"{shown} {self.unit}" if self.unit and shown != self.absent else shown
+
+    def why_missing(self, value: Any, kpis: dict[str, Any]) -> str:
+        """Why ``value`` is missing, from the run's :attr:`reason` KPI; "" when present or unexplained."""
+        if not self.reason or not is_missing(value):
+            return ""
+        text = kpis.get(self.reason)
+        return text if isinstance(text, str) and text != "ok" else ""
 
     def as_dict(self) -> dict[str, Any]:
         """The row as plain JSON values (the web API serves these)."""
@@ -96,6 +106,8 @@ class Kpi:
             "stage": self.stage,
             "definition": self.definition,
             "heading": self.heading,
+            "absent": self.absent,
+            "reason": self.reason,
         }
 
 
@@ -103,9 +115,11 @@ def _row(key: str, raw: Any, source: str) -> Kpi:
     if not isinstance(raw, dict):
         raise DataError(f"{source}: [{key}] must be a table with {', '.join(_COLUMNS)}")
     missing = [c for c in _COLUMNS if c not in raw]
-    extra = sorted(set(raw) - set(_COLUMNS))
+    extra = sorted(set(raw) - set(_COLUMNS) - set(_OPTIONAL))
     if missing or extra:
-        raise DataError(f"{source}: [{key}] lacks {missing} / has unknown columns {extra}; columns: {_COLUMNS}")
+        raise DataError(
+            f"{source}: [{key}] lacks {missing} / has unknown columns {extra}; columns: {_COLUMNS}, optional {_OPTIONAL}"
+        )
     if raw["better"] not in _BETTER:
         raise DataError(f"{source}: [{key}] better = {raw['better']!r}; allowed: {', '.join(_BETTER)}")
     scale = raw["scale"]
@@ -116,6 +130,7 @@ def _row(key: str, raw: Any, source: str) -> Kpi:
     except (ValueError, TypeError):
         raise DataError(f"{source}: [{key}] format = {raw['format']!r}; allowed: a Python format spec or 's'") from None
     text = {c: raw[c] for c in ("label", "unit", "stage", "definition")}
+    text |= {c: raw[c] for c in _OPTIONAL if c in raw}
     bad = [c for c, v in text.items() if not isinstance(v, str) or (c != "unit" and not v.strip())]
     if bad:
         raise DataError(f"{source}: [{key}] {bad} must be non-empty text")
@@ -130,7 +145,18 @@ def registry() -> dict[str, Kpi]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise DataError(f"{path}: cannot read the KPI registry ({exc})") from None
-    return {key: _row(key, row, str(path)) for key, row in raw.items()}
+    rows = {key: _row(key, row, str(path)) for key, row in raw.items()}
+    unknown = {k: r.reason for k, r in rows.items() if r.reason and r.reason not in rows}
+    if unknown:
+        raise DataError(f"{path}: reason names no KPI row: {unknown}")
+    return rows
+
+
+def is_missing(value: Any) -> bool:
+    """True for a KPI value that is absent: None, a bool placeholder or a non-finite number."""
+    if value is None or isinstance(value, bool):
+        return True
+    return isinstance(value, int | float) and not math.isfinite(value)
 
 
 def _currency_variant(key: str, rows: dict[str, Kpi]) -> Kpi | None:

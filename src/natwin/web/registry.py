@@ -2,7 +2,7 @@
 tables and chart axes from these instead of a list of its own).
 
     GET /api/kpis                        every KPI: key, label, unit, scale, format, better,
-                                         stage, definition, heading
+                                         stage, definition, heading, absent, reason
     GET /api/labels?paths=a&paths=b      human labels of input paths (sweep axes, tornado bars)
 """
 
@@ -32,6 +32,8 @@ class KpiRow(BaseModel):
     stage: str
     definition: str
     heading: str
+    absent: str  # shown for a missing value ("never", "none", "n/a")
+    reason: str  # the text KPI of a run that says why the value is missing ("" if none)
 
 
 class KpiRegistry(BaseModel):

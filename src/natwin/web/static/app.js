@@ -109,10 +109,23 @@ function roundHalfEven(v, digits) {
   return (t % 2 === 0 ? t : t + Math.sign(x)) / m;
 }
 
+function isMissing(value) {
+  return value === null || value === undefined || (typeof value === "number" && !isFinite(value));
+}
+
+/* Why a KPI of a run is missing ("not viable: every operating year is cash-negative ..."), from the
+ * run's text KPI the registry names as its reason; "" when the value is there or unexplained. */
+function whyMissing(key, kpis) {
+  const row = kpiRow(key);
+  if (!row || !row.reason || !isMissing(kpis[key])) return "";
+  const text = kpis[row.reason];
+  return typeof text === "string" && text !== "ok" ? text : "";
+}
+
 /* A KPI value scaled and formatted as the registry says (format specs ",.Nf", ".Nf" or "s"). */
 function kpiNumber(key, value) {
   const row = kpiRow(key);
-  if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) return monteCarloOutside(key) || "n/a";
+  if (isMissing(value)) return monteCarloOutside(key) || (row && row.absent) || "n/a";
   if (!row || typeof value !== "number") return typeof value === "number" ? shortNumber(value) : String(value);
   const spec = /^(,?)\.(\d+)f$/.exec(row.format);
   if (!spec) return shortNumber(value);
@@ -417,7 +430,9 @@ function kpiCards(kpis) {
     const row = kpiRow(key);
     cards.push(el("div", { class: "kpi", "data-kpi": key, title: row ? row.definition : "" },
       el("div", { class: "label", text: kpiLabel(key) }),
-      el("span", { class: "value", text: kpiNumber(key, kpis[key]) }), el("span", { class: "unit", text: row ? row.unit : "" })));
+      el("span", { class: "value", text: kpiNumber(key, kpis[key]) }),
+      el("span", { class: "unit", text: row && !isMissing(kpis[key]) ? row.unit : "" }),
+      ...(whyMissing(key, kpis) ? [el("div", { class: "note", text: whyMissing(key, kpis) })] : [])));
   }
   return cards;
 }
