@@ -32,6 +32,17 @@ def _private_run_store(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NATWIN_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_energy_cache(tmp_path_factory):
+    """Tests never read or write the user's energy cache: one folder for the session (tests of
+    the cache itself use their own). Session-scoped and autouse, so it is in place before any
+    session fixture (``default_result``) runs the pipeline; no ``NATWIN_NO_CACHE`` leaks in."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NATWIN_CACHE", str(tmp_path_factory.mktemp("cache")))
+        patch.delenv("NATWIN_NO_CACHE", raising=False)
+        yield
+
+
 #: Debian's Chromium (installed by `make install-test`), driven by Playwright in the browser tests;
 #: flags as the machine notes give them: no sandbox as root, no background network requests.
 CHROMIUM = Path("/usr/bin/chromium")

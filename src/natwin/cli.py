@@ -3,6 +3,7 @@
     natwin run [SCENARIO] [--out DIR]   balance the scenario (default: the Binhai plant)
     natwin validate FILE                check a scenario; one line per problem
     natwin catalog [--route ID]         chemistries and routes with their key figures
+    natwin cache [--clear]              the cached energy systems (``--no-cache`` solves again)
 
 ``--data DIR`` (or ``$NATWIN_DATA``) on the scenario commands and ``catalog`` lays a folder of
 the user's own data files (routes, species, chemistries, prices, emission factors, equipment)
@@ -14,8 +15,10 @@ without a traceback. Inconsistent data or an unsolvable balance exits with statu
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar, cast
 
@@ -130,6 +133,34 @@ StoreOption = Annotated[
 ]
 
 
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Solve the site energy system again instead of reusing the one cached for the same "
+        "energy inputs (the fresh result replaces the cached one). Same as NATWIN_NO_CACHE=1.",
+    ),
+]
+
+
+@contextlib.contextmanager
+def _fresh_energy(no_cache: bool) -> Iterator[None]:
+    """With ``no_cache``, set ``NATWIN_NO_CACHE=1`` until the block ends: every energy solve of
+    the command, and of the worker processes it starts (a sweep's), runs again."""
+    if not no_cache:
+        yield
+        return
+    before = os.environ.get("NATWIN_NO_CACHE")
+    os.environ["NATWIN_NO_CACHE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("NATWIN_NO_CACHE", None)
+        else:
+            os.environ["NATWIN_NO_CACHE"] = before
+
+
 @app.command()
 @_data_scoped
 def run(
@@ -140,6 +171,7 @@ def run(
         bool, typer.Option("--no-store", help="Do not record the run in the run store.")
     ] = False,
     data: DataOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
     import time
@@ -150,7 +182,8 @@ def run(
 
     loaded = _load(scenario, data)
     start = time.perf_counter()
-    result = _guard(lambda: run_pipeline(loaded))
+    with _fresh_energy(no_cache):
+        result = _guard(lambda: run_pipeline(loaded))
     elapsed = time.perf_counter() - start
     paths = _guard(lambda: write_run(result, out))
     _print_summary(result)
@@ -192,6 +225,7 @@ def sweep(
     ] = False,
     sweep_id: Annotated[str | None, typer.Option("--sweep-id", help="Sweep to resume.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Run a scenario sweep in parallel; every result is stored as it completes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -241,7 +275,8 @@ def sweep(
                 highlight=False,
             )
 
-    _guard(go)
+    with _fresh_energy(no_cache):
+        _guard(go)
 
 
 @app.command()
@@ -322,6 +357,7 @@ def compare(
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out/compare"),
     data: DataOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
@@ -335,7 +371,8 @@ def compare(
         cat.data_path("scenarios", "binhai_nfpp.toml"),
     ]
     loaded = [_guard(functools.partial(load_scenario, f, data_dir=data)) for f in files]
-    comparison = _guard(lambda: run_compare(loaded))
+    with _fresh_energy(no_cache):
+        comparison = _guard(lambda: run_compare(loaded))
     paths = _guard(lambda: write_comparison(comparison, out))
     _print_comparison(comparison)
     for name, path in paths.items():
@@ -424,6 +461,7 @@ def montecarlo(
         bool, typer.Option("--list", help="List the drawable inputs and their ranges, then stop.")
     ] = False,
     data: DataOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
     import time
@@ -441,7 +479,8 @@ def montecarlo(
             console.print(path, markup=False, highlight=False)
         return
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None, draws=draws, seed=seed))
-    result = _guard(lambda: run_pipeline(loaded))
+    with _fresh_energy(no_cache):
+        result = _guard(lambda: run_pipeline(loaded))
     start = time.perf_counter()
     with console.status(
         f"{chosen.draws:,} draws of {len(chosen.inputs) or 'the default'} uncertain inputs..."
@@ -510,6 +549,7 @@ def sensitivity(
     outputs: Annotated[list[str] | None, typer.Option("--output", help="KPIs to analyse (repeat).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
     data: DataOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Global sensitivity: Sobol (first/total order, CIs), Morris screening and a tornado."""
     from rich.progress import Progress
@@ -522,7 +562,8 @@ def sensitivity(
         _fail(InputError([Problem("--method", method, "tornado, morris, sobol or all")], "options"))
     loaded = _load(scenario, data)
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None))
-    result = _guard(lambda: run_pipeline(loaded))
+    with _fresh_energy(no_cache):
+        result = _guard(lambda: run_pipeline(loaded))
     kpis = tuple(outputs or ("npv_cny", "cost_cny_per_t", "co2_kg_per_kwh"))
     missing = [k for k in kpis if k not in result.kpis]
     if missing:
@@ -681,6 +722,7 @@ def energy_command(
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
     data: DataOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """The hourly site energy system: PV, wind, storage, LNG cold, chillers and grid (PyPSA + HiGHS)."""
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
@@ -701,7 +743,7 @@ def energy_command(
     raw = loaded.model_dump(mode="json")
     raw["energy"] = {**raw["energy"], **changes}
     loaded = _guard(lambda: parse_scenario(raw, source="scenario with command-line options"))
-    with console.status("solving the site energy system (PyPSA + HiGHS)..."):
+    with console.status("solving the site energy system (PyPSA + HiGHS)..."), _fresh_energy(no_cache):
         result = _guard(lambda: run_pipeline(loaded))
     e = result.energy
     if e is None:
@@ -815,6 +857,28 @@ def validate(
         f"[green]ok[/] {file}: {scenario.plant.capacity_t_per_year:,.0f} t/yr {scenario.plant.chemistry} "
         f"by {scenario.plant.route} at {scenario.site.id} (hash {scenario.hash[:12]})"
         + (f" with data from {scenario.plant.data_dir}" if scenario.plant.data_dir else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+def cache(
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every cached energy system.")] = False,
+) -> None:
+    """Where the solved energy systems are cached, how many and how large (--clear removes them)."""
+    # lazy: the cache module loads the energy stage (pandas, xarray), not needed for --help
+    from natwin.energy import cache as energy_cache
+
+    folder = energy_cache.cache_dir()
+    if clear:
+        removed = energy_cache.clear()
+        console.print(f"removed {removed} cached energy system(s) from {folder}", highlight=False)
+        return
+    files = energy_cache.entries()
+    size = sum(p.stat().st_size for p in files)
+    console.print(
+        f"{folder}: {len(files)} cached energy system(s), {size / 1e6:,.1f} MB "
+        f"(keyed by the energy inputs; at most {energy_cache.MAX_ENTRIES} kept)",
         highlight=False,
     )
 

@@ -11,7 +11,6 @@ with arrays and the same links, so they are centred on the run.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +24,8 @@ from natwin.construction import ScheduleResult, ramp_up_by_operating_year, sched
 from natwin.core import PlantDesign, SiteLinks, SteadyState, SupplyShares, account, design
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.economics import EconomicsResult, OpexResult, finance_table
-from natwin.energy import EnergyResult, LoadProfile, run_energy
+from natwin.energy import EnergyResult, LoadProfile, build_inputs
+from natwin.energy import cache as energy_cache
 from natwin.flowsheet import Balance, CompiledRoute
 from natwin.operations import PlantSimulation, simulate_plant
 from natwin.preflight import check_data
@@ -66,28 +66,15 @@ class RunResult:
         return self.links.finance_overrides()
 
 
-_ENERGY_CACHE: dict[tuple[str, str], EnergyResult] = {}
-_ENERGY_CACHE_SIZE = 8
-
-
 def run_site_energy(scenario: Scenario, balance: Balance, plant: PlantSimulation | None) -> EnergyResult:
     """The hourly site energy system on the simulated load (or the balance's when not simulated).
 
-    The solve is deterministic for a scenario and a load profile, so results are kept in a small
-    in-process cache keyed by the scenario hash and the profile's digest: a second run of the
-    same scenario (a comparison, the web app, the tests) does not solve again."""
+    The solve depends only on its resolved inputs (the load profile, weather, tariff, costs,
+    grid factors, energy settings), so it is kept on disk and in this process by a digest of
+    them (:mod:`natwin.energy.cache`): a run after a change of a price, a Monte Carlo, a
+    comparison, a sweep or the web app reuses it; a changed energy input solves again."""
     load = LoadProfile.from_carriers(plant.result.load_profile) if plant is not None else None
-    digest = hashlib.sha256()
-    if plant is not None:
-        for carrier in sorted(plant.result.load_profile):
-            digest.update(carrier.encode())
-            digest.update(np.ascontiguousarray(plant.result.load_profile[carrier], dtype=float).tobytes())
-    key = (scenario.hash, digest.hexdigest())
-    if key not in _ENERGY_CACHE:
-        if len(_ENERGY_CACHE) >= _ENERGY_CACHE_SIZE:
-            _ENERGY_CACHE.pop(next(iter(_ENERGY_CACHE)))
-        _ENERGY_CACHE[key] = run_energy(scenario, balance, load=load)
-    return _ENERGY_CACHE[key]
+    return energy_cache.solve(build_inputs(scenario, balance, load))
 
 
 def effective_tariff(site_energy: EnergyResult, util: Utilities) -> float | None:
@@ -174,8 +161,10 @@ def run(
         Run the discrete-event simulation of the plant year (about a second); False skips it
         (no output, OEE or bottleneck KPIs) for quick steady-state studies.
     energy : bool
-        Solve the hourly site energy system (PyPSA + HiGHS; seconds to a minute by settings);
-        False keeps the flat tariff and annual grid factor.
+        Solve the hourly site energy system (PyPSA + HiGHS; seconds to a minute by settings),
+        or reuse the one solved on the same energy inputs (:mod:`natwin.energy.cache`;
+        :func:`natwin.energy.cache.refreshing` forces a solve); False keeps the flat tariff and
+        annual grid factor.
     progress : bool
         Show the simulation's progress bar.
     """
