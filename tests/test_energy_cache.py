@@ -120,6 +120,11 @@ def test_key_includes_the_versions(quick_inputs, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(energy_cache, "SCHEMA", energy_cache.SCHEMA + 1)
     assert energy_cache.inputs_key(quick_inputs) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(energy_cache, "code_digest", lambda: "changed energy code")
+    assert energy_cache.inputs_key(quick_inputs) != base
+    monkeypatch.undo()
+    assert energy_cache.inputs_key(quick_inputs) == base
 
 
 def test_key_refuses_a_value_it_cannot_hash(quick_inputs):

@@ -7,8 +7,9 @@ settings and parameters). So a run after a change of anything else (a product or
 finance, a Monte Carlo study, a comparison, a sweep point with the same energy system, the web
 app) reuses the solved system, and a changed energy input changes the key.
 
-Key: SHA-256 over :data:`SCHEMA`, natwin's version, the versions of PyPSA, linopy and highspy,
-and every field of the inputs (arrays by dtype, shape and bytes; floats exactly, by
+Key: SHA-256 over :data:`SCHEMA`, natwin's version, a digest of the energy package's source
+(so a changed model invalidates entries even where the version number stays, as in a source
+checkout), the versions of PyPSA, linopy and highspy, and every field of the inputs (arrays by dtype, shape and bytes; floats exactly, by
 ``float.hex``; the settings as JSON). The user's data folders enter through the values they
 give the inputs, not by name.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -62,7 +64,7 @@ SCHEMA = 1
 ENV_DIR = "NATWIN_CACHE"
 #: Environment variable that makes every solve fresh (``1``, ``true`` or ``yes``).
 ENV_OFF = "NATWIN_NO_CACHE"
-#: Files kept in the folder at most (about 0.5 MB each).
+#: Files kept in the folder at most (about 0.6 MB each for the default scenario).
 MAX_ENTRIES = 64
 #: Solved systems kept in this process as well (a comparison, the studies, the web worker).
 MEMORY_ENTRIES = 8
@@ -110,10 +112,19 @@ def solver_versions() -> dict[str, str]:
     return out
 
 
-def inputs_key(inputs: EnergyInputs) -> str:
-    """SHA-256 of the schema, the versions and every field of ``inputs`` (hex)."""
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of the source files of :mod:`natwin.energy` (read once per process)."""
     digest = hashlib.sha256()
-    head = {"schema": SCHEMA, "natwin": __version__, **solver_versions()}
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_key(inputs: EnergyInputs) -> str:
+    """SHA-256 of the schema, the versions, the energy code and every field of ``inputs`` (hex)."""
+    digest = hashlib.sha256()
+    head = {"schema": SCHEMA, "natwin": __version__, "code": code_digest(), **solver_versions()}
     digest.update(json.dumps(head, sort_keys=True).encode())
     _feed(digest, inputs)
     return digest.hexdigest()
