@@ -936,6 +936,8 @@ def _print_summary(result: Any) -> None:
     k = result.kpis
     if getattr(result, "verdict", None) is not None:
         console.print(result.verdict.sentence, highlight=False, soft_wrap=True)
+    if getattr(result, "price_dates", None) is not None:
+        console.print(result.price_dates.summary(), highlight=False, soft_wrap=True)
     table = Table(title=f"{result.scenario.plant.name}", show_header=True)
     table.add_column("KPI")
     table.add_column("value", justify="right")

@@ -35,6 +35,7 @@ References
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -48,7 +49,7 @@ from natwin.chemistry import ProductProperties, product_properties
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.errors import InputError, Problem
 from natwin.parameters import Values, check_values
-from natwin.settings.prices import price_table_at
+from natwin.settings.prices import PriceDates, price_date, price_table_at
 from natwin.settings.sections import finance_table
 from natwin.settings.sections import price_table as price_table  # re-exported: its historical home
 from natwin.utilities import Utilities
@@ -463,6 +464,52 @@ def _indexed_price(
             )
         )
     return price, fee
+
+
+#: Operating-cost lines priced by a ``utility.<name>`` entry of the price table.
+UTILITY_LINES = ("electricity", "natural_gas", "steam", "water", "wastewater", "condensate", "solid_waste")
+
+
+def line_price_key(line: OpexLine) -> str | None:
+    """The ``[prices]`` name behind an operating-cost line (None: a line not priced per unit)."""
+    if line.group == "raw_materials":
+        return line.name.removeprefix("raw_material.")
+    if line.name.startswith(("by_product.", "gas.")):
+        return line.name
+    return f"utility.{line.name}" if line.name in UTILITY_LINES else None
+
+
+def used_prices(opex: OpexResult) -> dict[str, float]:
+    """The ``[prices]`` names ``opex`` used with their values (draw 0): the product's fixed price
+    or, when indexed, its processing fee; raw materials, by-products, utilities, purchased gases."""
+    chem = opex.chemistry
+    out = (
+        {f"fee.{chem}": _first(opex.fee_cny_per_t)}
+        if opex.fee_cny_per_t is not None
+        else {f"product.{chem}": _first(opex.selling_price_cny_per_t)}
+    )
+    for line in opex.lines:
+        key = line_price_key(line)
+        if key is not None and line.price is not None:
+            out[key] = _first(line.price)
+    return out
+
+
+def _first(values: ArrayLike) -> float:
+    return float(np.ravel(np.asarray(values, dtype=float))[0])
+
+
+def price_dates(scenario: Scenario, opex: OpexResult, run_date: dt.date) -> PriceDates:
+    """The date and age of every price ``opex`` used (draw 0), against ``[market] as_of`` or
+    ``run_date``; a price the scenario sets is undated (its date is not known)."""
+    table = economic_inputs(scenario).prices.table
+    reference = scenario.market.as_of or run_date
+    items = tuple(
+        price_date(table[key], value, reference, key in scenario.prices)
+        for key, value in used_prices(opex).items()
+        if key in table
+    )
+    return PriceDates(reference, scenario.market.as_of, items)
 
 
 def _selling_price(chem: str, b: _OpexBasis, problems: list[Problem]) -> Array | None:

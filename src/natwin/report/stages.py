@@ -505,8 +505,50 @@ def opex_section(result: RunResult, sources: Sources) -> Section | None:
         + figure_block(figures.figure_html(fig, "fig-opex"), "Operating cost by group, CNY per t of product.")
         + table
         + notes_html(getattr(opex, "notes", ()))
+        + selling_price_html(result)
+        + price_dates_html(result)
     )
     return Section("opex", "OPEX", body)
+
+
+def selling_price_html(result: RunResult) -> str:
+    """How the product is priced: a fixed price, or metal cost plus processing fee (VAT incl.)."""
+    opex = result.opex
+    chem = result.scenario.plant.chemistry
+    price = first(opex.selling_price_cny_per_t)
+    if opex.fee_cny_per_t is None:
+        return f'<p class="small">{esc(chem)} is sold at a fixed price of {fmt(price, 0)} CNY/t (VAT incl.).</p>'
+    fee = first(opex.fee_cny_per_t)
+    return (
+        f'<p class="small">{esc(chem)} is sold at metal cost plus processing fee (加工费): its raw materials '
+        f"{fmt(price - fee, 0)} CNY/t at the prices above + fee {fmt(fee, 0)} CNY/t = {fmt(price, 0)} CNY/t "
+        "(VAT incl.); the price follows the raw-material prices.</p>"
+    )
+
+
+def price_dates_html(result: RunResult) -> str:
+    """The date of every price used, its age and a flag for prices older than 12 months."""
+    dates = result.price_dates
+    if dates is None:
+        return ""
+    basis = f"the as-of date {dates.as_of}" if dates.as_of else f"the run date {dates.reference}"
+    rows = [
+        [
+            esc(item.key),
+            f"{fmt(item.value)} {esc(item.unit)}",
+            "scenario" if item.overridden else (str(item.date) if item.date else "undated"),
+            "" if item.age_days is None else fmt(item.age_days / 30.44, 1),
+            "older than 12 months" if item.stale else ("dated after the reference date" if (item.age_days or 0) < 0 else ""),
+        ]
+        for item in dates.items
+    ]
+    css = ["stale" if item.stale else "" for item in dates.items]
+    lead = (
+        f'<h3 id="price-dates">Price dates</h3><p class="small">{len(dates.stale)} of {len(dates.items)} prices are '
+        f"older than 12 months against {esc(basis)}. A scenario's [market] as_of reruns at another date.</p>"
+    )
+    columns = [Column("Price"), Column("Value", True), Column("Date"), Column("Age (months)", True), Column("Flag")]
+    return lead + table_html(columns, rows, css)
 
 
 # --------------------------------------------------------------------------- cash flow

@@ -174,3 +174,36 @@ def price_date(param: Parameter, value: float, reference: dt.date, overridden: b
         overridden=overridden,
         source=param.cite() if not overridden else "scenario value",
     )
+
+
+@dataclass(frozen=True)
+class PriceDates:
+    """The dates of the prices a run used, against its reference date (``as_of`` or the run's day)."""
+
+    reference: dt.date
+    as_of: dt.date | None
+    items: tuple[PriceDate, ...]
+
+    @property
+    def stale(self) -> tuple[PriceDate, ...]:
+        """The prices older than :data:`STALE_DAYS` against the reference date."""
+        return tuple(item for item in self.items if item.stale)
+
+    def summary(self) -> str:
+        """One line for the command line: how many prices, their dates and how many are stale."""
+        dated = sorted(item.date for item in self.items if item.date is not None)
+        basis = f"as of {self.as_of}" if self.as_of else f"run date {self.reference}"
+        span = f", dated {dated[0]} to {dated[-1]}" if dated else ""
+        old = len(self.stale)
+        flag = f"; {old} older than 12 months ({basis})" if old else f"; none older than 12 months ({basis})"
+        return f"Prices: {len(self.items)} used{span}{flag}"
+
+    def document(self) -> dict[str, Any]:
+        """The ``prices`` block of results.json."""
+        return {
+            "reference_date": self.reference.isoformat(),
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "stale_after_days": STALE_DAYS,
+            "stale_count": len(self.stale),
+            "items": [item.document() for item in self.items],
+        }
