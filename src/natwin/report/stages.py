@@ -506,7 +506,7 @@ def opex_section(result: RunResult, sources: Sources) -> Section | None:
         + table
         + notes_html(getattr(opex, "notes", ()))
         + selling_price_html(result)
-        + price_dates_html(result)
+        + price_dates_html(result, s)
     )
     return Section("opex", "OPEX", body)
 
@@ -526,7 +526,7 @@ def selling_price_html(result: RunResult) -> str:
     )
 
 
-def price_dates_html(result: RunResult) -> str:
+def price_dates_html(result: RunResult, sources: Sources) -> str:
     """The date of every price used, its age and a flag for prices older than 12 months."""
     dates = result.price_dates
     if dates is None:
@@ -539,6 +539,7 @@ def price_dates_html(result: RunResult) -> str:
             "scenario" if item.overridden else (str(item.date) if item.date else "undated"),
             "" if item.age_days is None else fmt(item.age_days / 30.44, 1),
             "older than 12 months" if item.stale else ("dated after the reference date" if (item.age_days or 0) < 0 else ""),
+            sources.refs([sources.cite(item.source, use=f"price date {item.key}")]),
         ]
         for item in dates.items
     ]
@@ -547,7 +548,7 @@ def price_dates_html(result: RunResult) -> str:
         f'<h3 id="price-dates">Price dates</h3><p class="small">{len(dates.stale)} of {len(dates.items)} prices are '
         f"older than 12 months against {esc(basis)}. A scenario's [market] as_of reruns at another date.</p>"
     )
-    columns = [Column("Price"), Column("Value", True), Column("Date"), Column("Age (months)", True), Column("Flag")]
+    columns = [Column("Price"), Column("Value", True), Column("Date"), Column("Age (months)", True), Column("Flag"), Column("Source")]
     return lead + table_html(columns, rows, css)
 
 
@@ -664,14 +665,20 @@ def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTa
             "Selling price",
             fmt(eco.selling_price_cny_per_t, 0),
             "CNY/t",
-            "VAT incl.",
-            ref(prices, "prices", result.scenario.prices, f"product.{result.scenario.plant.chemistry}"),
+            "VAT incl.; metal cost + processing fee" if result.opex.indexed else "VAT incl.; fixed",
+            ref(prices, "prices", result.scenario.prices, _price_key(result)),
         ),
     ]
     return "<h3>Returns</h3>" + table_html(
         [Column("Measure"), Column("Value", True), Column("Unit"), Column("Note"), Column("Source")],
         [[esc(a), b, esc(c), f'<span class="small">{esc(d)}</span>', e] for a, b, c, d, e in metrics],
     )
+
+
+def _price_key(result: RunResult) -> str:
+    """The ``[prices]`` name behind the selling price: the processing fee when indexed."""
+    chem = result.scenario.plant.chemistry
+    return f"fee.{chem}" if result.opex.indexed else f"product.{chem}"
 
 
 def _yearly_cash_flow_table(eco: EconomicsResult, years: list[int]) -> str:
