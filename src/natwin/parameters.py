@@ -61,7 +61,7 @@ def iso_date(value: Any) -> Any:
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"expected an ISO date such as 2025-07-31, got {value!r}") from None
+            raise ValueError("expected an ISO date such as 2025-07-31") from None
     if isinstance(value, dt.datetime):
         raise ValueError("expected a date without time, such as 2025-07-31")
     return value
