@@ -137,3 +137,21 @@ def test_workbook_input_change_matches_a_new_twin_run(tmp_path):
     # the losses exceed the later profits, yet tax is due: part of the losses expired
     assert table["profit_before_tax"].sum() < 0 < table["taxable_income"].sum()
     compare(path, changed.economics)
+
+
+def test_workbook_indexed_price_follows_a_nickel_price_changed_in_excel(tmp_path):
+    # NFM111 sold at metal cost + processing fee: the workbook's selling price is a formula of the
+    # raw-material cells, so a NiSO4 price changed in Excel moves revenue as natwin does
+    finance = {"operating_life_years": 6.0, "loan_repayment_years": 5.0}
+    prices = {"fee.NFM111": 12000.0}
+    result = run("NFM111", "nfm111_coprecipitation", finance, prices)
+    assert result.opex.indexed
+    path = write_cost_workbook(result, tmp_path / "cost.xlsx")
+    inputs = row_numbers(path, "Inputs")
+    assert str(openpyxl.load_workbook(path)["Inputs"][f"C{inputs['selling_price']}"].value).startswith("=")
+    wb = openpyxl.load_workbook(path)
+    wb["Inputs"][f"C{inputs['price.raw_material.NiSO4(H2O)6']}"] = 24000.0
+    wb.save(path)
+    changed = run("NFM111", "nfm111_coprecipitation", finance, {**prices, "NiSO4(H2O)6": 24000.0})
+    assert float(changed.opex.selling_price_cny_per_t[0]) < float(result.opex.selling_price_cny_per_t[0])
+    compare(path, changed.economics)

@@ -13,13 +13,17 @@ Figures (KPIs, arrays over draws):
 * ``breakeven_price_cny_per_t``: the product selling price (VAT incl.) at NPV = 0, and
   ``breakeven_price_excl_vat_cny_per_t`` the same without output VAT;
 * ``breakeven_raw_material_price_cny_per_t``: the price (VAT incl.) of the largest raw-material
-  cost line (nickel sulfate on the NFM routes) at NPV = 0, all else as run;
+  cost line (nickel sulfate on the NFM routes) at NPV = 0, all else as run; a product price
+  indexed to its metals (metal cost plus processing fee) moves with it in the solve, so with an
+  indexed price this break-even often does not exist (the raw material's cost is passed on);
 * ``breakeven_utilisation``: the production load at NPV = 0 as a share of the run's loads (every
   operating year's load, ramp-up included, scaled by it; 1 = the run);
 * ``processing_fee_cny_per_t`` and ``breakeven_processing_fee_cny_per_t``: selling price
   (VAT excl.) minus the metal cost, now and at NPV = 0. The metal cost is the raw-material cost
   per t of product (VAT excl., before by-product credits), the basis of Chinese cathode contracts
-  priced as metal cost plus a processing fee (加工费);
+  priced as metal cost plus a processing fee (加工费). With an indexed price the selling-price
+  solve moves the price at fixed metal cost, i.e. the fee: the break-even fee is the one that
+  gives NPV = 0 (the metal cost does not depend on the fee, so both solves are the same);
 * ``largest_cost_share``: the largest operating-cost line's share of the operating cost.
 
 Where no root lies in the searched range the figure is NaN and a status says why (for example
@@ -83,7 +87,8 @@ _NO_ROOT = {
         ROOT_BELOW: "NPV > 0 even at a zero selling price",
     },
     "raw_material": {
-        ROOT_ABOVE: f"NPV > 0 at any price of the raw material up to {PRICE_RANGE_FACTOR:g} x the current one",
+        # the sign is not fixed: with an indexed product price, revenue moves with the raw material
+        ROOT_ABOVE: f"NPV = 0 not reached at any price of the raw material up to {PRICE_RANGE_FACTOR:g} x the current one",
         ROOT_BELOW: "not reachable even at a zero price of the raw material",
     },
     "utilisation": {

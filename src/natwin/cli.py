@@ -104,14 +104,29 @@ def _data_scoped(command: Callable[P, None]) -> Callable[P, None]:
     return wrapper
 
 
-def _load(scenario: Path | None, data: Path | None) -> Any:
-    """Load a scenario (with ``--data`` over its data folder) and make its data folder active
-    until the command ends (see :func:`_data_scoped`)."""
-    from natwin.scenario import load_scenario  # lazy: the scenario models load only when a command runs
+def _load(scenario: Path | None, data: Path | None, as_of: str | None = None) -> Any:
+    """Load a scenario (with ``--data`` over its data folder, ``--as-of`` over its
+    ``[market] as_of``) and make its data folder active until the command ends (see
+    :func:`_data_scoped`)."""
+    from natwin.scenario import load_scenario, parse_scenario  # lazy: models load only when a command runs
 
     loaded = _guard(lambda: load_scenario(scenario, data_dir=data))
+    if as_of is not None:
+        document = loaded.model_dump(mode="json") | {"market": {"as_of": as_of}}
+        loaded = _guard(lambda: parse_scenario(document, source="--as-of"))
     _activate(loaded.plant.data_dir)
     return loaded
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Price date (ISO, e.g. 2025-07-31): every price at its dated point in force that day; "
+        "replaces the scenario's [market] as_of.",
+        show_default=False,
+    ),
+]
 
 
 def _activate(folder: Path | str | None) -> None:
@@ -140,6 +155,7 @@ def run(
         bool, typer.Option("--no-store", help="Do not record the run in the run store.")
     ] = False,
     data: DataOption = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
     import time
@@ -148,7 +164,7 @@ def run(
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
 
-    loaded = _load(scenario, data)
+    loaded = _load(scenario, data, as_of)
     start = time.perf_counter()
     result = _guard(lambda: run_pipeline(loaded))
     elapsed = time.perf_counter() - start
@@ -424,6 +440,7 @@ def montecarlo(
         bool, typer.Option("--list", help="List the drawable inputs and their ranges, then stop.")
     ] = False,
     data: DataOption = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
     import time
@@ -432,7 +449,7 @@ def montecarlo(
     from natwin.pipeline import run as run_pipeline
     from natwin.uncertainty import SCENARIO_PATHS, UncertaintyResult, load_study, monte_carlo, parameter_space
 
-    loaded = _load(scenario, data)
+    loaded = _load(scenario, data, as_of)
     if list_inputs:
         for path, p in parameter_space(loaded).items():
             rng = f" [{p.low:g} .. {p.high:g}]" if p.low is not None and p.high is not None else ""
@@ -936,6 +953,8 @@ def _print_summary(result: Any) -> None:
     k = result.kpis
     if getattr(result, "verdict", None) is not None:
         console.print(result.verdict.sentence, highlight=False, soft_wrap=True)
+    if getattr(result, "price_dates", None) is not None:
+        console.print(result.price_dates.summary(), highlight=False, soft_wrap=True)
     table = Table(title=f"{result.scenario.plant.name}", show_header=True)
     table.add_column("KPI")
     table.add_column("value", justify="right")

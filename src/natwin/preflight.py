@@ -71,13 +71,13 @@ def _price_problems(scenario: Scenario, compiled: CompiledRoute) -> list[Problem
 
     problems = []
     product = f"product.{scenario.plant.chemistry}"
-    if not priced(product):
+    if not priced(product) and not priced(f"fee.{scenario.plant.chemistry}"):  # fixed, or metal cost + fee
         problems.append(
             Problem(
                 f"prices.{product}",
                 None,
-                f'a selling price in CNY/t (VAT incl.): set [prices] "{product}" in the scenario or '
-                f"add it to prices.toml in the data folder",
+                f'a selling price in CNY/t (VAT incl.): set [prices] "{product}" (or a processing fee '
+                f'"fee.{scenario.plant.chemistry}") in the scenario or add it to prices.toml in the data folder',
             )
         )
     for formula in purchased_species(compiled):

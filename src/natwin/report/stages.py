@@ -505,8 +505,51 @@ def opex_section(result: RunResult, sources: Sources) -> Section | None:
         + figure_block(figures.figure_html(fig, "fig-opex"), "Operating cost by group, CNY per t of product.")
         + table
         + notes_html(getattr(opex, "notes", ()))
+        + selling_price_html(result)
+        + price_dates_html(result, s)
     )
     return Section("opex", "OPEX", body)
+
+
+def selling_price_html(result: RunResult) -> str:
+    """How the product is priced: a fixed price, or metal cost plus processing fee (VAT incl.)."""
+    opex = result.opex
+    chem = result.scenario.plant.chemistry
+    price = first(opex.selling_price_cny_per_t)
+    if opex.fee_cny_per_t is None:
+        return f'<p class="small">{esc(chem)} is sold at a fixed price of {fmt(price, 0)} CNY/t (VAT incl.).</p>'
+    fee = first(opex.fee_cny_per_t)
+    return (
+        f'<p class="small">{esc(chem)} is sold at metal cost plus processing fee (加工费): its raw materials '
+        f"{fmt(price - fee, 0)} CNY/t at the prices above + fee {fmt(fee, 0)} CNY/t = {fmt(price, 0)} CNY/t "
+        "(VAT incl.); the price follows the raw-material prices.</p>"
+    )
+
+
+def price_dates_html(result: RunResult, sources: Sources) -> str:
+    """The date of every price used, its age and a flag for prices older than 12 months."""
+    dates = result.price_dates
+    if dates is None:
+        return ""
+    basis = f"the as-of date {dates.as_of}" if dates.as_of else f"the run date {dates.reference}"
+    rows = [
+        [
+            esc(item.key),
+            f"{fmt(item.value)} {esc(item.unit)}",
+            "scenario" if item.overridden else (str(item.date) if item.date else "undated"),
+            "" if item.age_days is None else fmt(item.age_days / 30.44, 1),
+            "older than 12 months" if item.stale else ("dated after the reference date" if (item.age_days or 0) < 0 else ""),
+            sources.refs([sources.cite(item.source, use=f"price date {item.key}")]),
+        ]
+        for item in dates.items
+    ]
+    css = ["stale" if item.stale else "" for item in dates.items]
+    lead = (
+        f'<h3 id="price-dates">Price dates</h3><p class="small">{len(dates.stale)} of {len(dates.items)} prices are '
+        f"older than 12 months against {esc(basis)}. A scenario's [market] as_of reruns at another date.</p>"
+    )
+    columns = [Column("Price"), Column("Value", True), Column("Date"), Column("Age (months)", True), Column("Flag"), Column("Source")]
+    return lead + table_html(columns, rows, css)
 
 
 # --------------------------------------------------------------------------- cash flow
@@ -622,14 +665,20 @@ def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTa
             "Selling price",
             fmt(eco.selling_price_cny_per_t, 0),
             "CNY/t",
-            "VAT incl.",
-            ref(prices, "prices", result.scenario.prices, f"product.{result.scenario.plant.chemistry}"),
+            "VAT incl.; metal cost + processing fee" if result.opex.indexed else "VAT incl.; fixed",
+            ref(prices, "prices", result.scenario.prices, _price_key(result)),
         ),
     ]
     return "<h3>Returns</h3>" + table_html(
         [Column("Measure"), Column("Value", True), Column("Unit"), Column("Note"), Column("Source")],
         [[esc(a), b, esc(c), f'<span class="small">{esc(d)}</span>', e] for a, b, c, d, e in metrics],
     )
+
+
+def _price_key(result: RunResult) -> str:
+    """The ``[prices]`` name behind the selling price: the processing fee when indexed."""
+    chem = result.scenario.plant.chemistry
+    return f"fee.{chem}" if result.opex.indexed else f"product.{chem}"
 
 
 def _yearly_cash_flow_table(eco: EconomicsResult, years: list[int]) -> str:
