@@ -1030,8 +1030,19 @@ class PowerFit:
             f"{float(self.electricity_kwh[draw]) / 1000:,.0f} MWh/yr = {float(self.average_kw[draw]):,.0f} kW average",
             f"the {kw:,.0f} kW installed on duty over {hours:,.0f} h/yr carries {low / hours:,.0f}-"
             f"{high / hours:,.0f} kW average (load factor {low / hours / kw if kw else 0:.2f}-"
-            f"{high / hours / kw if kw else 0:.2f}, found {float(self.load_factor[draw]):.2f}): the route's "
-            "electricity for this unit and the equipment's power_kw disagree; correct one of them",
+            f"{high / hours / kw if kw else 0:.2f}, found {float(self.load_factor[draw]):.2f}): {self.remedy()}",
+        )
+
+    def remedy(self) -> str:
+        """What to correct, in words: the route's electricity or the installed power."""
+        if self.unit_id == "site":
+            return (
+                "the route's site-utility electricity and the site systems' power_kw (or "
+                "capex.building.services_w_per_m2) disagree; correct one of them"
+            )
+        return (
+            f"the route's electricity for this unit (process parameter {self.unit_id}.energy.electricity) "
+            f'and the equipment\'s power ([equipment] "{self.equipment_id}.power_kw") disagree; correct one of them'
         )
 
 
