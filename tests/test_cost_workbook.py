@@ -115,14 +115,14 @@ def test_workbook_reproduces_the_twin_nfpp(tmp_path):
 
 
 def test_workbook_input_change_matches_a_new_twin_run(tmp_path):
-    # O3 at 42,000 CNY/t and NiSO4 at 24,000: losses in the first two years carried forward (3 years
+    # O3 at 41,300 CNY/t and NiSO4 at 24,000: losses in the first two years carried forward (3 years
     # at most, so part of them expires), then profits
     finance = {
         "operating_life_years": 6.0,
         "loan_repayment_years": 5.0,
         "income_tax.loss_carryforward_years": 3.0,
     }
-    prices = {"product.NFM111": 42000.0}
+    prices = {"product.NFM111": 41300.0}
     result = run("NFM111", "nfm111_coprecipitation", finance, prices)
     path = write_cost_workbook(result, tmp_path / "cost.xlsx")
     # a user changes the nickel sulfate price in Excel ...
