@@ -117,7 +117,7 @@ def test_indexed_price_passes_nickel_on_so_no_nickel_price_saves_the_default(bas
     # the default NFM111 is sold at metal cost + fee: a cheaper NiSO4 also lowers the price
     assert base.opex.indexed
     assert math.isnan(base.kpis["breakeven_raw_material_price_cny_per_t"])
-    assert base.kpis["breakeven_raw_material_status"].startswith("not reachable")
+    assert base.kpis["breakeven_raw_material_status"].startswith("the product price is indexed to its metals")
 
 
 def test_npv_is_zero_at_the_break_even_processing_fee_of_an_indexed_price(default_scenario, base):

@@ -313,6 +313,11 @@ def run_kpis(scenario: Scenario, state: SteadyState) -> dict[str, Any]:
     out["breakeven_raw_material"] = figures.raw_material
     for figure in ("price", "raw_material", "utilisation"):
         out[f"breakeven_{figure}_status"] = figures.message(figure)
+    if state.opex.indexed and not np.isfinite(figures.raw_material_price_cny_per_t[0]):
+        out["breakeven_raw_material_status"] = (
+            f"the product price is indexed to its metals (metal cost + processing fee), so the cost of "
+            f"{figures.raw_material} passes to the buyer and no price of it gives NPV = 0; the processing fee decides"
+        )
     return out
 
 
