@@ -186,6 +186,8 @@ def test_verdict_of_the_default_names_the_loss_and_its_cause(base):
     assert f"{base.kpis['breakeven_price_cny_per_t']:,.0f} CNY/t" in verdict.sentence
     assert base.kpis["verdict"] == verdict.sentence
     assert base.kpis["verdict_status"] == "not_viable"
+    # an indexed price: the verdict names the processing fee it needs over metal cost
+    assert f"processing fee of {base.kpis['breakeven_processing_fee_cny_per_t']:,.0f} instead of" in verdict.sentence
 
 
 def test_verdict_flips_above_the_break_even_price(default_scenario, base, profitable):

@@ -364,7 +364,8 @@ def verdict(scenario: Scenario, state: SteadyState, kpis: Mapping[str, Any]) -> 
     sentence = (
         f"{head} at a {rate * 100:g} % hurdle rate: NPV {npv / 1e6:+,.0f} M CNY; "
         f"{line.label} is {share * 100:.0f} % of operating cost; "
-        f"{_price_clause(scenario.plant.chemistry, current, target, kpis)}."
+        f"{_price_clause(scenario.plant.chemistry, current, target, kpis)}"
+        f"{_fee_clause(state, kpis)}."
     )
     return Verdict(status, sentence, line.label, share)
 
@@ -377,3 +378,11 @@ def _price_clause(product: str, current: float, target: float, kpis: Mapping[str
     verb = "would have to rise" if move == "rise" else "could fall"
     end = "for NPV = 0" if move == "rise" else "before NPV = 0"
     return f"the {product} price {verb} from {current:,.0f} to {target:,.0f} CNY/t (incl. VAT) {end}"
+
+
+def _fee_clause(state: SteadyState, kpis: Mapping[str, Any]) -> str:
+    """For a price indexed to its metals: the processing fee (VAT excl.) it needs, in words."""
+    fee, target = kpis.get("processing_fee_cny_per_t"), kpis.get("breakeven_processing_fee_cny_per_t")
+    if not state.opex.indexed or fee is None or target is None or not np.isfinite(target):
+        return ""
+    return f", i.e. a processing fee of {target:,.0f} instead of {fee:,.0f} CNY/t over metal cost (excl. VAT)"
