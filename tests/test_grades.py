@@ -18,6 +18,7 @@ from natwin.compare import rank, ranking_verdict
 from natwin.errors import InputError
 from natwin.flowsheet import route, solve_balance
 from natwin.formula import parse_formula
+from natwin.uncertainty import MonteCarloResult, Study
 
 #: New route -> (chemistry formula, metal-bearing raw materials).
 GRADES = {
@@ -215,3 +216,14 @@ def test_verdict_lists_the_products_that_pay_and_the_closest_other():
         "Of the others, A comes closest to break-even: its price would have to change by +34.3 % "
         "(to 47,000 CNY/t)."
     )
+
+
+def test_histogram_of_a_kpi_constant_up_to_rounding():
+    """An all-electric route (CFM by solid state) has the same tCO2/tce in every draw up to a
+    few ulps; its histogram holds every draw in one bin instead of failing."""
+    values = np.array([1.9721913959120763, 1.9721913959120776] * 10)
+    mc = MonteCarloResult(study=Study(draws=20), inputs={}, samples={}, outputs={"tco2_per_tce": values})
+    counts, edges = mc.histogram("tco2_per_tce")
+    assert counts.sum() == 20
+    assert np.count_nonzero(counts) == 1
+    assert edges[0] < values[0] < edges[-1]
