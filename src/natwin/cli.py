@@ -337,25 +337,67 @@ def compare(
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out/compare"),
+    grades: Annotated[
+        bool,
+        typer.Option(
+            "--grades",
+            help="Compare every packaged Binhai product (NFM111 first, the Ni-lean O3 grades, NFPP) "
+            "instead of the default pair; ignored when scenario files are given.",
+        ),
+    ] = False,
+    rank_by: Annotated[
+        str,
+        typer.Option(
+            "--rank-by", help="Order of the ranking: npv, breakeven_gap (price change to NPV = 0) or breakeven_price."
+        ),
+    ] = "npv",
     data: DataOption = None,
 ) -> None:
-    """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
+    """Run several scenarios and write a side-by-side comparison: a ranking by NPV or break-even
+    price with each product's verdict, KPIs, differences and drivers."""
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
-    from natwin import catalog as cat
+    from natwin.compare import check_rank_by
     from natwin.compare import compare as run_compare
     from natwin.report.files import write_comparison
     from natwin.scenario import load_scenario
 
-    files = scenarios or [
-        cat.data_path("scenarios", "binhai_nfm111.toml"),
-        cat.data_path("scenarios", "binhai_nfpp.toml"),
-    ]
+    _guard(lambda: check_rank_by(rank_by))
+    files = scenarios or _packaged_comparison(grades)
     loaded = [_guard(functools.partial(load_scenario, f, data_dir=data)) for f in files]
-    comparison = _guard(lambda: run_compare(loaded))
+    comparison = _guard(lambda: run_compare(loaded, rank_by=rank_by))
     paths = _guard(lambda: write_comparison(comparison, out))
+    _print_ranking(comparison)
     _print_comparison(comparison)
     for name, path in paths.items():
         console.print(f"wrote {name:<10} {path}", highlight=False)
+
+
+def _packaged_comparison(grades: bool) -> list[Path]:
+    """The packaged scenarios ``natwin compare`` runs without files: O3 NFM111 vs NFPP, or with
+    ``grades`` every packaged Binhai scenario, the default (NFM111) first."""
+    from natwin import catalog as cat  # lazy: see compare
+
+    default = cat.data_path("scenarios", "binhai_nfm111.toml")
+    if not grades:
+        return [default, cat.data_path("scenarios", "binhai_nfpp.toml")]
+    others = sorted(p for p in cat.data_path("scenarios").glob("binhai_*.toml") if p.name != default.name)
+    return [default, *others]
+
+
+def _print_ranking(comparison: Any) -> None:
+    from natwin.compare import RANKING_COLUMNS, ranking_figure  # lazy: see compare
+
+    shown = [key for key in RANKING_COLUMNS if key != "co2_grid_only_kg_per_kg"]  # in the files
+    table = Table(title=f"Ranking by {comparison.rank_by} (best first)")
+    table.add_column("#", justify="right")
+    table.add_column("Product")
+    for key in shown:
+        table.add_column(ranking_figure(key).heading, justify="right", overflow="fold")
+    for row in comparison.ranking:
+        cells = [ranking_figure(key).number(row.get(key)) for key in shown]
+        table.add_row(str(row["rank"]), str(row["scenario"]), *cells)
+    console.print(table)
+    console.print(comparison.ranking_verdict, highlight=False)
 
 
 def _print_comparison(comparison: Any) -> None:

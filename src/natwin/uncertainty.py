@@ -362,9 +362,15 @@ class MonteCarloResult:
         return int(np.count_nonzero(~np.isfinite(np.asarray(self.outputs[kpi], dtype=float))))
 
     def histogram(self, kpi: str, bins: int = 50) -> tuple[Array, Array]:
-        """Counts and edges of the finite draws; :meth:`outside` says how many lie outside."""
-        values = self.outputs[kpi]
+        """Counts and edges of the finite draws; :meth:`outside` says how many lie outside.
+
+        A KPI that is constant up to rounding (e.g. tCO2/tce of an all-electric route, the grid
+        factor over the tce factor in every draw) is binned as exactly constant: numpy cannot
+        cut a range of a few ulps into ``bins`` finite bins."""
+        values = np.asarray(self.outputs[kpi], dtype=float)
         values = values[np.isfinite(values)]
+        if values.size and np.ptp(values) <= 1e-12 * float(np.max(np.abs(values))):
+            values = np.full_like(values, float(np.median(values)))
         return np.histogram(values, bins=bins)
 
     def s_curve(self, kpi: str, points: int = 201) -> tuple[Array, Array]:

@@ -149,6 +149,8 @@ def write_comparison(comparison: Any, out_dir: Path) -> dict[str, Path]:
                 for name, r in zip(comparison.names, comparison.results, strict=True)
             ],
             "natwin_version": comparison.results[0].version,
+            "rank_by": comparison.rank_by,
+            "ranking_verdict": comparison.ranking_verdict,
             **tables,
         }
     )
