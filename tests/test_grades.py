@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import natwin
 from natwin import catalog
 from natwin.chemistry import product_properties
 from natwin.compare import rank, ranking_verdict
@@ -141,16 +142,28 @@ def _metal_cost(route_id: str, prices: dict[str, Any]) -> float:
 
 
 def test_estimated_prices_follow_their_stated_reasoning():
-    """product.CNFM and product.CFM [E]: processing-fee parity with NFM111, i.e. the grade's
-    metal cost plus the fee NFM111 earns at its price (both recomputed from the balances)."""
+    """fee.CNFM and fee.CFM [E]: the grades are indexed (metal cost of their own balance plus a
+    processing fee) with the fee of NFM111: processing-fee parity."""
     prices = tomllib.loads(catalog.data_path("prices.toml").read_text(encoding="utf-8"))
-    products = prices["product"]
-    fee = products["NFM111"]["value"] - _metal_cost("nfm111_coprecipitation", prices)
-    for chemistry_id, route_id in (("CNFM", "cnfm_coprecipitation"), ("CFM", "cfm_solid_state")):
-        entry = products[chemistry_id]
+    fees = prices["fee"]
+    for chemistry_id in ("CNFM", "CFM"):
+        entry = fees[chemistry_id]
         assert entry["tag"] == "E"
-        assert entry["value"] == pytest.approx(_metal_cost(route_id, prices) + fee, rel=0.005)
+        assert entry["value"] == fees["NFM111"]["value"]
+        assert entry["date"] == fees["NFM111"]["date"]
         assert entry["low"] <= entry["value"] <= entry["high"]
+        assert chemistry_id not in prices["product"]  # indexed only: no fixed price to contradict it
+
+
+def test_a_grade_s_price_is_its_metal_cost_plus_the_fee(tmp_path):
+    """The run's CFM price is the metal cost of the solid-state balance at the run's prices, with
+    VAT, plus the fee (recomputed from the balance and prices.toml)."""
+    prices = tomllib.loads(catalog.data_path("prices.toml").read_text(encoding="utf-8"))
+    scenario = natwin.load_scenario(catalog.data_path("scenarios") / "binhai_cfm.toml")
+    result = natwin.run(scenario, simulate=False, energy=False)
+    assert result.opex.indexed
+    expected = _metal_cost("cfm_solid_state", prices) + prices["fee"]["CFM"]["value"]
+    assert float(result.economics.selling_price_cny_per_t[0]) == pytest.approx(expected, rel=1e-3)
 
 
 # --------------------------------------------------------------------------- ranking
