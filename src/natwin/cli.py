@@ -914,6 +914,10 @@ SUMMARY_KPIS = (
     "co2_grid_only_kg_per_kg",
     "co2_kg_per_kwh",
     "tco2_per_tce",
+    "zc_cfe_share_needed",
+    "zc_steam_electrified_share",
+    "zc_cost_certificates_cny_per_t",
+    "zc_cost_supply_cny_per_t",
     "construction_investment_cny",
     "total_investment_cny",
     "staff",
@@ -940,10 +944,13 @@ def _print_summary(result: Any) -> None:
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("unit")
+    park = getattr(result, "zero_carbon", None)
+    bound = park is not None and park.supply is not None and park.supply.basis == "extrapolated"
     for key in SUMMARY_KPIS:
         if key in k:
             row = kpi(key)
-            table.add_row(row.label, row.number(k[key]), row.unit)
+            at_least = ">= " if bound and key == "zc_cost_supply_cny_per_t" else ""  # beyond the cost curve
+            table.add_row(row.label, at_least + row.number(k[key]), row.unit)
     console.print(table)
 
 

@@ -32,6 +32,7 @@ from natwin.preflight import check_data
 from natwin.scenario import Scenario
 from natwin.utilities import Utilities
 from natwin.version import __version__
+from natwin.zerocarbon import ZeroCarbonAnswer, zero_carbon_answer
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RunResult:
     operations: PlantSimulation | None = None  # None when the simulation was skipped
     energy: EnergyResult | None = None  # None when the energy system was skipped
     verdict: Verdict | None = None  # viable or not at the hurdle rate, and why (natwin.breakeven)
+    zero_carbon: ZeroCarbonAnswer | None = None  # what meets the park threshold, at what cost (natwin.zerocarbon)
     # A study attached by natwin.uncertainty (a layer above the pipeline) for the report:
     # natwin.uncertainty.UncertaintyResult; typed loosely because this module sits below it.
     uncertainty: Any = None
@@ -202,7 +204,11 @@ def run(
     kpis |= run_kpis(scenario, state)  # break-even figures: NPV = 0 solved for one input at a time
     said = verdict(scenario, state, kpis)
     kpis |= {"verdict": said.sentence, "verdict_status": said.status}  # the run store and web app keep KPIs
-    return dataclasses.replace(_result(scenario, state, kpis, plan, simulation, site_energy), verdict=said)
+    # the park threshold: what it takes and its cost, from figures the run already has (no solve)
+    park = zero_carbon_answer(scenario, state.carbon, site_energy, links.electricity_tariff_cny_per_kwh)
+    kpis |= park.kpis()
+    result = _result(scenario, state, kpis, plan, simulation, site_energy)
+    return dataclasses.replace(result, verdict=said, zero_carbon=park)
 
 
 def site_links(
