@@ -114,6 +114,7 @@ class ZeroCarbonAnswer:
     supply_power_cost_cny_per_t: float  # C(needed) - C(run) over output [CNY/t]; nan without a curve
     cost_supply_cny_per_t: float  # supply power cost + steam measure [CNY/t]
     hourly_cfe_target: float  # the hourly-CFE target that gives the needed share [-]
+    fuel_heat_tco2_per_tce: float  # the indicator with all electricity carbon-free (fuel and steam) [tCO2/tce]
     process_co2_tco2_per_tce: float  # what process CO2 would add if counted [tCO2/tce]
     process_co2_counted: Literal["unknown"] = "unknown"
     product_t_per_year: float = 0.0
@@ -390,6 +391,7 @@ def zero_carbon_answer(
         supply_power_cost_cny_per_t=supply_power,
         cost_supply_cny_per_t=supply_total,
         hourly_cfe_target=1.0 - (1.0 - needed) * (1.0 - grid_cfe),
+        fuel_heat_tco2_per_tce=first_draw(carbon.per_tce(carbon.fuel_heat_co2_kg)),
         process_co2_tco2_per_tce=first_draw(carbon.per_tce(carbon.process_co2_kg)),
         product_t_per_year=output,
         notes=(*notes, _CERTIFICATE_NOTE) if indicator > threshold else notes,
