@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from natwin.energy import parameter_table as energy_parameters
 from natwin.kpis import format_number, format_value, kpi
 from natwin.kpis import label as kpi_label
 from natwin.parameters import ParameterTable
@@ -785,8 +786,20 @@ def _zero_carbon_plan(result: RunResult, s: Sources) -> str:
             if n in table_c
         ]
     )
+    threshold = s.refs(
+        [
+            s.table_parameter("carbon", n, table_c[n], result.scenario.carbon)
+            for n in ("zero_carbon_park.threshold_tco2_per_tce", result.carbon.grid_factor_key)
+            if n in table_c
+        ]
+    )
     rows = [
-        ["Carbon-free share of electricity", f"{fmt(100 * z.cfe_share_run, 1)} %", f"{fmt(100 * z.cfe_share_needed, 1)} %", ""],
+        [
+            "Carbon-free share of electricity",
+            f"{fmt(100 * z.cfe_share_run, 1)} %",
+            f"{fmt(100 * z.cfe_share_needed, 1)} %",
+            f"(in the rows below){threshold}",
+        ],
     ]
     if z.steam is not None:
         rows.append(
@@ -814,7 +827,7 @@ def _zero_carbon_plan(result: RunResult, s: Sources) -> str:
                 "",
                 f"{bound}PV {fmt(caps.get('pv_mw', 0), 0)} MWp, wind {fmt(caps.get('wind_mw', 0), 0)} MW, "
                 f"battery {fmt(caps.get('battery_mwh', 0), 0)} MWh; hourly CFE {fmt(100 * z.hourly_cfe_target, 0)} %",
-                f"<strong>{bound}{fmt(z.cost_supply_cny_per_t, 0)} CNY/t</strong> in all",
+                f"<strong>{bound}{fmt(z.cost_supply_cny_per_t, 0)} CNY/t</strong> in all{_supply_refs(s)}",
             ]
         )
     table = table_html(
@@ -822,6 +835,13 @@ def _zero_carbon_plan(result: RunResult, s: Sources) -> str:
         rows,
     )
     return f"<p><strong>What it would take.</strong> {esc(z.sentence())}</p>" + table + notes_html(z.notes)
+
+
+def _supply_refs(s: Sources) -> str:
+    """Sources of the cost curve's main costs: PV, contracted wind and battery."""
+    table = energy_parameters()
+    names = ("pv.capex_cny_per_w", "wind.ppa_price_cny_per_kwh", "battery.energy_capex_cny_per_kwh")
+    return s.refs([s.cite(table[n].cite(), use=n) for n in names if n in table])
 
 
 def _carbon_figures(carbon: CarbonResult, counted: list[CarbonLine], kg_product: float) -> tuple[Any, Any]:
