@@ -973,6 +973,10 @@ SUMMARY_KPIS = (
     "co2_grid_only_kg_per_kg",
     "co2_kg_per_kwh",
     "tco2_per_tce",
+    "zc_cfe_share_needed",
+    "zc_steam_electrified_share",
+    "zc_cost_certificates_cny_per_t",
+    "zc_cost_supply_cny_per_t",
     "construction_investment_cny",
     "total_investment_cny",
     "staff",
@@ -1002,10 +1006,13 @@ def _print_summary(result: Any) -> None:
     table.add_column("value", justify="right")
     table.add_column("unit")
     why: list[str] = []
+    park = getattr(result, "zero_carbon", None)
+    bound = park is not None and park.supply is not None and park.supply.basis == "extrapolated"
     for key in SUMMARY_KPIS:
         if key in k:
             row = kpi(key)
-            table.add_row(row.label, row.number(k[key]), "" if is_missing(k[key]) else row.unit)
+            at_least = ">= " if bound and key == "zc_cost_supply_cny_per_t" else ""  # beyond the cost curve
+            table.add_row(row.label, at_least + row.number(k[key]), "" if is_missing(k[key]) else row.unit)
             reason = row.why_missing(k[key], k)
             why += [f"{row.label} {row.absent}: {reason}"] if reason else []
     console.print(table)

@@ -34,6 +34,7 @@ from natwin.scenario import Scenario
 from natwin.settings.prices import PriceDates
 from natwin.utilities import Utilities
 from natwin.version import __version__
+from natwin.zerocarbon import ZeroCarbonAnswer, zero_carbon_answer
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class RunResult:
     energy: EnergyResult | None = None  # None when the energy system was skipped
     verdict: Verdict | None = None  # viable or not at the hurdle rate, and why (natwin.breakeven)
     price_dates: PriceDates | None = None  # the date and age of every price used (natwin.settings.prices)
+    zero_carbon: ZeroCarbonAnswer | None = None  # what meets the park threshold, at what cost (natwin.zerocarbon)
     # A study attached by natwin.uncertainty (a layer above the pipeline) for the report:
     # natwin.uncertainty.UncertaintyResult; typed loosely because this module sits below it.
     uncertainty: Any = None
@@ -205,9 +207,12 @@ def run(
     kpis |= run_kpis(scenario, state)  # break-even figures: NPV = 0 solved for one input at a time
     said = verdict(scenario, state, kpis)
     kpis |= {"verdict": said.sentence, "verdict_status": said.status}  # the run store and web app keep KPIs
+    # the park threshold: what it takes and its cost, from figures the run already has (no solve)
+    park = zero_carbon_answer(scenario, state.carbon, site_energy, links.electricity_tariff_cny_per_kwh)
+    kpis |= park.kpis()
     dates = price_dates(scenario, state.opex, dt.datetime.now(dt.UTC).date())  # stale against today or as_of
     result = _result(scenario, state, kpis, plan, simulation, site_energy)
-    return dataclasses.replace(result, verdict=said, price_dates=dates)
+    return dataclasses.replace(result, verdict=said, price_dates=dates, zero_carbon=park)
 
 
 def site_links(

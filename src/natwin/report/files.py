@@ -69,6 +69,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
             "balance": {name: rows for name, rows in tables.items() if name not in ("kpis", "product")},
             "verdict": result.verdict.document() if result.verdict is not None else None,
             "prices": result.price_dates.document() if result.price_dates is not None else None,
+            "zero_carbon": result.zero_carbon.document() if result.zero_carbon is not None else None,
             "kpis": result.kpis,
             "currency": currency_block(result),
         }
