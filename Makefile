@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test install install-test lint bench clean lock
+.PHONY: docs-figures run test install install-test lint bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: install-test lint
 
 bench: install-test
 	$(BIN)/python benchmarks/run_all.py
+
+# After changing data: regenerate the figures docs/*.md and README.md quote from runs.
+docs-figures: install
+	$(BIN)/python -m natwin.docs_figures --write
 
 # Re-pin every dependency after a change to pyproject.toml (writes constraints.txt).
 lock:

@@ -103,11 +103,45 @@ def test_npv_is_zero_at_the_break_even_selling_price(default_scenario, base):
     assert base.kpis["breakeven_price_excl_vat_cny_per_t"] == pytest.approx(price / (1 + vat), rel=1e-12)
 
 
-def test_npv_is_zero_at_the_break_even_nickel_sulfate_price(default_scenario, base):
-    assert base.kpis["breakeven_raw_material"] == NICKEL  # the largest raw-material line
-    price = base.kpis["breakeven_raw_material_price_cny_per_t"]
-    assert 0 < price < base.opex.line(f"raw_material.{NICKEL}").price[0]
-    _npv_within_tolerance(_quick(_with_prices(default_scenario, **{NICKEL: price})))
+def test_npv_is_zero_at_the_break_even_nickel_sulfate_price_of_a_fixed_price(default_scenario):
+    fixed = _with_prices(default_scenario, **{PRODUCT: 35000.0})  # a fixed product price
+    result = _quick(fixed)
+    assert not result.opex.indexed
+    assert result.kpis["breakeven_raw_material"] == NICKEL  # the largest raw-material line
+    price = result.kpis["breakeven_raw_material_price_cny_per_t"]
+    assert 0 < price < result.opex.line(f"raw_material.{NICKEL}").price[0]
+    _npv_within_tolerance(_quick(_with_prices(fixed, **{NICKEL: price})))
+
+
+def test_indexed_price_passes_nickel_on_so_no_nickel_price_saves_the_default(base):
+    # the default NFM111 is sold at metal cost + fee: a cheaper NiSO4 also lowers the price
+    assert base.opex.indexed
+    assert math.isnan(base.kpis["breakeven_raw_material_price_cny_per_t"])
+    assert base.kpis["breakeven_raw_material_status"].startswith("the product price is indexed to its metals")
+
+
+def test_npv_is_zero_at_the_break_even_processing_fee_of_an_indexed_price(default_scenario, base):
+    vat = finance_table()["vat.goods"].default
+    fee = base.kpis["breakeven_processing_fee_cny_per_t"] * (1 + vat)  # the fee parameter is VAT incl.
+    result = _quick(_with_prices(default_scenario, **{"fee.NFM111": fee}))
+    assert result.opex.indexed
+    _npv_within_tolerance(result)
+
+
+def test_npv_is_zero_at_the_break_even_nickel_price_with_the_product_indexed(default_scenario, base):
+    # a fee 300 CNY/t above break-even: NPV > 0, and the NiSO4 price that brings NPV to 0 moves
+    # the indexed product price with it (only revenue-linked costs do not pass through)
+    vat = finance_table()["vat.goods"].default
+    fee = base.kpis["breakeven_processing_fee_cny_per_t"] * (1 + vat) + 300.0
+    indexed = _with_prices(default_scenario, **{"fee.NFM111": fee})
+    result = _quick(indexed)
+    assert result.kpis["npv_cny"] > 0
+    nickel = result.kpis["breakeven_raw_material_price_cny_per_t"]
+    assert result.kpis["breakeven_raw_material_status"] == "ok"
+    assert nickel > result.opex.line(f"raw_material.{NICKEL}").price[0]
+    again = _quick(_with_prices(indexed, **{NICKEL: nickel}))
+    assert again.opex.indexed
+    _npv_within_tolerance(again)
 
 
 def test_npv_is_zero_at_the_break_even_utilisation(profitable):
@@ -152,6 +186,8 @@ def test_verdict_of_the_default_names_the_loss_and_its_cause(base):
     assert f"{base.kpis['breakeven_price_cny_per_t']:,.0f} CNY/t" in verdict.sentence
     assert base.kpis["verdict"] == verdict.sentence
     assert base.kpis["verdict_status"] == "not_viable"
+    # an indexed price: the verdict names the processing fee it needs over metal cost
+    assert f"processing fee of {base.kpis['breakeven_processing_fee_cny_per_t']:,.0f} instead of" in verdict.sentence
 
 
 def test_verdict_flips_above_the_break_even_price(default_scenario, base, profitable):

@@ -18,6 +18,9 @@ RESIDUAL_2022 = 0.5856  # national, excluding market-traded non-fossil power
 KGCE_PER_KWH = 0.1229  # GB/T 2589 equivalent value
 HEAT_KGCO2_PER_MJ = 0.11
 HEAT_KGCE_PER_MJ = 0.03412
+# purchased steam at 1.0 MPa(a): supplied heat above 20 degC feedwater per MJ of process heat
+# (IAPWS-IF97: h'' 2,777.1 kJ/kg, latent heat 2,014.6 kJ/kg; feedwater 83.74 kJ/kg)
+STEAM_PER_PROCESS_HEAT = (2777.1 - 83.74) / 2014.6
 
 
 def _scenario(route_id: str = "nfm111_coprecipitation", **carbon_settings: float) -> natwin.Scenario:
@@ -108,7 +111,7 @@ def test_all_grid_scope2_is_kwh_times_factor(default):
     run, result = default
     energy = run.balance.energy_by_carrier()
     kwh = energy["electricity"][0] + energy["cooling"][0] / 5.5  # chillers at the default COP
-    heat_mj = energy["heat"][0]
+    heat_mj = energy["heat"][0] * STEAM_PER_PROCESS_HEAT
     assert result.electricity_kwh[0] == pytest.approx(kwh, rel=1e-12)
     assert result.electricity_kwh[0] == pytest.approx(run.utilities.electricity_kwh[0], rel=1e-12)
     assert _line(result, "electricity from the grid").co2_kg[0] == pytest.approx(
@@ -132,7 +135,7 @@ def test_explicit_electricity_input_replaces_the_balance():
 
 def test_green_share_one_gives_zero_market_based_electricity():
     run, result = _run(_scenario(green_electricity_share=1.0))
-    heat_mj = run.balance.energy_by_carrier()["heat"][0]
+    heat_mj = run.balance.energy_by_carrier()["heat"][0] * STEAM_PER_PROCESS_HEAT
     assert not any(line.source.startswith("electricity not carbon-free") for line in result.lines)
     assert result.scope2_market_kg[0] == pytest.approx(heat_mj * HEAT_KGCO2_PER_MJ, rel=1e-12)
     # location-based still counts every grid kWh
@@ -174,11 +177,11 @@ def test_intensity_with_steam_by_hand(default):
     run, result = default
     energy = run.balance.energy_by_carrier()
     kwh = result.electricity_kwh[0]
-    heat = energy["heat"][0]
+    heat = energy["heat"][0] * STEAM_PER_PROCESS_HEAT  # steam as supplied, not the process heat
     co2 = kwh * JIANGSU_2022 + heat * HEAT_KGCO2_PER_MJ
     tce = (kwh * KGCE_PER_KWH + heat * HEAT_KGCE_PER_MJ) / 1000.0
     assert result.energy_tce[0] == pytest.approx(tce, rel=1e-12)
-    assert result.energy_tce[0] == pytest.approx(run.utilities.tce[0], rel=1e-12)
+    assert result.energy_tce[0] == pytest.approx(run.kpis["energy_tce_per_year"], rel=1e-12)
     assert result.tco2_per_tce[0] == pytest.approx(co2 / 1000.0 / tce, rel=1e-12)
     # steam alone emits more than 0.20 tCO2/tce allows: carbon-free power cannot reach it
     assert heat * HEAT_KGCO2_PER_MJ > 0.20 * tce * 1000.0
@@ -291,7 +294,7 @@ def test_hourly_dispatch_inputs_replace_the_flat_grid_supply(default_scenario):
     assert _line(result, "electricity not carbon-free").co2_kg[0] == pytest.approx(
         0.5 * total * RESIDUAL_2022
     )
-    heat = run.balance.energy_by_carrier()["heat"][0]
+    heat = run.balance.energy_by_carrier()["heat"][0] * STEAM_PER_PROCESS_HEAT
     assert result.energy_co2_kg[0] == pytest.approx(0.5 * total * 0.55 + heat * HEAT_KGCO2_PER_MJ)
 
 
@@ -324,7 +327,8 @@ def test_core_carries_the_grid_only_footprint_beside_the_supplied_one(default_sc
 def test_park_question_parts_by_hand(default):
     run, result = default
     energy = run.balance.energy_by_carrier()
-    fuel_heat = float(np.sum(energy.get("natural_gas", 0.0))) * 2.16 + energy["heat"][0] * HEAT_KGCO2_PER_MJ
+    steam = energy["heat"][0] * STEAM_PER_PROCESS_HEAT
+    fuel_heat = float(np.sum(energy.get("natural_gas", 0.0))) * 2.16 + steam * HEAT_KGCO2_PER_MJ
     assert result.fuel_heat_co2_kg[0] == pytest.approx(fuel_heat)
     assert result.process_co2_kg[0] == pytest.approx(float(run.balance.process_co2_kg[0]))
     tce = float(result.energy_tce[0])

@@ -150,3 +150,24 @@ def test_report_currency_converts_money_kpis(tmp_path):
     assert block["cny_per_unit"] == 7.0
     assert block["kpis"]["total_investment_usd"] == pytest.approx(doc["kpis"]["total_investment_cny"] / 7.0)
     assert block["kpis"]["cost_usd_per_t"] == pytest.approx(doc["kpis"]["cost_cny_per_t"] / 7.0)
+
+
+def test_run_at_another_price_date(tmp_path):
+    scenario = tmp_path / "nfm.toml"
+    scenario.write_text(
+        '[plant]\nname = "O3 line"\ncapacity_t_per_year = 10000\noperating_days_per_year = 330\n'
+        'operating_hours_per_day = 24\nchemistry = "NFM111"\nroute = "nfm111_coprecipitation"\n'
+        "[energy]\nenabled = false\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario), "--as-of", "2025-07-31", "--no-store", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "as of 2025-07-31" in result.output  # the one-line price summary
+    prices = json.loads((out / "results.json").read_text(encoding="utf-8"))["prices"]
+    assert prices["as_of"] == "2025-07-31"
+    nickel = next(item for item in prices["items"] if item["key"] == "NiSO4(H2O)6")
+    assert (nickel["value"], nickel["date"]) == (27132, "2025-07-31")  # SMM index of that day
+    bad = runner.invoke(app, ["run", str(scenario), "--as-of", "31.07.2025", "--no-store", "--out", str(out)])
+    assert bad.exit_code == 2
+    assert "market.as_of" in bad.output

@@ -11,7 +11,7 @@ import natwin
 from conftest import chromium_context
 from natwin import catalog
 from natwin.cli import app
-from natwin.compare import compare
+from natwin.compare import compare, comparison_tables
 from natwin.errors import InputError
 
 
@@ -107,3 +107,25 @@ def test_comparison_report_renders_in_chromium(tmp_path):
         assert page.locator(".js-plotly-plot").count() >= 3
         browser.close()
     assert errors == []
+
+
+def test_ranking_orders_the_products_by_their_npv(o3_vs_nfpp):
+    """NFPP pays and NFM111 does not at the packaged prices (docs/economics.md), so NFPP ranks
+    first; every row carries its run's NPV and break-even price."""
+    ranking = o3_vs_nfpp.ranking
+    assert [r["scenario"] for r in ranking] == ["NFPP", "O3"]
+    by_name = dict(zip(o3_vs_nfpp.names, o3_vs_nfpp.results, strict=True))
+    for row in ranking:
+        kpis = by_name[row["scenario"]].kpis
+        assert row["npv_cny"] == kpis["npv_cny"]
+        assert row["breakeven_price_cny_per_t"] == kpis["breakeven_price_cny_per_t"]
+        # the gap is the break-even over today's price: negative where NPV > 0
+        assert (row["breakeven_gap"] < 0) == (row["npv_cny"] > 0)
+    assert "1 of 2 pay" in o3_vs_nfpp.ranking_verdict
+    assert comparison_tables(o3_vs_nfpp)["ranking"] is ranking
+
+
+def test_cli_rejects_an_unknown_ranking_order(tmp_path):
+    result = CliRunner().invoke(app, ["compare", "--rank-by", "irr", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "rank_by" in result.output

@@ -115,14 +115,14 @@ def test_workbook_reproduces_the_twin_nfpp(tmp_path):
 
 
 def test_workbook_input_change_matches_a_new_twin_run(tmp_path):
-    # O3 at 42,000 CNY/t and NiSO4 at 24,000: losses in the first two years carried forward (3 years
+    # O3 at 41,300 CNY/t and NiSO4 at 24,000: losses in the first two years carried forward (3 years
     # at most, so part of them expires), then profits
     finance = {
         "operating_life_years": 6.0,
         "loan_repayment_years": 5.0,
         "income_tax.loss_carryforward_years": 3.0,
     }
-    prices = {"product.NFM111": 42000.0}
+    prices = {"product.NFM111": 41300.0}
     result = run("NFM111", "nfm111_coprecipitation", finance, prices)
     path = write_cost_workbook(result, tmp_path / "cost.xlsx")
     # a user changes the nickel sulfate price in Excel ...
@@ -136,4 +136,22 @@ def test_workbook_input_change_matches_a_new_twin_run(tmp_path):
     assert np.any(table["taxable_income"][2:, 0] < table["profit_before_tax"][2:, 0] - 1.0)  # losses used
     # the losses exceed the later profits, yet tax is due: part of the losses expired
     assert table["profit_before_tax"].sum() < 0 < table["taxable_income"].sum()
+    compare(path, changed.economics)
+
+
+def test_workbook_indexed_price_follows_a_nickel_price_changed_in_excel(tmp_path):
+    # NFM111 sold at metal cost + processing fee: the workbook's selling price is a formula of the
+    # raw-material cells, so a NiSO4 price changed in Excel moves revenue as natwin does
+    finance = {"operating_life_years": 6.0, "loan_repayment_years": 5.0}
+    prices = {"fee.NFM111": 12000.0}
+    result = run("NFM111", "nfm111_coprecipitation", finance, prices)
+    assert result.opex.indexed
+    path = write_cost_workbook(result, tmp_path / "cost.xlsx")
+    inputs = row_numbers(path, "Inputs")
+    assert str(openpyxl.load_workbook(path)["Inputs"][f"C{inputs['selling_price']}"].value).startswith("=")
+    wb = openpyxl.load_workbook(path)
+    wb["Inputs"][f"C{inputs['price.raw_material.NiSO4(H2O)6']}"] = 24000.0
+    wb.save(path)
+    changed = run("NFM111", "nfm111_coprecipitation", finance, {**prices, "NiSO4(H2O)6": 24000.0})
+    assert float(changed.opex.selling_price_cny_per_t[0]) < float(result.opex.selling_price_cny_per_t[0])
     compare(path, changed.economics)

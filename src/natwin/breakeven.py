@@ -13,13 +13,17 @@ Figures (KPIs, arrays over draws):
 * ``breakeven_price_cny_per_t``: the product selling price (VAT incl.) at NPV = 0, and
   ``breakeven_price_excl_vat_cny_per_t`` the same without output VAT;
 * ``breakeven_raw_material_price_cny_per_t``: the price (VAT incl.) of the largest raw-material
-  cost line (nickel sulfate on the NFM routes) at NPV = 0, all else as run;
+  cost line (nickel sulfate on the NFM routes) at NPV = 0, all else as run; a product price
+  indexed to its metals (metal cost plus processing fee) moves with it in the solve, so with an
+  indexed price this break-even often does not exist (the raw material's cost is passed on);
 * ``breakeven_utilisation``: the production load at NPV = 0 as a share of the run's loads (every
   operating year's load, ramp-up included, scaled by it; 1 = the run);
 * ``processing_fee_cny_per_t`` and ``breakeven_processing_fee_cny_per_t``: selling price
   (VAT excl.) minus the metal cost, now and at NPV = 0. The metal cost is the raw-material cost
   per t of product (VAT excl., before by-product credits), the basis of Chinese cathode contracts
-  priced as metal cost plus a processing fee (加工费);
+  priced as metal cost plus a processing fee (加工费). With an indexed price the selling-price
+  solve moves the price at fixed metal cost, i.e. the fee: the break-even fee is the one that
+  gives NPV = 0 (the metal cost does not depend on the fee, so both solves are the same);
 * ``largest_cost_share``: the largest operating-cost line's share of the operating cost.
 
 Where no root lies in the searched range the figure is NaN and a status says why (for example
@@ -83,7 +87,8 @@ _NO_ROOT = {
         ROOT_BELOW: "NPV > 0 even at a zero selling price",
     },
     "raw_material": {
-        ROOT_ABOVE: f"NPV > 0 at any price of the raw material up to {PRICE_RANGE_FACTOR:g} x the current one",
+        # the sign is not fixed: with an indexed product price, revenue moves with the raw material
+        ROOT_ABOVE: f"NPV = 0 not reached at any price of the raw material up to {PRICE_RANGE_FACTOR:g} x the current one",
         ROOT_BELOW: "not reachable even at a zero price of the raw material",
     },
     "utilisation": {
@@ -308,6 +313,11 @@ def run_kpis(scenario: Scenario, state: SteadyState) -> dict[str, Any]:
     out["breakeven_raw_material"] = figures.raw_material
     for figure in ("price", "raw_material", "utilisation"):
         out[f"breakeven_{figure}_status"] = figures.message(figure)
+    if state.opex.indexed and not np.isfinite(figures.raw_material_price_cny_per_t[0]):
+        out["breakeven_raw_material_status"] = (
+            f"the product price is indexed to its metals (metal cost + processing fee), so the cost of "
+            f"{figures.raw_material} passes to the buyer and no price of it gives NPV = 0; the processing fee decides"
+        )
     return out
 
 
@@ -354,7 +364,8 @@ def verdict(scenario: Scenario, state: SteadyState, kpis: Mapping[str, Any]) -> 
     sentence = (
         f"{head} at a {rate * 100:g} % hurdle rate: NPV {npv / 1e6:+,.0f} M CNY; "
         f"{line.label} is {share * 100:.0f} % of operating cost; "
-        f"{_price_clause(scenario.plant.chemistry, current, target, kpis)}."
+        f"{_price_clause(scenario.plant.chemistry, current, target, kpis)}"
+        f"{_fee_clause(state, kpis)}."
     )
     return Verdict(status, sentence, line.label, share)
 
@@ -367,3 +378,11 @@ def _price_clause(product: str, current: float, target: float, kpis: Mapping[str
     verb = "would have to rise" if move == "rise" else "could fall"
     end = "for NPV = 0" if move == "rise" else "before NPV = 0"
     return f"the {product} price {verb} from {current:,.0f} to {target:,.0f} CNY/t (incl. VAT) {end}"
+
+
+def _fee_clause(state: SteadyState, kpis: Mapping[str, Any]) -> str:
+    """For a price indexed to its metals: the processing fee (VAT excl.) it needs, in words."""
+    fee, target = kpis.get("processing_fee_cny_per_t"), kpis.get("breakeven_processing_fee_cny_per_t")
+    if not state.opex.indexed or fee is None or target is None or not np.isfinite(target):
+        return ""
+    return f", i.e. a processing fee of {target:,.0f} instead of {fee:,.0f} CNY/t over metal cost (excl. VAT)"

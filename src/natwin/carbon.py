@@ -68,7 +68,7 @@ from natwin.settings.sections import (
     residual_factor_key,
     unset_emission_factors,
 )
-from natwin.utilities import Utilities
+from natwin.utilities import Utilities, comprehensive_energy_tce
 
 if TYPE_CHECKING:
     from natwin.chemistry import ProductProperties
@@ -411,7 +411,7 @@ class _EnergyUse:
     free: Array  # carbon-free supply claimed (market-based) [kWh/yr]
     imports: Array  # drawn from the grid [kWh/yr]
     gas_nm3: Array  # natural gas burnt [Nm3/yr]
-    heat_mj: Array  # purchased heat [MJ/yr]
+    heat_mj: Array  # purchased steam at the heat it carries as supplied [MJ/yr]
 
     @property
     def untracked(self) -> Array:
@@ -435,7 +435,7 @@ def _energy_use(
     cooling = arr(energy.get("cooling", zero))
     process_kwh = arr(energy.get("electricity", zero))
     gas_nm3 = arr(energy.get("natural_gas", zero))
-    heat_mj = arr(energy.get("heat", zero))
+    heat_mj = arr(utilities.steam_heat_mj)  # steam as supplied (NDRC guidelines), not the process heat
     chillers = cooling / np.asarray(utilities.chiller_cop, dtype=float)
     elec = process_kwh + chillers if electricity_kwh is None else arr(electricity_kwh)
     share = arr(setup.values("green_electricity_share"))
@@ -563,16 +563,12 @@ class _ParkIndicator:
 
 
 def _park_indicator(use: _EnergyUse, location_factor: Array, setup: _Setup) -> _ParkIndicator:
-    """Energy in tce (electricity at the park's kgce/kWh, gas and heat at the national
-    conversion factors) and its CO2; see :func:`cfe_share_required`."""
+    """Energy in tce (:func:`natwin.utilities.comprehensive_energy_tce`: electricity at the park's
+    kgce/kWh, gas and purchased steam at the national factors) and its CO2; see
+    :func:`cfe_share_required`. This is the run's one energy total: the headline KPIs read it."""
     values, arr = setup.values, setup.arr
-    tce_factors = catalog.conventions().tce
     kgce_per_kwh = arr(values("zero_carbon_park.electricity_kgce_per_kwh"))
-    energy_tce = (
-        use.elec * kgce_per_kwh
-        + use.gas_nm3 * tce_factors["natural_gas_kgce_per_nm3"].value
-        + use.heat_mj * tce_factors["heat_kgce_per_mj"].value
-    ) / 1000.0
+    energy_tce = comprehensive_energy_tce(use.elec, use.gas_nm3, use.heat_mj, kgce_per_kwh)
     ng_factor = arr(values("fuel.natural_gas_kgco2_per_nm3"))
     heat_factor = arr(values("heat.purchased_kgco2_per_mj"))
     fuel_heat_co2 = use.gas_nm3 * ng_factor + use.heat_mj * heat_factor

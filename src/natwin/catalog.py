@@ -183,6 +183,7 @@ class SiteCatalog(DataModel):
 class Conventions(DataModel):
     constants: dict[str, Sourced]
     tce: dict[str, Sourced]
+    steam: dict[str, Sourced]
     combustion: dict[str, Sourced]
 
 

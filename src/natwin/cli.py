@@ -107,14 +107,29 @@ def _data_scoped(command: Callable[P, None]) -> Callable[P, None]:
     return wrapper
 
 
-def _load(scenario: Path | None, data: Path | None) -> Any:
-    """Load a scenario (with ``--data`` over its data folder) and make its data folder active
-    until the command ends (see :func:`_data_scoped`)."""
-    from natwin.scenario import load_scenario  # lazy: the scenario models load only when a command runs
+def _load(scenario: Path | None, data: Path | None, as_of: str | None = None) -> Any:
+    """Load a scenario (with ``--data`` over its data folder, ``--as-of`` over its
+    ``[market] as_of``) and make its data folder active until the command ends (see
+    :func:`_data_scoped`)."""
+    from natwin.scenario import load_scenario, parse_scenario  # lazy: models load only when a command runs
 
     loaded = _guard(lambda: load_scenario(scenario, data_dir=data))
+    if as_of is not None:
+        document = loaded.model_dump(mode="json") | {"market": {"as_of": as_of}}
+        loaded = _guard(lambda: parse_scenario(document, source="--as-of"))
     _activate(loaded.plant.data_dir)
     return loaded
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Price date (ISO, e.g. 2025-07-31): every price at its dated point in force that day; "
+        "replaces the scenario's [market] as_of.",
+        show_default=False,
+    ),
+]
 
 
 def _activate(folder: Path | str | None) -> None:
@@ -172,6 +187,7 @@ def run(
     ] = False,
     data: DataOption = None,
     no_cache: NoCacheOption = False,
+    as_of: AsOfOption = None,
 ) -> None:
     """Run the pipeline on SCENARIO, write its files to --out and record it in the run store."""
     import time
@@ -180,7 +196,7 @@ def run(
     from natwin.pipeline import run as run_pipeline
     from natwin.report.files import write_run
 
-    loaded = _load(scenario, data)
+    loaded = _load(scenario, data, as_of)
     start = time.perf_counter()
     with _fresh_energy(no_cache):
         result = _guard(lambda: run_pipeline(loaded))
@@ -356,27 +372,69 @@ def compare(
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out/compare"),
+    grades: Annotated[
+        bool,
+        typer.Option(
+            "--grades",
+            help="Compare every packaged Binhai product (NFM111 first, the Ni-lean O3 grades, NFPP) "
+            "instead of the default pair; ignored when scenario files are given.",
+        ),
+    ] = False,
+    rank_by: Annotated[
+        str,
+        typer.Option(
+            "--rank-by", help="Order of the ranking: npv, breakeven_gap (price change to NPV = 0) or breakeven_price."
+        ),
+    ] = "npv",
     data: DataOption = None,
     no_cache: NoCacheOption = False,
 ) -> None:
-    """Run several scenarios and write a side-by-side comparison: KPIs, differences and drivers."""
+    """Run several scenarios and write a side-by-side comparison: a ranking by NPV or break-even
+    price with each product's verdict, KPIs, differences and drivers."""
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
-    from natwin import catalog as cat
+    from natwin.compare import check_rank_by
     from natwin.compare import compare as run_compare
     from natwin.report.files import write_comparison
     from natwin.scenario import load_scenario
 
-    files = scenarios or [
-        cat.data_path("scenarios", "binhai_nfm111.toml"),
-        cat.data_path("scenarios", "binhai_nfpp.toml"),
-    ]
+    _guard(lambda: check_rank_by(rank_by))
+    files = scenarios or _packaged_comparison(grades)
     loaded = [_guard(functools.partial(load_scenario, f, data_dir=data)) for f in files]
     with _fresh_energy(no_cache):
-        comparison = _guard(lambda: run_compare(loaded))
+        comparison = _guard(lambda: run_compare(loaded, rank_by=rank_by))
     paths = _guard(lambda: write_comparison(comparison, out))
+    _print_ranking(comparison)
     _print_comparison(comparison)
     for name, path in paths.items():
         console.print(f"wrote {name:<10} {path}", highlight=False)
+
+
+def _packaged_comparison(grades: bool) -> list[Path]:
+    """The packaged scenarios ``natwin compare`` runs without files: O3 NFM111 vs NFPP, or with
+    ``grades`` every packaged Binhai scenario, the default (NFM111) first."""
+    from natwin import catalog as cat  # lazy: see compare
+
+    default = cat.data_path("scenarios", "binhai_nfm111.toml")
+    if not grades:
+        return [default, cat.data_path("scenarios", "binhai_nfpp.toml")]
+    others = sorted(p for p in cat.data_path("scenarios").glob("binhai_*.toml") if p.name != default.name)
+    return [default, *others]
+
+
+def _print_ranking(comparison: Any) -> None:
+    from natwin.compare import RANKING_COLUMNS, ranking_figure  # lazy: see compare
+
+    shown = [key for key in RANKING_COLUMNS if key != "co2_grid_only_kg_per_kg"]  # in the files
+    table = Table(title=f"Ranking by {comparison.rank_by} (best first)")
+    table.add_column("#", justify="right")
+    table.add_column("Product")
+    for key in shown:
+        table.add_column(ranking_figure(key).heading, justify="right", overflow="fold")
+    for row in comparison.ranking:
+        cells = [ranking_figure(key).number(row.get(key)) for key in shown]
+        table.add_row(str(row["rank"]), str(row["scenario"]), *cells)
+    console.print(table)
+    console.print(comparison.ranking_verdict, highlight=False)
 
 
 def _print_comparison(comparison: Any) -> None:
@@ -462,6 +520,7 @@ def montecarlo(
     ] = False,
     data: DataOption = None,
     no_cache: NoCacheOption = False,
+    as_of: AsOfOption = None,
 ) -> None:
     """Vectorised Monte Carlo of NPV, IRR, cost per tonne and CO2 (percentiles, P(NPV<0))."""
     import time
@@ -470,7 +529,7 @@ def montecarlo(
     from natwin.pipeline import run as run_pipeline
     from natwin.uncertainty import SCENARIO_PATHS, UncertaintyResult, load_study, monte_carlo, parameter_space
 
-    loaded = _load(scenario, data)
+    loaded = _load(scenario, data, as_of)
     if list_inputs:
         for path, p in parameter_space(loaded).items():
             rng = f" [{p.low:g} .. {p.high:g}]" if p.low is not None and p.high is not None else ""
@@ -978,6 +1037,10 @@ SUMMARY_KPIS = (
     "co2_grid_only_kg_per_kg",
     "co2_kg_per_kwh",
     "tco2_per_tce",
+    "zc_cfe_share_needed",
+    "zc_steam_electrified_share",
+    "zc_cost_certificates_cny_per_t",
+    "zc_cost_supply_cny_per_t",
     "construction_investment_cny",
     "total_investment_cny",
     "staff",
@@ -1000,15 +1063,20 @@ def _print_summary(result: Any) -> None:
     k = result.kpis
     if getattr(result, "verdict", None) is not None:
         console.print(result.verdict.sentence, highlight=False, soft_wrap=True)
+    if getattr(result, "price_dates", None) is not None:
+        console.print(result.price_dates.summary(), highlight=False, soft_wrap=True)
     table = Table(title=f"{result.scenario.plant.name}", show_header=True)
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("unit")
     why: list[str] = []
+    park = getattr(result, "zero_carbon", None)
+    bound = park is not None and park.supply is not None and park.supply.basis == "extrapolated"
     for key in SUMMARY_KPIS:
         if key in k:
             row = kpi(key)
-            table.add_row(row.label, row.number(k[key]), "" if is_missing(k[key]) else row.unit)
+            at_least = ">= " if bound and key == "zc_cost_supply_cny_per_t" else ""  # beyond the cost curve
+            table.add_row(row.label, at_least + row.number(k[key]), "" if is_missing(k[key]) else row.unit)
             reason = row.why_missing(k[key], k)
             why += [f"{row.label} {row.absent}: {reason}"] if reason else []
     console.print(table)

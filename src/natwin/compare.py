@@ -9,6 +9,10 @@ The first scenario is the baseline. Two kinds of driver are reported:
   a parameter, the capacity) is swapped one at a time from the baseline to the other scenario's
   value and the change of the key KPIs is reported (one-at-a-time attribution; the swaps need
   not add up to the total difference when inputs interact).
+
+A **ranking** orders the scenarios (products, when each makes another one) by NPV or by how
+far today's selling price is from the break-even price, with each one's verdict, and a one-line
+answer to "which product, if any, makes this plant pay" (:func:`rank`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from natwin.errors import InputError, Problem
+from natwin.kpis import Kpi, find
 from natwin.numbers import first_draw as _f
 from natwin.pipeline import RunResult
 from natwin.pipeline import run as run_pipeline
@@ -120,9 +125,14 @@ class Comparison:
     line_items: list[Row]
     input_swaps: list[Row]
     inputs: list[Row]
+    ranking: list[Row]
+    ranking_verdict: str
+    rank_by: str = "npv"
 
 
-def compare(scenarios: Sequence[Scenario], names: Sequence[str] | None = None) -> Comparison:
+def compare(
+    scenarios: Sequence[Scenario], names: Sequence[str] | None = None, rank_by: str = "npv"
+) -> Comparison:
     """Run ``scenarios`` (the first is the baseline) and compare them.
 
     Parameters
@@ -131,15 +141,19 @@ def compare(scenarios: Sequence[Scenario], names: Sequence[str] | None = None) -
         Two or more validated scenarios.
     names : sequence of str, optional
         Column names (default: the plants' names).
+    rank_by : str
+        Order of the ranking, a key of :data:`RANK_ORDERS` (default ``"npv"``).
     """
     if len(scenarios) < 2:
         raise InputError(
             [Problem("scenarios", len(scenarios), "at least two scenarios to compare")], "comparison"
         )
+    check_rank_by(rank_by)
     labels = tuple(names) if names else _short_labels(scenarios)
     if len(set(labels)) != len(labels):
         labels = tuple(f"{i + 1}: {label}" for i, label in enumerate(labels))
     results = tuple(run_pipeline(s) for s in scenarios)
+    ranking = rank(labels, results, rank_by)
     return Comparison(
         names=labels,
         results=results,
@@ -147,6 +161,9 @@ def compare(scenarios: Sequence[Scenario], names: Sequence[str] | None = None) -
         line_items=_line_item_rows(labels, results),
         input_swaps=_swap_rows(labels, scenarios, results),
         inputs=_input_rows(labels, scenarios),
+        ranking=ranking,
+        ranking_verdict=ranking_verdict(ranking, rank_by),
+        rank_by=rank_by,
     )
 
 
@@ -262,8 +279,144 @@ def _delta(a: Any, b: Any) -> float | None:
 def comparison_tables(comparison: Comparison) -> dict[str, list[Row]]:
     """Every table of a comparison, by name (one Excel sheet each)."""
     return {
+        "ranking": comparison.ranking,
         "kpis": comparison.kpis,
         "line_items": comparison.line_items,
         "input_swaps": comparison.input_swaps,
         "inputs": comparison.inputs,
     }
+
+
+# --------------------------------------------------------------------------- ranking
+
+#: Figures of the ranking that are not run KPIs (derived here from a run's selling price and
+#: break-even price); shown with the same Kpi record as the registry's rows.
+RANKING_FIGURES: dict[str, Kpi] = {
+    "selling_price_cny_per_t": Kpi(
+        key="selling_price_cny_per_t",
+        label="Selling price today",
+        unit="CNY/t",
+        scale=1,
+        format=",.0f",
+        better="higher",
+        stage="economics",
+        definition="The product's selling price of the run (VAT incl.), prices.product.<chemistry> [CNY/t]",
+    ),
+    "breakeven_gap": Kpi(
+        key="breakeven_gap",
+        label="Price change to break even",
+        unit="%",
+        scale=100,
+        format="+.1f",
+        better="lower",
+        stage="economics",
+        definition="Break-even selling price / today's selling price - 1: the price rise (or, negative, "
+        "the headroom) at which NPV = 0; NaN when no price gives NPV = 0 [-]",
+    ),
+}
+
+#: Columns of the ranking, in order (registry KPIs or RANKING_FIGURES).
+RANKING_COLUMNS = (
+    "npv_cny",
+    "selling_price_cny_per_t",
+    "breakeven_price_cny_per_t",
+    "breakeven_gap",
+    "cost_cny_per_t",
+    "co2_kg_per_kg",
+    "co2_grid_only_kg_per_kg",
+    "verdict_status",
+)
+
+#: How a ranking can be ordered: key -> (figure, True when higher is better).
+RANK_ORDERS: dict[str, tuple[str, bool]] = {
+    "npv": ("npv_cny", True),
+    "breakeven_gap": ("breakeven_gap", False),
+    "breakeven_price": ("breakeven_price_cny_per_t", False),
+}
+
+
+def check_rank_by(rank_by: str) -> None:
+    """Raise an InputError naming the allowed orders when ``rank_by`` is not one of them."""
+    if rank_by not in RANK_ORDERS:
+        raise InputError([Problem("rank_by", rank_by, f"one of {', '.join(RANK_ORDERS)}")], "comparison")
+
+
+def ranking_figure(key: str) -> Kpi:
+    """The Kpi record of a ranking column: the registry's row or one of RANKING_FIGURES."""
+    row = find(key)
+    return row if row is not None else RANKING_FIGURES[key]
+
+
+def _number(value: Any) -> float:
+    """A KPI value as a float; NaN for missing or non-numeric values."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
+
+
+def _ranking_row(label: str, r: RunResult) -> Row:
+    """One product's figures: its chemistry, route, the ranking columns and its verdict."""
+    price = _f(r.economics.selling_price_cny_per_t)
+    breakeven = _number(r.kpis.get("breakeven_price_cny_per_t"))
+    row: Row = {"scenario": label, "chemistry": r.scenario.plant.chemistry, "route": r.scenario.plant.route}
+    for key in RANKING_COLUMNS:
+        row[key] = r.kpis.get(key)
+    row["selling_price_cny_per_t"] = price
+    row["breakeven_gap"] = breakeven / price - 1.0 if price > 0 else math.nan
+    row["verdict"] = r.kpis.get("verdict")
+    return row
+
+
+def rank(labels: Sequence[str], results: Sequence[RunResult], rank_by: str = "npv") -> list[Row]:
+    """The scenarios' products ranked, best first, with rank numbers from 1.
+
+    ``rank_by`` (a key of :data:`RANK_ORDERS`): ``npv`` (highest NPV first), ``breakeven_gap``
+    (smallest price rise to NPV = 0 first) or ``breakeven_price`` (lowest break-even selling
+    price first). A product whose figure is NaN (no break-even price) ranks last; ties keep the
+    given order.
+    """
+    check_rank_by(rank_by)
+    figure, higher_is_better = RANK_ORDERS[rank_by]
+    rows = [_ranking_row(label, r) for label, r in zip(labels, results, strict=True)]
+
+    def order(row: Row) -> tuple[bool, float]:
+        value = _number(row[figure])
+        return (math.isnan(value), -value if higher_is_better else value)
+
+    ranked = sorted(rows, key=order)
+    return [{"rank": i + 1} | row for i, row in enumerate(ranked)]
+
+
+def ranking_verdict(ranking: Sequence[Row], rank_by: str = "npv") -> str:
+    """One sentence: the best product, which products pay at the hurdle rate (NPV >= 0), and of
+    those that do not, the one closest to break-even (smallest price rise to NPV = 0) with the
+    rise it needs. The best product is the first of ``ranking``."""
+    if not ranking:
+        return "Nothing to rank."
+    best = ranking[0]
+    npv = ranking_figure("npv_cny")
+    order = {"npv": "by NPV", "breakeven_gap": "by the price change to break even"}.get(
+        rank_by, "by break-even selling price"
+    )
+    parts = [f"Best {order}: {best['scenario']} (NPV {npv.number(best['npv_cny'])} {npv.unit})."]
+    paying = [row for row in ranking if _number(row["npv_cny"]) >= 0]
+    if paying:
+        names = ", ".join(str(row["scenario"]) for row in paying)
+        parts.append(f"{len(paying)} of {len(ranking)} pay at the hurdle rate at today's prices: {names}.")
+    else:
+        parts.append(f"None of the {len(ranking)} pays at the hurdle rate at today's prices.")
+    losing = [row for row in ranking if _number(row["npv_cny"]) < 0]
+    gaps = [row for row in losing if math.isfinite(_number(row["breakeven_gap"]))]
+    if gaps:
+        closest = min(gaps, key=lambda row: _number(row["breakeven_gap"]))
+        gap = ranking_figure("breakeven_gap")
+        price = ranking_figure("breakeven_price_cny_per_t")
+        others = "Of the others" if paying else "Closest to break-even"
+        parts.append(
+            f"{others}, {closest['scenario']} comes closest to break-even: its price would have to change by "
+            f"{gap.number(closest['breakeven_gap'])} % (to {price.number(closest['breakeven_price_cny_per_t'])} "
+            f"{price.unit})."
+        )
+    elif losing:
+        parts.append("No price makes the others break even.")
+    return " ".join(parts)

@@ -35,7 +35,8 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,9 @@ from natwin.chemistry import ProductProperties, product_properties
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.errors import InputError, Problem
 from natwin.parameters import Values, check_values
-from natwin.settings.sections import finance_table, price_table
+from natwin.settings.prices import PriceDates, price_date, price_table_at
+from natwin.settings.sections import finance_table
+from natwin.settings.sections import price_table as price_table  # re-exported: its historical home
 from natwin.utilities import Utilities
 
 if TYPE_CHECKING:
@@ -101,7 +104,7 @@ def economic_inputs(
     InputError
         Unknown or ambiguous names, values outside the allowed range.
     """
-    prices, finance = price_table(), finance_table()
+    prices, finance = price_table_at(scenario.market.as_of), finance_table()
     price_values: dict[str, ArrayLike] = dict(scenario.prices)
     finance_values: dict[str, ArrayLike] = dict(scenario.finance)
     problems: list[Problem] = []
@@ -193,6 +196,7 @@ class OpexResult:
     chemistry: str
     n: int
     notes: tuple[str, ...] = ()
+    fee_cny_per_t: Array | None = None  # processing fee, VAT incl., of an indexed price (None: fixed) [CNY/t]
 
     def _sum(self, select: Any = None) -> Array:
         total = np.zeros(self.n)
@@ -247,8 +251,16 @@ class OpexResult:
 
     @property
     def raw_materials_cny_per_t(self) -> Array:
-        """Raw-material cost per tonne, VAT-exclusive, before by-product credit. [CNY/t]"""
+        """Raw-material cost per tonne, VAT-exclusive, before by-product credit. [CNY/t]
+
+        This is the *metal cost* of the product (the raw materials of its own balance at the
+        run's prices), the basis of prices indexed as metal cost plus processing fee."""
         return self._sum(lambda line: line.group == "raw_materials") / self.product_t_per_year
+
+    @property
+    def indexed(self) -> bool:
+        """True when the product is sold at metal cost plus processing fee."""
+        return self.fee_cny_per_t is not None
 
     def line(self, name: str) -> OpexLine:
         for line in self.lines:
@@ -412,8 +424,96 @@ def _opex_basis(inputs: EconomicInputs, balance: Balance) -> _OpexBasis:
     )
 
 
+def is_indexed(chem: str, prices: Values) -> bool:
+    """True when ``chem`` is sold at metal cost plus processing fee under ``prices``.
+
+    A fixed price set for the run (scenario ``[prices] "product.X"``, a study's draw, a
+    break-even solve) takes precedence; otherwise a processing fee ``fee.X`` with a value (the
+    data file's default or the scenario's) makes the price indexed."""
+    if f"product.{chem}" in prices.overrides:
+        return False
+    key = f"fee.{chem}"
+    return key in prices and bool(np.all(np.isfinite(np.asarray(prices(key), dtype=float))))
+
+
+def metal_cost_incl_vat(raw_lines: Sequence[OpexLine], product_t: Array) -> Array:
+    """The raw materials of the balance per t of product at the run's prices, VAT incl. [CNY/t]
+
+    The same lines as :attr:`OpexResult.raw_materials_cny_per_t` (the metal cost, VAT excl.)
+    with their input VAT added back."""
+    gross = sum((line.cny_per_year + line.input_vat_cny_per_year for line in raw_lines), np.zeros(product_t.shape))
+    return np.asarray(gross / product_t, dtype=float)
+
+
+def _indexed_price(
+    chem: str, b: _OpexBasis, raw_lines: Sequence[OpexLine], problems: list[Problem]
+) -> tuple[Array, Array]:
+    """Price (VAT incl.) = metal cost (VAT incl.) + processing fee (VAT incl.) [CNY/t], and the fee.
+
+    Chinese cathode contracts are priced this way (SMM, 3 Jul 2025, LFP: "bundled processing
+    fees + lithium carbonate price x settlement discount"). A negative price is a problem."""
+    key = f"fee.{chem}"
+    fee = _vec(b.prices(key), b.n)
+    price = metal_cost_incl_vat(raw_lines, b.product_t) + fee
+    if np.any(price < 0):
+        problems.append(
+            Problem(
+                f"prices.{key}",
+                float(np.min(fee)),
+                "a processing fee that keeps the price (metal cost + fee) at or above 0 CNY/t",
+            )
+        )
+    return price, fee
+
+
+#: Operating-cost lines priced by a ``utility.<name>`` entry of the price table.
+UTILITY_LINES = ("electricity", "natural_gas", "steam", "water", "wastewater", "condensate", "solid_waste")
+
+
+def line_price_key(line: OpexLine) -> str | None:
+    """The ``[prices]`` name behind an operating-cost line (None: a line not priced per unit)."""
+    if line.group == "raw_materials":
+        return line.name.removeprefix("raw_material.")
+    if line.name.startswith(("by_product.", "gas.")):
+        return line.name
+    return f"utility.{line.name}" if line.name in UTILITY_LINES else None
+
+
+def used_prices(opex: OpexResult) -> dict[str, float]:
+    """The ``[prices]`` names ``opex`` used with their values (draw 0): the product's fixed price
+    or, when indexed, its processing fee; raw materials, by-products, utilities, purchased gases."""
+    chem = opex.chemistry
+    out = (
+        {f"fee.{chem}": _first(opex.fee_cny_per_t)}
+        if opex.fee_cny_per_t is not None
+        else {f"product.{chem}": _first(opex.selling_price_cny_per_t)}
+    )
+    for line in opex.lines:
+        key = line_price_key(line)
+        if key is not None and line.price is not None:
+            out[key] = _first(line.price)
+    return out
+
+
+def _first(values: ArrayLike) -> float:
+    return float(np.ravel(np.asarray(values, dtype=float))[0])
+
+
+def price_dates(scenario: Scenario, opex: OpexResult, run_date: dt.date) -> PriceDates:
+    """The date and age of every price ``opex`` used (draw 0), against ``[market] as_of`` or
+    ``run_date``; a price the scenario sets is undated (its date is not known)."""
+    table = economic_inputs(scenario).prices.table
+    reference = scenario.market.as_of or run_date
+    items = tuple(
+        price_date(table[key], value, reference, key in scenario.prices)
+        for key, value in used_prices(opex).items()
+        if key in table
+    )
+    return PriceDates(reference, scenario.market.as_of, items)
+
+
 def _selling_price(chem: str, b: _OpexBasis, problems: list[Problem]) -> Array | None:
-    """VAT-inclusive product price [CNY/t]; a missing one is added to ``problems``."""
+    """Fixed VAT-inclusive product price [CNY/t]; a missing one is added to ``problems``."""
     selling = _price(b.prices, f"product.{chem}", b.n)
     if selling is None:
         problems.append(
@@ -833,8 +933,13 @@ def operating_costs(
     notes: list[str] = []
     problems: list[Problem] = []
     chem = scenario.plant.chemistry
-    selling = _selling_price(chem, b, problems)  # needed for revenue-based overheads
     lines = _raw_material_lines(balance, b, problems)
+    fee: Array | None = None
+    selling: Array | None
+    if is_indexed(chem, b.prices):  # metal cost + processing fee
+        selling, fee = _indexed_price(chem, b, lines, problems)
+    else:
+        selling = _selling_price(chem, b, problems)  # needed for revenue-based overheads
     if problems:
         raise InputError(problems, "prices")
     assert selling is not None  # checked above
@@ -854,6 +959,7 @@ def operating_costs(
         chemistry=chem,
         n=b.n,
         notes=tuple(notes),
+        fee_cny_per_t=fee,
     )
 
 

@@ -983,6 +983,123 @@ def estimate_capex(
     return CapexResult(lines=_engineering_lines(amounts, n) + _other_lines(amounts, n), n=n)
 
 
+# --------------------------------------------------------------------------- power fit
+
+
+@dataclass(frozen=True)
+class PowerFit:
+    """A unit's electricity from the balance against the installed power that must carry it.
+
+    ``load_factor`` = electricity / (running power x running hours): the average share of the
+    nameplate power the pieces on duty draw while they run. It must lie in ``allowed`` (the
+    type's ``load_factor_min``/``load_factor_max``; for the site, the sum of its systems' ranges).
+    Arrays over draws.
+    """
+
+    unit_id: str  # route unit id, or "site" (site utilities, chillers and building services)
+    equipment_id: str  # equipment type, or "site systems"
+    electricity_kwh: Array  # from the balance (route energy data x throughput) [kWh/yr]
+    running_kw: Array  # installed power of the pieces on duty (spares excluded) [kW]
+    hours: Array  # running hours [h/yr]
+    allowed_kwh: tuple[Array, Array]  # electricity the installed power can carry [kWh/yr]
+
+    @property
+    def average_kw(self) -> Array:
+        """Average electric load while running. [kW]"""
+        return self.electricity_kwh / self.hours
+
+    @property
+    def load_factor(self) -> Array:
+        """Average load over running installed power. [-] (inf when nothing is installed)"""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.running_kw > 0, self.average_kw / self.running_kw, np.inf)
+
+    @property
+    def fits(self) -> NDArray[np.bool_]:
+        """Whether the electricity lies in the allowed range (1e-9 relative slack). [bool]"""
+        low, high = self.allowed_kwh
+        return (self.electricity_kwh >= low * (1 - 1e-9)) & (self.electricity_kwh <= high * (1 + 1e-9))
+
+    def problem(self, draw: int = 0) -> Problem:
+        """The misfit of draw ``draw`` as a :class:`Problem` naming both figures and the range."""
+        low, high = (float(a[draw]) for a in self.allowed_kwh)
+        hours = float(self.hours[draw])
+        kw = float(self.running_kw[draw])
+        return Problem(
+            f"{self.unit_id} ({self.equipment_id})",
+            f"{float(self.electricity_kwh[draw]) / 1000:,.0f} MWh/yr = {float(self.average_kw[draw]):,.0f} kW average",
+            f"the {kw:,.0f} kW installed on duty over {hours:,.0f} h/yr carries {low / hours:,.0f}-"
+            f"{high / hours:,.0f} kW average (load factor {low / hours / kw if kw else 0:.2f}-"
+            f"{high / hours / kw if kw else 0:.2f}, found {float(self.load_factor[draw]):.2f}): {self.remedy()}",
+        )
+
+    def remedy(self) -> str:
+        """What to correct, in words: the route's electricity or the installed power."""
+        if self.unit_id == "site":
+            return (
+                "the route's site-utility electricity and the site systems' power_kw (or "
+                "capex.building.services_w_per_m2) disagree; correct one of them"
+            )
+        return (
+            f"the route's electricity for this unit (process parameter {self.unit_id}.energy.electricity) "
+            f'and the equipment\'s power ([equipment] "{self.equipment_id}.power_kw") disagree; correct one of them'
+        )
+
+
+def power_fit(
+    scenario: Scenario,
+    balance: Balance,
+    equipment: EquipmentResult,
+    overrides: Mapping[str, ArrayLike] | None = None,
+) -> list[PowerFit]:
+    """Each route unit's electricity (balance) against its installed power, and the site's.
+
+    A unit's pieces on duty (``count - spares``) of ``power_kw x size / reference_size`` each,
+    running ``operating_hours x availability``, can carry between ``load_factor_min`` and
+    ``load_factor_max`` of that power on average (equipment.toml, with reasons). The site line
+    sets the route's site utilities plus the chillers (cooling / COP) against every site system
+    and the building services (production floor area x ``capex.building.services_w_per_m2``),
+    over the plant's operating hours. Units without electricity and power are left out.
+    """
+    v, n = _values(scenario, overrides, max(balance.n, equipment.n), "equipment overrides")
+    hours_plant = scenario.plant.operating_hours_per_year
+    fits: list[PowerFit] = []
+    site_kw, site_low, site_high = np.zeros(n), np.zeros(n), np.zeros(n)
+    for item in equipment.items:
+        p = item.equipment_id
+        spares = v(f"{p}.spares") * (item.count > 0)
+        running = item.power_kw * np.where(item.count > 0, (item.count - spares) / np.maximum(item.count, 1.0), 0.0)
+        low, high = v(f"{p}.load_factor_min"), v(f"{p}.load_factor_max")
+        if item.unit_id == "site":
+            site_kw, site_low, site_high = site_kw + running, site_low + running * low, site_high + running * high
+            continue
+        hours = _full(hours_plant * v(f"{p}.availability"), n)
+        electricity = _full(balance.unit(item.unit_id).energy.get("electricity", 0.0), n)
+        if np.any(electricity > 0) or np.any(running > 0):
+            fits.append(PowerFit(item.unit_id, p, electricity, _full(running, n), hours, (running * low * hours, running * high * hours)))
+    building = _plant_areas(scenario, balance, equipment, v).production_m2 * v("capex.building.services_w_per_m2") / 1000.0
+    b_low, b_high = v("capex.building.services_load_factor_min"), v("capex.building.services_load_factor_max")
+    site_kw, site_low, site_high = site_kw + building, site_low + building * b_low, site_high + building * b_high
+    fits.append(PowerFit("site", "site systems", _site_electricity(scenario, balance, n), _full(site_kw, n), np.full(n, hours_plant), (site_low * hours_plant, site_high * hours_plant)))
+    return fits
+
+
+def _site_electricity(scenario: Scenario, balance: Balance, n: int) -> Array:
+    """Electricity of the route's site utilities plus the chillers meeting all chilled water. [kWh/yr]"""
+    total = np.zeros(n)
+    for energy in balance.utilities.values():
+        total = total + energy.get("electricity", 0.0)
+    cooling = _full(balance.energy_by_carrier().get("cooling", 0.0), n)
+    return total + cooling / chiller_cop(scenario)
+
+
+def power_problems(
+    scenario: Scenario, balance: Balance, equipment: EquipmentResult, draw: int = 0
+) -> list[Problem]:
+    """One :class:`Problem` per unit whose electricity does not fit its installed power."""
+    return [fit.problem(draw) for fit in power_fit(scenario, balance, equipment) if not bool(fit.fits[draw])]
+
+
 # --------------------------------------------------------------------------- currencies
 
 

@@ -88,12 +88,15 @@ def _route_parameter(name: str) -> str:
 
 
 def _price(name: str, unit: str) -> str:
-    """``product.NFM111`` -> ``Selling price of NFM111``; ``NiSO4(H2O)6`` -> ``Price of NiSO4(H2O)6``."""
+    """``product.NFM111`` -> ``Selling price of NFM111``; ``fee.NFM111`` -> ``Processing fee of NFM111``;
+    ``NiSO4(H2O)6`` -> ``Price of NiSO4(H2O)6``."""
     group, _, item = name.partition(".")
     if not unit.startswith("CNY"):
         return _words(name)
     if group == "product" and item:
         return f"Selling price of {item}"
+    if group == "fee" and item:
+        return f"Processing fee of {item}"
     if group == "by_product" and item:
         return f"By-product price of {item}"
     if group in ("utility", "gas") and item:

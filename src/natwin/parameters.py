@@ -15,6 +15,8 @@ Data files declare parameters as sourced values with optional bounds::
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import field_validator
 
 from natwin.errors import DataError, Problem
 from natwin.sourced import Sourced
@@ -30,12 +33,38 @@ Array = NDArray[np.float64]
 
 
 class ParamSpec(Sourced):
-    """A sourced value with the bounds of what is allowed (for data files)."""
+    """A sourced value with the bounds of what is allowed (for data files).
+
+    ``date``: the day the value refers to (a quote's date; for an estimate, the date the estimate
+    is for), a TOML date (``date = 2025-11-11``) or an ISO string.
+    """
 
     min: float = -np.inf
     max: float = np.inf
     min_open: bool = False
     max_open: bool = False
+    date: dt.date | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        return iso_date(value)
+
+
+def iso_date(value: Any) -> Any:
+    """``value`` as a :class:`datetime.date` when it is an ISO date string (else unchanged).
+
+    >>> iso_date("2025-07-31")
+    datetime.date(2025, 7, 31)
+    """
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an ISO date such as 2025-07-31") from None
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date without time, such as 2025-07-31")
+    return value
 
 
 @dataclass(frozen=True)
@@ -57,6 +86,7 @@ class Parameter:
     low: float | None = None
     high: float | None = None
     upper_open: bool = False
+    date: dt.date | None = None  # the day the default refers to (prices)
 
     @classmethod
     def from_sourced(
@@ -88,6 +118,7 @@ class Parameter:
         param = cls.from_sourced(
             name, spec, spec.min, spec.max, lower_open=spec.min_open, upper_open=spec.max_open
         )
+        param = dataclasses.replace(param, date=spec.date)
         if not param.accepts(param.default):
             raise DataError(f"parameter {name}: default {param.default} is not {param.allowed()}")
         return param

@@ -11,6 +11,7 @@ with arrays and the same links, so they are centred on the run.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,15 +24,17 @@ from natwin.chemistry import ProductProperties
 from natwin.construction import ScheduleResult, ramp_up_by_operating_year, schedule_for
 from natwin.core import PlantDesign, SiteLinks, SteadyState, SupplyShares, account, design
 from natwin.costs import CapexResult, EquipmentResult
-from natwin.economics import EconomicsResult, OpexResult, finance_table
+from natwin.economics import EconomicsResult, OpexResult, finance_table, price_dates
 from natwin.energy import EnergyResult, LoadProfile, build_inputs
 from natwin.energy import cache as energy_cache
 from natwin.flowsheet import Balance, CompiledRoute
 from natwin.operations import PlantSimulation, simulate_plant
 from natwin.preflight import check_data
 from natwin.scenario import Scenario
+from natwin.settings.prices import PriceDates
 from natwin.utilities import Utilities
 from natwin.version import __version__
+from natwin.zerocarbon import ZeroCarbonAnswer, zero_carbon_answer
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class RunResult:
     operations: PlantSimulation | None = None  # None when the simulation was skipped
     energy: EnergyResult | None = None  # None when the energy system was skipped
     verdict: Verdict | None = None  # viable or not at the hurdle rate, and why (natwin.breakeven)
+    price_dates: PriceDates | None = None  # the date and age of every price used (natwin.settings.prices)
+    zero_carbon: ZeroCarbonAnswer | None = None  # what meets the park threshold, at what cost (natwin.zerocarbon)
     # A study attached by natwin.uncertainty (a layer above the pipeline) for the report:
     # natwin.uncertainty.UncertaintyResult; typed loosely because this module sits below it.
     uncertainty: Any = None
@@ -191,7 +196,12 @@ def run(
     kpis |= run_kpis(scenario, state)  # break-even figures: NPV = 0 solved for one input at a time
     said = verdict(scenario, state, kpis)
     kpis |= {"verdict": said.sentence, "verdict_status": said.status}  # the run store and web app keep KPIs
-    return dataclasses.replace(_result(scenario, state, kpis, plan, simulation, site_energy), verdict=said)
+    # the park threshold: what it takes and its cost, from figures the run already has (no solve)
+    park = zero_carbon_answer(scenario, state.carbon, site_energy, links.electricity_tariff_cny_per_kwh)
+    kpis |= park.kpis()
+    dates = price_dates(scenario, state.opex, dt.datetime.now(dt.UTC).date())  # stale against today or as_of
+    result = _result(scenario, state, kpis, plan, simulation, site_energy)
+    return dataclasses.replace(result, verdict=said, price_dates=dates, zero_carbon=park)
 
 
 def site_links(

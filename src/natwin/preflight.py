@@ -5,7 +5,9 @@ miss what later stages need: a raw material without a price or an emission facto
 without a fitting equipment type. Those faults used to surface only when the stage ran, after
 the simulation and the energy solve. :func:`data_problems` finds them all at once, in
 milliseconds; ``natwin validate`` reports them and :func:`natwin.pipeline.run` refuses to start
-with any.
+with any. When the data are complete, the same check solves the balance and sizes the equipment
+(one draw, milliseconds) and sets each unit's electricity against its installed power
+(:func:`natwin.equipment.power_fit`): the two stages must describe the same physical plant.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import math
 from natwin import catalog, datadirs
 from natwin.carbon import has_factor
 from natwin.economics import price_table
-from natwin.equipment import equipment_catalog
+from natwin.equipment import equipment_catalog, power_problems, size_equipment
 from natwin.errors import InputError, Problem
-from natwin.flowsheet import CompiledRoute, route
+from natwin.flowsheet import CompiledRoute, route, solve_balance
 from natwin.flowsheet.balance import NON_RAW
 from natwin.scenario import Scenario
 
@@ -39,13 +41,24 @@ def purchased_species(compiled: CompiledRoute) -> list[str]:
 @datadirs.scenario_scoped
 def data_problems(scenario: Scenario) -> list[Problem]:
     """One problem per missing item: a molar mass, a price or an emission factor of a species of
-    the route, the product's selling price, or a unit's equipment type (and kiln atmosphere)."""
+    the route, the product's selling price, or a unit's equipment type (and kiln atmosphere);
+    when none is missing, one per unit whose electricity does not fit its installed power."""
     compiled = route(scenario.plant.route)
     problems = _molar_mass_problems(compiled)
     problems += _price_problems(scenario, compiled)
     problems += _emission_factor_problems(scenario, compiled)
     problems += equipment_catalog().route_problems(compiled)
-    return problems
+    return problems or power_fit_problems(scenario, compiled)
+
+
+def power_fit_problems(scenario: Scenario, compiled: CompiledRoute) -> list[Problem]:
+    """Units whose electricity (route kWh/t x throughput) does not fit their installed power.
+
+    Solves the scenario's balance and sizes its equipment at the scenario's own values (one
+    draw); see :func:`natwin.equipment.power_fit` for the allowed load factors.
+    """
+    balance = solve_balance(compiled, scenario.plant.capacity_t_per_year, scenario.process.parameters)
+    return power_problems(scenario, balance, size_equipment(scenario, compiled, balance))
 
 
 def check_data(scenario: Scenario) -> None:
@@ -71,13 +84,13 @@ def _price_problems(scenario: Scenario, compiled: CompiledRoute) -> list[Problem
 
     problems = []
     product = f"product.{scenario.plant.chemistry}"
-    if not priced(product):
+    if not priced(product) and not priced(f"fee.{scenario.plant.chemistry}"):  # fixed, or metal cost + fee
         problems.append(
             Problem(
                 f"prices.{product}",
                 None,
-                f'a selling price in CNY/t (VAT incl.): set [prices] "{product}" in the scenario or '
-                f"add it to prices.toml in the data folder",
+                f'a selling price in CNY/t (VAT incl.): set [prices] "{product}" (or a processing fee '
+                f'"fee.{scenario.plant.chemistry}") in the scenario or add it to prices.toml in the data folder',
             )
         )
     for formula in purchased_species(compiled):

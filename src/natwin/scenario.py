@@ -40,7 +40,7 @@ from natwin import catalog, datadirs
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import check_parameters, known_route_id, packaged_routes
 from natwin.flowsheet import route as packaged_route
-from natwin.parameters import check_values
+from natwin.parameters import check_values, iso_date
 from natwin.settings.defaults import default
 from natwin.settings.energy import EnergySettings
 from natwin.settings.operations import OperationsSettings
@@ -146,6 +146,22 @@ class ConstructionSection(Section):
         return value
 
 
+class MarketSection(Section):
+    """The market date of the run's prices (see natwin.settings.prices).
+
+    ``as_of``: rerun at another date; every price with dated points (``prices.toml`` and
+    ``price_points.toml``) takes its latest point on or before that day. The scenario's own
+    ``[prices]`` stay on top. Default: each price's own (latest curated) value.
+    """
+
+    as_of: dt.date | None = Field(default=None, description="price date of the run (ISO date)")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        return iso_date(value)
+
+
 class ReportSection(Section):
     """How results are presented: the currency of the report (amounts are computed in CNY)."""
 
@@ -168,12 +184,15 @@ class Scenario(Section):
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
     uncertainty: dict[str, Any] = Field(default_factory=dict, description="an uncertainty study (natwin.uncertainty.Study)")
     report: ReportSection = Field(default_factory=ReportSection)
+    market: MarketSection = Field(default_factory=MarketSection)
     seed: int = Field(default=20241028, ge=0, le=2**63 - 1)
 
     def canonical_json(self) -> str:
         data = self.model_dump(mode="json")
         if data["plant"]["data_dir"] is None:  # scenarios without a data folder keep their hash
             del data["plant"]["data_dir"]
+        if data["market"]["as_of"] is None:  # ... and so do scenarios without a price date
+            del data["market"]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @property
@@ -232,6 +251,10 @@ def _resolve_data_dir(raw: dict[str, Any], base: Path | None, source: str) -> tu
 
 def _parse(raw: dict[str, Any], source: str) -> Scenario:
     """Validate ``raw`` with its data folders active."""
+    prices = raw.get("prices")
+    if isinstance(prices, dict) and "as_of" in prices:
+        where = Problem("prices.as_of", prices["as_of"], "the price date goes in its own section: [market] as_of = 2025-07-31")
+        raise InputError([where], source)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -243,6 +266,7 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
     )
     for section in PARAMETER_SECTIONS:
         problems += check_values(section_table(section), getattr(scenario, section), prefix=f"{section}.")
+    problems += pricing_problems(scenario.prices)
     if scenario.uncertainty:
         problems += _study_problems(scenario)
     if problems:
@@ -292,6 +316,22 @@ def _study_problems(scenario: Scenario) -> list[Problem]:
     except ValidationError as exc:
         return [Problem(f"uncertainty.{p.path}", p.value, p.allowed) for p in validation_problems(exc, {})]
     return input_problems(scenario.plant.route, study.inputs)
+
+
+def pricing_problems(prices: dict[str, float]) -> list[Problem]:
+    """A product priced both ways: a fixed ``product.X`` and a processing fee ``fee.X``.
+
+    A product is sold either at a fixed price or at metal cost plus processing fee (see
+    docs/economics.md, "Prices that follow the market"), never both."""
+    return [
+        Problem(
+            f"prices.{key}",
+            value,
+            f'either a fixed price "product.{key.removeprefix("fee.")}" or a processing fee "{key}", not both',
+        )
+        for key, value in prices.items()
+        if key.startswith("fee.") and f"product.{key.removeprefix('fee.')}" in prices
+    ]
 
 
 def _parameter_problems(raw: dict[str, Any]) -> list[Problem]:

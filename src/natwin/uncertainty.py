@@ -43,11 +43,13 @@ from natwin import datadirs
 from natwin.breakeven import KPIS as BREAKEVEN_KPIS
 from natwin.breakeven import kpi_hook as breakeven_kpis
 from natwin.core import SiteLinks, steady_state
+from natwin.economics import economic_inputs, is_indexed
 from natwin.errors import InputError, Problem
 from natwin.kpis import find
 from natwin.parameters import Parameter
 from natwin.pipeline import run
 from natwin.scenario import Scenario, validation_problems
+from natwin.settings.prices import price_table_at
 from natwin.settings.sections import PARAMETER_SECTIONS, finance_table
 from natwin.settings.study import PATH_PREFIXES as PATH_PREFIXES  # re-exported (study models: settings layer)
 from natwin.settings.study import SCENARIO_PATHS as SCENARIO_PATHS  # re-exported for the CLI
@@ -78,8 +80,24 @@ GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
 
 @datadirs.scenario_scoped
 def parameter_space(scenario: Scenario) -> dict[str, Parameter]:
-    """Every drawable input of a scenario by path, with its parameter record."""
-    return input_space(scenario.plant.route)
+    """Every drawable input of a scenario by path, with its parameter record.
+
+    Prices are those in force on the scenario's ``[market] as_of`` (natwin.settings.prices)."""
+    space = input_space(scenario.plant.route)
+    if scenario.market.as_of is not None:
+        space |= {f"prices.{k}": p for k, p in price_table_at(scenario.market.as_of).items()}
+    return space
+
+
+def unused_price_inputs(scenario: Scenario) -> set[str]:
+    """The product-price paths a default study does not draw: an indexed product's fixed price
+    (drawing it would fix the price per draw) or a fixed product's processing fee (unused).
+
+    An indexed price moves with its drawn raw-material prices instead (metal cost + drawn fee)."""
+    chem = scenario.plant.chemistry
+    prices = economic_inputs(scenario).prices
+    indexed = is_indexed(chem, prices)
+    return {f"prices.product.{chem}"} if indexed else {f"prices.fee.{chem}"}
 
 
 def default_inputs(scenario: Scenario, groups: Sequence[str]) -> dict[str, Distribution]:
@@ -91,9 +109,10 @@ def default_inputs(scenario: Scenario, groups: Sequence[str]) -> dict[str, Distr
         )
     space = parameter_space(scenario)
     current = _current_values(scenario)
+    unused = unused_price_inputs(scenario)
     out: dict[str, Distribution] = {}
     for path, p in space.items():
-        if p.low is None or p.high is None or p.high <= p.low:
+        if p.low is None or p.high is None or p.high <= p.low or path in unused:
             continue
         section = "process" if path.startswith("process.") else path.split(".", 1)[0]
         name = path.removeprefix("process.parameters.").removeprefix(f"{section}.")
@@ -343,9 +362,15 @@ class MonteCarloResult:
         return int(np.count_nonzero(~np.isfinite(np.asarray(self.outputs[kpi], dtype=float))))
 
     def histogram(self, kpi: str, bins: int = 50) -> tuple[Array, Array]:
-        """Counts and edges of the finite draws; :meth:`outside` says how many lie outside."""
-        values = self.outputs[kpi]
+        """Counts and edges of the finite draws; :meth:`outside` says how many lie outside.
+
+        A KPI that is constant up to rounding (e.g. tCO2/tce of an all-electric route, the grid
+        factor over the tce factor in every draw) is binned as exactly constant: numpy cannot
+        cut a range of a few ulps into ``bins`` finite bins."""
+        values = np.asarray(self.outputs[kpi], dtype=float)
         values = values[np.isfinite(values)]
+        if values.size and np.ptp(values) <= 1e-12 * float(np.max(np.abs(values))):
+            values = np.full_like(values, float(np.median(values)))
         return np.histogram(values, bins=bins)
 
     def s_curve(self, kpi: str, points: int = 201) -> tuple[Array, Array]:

@@ -58,7 +58,12 @@ def twin(route: str, capacity: float, overrides: str = "") -> tuple[float, float
                 "chemistry": CHEMISTRY[route],
                 "route": route,
             },
-            "equipment": _overrides(overrides),
+            "equipment": {k: v for k, v in _overrides(overrides).items() if not k.startswith("process.")},
+            "process": {
+                "parameters": {
+                    k.removeprefix("process."): v for k, v in _overrides(overrides).items() if k.startswith("process.")
+                }
+            },
         }
     )
     result = natwin.run(scenario, simulate=False, energy=False)

@@ -25,6 +25,7 @@ from natwin.numbers import first_draw as _first
 from natwin.parameters import Values
 from natwin.scenario import chiller_cop
 from natwin.settings import sections
+from natwin.utilities import comprehensive_energy_tce, purchased_steam_heat_mj
 
 if TYPE_CHECKING:
     from natwin.flowsheet import Balance
@@ -312,15 +313,16 @@ def _unit_costs(p: _Param, wind_pu: Array) -> UnitCosts:
 
 
 def _other_energy(balance: Balance, factors: Mapping[str, float]) -> tuple[float, float]:
-    """Natural gas and purchased heat of the balance in coal equivalent [tce/yr] and CO2 [tCO2/yr]."""
+    """Natural gas and purchased steam of the balance in coal equivalent [tce/yr] and CO2 [tCO2/yr].
+
+    Steam at the heat it carries as supplied (:func:`natwin.utilities.purchased_steam_heat_mj`),
+    coal equivalent by :func:`natwin.utilities.comprehensive_energy_tce`, as in the carbon stage.
+    """
     energy = balance.energy_by_carrier()
     gas_nm3 = _first(energy.get("natural_gas", 0.0))
-    heat_mj = _first(energy.get("heat", 0.0))
-    tce = catalog.conventions().tce
-    other_tce = (
-        gas_nm3 * tce["natural_gas_kgce_per_nm3"].value + heat_mj * tce["heat_kgce_per_mj"].value
-    ) / 1000.0
-    other_co2 = (gas_nm3 * factors["gas_kg_per_nm3"] + heat_mj * factors["heat_kg_per_mj"]) / 1000.0
+    steam_mj = float(purchased_steam_heat_mj(_first(energy.get("heat", 0.0))))
+    other_tce = float(comprehensive_energy_tce(0.0, gas_nm3, steam_mj))
+    other_co2 = (gas_nm3 * factors["gas_kg_per_nm3"] + steam_mj * factors["heat_kg_per_mj"]) / 1000.0
     return other_tce, other_co2
 
 

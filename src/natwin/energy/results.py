@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 
 from natwin.energy.inputs import EnergyInputs
 from natwin.energy.network import Solved, Target, aggregate
+from natwin.utilities import comprehensive_energy_tce
 
 Array = NDArray[np.float64]
 
@@ -269,7 +270,7 @@ def summarise(inputs: EnergyInputs, solved: Solved, target: Target) -> EnergyRes
     scope2_location = location_mwh * inputs.grid_factor_t_per_mwh
     scope2_market = max(use - covered, 0.0) * inputs.residual_factor_t_per_mwh
     lng = float(d["lng_cold_mw_th"].sum())
-    tce = use * inputs.electricity_kgce_per_kwh + inputs.other_energy_tce
+    tce = float(comprehensive_energy_tce(use * 1000.0, 0.0, 0.0, inputs.electricity_kgce_per_kwh)) + inputs.other_energy_tce
     energy_co2 = max(use - covered, 0.0) * inputs.grid_factor_t_per_mwh + inputs.other_energy_co2_t
     cfe = 1.0 - (1.0 - inputs.grid_cfe_share) * imports / use if use > 0 else 1.0
     notes = list(inputs.notes)

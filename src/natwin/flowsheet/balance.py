@@ -193,25 +193,6 @@ class Balance:
             _add(total, energy)
         return total
 
-    def tce_per_year(self, electricity_kwh: Array | None = None) -> Array:
-        """Comprehensive energy consumption, GB/T 2589-2020. [tce/yr]
-
-        Parameters
-        ----------
-        electricity_kwh : array, optional
-            Electricity to count (defaults to the units' and utilities' own use). [kWh/yr]
-        """
-        factors = catalog.conventions().tce
-        energy = self.energy_by_carrier()
-        zero = np.zeros(self.n)
-        elec = energy.get("electricity", zero) if electricity_kwh is None else electricity_kwh
-        kgce = (
-            elec * factors["electricity_kgce_per_kwh"].value
-            + energy.get("natural_gas", zero) * factors["natural_gas_kgce_per_nm3"].value
-            + energy.get("heat", zero) * factors["heat_kgce_per_mj"].value
-        )
-        return kgce / 1000.0
-
     # -- closure -----------------------------------------------------------------------------
 
     def closure(self) -> dict[str, Array]:

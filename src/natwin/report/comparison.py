@@ -1,6 +1,7 @@
 """The side-by-side comparison report: one self-contained HTML page for several scenarios.
 
-Sections: the key figures of every scenario with their differences to the baseline (the
+Sections: the products ranked by NPV or break-even price with each one's verdict, the key
+figures of every scenario with their differences to the baseline (the
 first scenario), what drives each difference (line items: cost by line, CO2 by source,
 electricity by unit, raw materials), the one-at-a-time input swaps, and the inputs that
 differ. Each scenario's full report is written beside it and linked.
@@ -16,7 +17,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from natwin.compare import Comparison
+from natwin.compare import RANKING_COLUMNS, Comparison, ranking_figure
 from natwin.files import atomic_write
 from natwin.kpis import find, heading
 from natwin.kpis import kpi as registry_kpi
@@ -92,6 +93,22 @@ def _kpi_section(c: Comparison) -> Section:
         f"<details><summary>All key figures ({len(rest)} more)</summary>{table_html(columns, rest)}</details>"
     )
     return Section("kpis", "Key figures side by side", body)
+
+
+def _ranking_section(c: Comparison) -> Section:
+    columns = [Column("#", numeric=True), Column("Product"), Column("Route")]
+    columns += [Column(ranking_figure(k).heading, numeric=k != "verdict_status") for k in RANKING_COLUMNS]
+    rows = [
+        [esc(str(r["rank"])), esc(r["scenario"]), esc(r["route"])]
+        + [esc(ranking_figure(k).number(r.get(k))) for k in RANKING_COLUMNS]
+        for r in c.ranking
+    ]
+    verdicts = "".join(f"<li><b>{esc(r['scenario'])}</b>: {esc(r.get('verdict') or '')}</li>" for r in c.ranking)
+    body = (
+        f"<p><b>{esc(c.ranking_verdict)}</b></p>{table_html(columns, rows)}"
+        f"<h3>Verdict per product</h3><ul>{verdicts}</ul>"
+    )
+    return Section("ranking", "Which product makes the plant pay", body)
 
 
 def _driver_figure(c: Comparison, kpi: str, div_id: str) -> str:
@@ -191,7 +208,7 @@ def render_comparison(
     c: Comparison, reports: dict[str, str] | None = None, generated: datetime | None = None
 ) -> str:
     """The comparison as one HTML document; ``reports`` maps names to relative report links."""
-    sections = [_kpi_section(c), _drivers_section(c), _swaps_section(c)]
+    sections = [_ranking_section(c), _kpi_section(c), _drivers_section(c), _swaps_section(c)]
     if reports:
         sections.append(_links_section(c, reports))
     when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")

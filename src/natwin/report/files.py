@@ -68,6 +68,8 @@ def results_document(result: RunResult) -> dict[str, Any]:
             },
             "balance": {name: rows for name, rows in tables.items() if name not in ("kpis", "product")},
             "verdict": result.verdict.document() if result.verdict is not None else None,
+            "prices": result.price_dates.document() if result.price_dates is not None else None,
+            "zero_carbon": result.zero_carbon.document() if result.zero_carbon is not None else None,
             "kpis": result.kpis,
             "currency": currency_block(result),
         }
@@ -148,6 +150,8 @@ def write_comparison(comparison: Any, out_dir: Path) -> dict[str, Path]:
                 for name, r in zip(comparison.names, comparison.results, strict=True)
             ],
             "natwin_version": comparison.results[0].version,
+            "rank_by": comparison.rank_by,
+            "ranking_verdict": comparison.ranking_verdict,
             **tables,
         }
     )

@@ -380,7 +380,11 @@ class ReportBuilder:
         v = self.result.verdict
         if v is None:
             return ""
-        return f'<p class="verdict verdict-{esc(v.status)}" id="verdict"><strong>{esc(v.sentence)}</strong></p>'
+        line = f'<p class="verdict verdict-{esc(v.status)}" id="verdict"><strong>{esc(v.sentence)}</strong></p>'
+        dates = self.result.price_dates
+        if dates is not None and dates.stale:
+            line += f'<p class="small"><a href="#price-dates">{esc(dates.summary())}</a>.</p>'
+        return line
 
     # -- mass flows --------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from natwin.energy import parameter_table as energy_parameters
 from natwin.kpis import format_number, format_value, kpi
 from natwin.kpis import label as kpi_label
 from natwin.parameters import ParameterTable
@@ -505,8 +506,51 @@ def opex_section(result: RunResult, sources: Sources) -> Section | None:
         + figure_block(figures.figure_html(fig, "fig-opex"), "Operating cost by group, CNY per t of product.")
         + table
         + notes_html(getattr(opex, "notes", ()))
+        + selling_price_html(result)
+        + price_dates_html(result, s)
     )
     return Section("opex", "OPEX", body)
+
+
+def selling_price_html(result: RunResult) -> str:
+    """How the product is priced: a fixed price, or metal cost plus processing fee (VAT incl.)."""
+    opex = result.opex
+    chem = result.scenario.plant.chemistry
+    price = first(opex.selling_price_cny_per_t)
+    if opex.fee_cny_per_t is None:
+        return f'<p class="small">{esc(chem)} is sold at a fixed price of {fmt(price, 0)} CNY/t (VAT incl.).</p>'
+    fee = first(opex.fee_cny_per_t)
+    return (
+        f'<p class="small">{esc(chem)} is sold at metal cost plus processing fee (加工费): its raw materials '
+        f"{fmt(price - fee, 0)} CNY/t at the prices above + fee {fmt(fee, 0)} CNY/t = {fmt(price, 0)} CNY/t "
+        "(VAT incl.); the price follows the raw-material prices.</p>"
+    )
+
+
+def price_dates_html(result: RunResult, sources: Sources) -> str:
+    """The date of every price used, its age and a flag for prices older than 12 months."""
+    dates = result.price_dates
+    if dates is None:
+        return ""
+    basis = f"the as-of date {dates.as_of}" if dates.as_of else f"the run date {dates.reference}"
+    rows = [
+        [
+            esc(item.key),
+            f"{fmt(item.value)} {esc(item.unit)}",
+            "scenario" if item.overridden else (str(item.date) if item.date else "undated"),
+            "" if item.age_days is None else fmt(item.age_days / 30.44, 1),
+            "older than 12 months" if item.stale else ("dated after the reference date" if (item.age_days or 0) < 0 else ""),
+            sources.refs([sources.cite(item.source, use=f"price date {item.key}")]),
+        ]
+        for item in dates.items
+    ]
+    css = ["stale" if item.stale else "" for item in dates.items]
+    lead = (
+        f'<h3 id="price-dates">Price dates</h3><p class="small">{len(dates.stale)} of {len(dates.items)} prices are '
+        f"older than 12 months against {esc(basis)}. A scenario's [market] as_of reruns at another date.</p>"
+    )
+    columns = [Column("Price"), Column("Value", True), Column("Date"), Column("Age (months)", True), Column("Flag"), Column("Source")]
+    return lead + table_html(columns, rows, css)
 
 
 # --------------------------------------------------------------------------- cash flow
@@ -622,14 +666,20 @@ def _returns_table(result: RunResult, eco: EconomicsResult, finance: ParameterTa
             "Selling price",
             fmt(eco.selling_price_cny_per_t, 0),
             "CNY/t",
-            "VAT incl.",
-            ref(prices, "prices", result.scenario.prices, f"product.{result.scenario.plant.chemistry}"),
+            "VAT incl.; metal cost + processing fee" if result.opex.indexed else "VAT incl.; fixed",
+            ref(prices, "prices", result.scenario.prices, _price_key(result)),
         ),
     ]
     return "<h3>Returns</h3>" + table_html(
         [Column("Measure"), Column("Value", True), Column("Unit"), Column("Note"), Column("Source")],
         [[esc(a), b, esc(c), f'<span class="small">{esc(d)}</span>', e] for a, b, c, d, e in metrics],
     )
+
+
+def _price_key(result: RunResult) -> str:
+    """The ``[prices]`` name behind the selling price: the processing fee when indexed."""
+    chem = result.scenario.plant.chemistry
+    return f"fee.{chem}" if result.opex.indexed else f"product.{chem}"
 
 
 def _yearly_cash_flow_table(eco: EconomicsResult, years: list[int]) -> str:
@@ -708,6 +758,7 @@ def carbon_section(result: RunResult, sources: Sources) -> Section | None:
         + "<h3>Zero-carbon park indicator</h3>"
         + indicator
         + _zero_carbon_answer(carbon)
+        + _zero_carbon_plan(result, sources)
         + notes_html(getattr(carbon, "notes", ()))
     )
     return Section("carbon", "Carbon footprint", body)
@@ -766,9 +817,80 @@ def _zero_carbon_answer(carbon: CarbonResult) -> str:
         f"{fmt(first(carbon.process_co2_kg) / 1000, 0)} t/yr, would add {fmt(process, 2)} tCO2/tce "
         f"({verdict}) if counted. Whether the park rule (NDRC/MIIT/NEA 发改环资〔2025〕910号) counts "
         "process CO2 is unknown here: its accounting annex was not available, and the summaries of the "
-        "notice name only carbon emissions per unit of energy consumption (单位能耗碳排放). The cost per "
-        "tonne of CO2 avoided is not computed.</p>"
+        "notice name only carbon emissions per unit of energy consumption (单位能耗碳排放).</p>"
     )
+
+
+def _zero_carbon_plan(result: RunResult, s: Sources) -> str:
+    """What meets the threshold and its cost per tonne of product, two ways (natwin.zerocarbon)."""
+    z = getattr(result, "zero_carbon", None)
+    if z is None or z.meets:
+        return ""
+    gec = s.refs([s.cite(z.gec_price_source, use="gec.price_cny_per_mwh")])
+    table_c = section_table("carbon")
+    boiler = s.refs(
+        [
+            s.table_parameter("carbon", n, table_c[n], result.scenario.carbon)
+            for n in ("zero_carbon_park.electrode_boiler_efficiency", "zero_carbon_park.electrode_boiler_capex_cny_per_kw")
+            if n in table_c
+        ]
+    )
+    threshold = s.refs(
+        [
+            s.table_parameter("carbon", n, table_c[n], result.scenario.carbon)
+            for n in ("zero_carbon_park.threshold_tco2_per_tce", result.carbon.grid_factor_key)
+            if n in table_c
+        ]
+    )
+    rows = [
+        [
+            "Carbon-free share of electricity",
+            f"{fmt(100 * z.cfe_share_run, 1)} %",
+            f"{fmt(100 * z.cfe_share_needed, 1)} %",
+            f"(in the rows below){threshold}",
+        ],
+    ]
+    if z.steam is not None:
+        rows.append(
+            [
+                "Purchased steam made in electrode boilers on carbon-free power",
+                "0 %",
+                f"{fmt(100 * z.steam.share, 1)} % ({fmt(z.steam.boiler_kw, 0)} kW, {fmt(z.steam.electricity_kwh / 1e6, 2)} GWh/yr)",
+                f"{fmt(z.steam.annual_cost_cny / z.product_t_per_year, 0)} CNY/t{boiler}",
+            ]
+        )
+    rows.append(
+        [
+            "Green certificates (绿证, 1 GEC = 1 MWh)",
+            "",
+            f"{fmt(z.gec_mwh, 0)} MWh/yr at {fmt(z.gec_price_cny_per_mwh, 2)} CNY/MWh",
+            f"<strong>{fmt(z.cost_certificates_cny_per_t, 0)} CNY/t</strong> in all{gec}",
+        ]
+    )
+    if z.supply is not None:
+        caps = z.supply.capacities
+        bound = "at least " if z.supply.basis == "extrapolated" else ""
+        rows.append(
+            [
+                "Or the site's own supply (energy-system cost curve)",
+                "",
+                f"{bound}PV {fmt(caps.get('pv_mw', 0), 0)} MWp, wind {fmt(caps.get('wind_mw', 0), 0)} MW, "
+                f"battery {fmt(caps.get('battery_mwh', 0), 0)} MWh; hourly CFE {fmt(100 * z.hourly_cfe_target, 0)} %",
+                f"<strong>{bound}{fmt(z.cost_supply_cny_per_t, 0)} CNY/t</strong> in all{_supply_refs(s)}",
+            ]
+        )
+    table = table_html(
+        [Column("Measure"), Column("This run", True), Column("To meet the threshold", True), Column("Cost per tonne of product", True)],
+        rows,
+    )
+    return f"<p><strong>What it would take.</strong> {esc(z.sentence())}</p>" + table + notes_html(z.notes)
+
+
+def _supply_refs(s: Sources) -> str:
+    """Sources of the cost curve's main costs: PV, contracted wind and battery."""
+    table = energy_parameters()
+    names = ("pv.capex_cny_per_w", "wind.ppa_price_cny_per_kwh", "battery.energy_capex_cny_per_kwh")
+    return s.refs([s.cite(table[n].cite(), use=n) for n in names if n in table])
 
 
 def _carbon_figures(carbon: CarbonResult, counted: list[CarbonLine], kg_product: float) -> tuple[Any, Any]:

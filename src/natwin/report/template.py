@@ -118,6 +118,7 @@ table.data td { padding: 5px 8px; border-bottom: 1px solid #eef1f5; vertical-ali
 table.data .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data tbody tr:hover { background: #f6f9fd; }
 table.data tr.total td { font-weight: 600; border-top: 2px solid var(--line); border-bottom: none; }
+table.data tr.stale td { color: #9a3412; }
 table.data tr.group td { background: #f7f8fa; font-weight: 600; color: var(--muted); font-size: 12px; }
 .small { font-size: 12px; color: var(--muted); }
 table.data td .sub { display: block; font-size: 12px; color: var(--muted); }

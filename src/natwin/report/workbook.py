@@ -200,6 +200,7 @@ class _Builder:
         self._product_inputs()
         self._vat_inputs()
         self._opex_inputs()
+        self._indexed_price()
         self._capex_inputs()
         self._timeline_inputs()
         self._finance_inputs()
@@ -218,13 +219,22 @@ class _Builder:
             "natwin mass balance at the scenario's nameplate capacity (plant.capacity_t_per_year)",
         )
         price_key = f"product.{chem}"
-        inp.add(
-            "selling_price",
-            f"Selling price of {chem}, VAT-inclusive",
-            self.v(self.econ.selling_price_cny_per_t),
-            "CNY/t",
-            p.table[price_key].cite() if price_key in p.table else "scenario",
-        )
+        if self.opex.indexed:  # metal cost + fee: the price is a formula after the raw materials
+            inp.add(
+                "fee",
+                f"Processing fee of {chem}, VAT-inclusive",
+                self.v(self.opex.fee_cny_per_t),
+                "CNY/t",
+                p.table[f"fee.{chem}"].cite(),
+            )
+        else:
+            inp.add(
+                "selling_price",
+                f"Selling price of {chem}, VAT-inclusive",
+                self.v(self.econ.selling_price_cny_per_t),
+                "CNY/t",
+                p.table[price_key].cite() if price_key in p.table else "scenario",
+            )
         inp.add(
             "specific_energy",
             "Cathode specific energy",
@@ -238,6 +248,26 @@ class _Builder:
             float(np.asarray(props.cathode_kg_per_kwh_cell)),
             "kg/kWh",
             "natwin.chemistry: 1000 / (capacity x (cathode - anode voltage)) (chemistries.toml)",
+        )
+
+    def _indexed_price(self) -> None:
+        """An indexed selling price: raw materials (quantity x price) per t of product + fee."""
+        if not self.opex.indexed:
+            return
+        inp, refs = self.inp, self.inp.refs
+        terms = [
+            f"{refs[f'qty.{line.name}']}*{refs[f'price.{line.name}']}"
+            for line in self.opex.lines
+            if line.group == "raw_materials"
+        ]
+        formula = f"=({'+'.join(terms) or '0'})/{refs['product_t']}+{refs['fee']}"
+        chem = self.opex.chemistry
+        inp.add(
+            "selling_price",
+            f"Selling price of {chem}, VAT-inclusive: metal cost + processing fee",
+            formula,
+            "CNY/t",
+            "natwin.economics: raw materials of the balance at their prices (VAT incl.) per t of product + fee",
         )
 
     def _vat_inputs(self) -> None:

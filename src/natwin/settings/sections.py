@@ -63,6 +63,14 @@ def _price_table() -> ParameterTable:
         key = f"product.{chem}"
         if key not in table:
             table[key] = _unpriced(key, f"cathode {chem}")
+        fee = f"fee.{chem}"
+        if fee not in table:  # no fee: sold at its fixed price unless a scenario sets one
+            table[fee] = replace(
+                _unpriced(fee, f"a processing fee of {chem}"),
+                lower=-float("inf"),
+                source=f"no processing fee for {chem}: sold at its fixed price product.{chem}; "
+                f'a scenario\'s [prices] "fee.{chem}" = ... sells it at metal cost plus that fee',
+            )
     return table
 
 
@@ -82,7 +90,8 @@ def _unpriced(name: str, what: str) -> Parameter:
 def price_table() -> ParameterTable:
     """Prices (VAT-inclusive) of raw materials, products, by-products, utilities and labour.
 
-    Keys: species formulas (``NiSO4(H2O)6``), ``product.<chemistry>``,
+    Keys: species formulas (``NiSO4(H2O)6``), ``product.<chemistry>`` (a fixed selling price),
+    ``fee.<chemistry>`` (a processing fee: the product is sold at metal cost plus fee),
     ``by_product.<formula>``, ``utility.<name>``, ``gas.<formula>``, ``labour.<name>``.
     Raw-material species and chemistries without a sourced price have a ``nan`` default: a
     scenario can price them, and using them unpriced raises :class:`InputError`.
