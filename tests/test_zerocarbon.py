@@ -3,6 +3,7 @@ threshold when applied through the carbon stage, and its costs follow from the c
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -44,10 +45,14 @@ def _indicator_with_plan(result: natwin.RunResult, steam_share: float, cfe_share
     assert z.steam is not None
     boiler_kwh = z.steam.heat_mj * steam_share / z.steam.share / 3.6 / _boiler_efficiency(result)
     electricity = float(result.carbon.electricity_kwh[0]) + boiler_kwh
+    # purchased steam is counted as supplied (utilities.steam_heat_mj), so cut it there too
+    utilities = dataclasses.replace(
+        result.utilities, steam_heat_mj=np.asarray(result.utilities.steam_heat_mj) * (1.0 - steam_share)
+    )
     applied = carbon.footprint(
         result.scenario,
         _SteamElectrified(result.balance, steam_share),
-        result.utilities,
+        utilities,
         result.product,
         electricity_kwh=electricity,
         carbon_free_kwh=cfe_share * electricity,
