@@ -71,6 +71,7 @@ def test_catalog_lists_chemistries_routes_sites_scenarios_and_sourced_prices(cli
         assert route["electricity_kwh_per_t"] > 0
         assert route["raw_materials_t_per_t"] > 0
         assert f"product.{route['chemistry']}" in route["price_items"]
+        assert f"fee.{route['chemistry']}" in route["price_items"]  # indexed: metal cost + processing fee
         for item in route["price_items"]:
             price = cat["prices"][item]
             assert price["source"]
@@ -78,6 +79,7 @@ def test_catalog_lists_chemistries_routes_sites_scenarios_and_sourced_prices(cli
     # the co-precipitation route buys nickel sulfate; the price table's default is shown
     assert "NiSO4(H2O)6" in routes["nfm111_coprecipitation"]["price_items"]
     assert cat["prices"]["NiSO4(H2O)6"]["unit"] == "CNY/t"
+    assert cat["prices"]["fee.NFM111"]["default"] > 0  # NFM111 is sold at metal cost + this fee
     assert "binhai_port" in {s["id"] for s in cat["sites"]}
     assert [s["id"] for s in cat["scenarios"] if s["default"]] == ["binhai_nfm111"]
     assert cat["green_electricity"]["path"] == "carbon.green_electricity_share"

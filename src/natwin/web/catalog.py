@@ -98,7 +98,7 @@ def _route_entries(prices: dict[str, Parameter]) -> list[dict[str, Any]]:
         energy = b.energy_by_carrier()
         by_products = b.outputs_by_kind().get("by_product", {})
         items = [s for s in raw if s in prices]
-        items.append(f"product.{r.chemistry}")
+        items += [f"product.{r.chemistry}", f"fee.{r.chemistry}"]  # a fixed price, or the fee over metal cost
         items += [f"by_product.{s}" for s in by_products if f"by_product.{s}" in prices]
         items += [name for carrier, name in UTILITY_PRICES.items() if carrier in energy and name in prices]
         routes.append(
