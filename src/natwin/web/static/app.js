@@ -422,7 +422,9 @@ function poll(jobId) {
     }
     updateBadge();
     if (job.status === "queued" || job.status === "running") {
-      state.polling.set(jobId, setTimeout(tick, 700));
+      // quickly until the preliminary figures are in (they come within a second of the start)
+      const fast = job.kind !== "sweep" && !job.preliminary;
+      state.polling.set(jobId, setTimeout(tick, fast ? 250 : 700));
       return;
     }
     state.polling.delete(jobId);
