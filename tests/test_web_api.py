@@ -432,6 +432,9 @@ def test_a_montecarlo_job_stores_percentiles_and_the_uncertainty_report(client):
     assert response.status_code == 202
     job = wait_for(client, response.json()["id"])
     assert job["status"] == "done", job
+    names = ["preliminary figures", "design", "schedule", "economics", "Monte Carlo", "report"]
+    assert [s["name"] for s in job["stages"]] == names
+    assert job["preliminary"]["kpis"]["cost_cny_per_t"] > 0
     run = client.get(f"/api/runs/{job['run_id']}").json()
     kpis = run["kpis"]
     assert kpis["mc_draws"] == 400
@@ -492,6 +495,8 @@ def test_jobs_are_listed_by_id_for_a_reloaded_page(client, finished_run):
     job_id = finished_run["job"]["id"]
     listed = client.get(f"/api/jobs?ids={job_id}&ids={HEX32}").json()["jobs"]
     assert [j["id"] for j in listed] == [job_id]
+    assert listed[0]["preliminary"] is None  # the list stays small; the job itself keeps them
+    assert client.get(f"/api/jobs/{job_id}").json()["preliminary"]["kpis"]
     assert job_id in {j["id"] for j in client.get("/api/jobs").json()["jobs"]}
     assert client.delete(f"/api/jobs/{job_id}").status_code == 409  # it has ended
     assert client.get("/api/jobs?ids=not-hex").status_code == 422

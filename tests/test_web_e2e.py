@@ -1,7 +1,8 @@
 """The web app end to end: a real server, Debian's headless Chromium, clicks on the page.
 
 The server (uvicorn in a thread, one job process, a temporary run store) is driven by
-Playwright like a user would: run the default scenario, read the key figures, find the
+Playwright like a user would: run the default scenario, see its preliminary figures while the
+job runs and the stored run replace them, read the key figures, find the
 report's charts in its frame, download the workbooks, run a variant, reload the page (the
 last run comes back), and compare the two runs side by side. No JavaScript error, console
 error or request to anywhere but the server is allowed.

@@ -887,7 +887,7 @@ def _job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             Query(max_length=100, description="only these jobs (a page passes the ids it keeps)"),
         ] = None,
     ) -> dict[str, Any]:
-        return {"jobs": [manager().document(j) for j in manager().jobs(ids)]}
+        return {"jobs": [manager().document(j, listed=True) for j in manager().jobs(ids)]}
 
     @api.get(
         "/jobs/{job_id:natwin_job}",

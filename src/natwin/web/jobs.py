@@ -284,11 +284,15 @@ class JobManager:
             )
         return sorted(jobs, key=lambda j: j.created_at, reverse=True)
 
-    def document(self, job: Job) -> dict[str, Any]:
+    def document(self, job: Job, *, listed: bool = False) -> dict[str, Any]:
         """A job as the API returns it, with its queue position and the estimated seconds
-        until it is done (``eta_s``; from the stage times of this server's last runs)."""
+        until it is done (``eta_s``; from the stage times of this server's last runs).
+        ``listed``: in a list, an ended job leaves its preliminary figures out (its stored run
+        has the full ones; a page polls the list often)."""
         with self._lock:
             out = job.document()
+            if listed and job.status not in ACTIVE:
+                out["preliminary"] = None
             out["queue_position"] = None
             out["eta_s"] = None
             if job.status == "running":
