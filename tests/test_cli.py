@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,10 @@ def run_dir(tmp_path_factory) -> Path:
     result = runner.invoke(app, ["run", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Electricity (incl. chillers)" in result.output  # labels from the KPI registry
+    # each stage printed as it ends, in order, with its time
+    stage_lines = re.findall(r"^  ([a-z ]+?) +(\d+\.\d) s$", result.output, flags=re.MULTILINE)
+    names = ["design", "plant year", "energy system", "schedule", "economics", "report"]
+    assert [name for name, _ in stage_lines] == names, result.output[:600]
     irr = json.loads((out / "results.json").read_text(encoding="utf-8"))["kpis"]["irr_project_after_tax"]
     if irr is not None:
         assert f"{100 * irr:.1f}" in result.output  # IRR as a percentage with one decimal

@@ -8,6 +8,7 @@ Carlo and sweep results, comparisons, and clear 4xx answers to bad input.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import time
@@ -277,12 +278,20 @@ def finished_run(client):
     )
     assert response.status_code == 202
     job = response.json()
+    posted = time.monotonic()
     assert job["status"] == "queued"
+    assert job["queue_position"] == 1  # nothing else queued; the worker may still be starting
+    assert job["eta_s"] > 0
     assert response.headers["location"] == f"/api/jobs/{job['id']}"
     # While it runs: a second job waits, a third is refused (max_pending=2), the waiting one can
     # be cancelled, and the API answers quickly (the job runs in another process).
     queued = client.post("/api/jobs/run", json={"base": "binhai_nfpp", "simulate": False, "energy": False})
     assert queued.status_code == 202
+    ahead = client.get(f"/api/jobs/{job['id']}").json()
+    behind = client.get(f"/api/jobs/{queued.json()['id']}").json()
+    # the second job waits behind the first: second in the queue, or first once the first runs
+    assert behind["queue_position"] == (2 if ahead["status"] == "queued" else 1), (ahead, behind)
+    assert behind["eta_s"] > ahead["eta_s"]  # its wait for the first job plus its own stages
     refused = client.post("/api/jobs/run", json={"base": "binhai_nfpp", "simulate": False, "energy": False})
     assert refused.status_code == 429
     cancelled = client.delete(f"/api/jobs/{queued.json()['id']}")
@@ -290,9 +299,12 @@ def finished_run(client):
     assert cancelled.json()["status"] == "cancelled"
     latencies = []
     seen_running = False
+    snapshots = []  # the job as the page polls it, with the seconds since it was posted
     start = time.monotonic()
     while time.monotonic() - start < 90:
-        status = client.get(f"/api/jobs/{job['id']}").json()["status"]
+        snapshot = client.get(f"/api/jobs/{job['id']}").json()
+        snapshots.append((time.monotonic() - posted, snapshot))
+        status = snapshot["status"]
         if status not in ("queued", "running"):
             break
         seen_running |= status == "running"
@@ -305,7 +317,7 @@ def finished_run(client):
                 latencies.append(elapsed)  # measured entirely while the job ran
         time.sleep(0.05)
     done = wait_for(client, job["id"])
-    return {"job": done, "latencies": latencies, "seen_running": seen_running}
+    return {"job": done, "latencies": latencies, "seen_running": seen_running, "snapshots": snapshots}
 
 
 def test_a_run_job_reports_progress_and_completes(finished_run):
@@ -316,6 +328,54 @@ def test_a_run_job_reports_progress_and_completes(finished_run):
     assert len(job["run_id"]) == 32
     assert job["started_at"] <= job["finished_at"]
     assert finished_run["seen_running"]
+
+
+def test_preliminary_figures_come_while_the_job_runs_and_the_stored_run_replaces_them(client, finished_run):
+    snapshots = finished_run["snapshots"]
+    early = [(t, j) for t, j in snapshots if j["preliminary"] is not None and j["status"] == "running"]
+    assert early, "no preliminary figures were seen while the job ran"
+    _, first = early[0]
+    # they come before the plant-year simulation has ended, i.e. before the full figures
+    stages = {s["name"]: s["status"] for s in first["stages"]}
+    assert stages["plant year"] != "done", first["stages"]
+    assert stages["report"] == "pending"
+    pre = first["preliminary"]
+    assert "plant-year simulation" in pre["note"]
+    assert "energy system" in pre["note"]
+    # the steady-state core of the same scenario: a direct run without the simulation and energy system
+    raw = default_raw()
+    raw["energy"] = {**raw.get("energy", {}), "enabled": False}
+    quick = run_pipeline(parse_scenario(raw), {"simulate": False, "energy": False})
+    for key in ("cost_cny_per_t", "npv_cny", "total_investment_cny", "electricity_kwh_per_t"):
+        assert pre["kpis"][key] == pytest.approx(float(quick.kpis[key]), rel=1e-9), key
+    assert pre["verdict"]["sentence"] == quick.verdict.sentence
+    assert "oee" not in pre["kpis"]  # no plant-year simulation in them
+    # the final job points to the stored run, which has what the preliminary figures lack
+    run = client.get(f"/api/runs/{finished_run['job']['run_id']}").json()
+    assert 0 < run["kpis"]["oee"] <= 1
+    assert run["kpis"]["verdict"]
+
+
+def test_a_run_job_reports_its_stages_with_times_and_an_estimate(finished_run):
+    job = finished_run["job"]
+    names = ["preliminary figures", "design", "plant year", "schedule", "economics", "report"]
+    assert [s["name"] for s in job["stages"]] == names  # energy switched off: no energy stage
+    assert all(s["status"] == "done" and s["seconds"] >= 0 for s in job["stages"]), job["stages"]
+    wall = (
+        dt.datetime.fromisoformat(job["finished_at"]) - dt.datetime.fromisoformat(job["started_at"])
+    ).total_seconds()
+    assert sum(s["seconds"] for s in job["stages"]) <= wall + 0.5
+    assert job["stage"] is None
+    assert job["eta_s"] is None
+    assert job["queue_position"] is None
+    running = [j for _, j in finished_run["snapshots"] if j["status"] == "running"]
+    seen = [j["stage"] for j in running]
+    assert "plant year" in seen, seen  # the long stage is named while it runs
+    assert all(j["eta_s"] >= 0 for j in running)
+    progress = [j["progress"] for j in running]
+    assert progress == sorted(progress)  # never goes back
+    assert all(0 <= p < 1 for p in progress)
+    assert any(j["message"].startswith("plant year (stage 3 of 6)") for j in running)
 
 
 def test_the_api_stays_responsive_while_a_job_runs(finished_run):
@@ -374,6 +434,9 @@ def test_a_montecarlo_job_stores_percentiles_and_the_uncertainty_report(client):
     assert response.status_code == 202
     job = wait_for(client, response.json()["id"])
     assert job["status"] == "done", job
+    names = ["preliminary figures", "design", "schedule", "economics", "Monte Carlo", "report"]
+    assert [s["name"] for s in job["stages"]] == names
+    assert job["preliminary"]["kpis"]["cost_cny_per_t"] > 0
     run = client.get(f"/api/runs/{job['run_id']}").json()
     kpis = run["kpis"]
     assert kpis["mc_draws"] == 400
@@ -434,6 +497,8 @@ def test_jobs_are_listed_by_id_for_a_reloaded_page(client, finished_run):
     job_id = finished_run["job"]["id"]
     listed = client.get(f"/api/jobs?ids={job_id}&ids={HEX32}").json()["jobs"]
     assert [j["id"] for j in listed] == [job_id]
+    assert listed[0]["preliminary"] is None  # the list stays small; the job itself keeps them
+    assert client.get(f"/api/jobs/{job_id}").json()["preliminary"]["kpis"]
     assert job_id in {j["id"] for j in client.get("/api/jobs").json()["jobs"]}
     assert client.delete(f"/api/jobs/{job_id}").status_code == 409  # it has ended
     assert client.get("/api/jobs?ids=not-hex").status_code == 422

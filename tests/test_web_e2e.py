@@ -1,7 +1,8 @@
 """The web app end to end: a real server, Debian's headless Chromium, clicks on the page.
 
 The server (uvicorn in a thread, one job process, a temporary run store) is driven by
-Playwright like a user would: run the default scenario, read the key figures, find the
+Playwright like a user would: run the default scenario, see its preliminary figures while the
+job runs and the stored run replace them, read the key figures, find the
 report's charts in its frame, download the workbooks, run a variant, reload the page (the
 last run comes back), and compare the two runs side by side. No JavaScript error, console
 error or request to anywhere but the server is allowed.
@@ -103,8 +104,9 @@ def kpi_value(page, kpi: str) -> float:
     return float(text.replace(",", "").replace("−", "-"))
 
 
-def run_and_wait(page, previous_run: str | None) -> str:
-    page.click("#run-btn")
+def run_and_wait(page, previous_run: str | None, *, click: bool = True) -> str:
+    if click:
+        page.click("#run-btn")
     wait_until(
         page,
         "prev => !!localStorage.getItem('natwin.shownRun') && localStorage.getItem('natwin.shownRun') !== prev",
@@ -130,7 +132,23 @@ def test_the_form_offers_the_catalog(page):
 
 def test_run_the_default_scenario_and_see_key_figures_and_charts(page, server):
     page.uncheck("#energy")
-    run_id = run_and_wait(page, None)
+    page.click("#run-btn")
+    clicked = time.monotonic()
+    # first the steady-state figures, marked preliminary, while the job still runs
+    wait_until(page, "() => document.querySelector('#run-results').dataset.preliminary === 'true'")
+    first_figures_s = time.monotonic() - clicked
+    assert page.get_attribute("#job-status", "data-status") == "running"
+    assert "before the plant-year simulation and the energy system" in page.inner_text("#preliminary-note")
+    assert "hurdle rate" in page.inner_text("#verdict")
+    assert kpi_value(page, "cost_cny_per_t") > 10_000
+    assert page.locator('#kpis .kpi[data-kpi="oee"]').count() == 0  # no simulation in them yet
+    assert page.locator("#job-stages li").count() == 6  # energy system off
+    assert first_figures_s < 10, first_figures_s  # the job itself takes longer (plant-year simulation)
+    # then the stored run replaces them
+    run_id = run_and_wait(page, None, click=False)
+    wait_until(page, "() => document.querySelector('#run-results').dataset.preliminary === 'false'")
+    assert page.is_hidden("#preliminary-note")
+    assert "(preliminary)" not in page.inner_text("#run-title")
     page.wait_for_selector("#job-status[data-status=done]", timeout=10_000)
     # it ran the packaged default scenario, as the form showed it (energy-system solve off)
     raw = json.loads(json.dumps(packaged_scenarios()["binhai_nfm111"]))

@@ -198,10 +198,13 @@ def run(
 
     loaded = _load(scenario, data, as_of)
     start = time.perf_counter()
-    with _fresh_energy(no_cache):
-        result = _guard(lambda: run_pipeline(loaded))
-    elapsed = time.perf_counter() - start
-    paths = _guard(lambda: write_run(result, out))
+    stages = StagePrinter()
+    with _fresh_energy(no_cache), stages:
+        result = _guard(lambda: run_pipeline(loaded, on_stage=stages))
+        elapsed = time.perf_counter() - start
+        stages("report", 0, 1)
+        paths = _guard(lambda: write_run(result, out))
+        stages("done", 1, 1)
     _print_summary(result)
     for name, path in paths.items():
         console.print(f"wrote {name:<8} {path}", highlight=False)
@@ -215,6 +218,34 @@ def run(
 
         run_id = _guard(save)
         console.print(f"stored run {run_id} in {store or _default_store()}", highlight=False)
+
+
+class StagePrinter:
+    """Progress of ``natwin run`` stage by stage (a :data:`natwin.pipeline.StageHook`): the stage
+    running shows on a status line, each finished stage prints its name and time in seconds."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.perf_counter
+        self._current: tuple[str, float] | None = None
+        self._status = console.status("starting", spinner="dots")
+
+    def __enter__(self) -> StagePrinter:
+        self._status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._status.stop()
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        now = self._clock()
+        if self._current is not None:
+            finished, since = self._current
+            console.print(f"  {finished:<14} {now - since:6.1f} s", highlight=False)
+        self._current = None if name == "done" else (name, now)
+        if name != "done":
+            self._status.update(f"{name} ({done + 1} of {total}) …")
 
 
 def _default_store() -> Path:

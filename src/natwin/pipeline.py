@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,20 @@ from natwin.settings.prices import PriceDates
 from natwin.utilities import Utilities
 from natwin.version import __version__
 from natwin.zerocarbon import ZeroCarbonAnswer, zero_carbon_answer
+
+#: A progress hook of :func:`run`: ``on_stage(name, done, total)`` is called as each stage
+#: starts (``done`` stages of ``total`` finished) and once more as ``("done", total, total)``.
+StageHook = Callable[[str, int, int], None]
+
+
+def stages(*, simulate: bool = True, energy: bool = True) -> tuple[str, ...]:
+    """The stages :func:`run` goes through, in order (what ``on_stage`` names)."""
+    return (
+        ("design",)
+        + (("plant year",) if simulate else ())
+        + (("energy system",) if energy else ())
+        + ("schedule", "economics")
+    )
 
 
 @dataclass(frozen=True)
@@ -155,7 +170,12 @@ def opex_margin_cny_per_year(opex: OpexResult, vat_goods: float) -> Any:
 
 @datadirs.scenario_scoped  # the scenario's data folder is active for every stage
 def run(
-    scenario: Scenario, *, simulate: bool = True, energy: bool = True, progress: bool = False
+    scenario: Scenario,
+    *,
+    simulate: bool = True,
+    energy: bool = True,
+    progress: bool = False,
+    on_stage: StageHook | None = None,
 ) -> RunResult:
     """Run the pipeline on a validated scenario.
 
@@ -172,21 +192,35 @@ def run(
         annual grid factor.
     progress : bool
         Show the simulation's progress bar.
+    on_stage : StageHook, optional
+        Called as each stage of :func:`stages` starts, and with ``"done"`` at the end.
     """
+    energy = energy and scenario.energy.enabled
+    names = stages(simulate=simulate, energy=energy)
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name, names.index(name) if name in names else len(names), len(names))
+
     check_data(scenario)  # missing prices, emission factors or equipment fail before any stage
+    stage("design")
     plant = design(scenario)
     kpis: dict[str, Any] = {}
     simulation = None
     if simulate:
+        stage("plant year")
         simulation = simulate_plant(
             scenario, plant.route, plant.balance, plant.equipment, scenario.operations, progress=progress
         )
         kpis |= simulation.result.kpis()
     site_energy = None
-    if energy and scenario.energy.enabled:
+    if energy:
+        stage("energy system")
         site_energy = run_site_energy(scenario, plant.balance, simulation)
         kpis |= site_energy.kpis()
+    stage("schedule")
     plan = schedule_for(scenario)
+    stage("economics")
     links = site_links(scenario, plan, plant, site_energy)
     state = account(scenario, plant, links)
     kpis = state.kpi_values() | kpis
@@ -201,6 +235,7 @@ def run(
     kpis |= park.kpis()
     dates = price_dates(scenario, state.opex, dt.datetime.now(dt.UTC).date())  # stale against today or as_of
     result = _result(scenario, state, kpis, plan, simulation, site_energy)
+    stage("done")
     return dataclasses.replace(result, verdict=said, price_dates=dates, zero_carbon=park)
 
 

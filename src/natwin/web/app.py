@@ -694,12 +694,12 @@ def _job_or_404(manager: Callable[[], JobManager], job_id: str) -> dict[str, Any
     job = manager().get(job_id)
     if job is None:
         raise _not_found("job", job_id)
-    return job.document()
+    return manager().document(job)
 
 
-def _accepted(job: Any) -> JSONResponse:
+def _accepted(manager: Callable[[], JobManager], job: Any) -> JSONResponse:
     """202 with the queued job and its location."""
-    return JSONResponse(job.document(), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
+    return JSONResponse(manager().document(job), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
 
 
 #: The documented answers of the endpoints that start a job.
@@ -797,7 +797,7 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             "energy": body.energy,
             "name": body.name,
         }
-        return _accepted(manager().submit("run", request, name))
+        return _accepted(manager, manager().submit("run", request, name))
 
     @api.post(
         "/jobs/montecarlo",
@@ -831,7 +831,7 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             "sampling": body.sampling,
             "groups": overrides.get("defaults"),
         }
-        return _accepted(manager().submit("montecarlo", request, name))
+        return _accepted(manager, manager().submit("montecarlo", request, name))
 
 
 def _sweep_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
@@ -857,7 +857,7 @@ def _sweep_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None
             "energy": body.energy,
         }
         request = {"spec": spec, "expanded": checked, "simulate": body.simulate, "energy": body.energy}
-        return _accepted(manager().submit("sweep", request, name, points_total=len(checked)))
+        return _accepted(manager, manager().submit("sweep", request, name, points_total=len(checked)))
 
 
 def _checked_points(expanded: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -887,7 +887,7 @@ def _job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             Query(max_length=100, description="only these jobs (a page passes the ids it keeps)"),
         ] = None,
     ) -> dict[str, Any]:
-        return {"jobs": [j.document() for j in manager().jobs(ids)]}
+        return {"jobs": [manager().document(j, listed=True) for j in manager().jobs(ids)]}
 
     @api.get(
         "/jobs/{job_id:natwin_job}",
@@ -911,7 +911,7 @@ def _job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             raise _not_found("job", job_id)
         if job.status != "cancelled":
             raise HTTPException(409, f"job {job_id} is {job.status}; only queued jobs can be cancelled")
-        return job.document()
+        return manager().document(job)
 
 
 # -- runs -----------------------------------------------------------------------------------

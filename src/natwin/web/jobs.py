@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from natwin.errors import InputError, NatwinError, Problem
 from natwin.store import RunStore
 from natwin.web import limits
+from natwin.web.stages import Stage, StageClock, planned
 from natwin.web.worker import execute, init_worker, warm_up
 
 log = logging.getLogger("natwin.web")
@@ -67,6 +68,9 @@ class Job:
     points_total: int = 0
     points_done: int = 0
     points_failed: int = 0
+    stages: list[Stage] = field(default_factory=list)  # planned at submit, announced by the worker
+    stage_started: float | None = None  # time.monotonic() as the running stage started
+    preliminary: dict[str, Any] | None = None  # the steady-state figures before the full run
     future: Future[Any] | None = field(default=None, repr=False)
     _points_sent: int | None = field(default=None, repr=False)
 
@@ -93,7 +97,35 @@ class Job:
             "points_total": self.points_total,
             "points_done": self.points_done,
             "points_failed": self.points_failed,
+            "stages": [s.document() for s in self.stages],
+            "stage": self.running_stage(),
+            "preliminary": self.preliminary,
         }
+
+    def running_stage(self) -> str | None:
+        """The name of the stage running now, if any."""
+        return next((s.name for s in self.stages if s.status == "running"), None)
+
+    def start_stage(self, name: str, now: float) -> None:
+        """``name`` starts: the running stage is done, any skipped before it too."""
+        self.end_stage(now)
+        names = [s.name for s in self.stages]
+        if name not in names:
+            self.stages.append(Stage(name))
+            names.append(name)
+        for stage in self.stages[: names.index(name)]:
+            if stage.status == "pending":  # announced but not run (a switched-off stage)
+                stage.status, stage.seconds = "done", 0.0
+        self.stages[names.index(name)].status = "running"
+        self.stage_started = now
+
+    def end_stage(self, now: float) -> None:
+        """The running stage, if any, is done."""
+        for stage in self.stages:
+            if stage.status == "running":
+                stage.status = "done"
+                stage.seconds = now - (self.stage_started or now)
+        self.stage_started = None
 
 
 class JobManager:
@@ -136,6 +168,7 @@ class JobManager:
         self._writes: queue_module.Queue[tuple[str, str, dict[str, Any]] | None] = queue_module.Queue()
         self._executor: ProcessPoolExecutor | None = None
         self._closed = False
+        self.clock = StageClock()
         (self.files_dir / "runs").mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.files_dir / "work", ignore_errors=True)  # left by a killed server
         (self.files_dir / "work").mkdir(parents=True, exist_ok=True)
@@ -185,6 +218,7 @@ class JobManager:
         """Queue a validated job; returns its record (status "queued")."""
         self._check_room()
         job = Job(id=uuid.uuid4().hex, kind=kind, name=name, points_total=points_total)
+        job.stages = [Stage(n) for n in planned(kind, request)]
         if not self.execute_jobs:
             with self._lock:
                 self._jobs[job.id] = job
@@ -250,6 +284,46 @@ class JobManager:
             )
         return sorted(jobs, key=lambda j: j.created_at, reverse=True)
 
+    def document(self, job: Job, *, listed: bool = False) -> dict[str, Any]:
+        """A job as the API returns it, with its queue position and the estimated seconds
+        until it is done (``eta_s``; from the stage times of this server's last runs).
+        ``listed``: in a list, an ended job leaves its preliminary figures out (its stored run
+        has the full ones; a page polls the list often)."""
+        with self._lock:
+            out = job.document()
+            if listed and job.status not in ACTIVE:
+                out["preliminary"] = None
+            out["queue_position"] = None
+            out["eta_s"] = None
+            if job.status == "running":
+                out["eta_s"] = round(self._remaining(job), 1)
+                if job.kind != "sweep":  # kept, so it never goes back when typical times change
+                    job.progress = max(job.progress, self._fraction(job))
+                    out["progress"] = round(job.progress, 4)
+            elif job.status == "queued":
+                ahead = self._queued_ahead(job)
+                out["queue_position"] = len(ahead) + 1
+                running = [j for j in self._jobs.values() if j.status == "running"]
+                busy = sum(self._remaining(j) for j in running) + sum(self._remaining(j) for j in ahead)
+                out["eta_s"] = round(busy / self.workers + self._remaining(job), 1)
+            return out
+
+    def _queued_ahead(self, job: Job) -> list[Job]:
+        return [j for j in self._jobs.values() if j.status == "queued" and j.created_at < job.created_at]
+
+    def _running_for(self, job: Job) -> float:
+        return 0.0 if job.stage_started is None else time.monotonic() - job.stage_started
+
+    def _remaining(self, job: Job) -> float:
+        """Seconds a queued or running job still needs (a sweep: its points still to run)."""
+        if job.kind == "sweep":
+            per_point = self.clock.remaining([Stage(s.name) for s in job.stages], 0.0)
+            return per_point * max(0, job.points_total - job.points_done)
+        return self.clock.remaining(job.stages, self._running_for(job))
+
+    def _fraction(self, job: Job) -> float:
+        return self.clock.fraction(job.stages, self._running_for(job))
+
     def cancel(self, job_id: str) -> Job | None:
         """Cancel a queued job; returns it (unchanged if it already runs or ended)."""
         with self._lock:
@@ -274,6 +348,9 @@ class JobManager:
             del self._jobs[job.id]
 
     def _finish(self, job: Job, status: str, message: str) -> None:
+        job.end_stage(time.monotonic())
+        if status == "done" and job.kind != "sweep" and job.started_at is not None:
+            self.clock.record(job.stages)
         job.status = status
         job.message = message
         job.finished_at = dt.datetime.now(dt.UTC)
@@ -322,14 +399,27 @@ class JobManager:
                         job.status = "running"
                         job.started_at = dt.datetime.now(dt.UTC)
                         job.message = "started"
-            elif kind == "progress":
+            elif kind in ("progress", "stages", "stage", "preliminary"):
                 with self._lock:
                     job = self._jobs.get(job_id)
                     if job is not None and job.status == "running":
-                        job.progress = max(job.progress, min(0.99, float(data["fraction"])))
-                        job.message = str(data["message"])
+                        self._apply(job, kind, data)
             else:
                 self._writes.put(message)
+
+    def _apply(self, job: Job, kind: str, data: dict[str, Any]) -> None:
+        """A progress message of a running job (called with the lock held)."""
+        if kind == "progress":
+            job.progress = max(job.progress, min(0.99, float(data["fraction"])))
+            job.message = str(data["message"])
+        elif kind == "stages":  # the worker's exact list replaces the one planned at submit
+            job.stages = [Stage(str(n)) for n in data["names"]]
+        elif kind == "stage":
+            job.start_stage(str(data["name"]), time.monotonic())
+            names = [s.name for s in job.stages]
+            job.message = f"{data['name']} (stage {names.index(str(data['name'])) + 1} of {len(names)})"
+        elif kind == "preliminary":
+            job.preliminary = data
 
     def _write_loop(self) -> None:
         while True:

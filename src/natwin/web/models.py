@@ -149,6 +149,18 @@ class ErrorModel(BaseModel):
     problems: list[ProblemModel] = Field(default_factory=list)
 
 
+class StageModel(BaseModel):
+    name: str
+    status: Literal["pending", "running", "done"]
+    seconds: float | None = Field(default=None, description="the stage's time, once done [s]")
+
+
+class PreliminaryModel(BaseModel):
+    kpis: dict[str, Any] = Field(description="KPIs of the steady-state core (as a stored run's kpis)")
+    verdict: dict[str, Any] | None = Field(default=None, description="viable at the hurdle rate or not, and why")
+    note: str = Field(description="what these figures leave out")
+
+
 class JobModel(BaseModel):
     id: str
     kind: Literal["run", "montecarlo", "sweep"]
@@ -166,6 +178,22 @@ class JobModel(BaseModel):
     points_total: int = 0
     points_done: int = 0
     points_failed: int = 0
+    stages: list[StageModel] = Field(
+        default_factory=list,
+        description="the job's stages in order (a sweep: those of one point), each timed as it ends",
+    )
+    stage: str | None = Field(default=None, description="the stage running now")
+    queue_position: int | None = Field(default=None, description="a queued job's place in the queue (1: next)")
+    eta_s: float | None = Field(
+        default=None,
+        description="estimated seconds until the job is done (queued: incl. the wait), from the stage "
+        "times of this server's last runs or typical times",
+    )
+    preliminary: PreliminaryModel | None = Field(
+        default=None,
+        description="run and Monte Carlo jobs: the steady-state figures (one draw) before the plant-year "
+        "simulation and the energy system, available seconds after the start; the stored run replaces them",
+    )
 
 
 class JobList(BaseModel):

@@ -6,7 +6,10 @@ gave it and sends everything else back as messages on the queue the pool was sta
 (:func:`init_worker`), in order::
 
     ("started", job_id, {})
-    ("progress", job_id, {"fraction": 0.4, "message": "..."})
+    ("stages", job_id, {"names": ["preliminary figures", "design", ...]})  # runs, Monte Carlo
+    ("stage", job_id, {"name": "design"})                     # as each stage starts
+    ("preliminary", job_id, {"kpis": {...}, "verdict": {...}, "note": "..."})
+    ("progress", job_id, {"fraction": 0.4, "message": "..."})  # sweeps
     ("point", job_id, {"index": 3, "payload": {...}})        # sweeps: one per finished point
     ("finished", job_id, {"payload": {...}} | {"sent": n})    # or
     ("failed", job_id, {"error": "...", "problems": [...]})
@@ -29,6 +32,7 @@ from typing import Any
 from natwin.errors import InputError, NatwinError
 from natwin.files import atomic_write, jsonable
 from natwin.sweep import evaluate_point
+from natwin.web.stages import MONTE_CARLO, PRELIMINARY, REPORT, pipeline_stages
 
 _queue: Any = None
 
@@ -101,12 +105,43 @@ def execute(job_id: str, kind: str, request: dict[str, Any], out_dir: str) -> st
 RUN_OPTIONS = ("simulate", "energy")
 
 
-def run_pipeline(scenario: Any, request: dict[str, Any]) -> Any:
-    """``natwin.run`` with the request's stage switches."""
+def run_pipeline(scenario: Any, request: dict[str, Any], job_id: str | None = None) -> Any:
+    """``natwin.run`` with the request's stage switches (announcing each stage for ``job_id``)."""
     # lazy: loaded in the worker process when a job runs
     from natwin.pipeline import run
 
-    return run(scenario, **{k: bool(request.get(k, True)) for k in RUN_OPTIONS})
+    def on_stage(name: str, done: int, total: int) -> None:
+        if job_id is not None and name != "done":  # the next stage's start ends the last one
+            _send("stage", job_id, {"name": name})
+
+    return run(scenario, **{k: bool(request.get(k, True)) for k in RUN_OPTIONS}, on_stage=on_stage)
+
+
+#: What the preliminary figures leave out (shown with them).
+PRELIMINARY_NOTE = (
+    "Preliminary: the steady-state figures before the plant-year simulation and the energy system "
+    "(flat electricity tariff and grid factor, nameplate output); the full run replaces them."
+)
+
+
+def announce_stages(job_id: str, scenario: Any, request: dict[str, Any], *extra: str) -> None:
+    """Send the job's stage list: the preliminary figures, the pipeline's stages, ``extra``
+    (e.g. the Monte Carlo study) and the report."""
+    energy = bool(request.get("energy", True)) and scenario.energy.enabled
+    core = pipeline_stages(bool(request.get("simulate", True)), energy)
+    _send("stages", job_id, {"names": [PRELIMINARY, *core, *extra, REPORT]})
+
+
+def send_preliminary(job_id: str, scenario: Any) -> None:
+    """The steady-state core on one draw (no plant-year simulation, no energy system; well
+    under a second) sent as the job's preliminary figures, before the full run starts."""
+    # lazy: loaded in the worker process when a job runs
+    from natwin.pipeline import run
+
+    _send("stage", job_id, {"name": PRELIMINARY})
+    quick = run(scenario, simulate=False, energy=False)
+    verdict = quick.verdict.document() if quick.verdict is not None else None
+    _send("preliminary", job_id, {"kpis": jsonable(quick.kpis), "verdict": jsonable(verdict), "note": PRELIMINARY_NOTE})
 
 
 def _scenario(request: dict[str, Any]) -> Any:
@@ -122,10 +157,11 @@ def _run_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, A
     from natwin.store import result_payload
 
     scenario = _scenario(request)
-    _progress(job_id, 0.05, _running_message(request))
+    announce_stages(job_id, scenario, request)
     start = time.perf_counter()
-    result = run_pipeline(scenario, request)
-    _progress(job_id, 0.7, "writing the report and workbooks")
+    send_preliminary(job_id, scenario)
+    result = run_pipeline(scenario, request, job_id)
+    _send("stage", job_id, {"name": REPORT})
     write_run(result, out_dir)
     payload = result_payload(result, name=request.get("name"), duration_s=time.perf_counter() - start)
     payload["verdict"] = result.verdict.document() if result.verdict is not None else None
@@ -146,12 +182,13 @@ def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict
     if request.get("groups") is not None:
         overrides["defaults"] = tuple(request["groups"])
     study = load_study(scenario, None, **overrides)
+    announce_stages(job_id, scenario, request, MONTE_CARLO)
     start = time.perf_counter()
-    _progress(job_id, 0.05, _running_message(request) + " (the base case)")
-    result = run_pipeline(scenario, request)
-    _progress(job_id, 0.45, f"{study.draws:,} Monte Carlo draws")
+    send_preliminary(job_id, scenario)
+    result = run_pipeline(scenario, request, job_id)
+    _send("stage", job_id, {"name": MONTE_CARLO})
     mc = monte_carlo(scenario, study)
-    _progress(job_id, 0.7, "writing the report and workbooks")
+    _send("stage", job_id, {"name": REPORT})
     with_study = dataclasses.replace(result, uncertainty=UncertaintyResult(monte_carlo=mc))
     write_run(with_study, out_dir)
     document = jsonable(uncertainty_document(with_study.uncertainty))
@@ -201,15 +238,6 @@ def _uncertainty_rows(mc: Any) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- sweeps
-
-
-def _running_message(request: dict[str, Any]) -> str:
-    stages = [
-        name
-        for key, name in (("simulate", "the plant simulation"), ("energy", "the hourly energy system"))
-        if key in RUN_OPTIONS and request.get(key, True)
-    ]
-    return "running the pipeline" + (f" with {' and '.join(stages)}" if stages else "")
 
 
 def _sweep_job(job_id: str, request: dict[str, Any]) -> dict[str, Any]:

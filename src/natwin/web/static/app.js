@@ -13,6 +13,7 @@ const state = {
   nameEdited: false,
   polling: new Map(),  // job id -> timer
   shownRun: null,
+  preliminaryJob: null,  // the job whose preliminary figures are shown (until its run replaces them)
   sweep: null,
 };
 
@@ -349,13 +350,57 @@ function showJob(job) {
   $("#job-progress").value = job.progress;
   let message = job.message || "";
   if (job.kind === "sweep") message += ` (${job.points_done}/${job.points_total})`;
+  if (job.status === "queued" && job.queue_position) message = `waiting: place ${job.queue_position} in the queue`;
   if (job.status === "running" && job.started_at) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(job.started_at)) / 1000));
     message += ` · ${seconds} s`;
   }
+  if ((job.status === "running" || job.status === "queued") && typeof job.eta_s === "number") {
+    message += ` · about ${duration(job.eta_s)} left`;
+  }
   if (job.error) message = job.error.split("\n")[0];
   $("#job-message").textContent = message;
   box.dataset.status = job.status;
+  showStages(job);
+}
+
+function duration(seconds) {
+  if (seconds < 1) return "1 s";
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  return `${Math.round(seconds / 60)} min`;
+}
+
+/* The job's stages in order: done ones with their time, the running one marked. */
+function showStages(job) {
+  const list = $("#job-stages");
+  const stages = job.kind === "sweep" ? [] : (job.stages || []);
+  list.hidden = !stages.length;
+  list.replaceChildren(...stages.map((s) => el("li", { "data-stage": s.name, "data-status": s.status,
+    text: s.status === "done" && typeof s.seconds === "number" ? `${s.name} ${s.seconds.toFixed(1)} s` : s.name })));
+}
+
+/* The steady-state figures of a running job, marked preliminary, until its stored run replaces them. */
+function showPreliminary(job) {
+  const pre = job.preliminary;
+  state.preliminaryJob = job.id;
+  state.shownRun = null;
+  $("#empty-results").hidden = true;
+  $("#run-results").hidden = false;
+  $("#run-results").dataset.preliminary = "true";
+  $("#sweep-results").hidden = true;
+  $("#run-title").textContent = `${job.name} (preliminary)`;
+  $("#run-meta").textContent = `job ${job.id} · ${job.status}`;
+  $("#preliminary-note").textContent = pre.note;
+  $("#preliminary-note").hidden = false;
+  const verdict = pre.verdict && pre.verdict.sentence;
+  $("#verdict").textContent = typeof verdict === "string" ? verdict : "";
+  $("#verdict").className = `verdict verdict-${(pre.verdict && pre.verdict.status) || "none"}`;
+  $("#verdict").hidden = typeof verdict !== "string";
+  $("#kpis").replaceChildren(...kpiCards(pre.kpis));
+  $("#downloads").replaceChildren(el("span", { class: "muted", text: "the report and workbooks come with the full run" }));
+  const frame = $("#report-frame");
+  frame.hidden = true;
+  frame.removeAttribute("src");
 }
 
 function poll(jobId) {
@@ -371,14 +416,22 @@ function poll(jobId) {
       }
       return;
     }
-    if (localStorage.getItem(KEY_JOB) === jobId) showJob(job);
+    if (localStorage.getItem(KEY_JOB) === jobId) {
+      showJob(job);
+      if (job.status === "running" && job.preliminary && state.preliminaryJob !== jobId) showPreliminary(job);
+    }
     updateBadge();
     if (job.status === "queued" || job.status === "running") {
-      state.polling.set(jobId, setTimeout(tick, 700));
+      // quickly until the preliminary figures are in (they come within a second of the start)
+      const fast = job.kind !== "sweep" && !job.preliminary;
+      state.polling.set(jobId, setTimeout(tick, fast ? 250 : 700));
       return;
     }
     state.polling.delete(jobId);
     if (localStorage.getItem(KEY_JOB) !== jobId) return;
+    if (job.status !== "done" && state.preliminaryJob === jobId) {
+      $("#preliminary-note").textContent = `The full run ${job.status}: ${(job.error || "").split("\n")[0]}; the figures above are only the preliminary ones.`;
+    }
     if (job.status === "failed" && job.problems) showProblems({ message: job.error, problems: job.problems });
     if (job.status === "done" && job.run_id) await showRun(job.run_id);
     if (job.status === "done" && job.sweep_id) await showSweep(job.sweep_id);
@@ -451,7 +504,10 @@ async function showRun(runId) {
     return;
   }
   state.shownRun = runId;
+  state.preliminaryJob = null;
   localStorage.setItem(KEY_RUN, runId);
+  $("#run-results").dataset.preliminary = "false";
+  $("#preliminary-note").hidden = true;
   $("#empty-results").hidden = true;
   $("#run-results").hidden = false;
   $("#sweep-results").hidden = true;
@@ -483,6 +539,9 @@ async function showRun(runId) {
 async function showSweep(sweepId) {
   const sweep = await api("GET", `/api/sweeps/${sweepId}`);
   state.sweep = sweep;
+  state.preliminaryJob = null;
+  $("#run-results").dataset.preliminary = "false";
+  $("#preliminary-note").hidden = true;
   $("#empty-results").hidden = true;
   $("#run-results").hidden = false;
   $("#report-frame").hidden = true;
