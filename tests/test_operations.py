@@ -92,6 +92,40 @@ def test_same_seed_same_result_and_another_seed_differs(plant, plant_year):
     assert c.output_t_per_year.values != d.output_t_per_year.values
 
 
+def test_replications_in_processes_equal_those_in_one(plant):
+    """Each replication draws from its own generators: forked workers give the same result."""
+    line = plant[3]
+    one, two = (simulate(line, replications=3, seed=7, workers=w) for w in (1, 2))
+    assert one.output_t_per_year.values == two.output_t_per_year.values
+    assert one.oee == two.oee
+    assert one.bottleneck == two.bottleneck
+    for carrier, profile in one.load_profile.items():
+        assert np.array_equal(profile, two.load_profile[carrier])
+    assert [u.time_share for u in one.units] == [u.time_share for u in two.units]
+    assert one.gantt == two.gantt
+    assert one.units == two.units
+    assert one.events_per_replication == two.events_per_replication
+
+
+def test_replication_workers_fall_back_to_one_process_where_a_fork_is_unsafe():
+    import threading
+
+    from natwin.operations.run import replication_workers
+
+    assert replication_workers(3, 2) == 2
+    assert replication_workers(1, 4) == 1  # never more processes than replications
+    with pytest.raises(ValueError, match="workers"):
+        replication_workers(3, 0)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)  # e.g. a web server's thread
+    other.start()
+    try:
+        assert replication_workers(3) == 1
+    finally:
+        release.set()
+        other.join()
+
+
 def test_default_plant_meets_nameplate_at_a_plausible_oee(plant, plant_year):
     scenario, _, _, line = plant
     res = plant_year.result
