@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -107,7 +108,7 @@ def test_replications_in_processes_equal_those_in_one(plant):
     assert one.events_per_replication == two.events_per_replication
 
 
-def test_replication_workers_fall_back_to_one_process_where_a_fork_is_unsafe():
+def test_replication_workers_fall_back_to_one_process_where_a_fork_is_unsafe(monkeypatch):
     import threading
 
     from natwin.operations.run import replication_workers
@@ -116,6 +117,15 @@ def test_replication_workers_fall_back_to_one_process_where_a_fork_is_unsafe():
     assert replication_workers(1, 4) == 1  # never more processes than replications
     with pytest.raises(ValueError, match="workers"):
         replication_workers(3, 0)
+    from natwin.operations import run as operations_run
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only this process
+    assert operations_run.idle_cores() == cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 1.0, 1.0, 1.0))  # every core busy elsewhere
+    assert operations_run.idle_cores() == 1
+    assert replication_workers(3) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
     release = threading.Event()
     other = threading.Thread(target=release.wait)  # e.g. a web server's thread
     other.start()
