@@ -59,8 +59,9 @@ def simulate(
     progress : bool
         Show a progress bar (rich) while simulating.
     workers : int, optional
-        Processes that run the replications (default: one per core up to the replications,
-        where forking is safe: see :func:`replication_workers`; 1 runs them in this process).
+        Processes that run the replications (default: one per idle core up to the
+        replications, where forking is safe: see :func:`replication_workers`; 1 runs them in
+        this process; chosen before a progress bar starts its refresh thread).
         Each replication draws from its own generators, so the result is the same bit for bit.
     """
     settings = RunSettings(
