@@ -12,6 +12,7 @@ ratio can be compared across machines and loads.
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import time
@@ -23,6 +24,7 @@ from natwin.equipment import size_equipment
 from natwin.operations import build_line
 from natwin.operations.engine import RunSettings, simulate_replication
 from natwin.operations.results import aggregate
+from natwin.operations.run import replication_workers, simulate
 
 
 def bare_simpy_events_per_second(events: int = 200_000) -> float:
@@ -64,6 +66,7 @@ def main(repeat: int = 5) -> dict[str, float]:
         sims.append(sim)
         events = record.events
         rates.append(record.events / sim)
+    one, many, workers = default_run_replications(line, scenario.seed)
     sim = statistics.median(sims)
     rate = statistics.median(rates)
     baseline = statistics.median(baselines)
@@ -76,6 +79,9 @@ def main(repeat: int = 5) -> dict[str, float]:
         "bare_simpy_events_per_s": baseline,
         "ratio_to_bare_simpy": rate / baseline,
         "plant_year_at_450k_baseline_s": sim * baseline / 450_000,
+        "default_3_replications_one_process_s": one,
+        "default_3_replications_parallel_s": many,
+        "parallel_workers": float(workers),
     }
     machine = platform.processor() or platform.platform()
     print(f"machine: {platform.machine()}, {machine}, Python {platform.python_version()}")
@@ -87,7 +93,29 @@ def main(repeat: int = 5) -> dict[str, float]:
     print(
         f"plant year scaled to a 450,000 events/s machine: {figures['plant_year_at_450k_baseline_s']:.2f} s"
     )
+    print(
+        f"3 replications (the default run): one process {one:.2f} s, {workers} processes {many:.2f} s "
+        f"(ratio {one / many:.2f}; load {os.getloadavg()[0]:.1f}); identical results"
+    )
     return figures
+
+
+def default_run_replications(line, seed: int, repeat: int = 3) -> tuple[float, float, int]:
+    """Medians of what ``natwin run`` simulates (3 replications) in one process and in one
+    process per core, alternated; raises if the two results differ."""
+    workers = min(os.cpu_count() or 1, 3)  # forced: the automatic choice falls back under load
+    print(f"automatic choice at load {os.getloadavg()[0]:.1f}: {replication_workers(3)} process(es)")
+    one, many = [], []
+    for _ in range(repeat):
+        for times, w in ((one, 1), (many, workers)):
+            start = time.perf_counter()
+            result = simulate(line, replications=3, seed=seed, workers=w)
+            times.append(time.perf_counter() - start)
+            if w == 1:
+                reference = result
+            elif result.output_t_per_year.values != reference.output_t_per_year.values or result.oee != reference.oee:
+                raise AssertionError("parallel replications differ from the one-process result")
+    return statistics.median(one), statistics.median(many), workers
 
 
 if __name__ == "__main__":

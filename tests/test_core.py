@@ -98,3 +98,18 @@ def test_unknown_drawn_path_is_named():
     with pytest.raises(InputError) as info:
         Draws.from_samples({"plant.colour": np.ones(2)})
     assert "plant.colour" in str(info.value)
+
+
+def test_a_shared_run_spares_the_study_a_second_pipeline_run(monkeypatch, default_result):
+    from natwin import uncertainty
+
+    monkeypatch.setattr(uncertainty, "_LINKS", {})  # as in a fresh process
+
+    def second_run(*args, **kwargs):
+        raise AssertionError("the study ran the pipeline again")
+
+    monkeypatch.setattr(uncertainty, "run", second_run)
+    with pytest.raises(AssertionError, match="again"):
+        timeline(default_result.scenario)  # without a shared run the study runs the pipeline
+    uncertainty.share_run(default_result)
+    assert timeline(default_result.scenario) is default_result.links

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -90,6 +91,49 @@ def test_same_seed_same_result_and_another_seed_differs(plant, plant_year):
     )
     c, d = (simulate(small, replications=1, release="capacity", seed=seed) for seed in (1, 2))
     assert c.output_t_per_year.values != d.output_t_per_year.values
+
+
+def test_replications_in_processes_equal_those_in_one(plant):
+    """Each replication draws from its own generators: forked workers give the same result."""
+    line = plant[3]
+    one, two = (simulate(line, replications=3, seed=7, workers=w) for w in (1, 2))
+    assert one.output_t_per_year.values == two.output_t_per_year.values
+    assert one.oee == two.oee
+    assert one.bottleneck == two.bottleneck
+    for carrier, profile in one.load_profile.items():
+        assert np.array_equal(profile, two.load_profile[carrier])
+    assert [u.time_share for u in one.units] == [u.time_share for u in two.units]
+    assert one.gantt == two.gantt
+    assert one.units == two.units
+    assert one.events_per_replication == two.events_per_replication
+
+
+def test_replication_workers_fall_back_to_one_process_where_a_fork_is_unsafe(monkeypatch):
+    import threading
+
+    from natwin.operations.run import replication_workers
+
+    assert replication_workers(3, 2) == 2
+    assert replication_workers(1, 4) == 1  # never more processes than replications
+    with pytest.raises(ValueError, match="workers"):
+        replication_workers(3, 0)
+    from natwin.operations import run as operations_run
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only this process
+    assert operations_run.idle_cores() == cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 1.0, 1.0, 1.0))  # every core busy elsewhere
+    assert operations_run.idle_cores() == 1
+    assert replication_workers(3) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)  # e.g. a web server's thread
+    other.start()
+    try:
+        assert replication_workers(3) == 1
+    finally:
+        release.set()
+        other.join()
 
 
 def test_default_plant_meets_nameplate_at_a_plausible_oee(plant, plant_year):

@@ -202,3 +202,37 @@ def test_cli_montecarlo_writes_the_uncertainty_section(tmp_path):
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="uncertainty"' in report
     assert "Every draw is counted" in report
+
+
+def test_report_histograms_carry_every_finite_draw_as_counts_not_the_draws(scenario):
+    import json
+    import re
+    from types import SimpleNamespace
+
+    from natwin.report.blocks import Sources
+    from natwin.report.study_sections import HISTOGRAM_BINS, uncertainty_section
+    from natwin.uncertainty import UncertaintyResult
+
+    mc = monte_carlo(scenario, Study(draws=5000, seed=3))
+    result = SimpleNamespace(uncertainty=UncertaintyResult(monte_carlo=mc), kpis={})
+    section = uncertainty_section(result, Sources(result))  # type: ignore[arg-type]
+    assert section is not None
+    html = section.body
+    figures = re.findall(r'Plotly\.newPlot\(\s*"(mc-hist-\d+)",\s*(\[.*?\]),\s*\{', html, flags=re.S)
+    assert figures, "no Monte Carlo histogram in the section"
+    for div, data in figures:
+        key = ("npv_cny", "cost_cny_per_t", "irr_project_after_tax", "payback_years", "co2_kg_per_kwh")
+        trace = json.loads(data)[0]
+        values = np.asarray(mc.outputs[[k for k in key if k in mc.outputs][int(div.rsplit("-", 1)[1])]])
+        counts = _plotly_array(trace["y"])
+        assert len(counts) == HISTOGRAM_BINS  # counts, not 5,000 draws
+        assert counts.sum() == np.count_nonzero(np.isfinite(values))  # no draw left out
+
+
+def _plotly_array(data):
+    """A plotly JSON array: a list, or a typed array {"dtype", "bdata" (base64)}."""
+    import base64
+
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+    return np.asarray(data)

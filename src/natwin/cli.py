@@ -558,7 +558,14 @@ def montecarlo(
 
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.uncertainty import SCENARIO_PATHS, UncertaintyResult, load_study, monte_carlo, parameter_space
+    from natwin.uncertainty import (
+        SCENARIO_PATHS,
+        UncertaintyResult,
+        load_study,
+        monte_carlo,
+        parameter_space,
+        share_run,
+    )
 
     loaded = _load(scenario, data, as_of)
     if list_inputs:
@@ -571,6 +578,7 @@ def montecarlo(
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None, draws=draws, seed=seed))
     with _fresh_energy(no_cache):
         result = _guard(lambda: run_pipeline(loaded))
+    share_run(result)  # the draws centre on this run's links: no second pipeline run
     start = time.perf_counter()
     with console.status(
         f"{chosen.draws:,} draws of {len(chosen.inputs) or 'the default'} uncertain inputs..."
@@ -646,7 +654,7 @@ def sensitivity(
 
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
     from natwin.pipeline import run as run_pipeline
-    from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity
+    from natwin.uncertainty import UncertaintyResult, load_study, run_sensitivity, share_run
 
     if method not in ("tornado", "morris", "sobol", "all"):
         _fail(InputError([Problem("--method", method, "tornado, morris, sobol or all")], "options"))
@@ -654,6 +662,7 @@ def sensitivity(
     chosen = _guard(lambda: load_study(loaded, str(study) if study else None))
     with _fresh_energy(no_cache):
         result = _guard(lambda: run_pipeline(loaded))
+    share_run(result)  # the analyses centre on this run's links: no second pipeline run
     kpis = tuple(outputs or ("npv_cny", "cost_cny_per_t", "co2_kg_per_kwh"))
     missing = [k for k in kpis if k not in result.kpis]
     if missing:

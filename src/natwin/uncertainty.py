@@ -47,7 +47,7 @@ from natwin.economics import economic_inputs, is_indexed
 from natwin.errors import InputError, Problem
 from natwin.kpis import find
 from natwin.parameters import Parameter
-from natwin.pipeline import run
+from natwin.pipeline import RunResult, run
 from natwin.scenario import Scenario, validation_problems
 from natwin.settings.prices import price_table_at
 from natwin.settings.sections import PARAMETER_SECTIONS, finance_table
@@ -233,6 +233,16 @@ def timeline(scenario: Scenario) -> SiteLinks:
     if scenario.hash not in _LINKS:
         _LINKS[scenario.hash] = run(scenario, simulate=scenario.energy.enabled).links
     return _LINKS[scenario.hash]
+
+
+def share_run(result: RunResult) -> None:
+    """Let the draws use the links of a pipeline run already made on the same scenario.
+
+    The links are the run's (the schedule, and the energy system's tariff and supply shares),
+    so a command that runs the pipeline for its report (``natwin montecarlo``, ``natwin
+    sensitivity``) hands its run over instead of :func:`timeline` running the pipeline (and the
+    simulated plant year) a second time. Keyed by the run's scenario hash."""
+    _LINKS[result.scenario_hash] = result.links
 
 
 @datadirs.scenario_scoped

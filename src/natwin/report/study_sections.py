@@ -233,9 +233,21 @@ def _ramp_up_figure(plan: Any, sources: Sources) -> str:
 # --------------------------------------------------------------------------- uncertainty
 
 
-def _histogram(values: np.ndarray, title: str, div: str) -> str:
-    finite = values[np.isfinite(values)]
-    fig = go.Figure(go.Histogram(x=finite, nbinsx=60, marker_color="#4c78a8", name=title))
+def _histogram(counts: np.ndarray, edges: np.ndarray, finite: np.ndarray, title: str, div: str) -> str:
+    """Bars of draws per bin (binned here, :meth:`MonteCarloResult.histogram`: the report carries
+    the counts, not every draw), with the P10, P50 and P90 of the ``finite`` draws as lines."""
+    fig = go.Figure(
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts,
+            width=np.abs(np.diff(edges)),
+            marker_color="#4c78a8",
+            name=title,
+            hovertemplate="%{x:.4g}: %{y:,} draws<extra></extra>",
+        )
+    )
+    fig.update_layout(bargap=0)
+    fig.update_yaxes(title="draws")
     q = np.percentile(finite, [10, 50, 90]) if finite.size else []
     for p, v in zip(("P10", "P50", "P90"), q, strict=False):
         fig.add_vline(
@@ -387,6 +399,10 @@ def _monte_carlo_table(mc: Any) -> str:
     )
 
 
+#: Bins of the Monte Carlo histograms in the report.
+HISTOGRAM_BINS = 60
+
+
 def _monte_carlo_figures(mc: Any) -> list[str]:
     """Histogram and S-curve of the headline KPIs; the caption says how many draws lie outside."""
     # lazy: the report imports the Monte Carlo machinery only when a study is shown
@@ -405,9 +421,11 @@ def _monte_carlo_figures(mc: Any) -> list[str]:
             else " Every draw has a finite value."
         )
         below = outside if kind == "irr" else 0
+        counts, edges = mc.histogram(key, HISTOGRAM_BINS)
         parts.append(
             figure_block(
-                _histogram(shown, title, f"mc-hist-{i}") + _s_curve(shown, f"{title}: S-curve", f"mc-s-{i}", below),
+                _histogram(counts, edges * kpi(key).scale, shown[np.isfinite(shown)], title, f"mc-hist-{i}")
+                + _s_curve(shown, f"{title}: S-curve", f"mc-s-{i}", below),
                 f"Distribution and S-curve of {esc(title)}.{esc(note)}",
             )
         )
