@@ -89,7 +89,9 @@ def test_default_expansion_is_sized_on_typical_days_and_operated_hourly(inputs, 
     monkeypatch.setattr(stage, "build_design", counted)
     small = dataclasses.replace(
         inputs,
-        settings=inputs.settings.model_copy(update={"typical_days": 8, "cost_curve_targets": (0.8, 0.9)}),
+        settings=inputs.settings.model_copy(
+            update={"typical_days": 8, "cost_curve_targets": (0.8, 0.9), "cost_curve_resolution_h": None}
+        ),
     )
     result = stage.run_inputs(small)
     assert len(builds) == 1  # the design and the whole cost curve share one model
@@ -111,10 +113,8 @@ def test_unreachable_curve_point_is_flagged_not_raised(inputs):
     limited = dataclasses.replace(
         inputs, settings=inputs.settings.model_copy(update={"pv_max_mw": 1.0, "wind_max_mw": 0.5})
     )
-    points = stage.cost_curve(
-        dataclasses.replace(limited, settings=limited.settings.model_copy(update={"typical_days": 6})),
-        (0.99,),
-    )
+    settings = limited.settings.model_copy(update={"typical_days": 6, "cost_curve_resolution_h": None})
+    points = stage.cost_curve(dataclasses.replace(limited, settings=settings), (0.99,))
     assert points[0].feasible
     assert not points[1].feasible
     assert np.isnan(points[1].annual_cost_cny)

@@ -73,8 +73,9 @@ def run_inputs(inputs: EnergyInputs, with_curve: bool = True) -> EnergyResult:
     """Solve prepared inputs (and the cost curve in expansion mode when ``with_curve``).
 
     An expansion without ``time_resolution_h`` is sized on typical days
-    (:mod:`natwin.energy.design`) and its design operated hour by hour; the cost curve then
-    re-solves the same typical-day model for each target. With ``time_resolution_h`` set, the
+    (:mod:`natwin.energy.design`) and its design operated hour by hour; the cost curve is
+    solved on ``cost_curve_resolution_h`` blocks, or, when that is None, as re-solves of the same
+    typical-day model. With ``time_resolution_h`` set, the
     expansion is solved on blocks of that many hours (1 = the exact full year).
     """
     settings = inputs.settings
