@@ -5,6 +5,14 @@ Run on demand (never inside the test suite), one full-year solve at a time:
     .venv/bin/python benchmarks/bench_energy.py            # fast path vs PyPSA defaults
     .venv/bin/python benchmarks/bench_energy.py --ipm      # also HiGHS IPX without crossover
     .venv/bin/python benchmarks/bench_energy.py --aggregation 2 3 6   # error of coarser steps
+    .venv/bin/python benchmarks/bench_energy.py --typical-days 16 32 48 64   # shipped scenarios
+
+``--typical-days`` solves, for every shipped scenario (src/natwin/data/scenarios/*.toml, on the
+energy inputs the pipeline builds, with the simulated load), the exact 8,760-hour expansion
+once, then for each number of typical days the design LP (natwin.energy.design: build, solve)
+and the hourly operation of its design (the figure the run reports), and prints the gap of that
+operation's annual cost to the full-year optimum, and the time of the two cost-curve re-solves
+(80 and 90 % hourly CFE) on the same model.
 
 The same network (same components, costs and extra constraints) is solved
 
@@ -20,12 +28,14 @@ Each is split into model building (network, linopy model, extra constraints) and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import time
 
 import numpy as np
 
 import natwin
+from natwin import catalog
 from natwin.energy import EnergySettings, build_inputs
 from natwin.energy import network as nw
 
@@ -68,6 +78,69 @@ def _line(label: str, r: dict[str, float]) -> str:
     )
 
 
+def _scenario_inputs() -> dict[str, object]:
+    """The energy inputs the pipeline builds for each shipped scenario (simulated load)."""
+    from natwin import pipeline
+
+    captured: dict[str, object] = {}
+
+    class _CapturedError(Exception):
+        pass
+
+    def capture(inputs: object) -> None:
+        raise _CapturedError(inputs)
+
+    real = pipeline.energy_cache.solve
+    pipeline.energy_cache.solve = capture  # type: ignore[assignment]
+    try:
+        for path in sorted(catalog.data_path("scenarios").glob("*.toml")):
+            try:
+                natwin.run(natwin.load_scenario(path))
+            except _CapturedError as got:
+                captured[path.stem] = got.args[0]
+    finally:
+        pipeline.energy_cache.solve = real  # type: ignore[assignment]
+    return captured
+
+
+def typical_days_table(counts: tuple[int, ...]) -> list[dict[str, float | str]]:
+    """Typical days vs design time vs the hourly-operated design's gap to the full-year optimum."""
+    from natwin.energy import stage
+    from natwin.energy.design import build_design
+    from natwin.energy.results import summarise
+
+    rows: list[dict[str, float | str]] = []
+    for name, inputs in _scenario_inputs().items():
+        inputs = dataclasses.replace(inputs, settings=inputs.settings.model_copy(update={"cost_curve_targets": ()}))
+        start = time.perf_counter()
+        exact = nw.solve(inputs, nw.Target(), hours=1)
+        optimum = summarise(inputs, exact, nw.Target()).annual_cost_cny
+        print(f"{name}: full-year optimum {optimum / 1e6:.4f} M CNY/yr in {time.perf_counter() - start:.1f} s")
+        for count in counts:
+            with nw.quiet():
+                model = build_design(inputs, count)
+            design = model.solve(nw.Target())
+            operated = stage._operate(inputs, design.capacities, design.annual_cost_cny, "", nw.Target())
+            curve = [model.solve(nw.Target("cfe_hourly", x)).solve_seconds for x in (0.8, 0.9)]
+            row = {
+                "scenario": name,
+                "days": count,
+                "build_s": model.build_seconds,
+                "solve_s": design.solve_seconds,
+                "curve_s": sum(curve),
+                "operate_s": operated.build_seconds + operated.solve_seconds,
+                "gap": operated.annual_cost_cny / optimum - 1,
+                "estimate_gap": design.annual_cost_cny / optimum - 1,
+            }
+            rows.append(row)
+            print(
+                f"  {count:3d} days: build {row['build_s']:.2f} s, solve {row['solve_s']:.2f} s, "
+                f"curve re-solves {row['curve_s']:.2f} s, hourly operation {row['operate_s']:.2f} s; "
+                f"operated cost {row['gap']:+.3%} to the optimum (design estimate {row['estimate_gap']:+.2%})"
+            )
+    return rows
+
+
 def main(ipm: bool = False, aggregation: tuple[int, ...] = ()) -> dict[str, dict[str, float]]:
     scenario = natwin.load_scenario()
     result = natwin.run(scenario)
@@ -100,5 +173,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ipm", action="store_true", help="also time HiGHS IPX without crossover")
     parser.add_argument("--aggregation", type=int, nargs="*", default=(), help="block lengths [h] to compare")
+    parser.add_argument("--typical-days", type=int, nargs="*", default=(), help="typical days to compare")
     args = parser.parse_args()
-    main(args.ipm, tuple(args.aggregation))
+    if args.typical_days:
+        typical_days_table(tuple(args.typical_days))
+    else:
+        main(args.ipm, tuple(args.aggregation))

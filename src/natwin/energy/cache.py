@@ -59,7 +59,7 @@ from natwin.version import __version__
 log = logging.getLogger(__name__)
 
 #: Version of the key and of the file layout; raise it when either changes meaning.
-SCHEMA = 1
+SCHEMA = 2
 #: Environment variable naming the cache folder (tests point it at a temporary folder).
 ENV_DIR = "NATWIN_CACHE"
 #: Environment variable that makes every solve fresh (``1``, ``true`` or ``yes``).

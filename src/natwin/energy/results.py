@@ -112,6 +112,7 @@ class EnergyResult:
     notes: tuple[str, ...] = ()
     aggregation_gap: float | None = None  # (hourly operation - aggregated) / aggregated annual cost [-]
     sized_annual_cost_cny: float | None = None  # the aggregated solve's annual cost [CNY/yr]
+    design_periods: int | None = None  # typical days the design was sized on (None: blocks or hourly)
 
     @property
     def meets_park_threshold(self) -> bool:

@@ -8,10 +8,11 @@ stage has always imported.
 from natwin.settings.energy import (
     RESOLUTIONS,
     TECHNOLOGIES,
+    TYPICAL_DAYS,
     EnergySettings,
     Target,
     Technology,
     parameter_table,
 )
 
-__all__ = ["RESOLUTIONS", "TECHNOLOGIES", "EnergySettings", "Target", "Technology", "parameter_table"]
+__all__ = ["RESOLUTIONS", "TECHNOLOGIES", "TYPICAL_DAYS", "EnergySettings", "Target", "Technology", "parameter_table"]
