@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import logging
@@ -167,6 +168,11 @@ class JobManager:
         self._messages: Any = self._context.Queue()
         self._writes: queue_module.Queue[tuple[str, str, dict[str, Any]] | None] = queue_module.Queue()
         self._executor: ProcessPoolExecutor | None = None
+        # jobs wait here, not in the executor: ProcessPoolExecutor moves a submitted call into its
+        # call queue (and marks its future running) before a process is free, where it can no
+        # longer be cancelled; at most ``workers`` jobs are handed to the pool at a time
+        self._waiting: collections.deque[tuple[Job, str, dict[str, Any], Path]] = collections.deque()
+        self._handed: set[str] = set()
         self._closed = False
         self.clock = StageClock()
         (self.files_dir / "runs").mkdir(parents=True, exist_ok=True)
@@ -201,6 +207,9 @@ class JobManager:
                 return
             self._closed = True
             executor, self._executor = self._executor, None
+            for job, *_ in self._waiting:  # never handed to a process
+                self._finish(job, "cancelled", "the server stopped before it started")
+            self._waiting.clear()
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
             for process in list((getattr(executor, "_processes", None) or {}).values()):
@@ -237,8 +246,17 @@ class JobManager:
             self._check_room()
             self._jobs[job.id] = job
             self._forget_old()
-            job.future = self._submit_to_pool(job, kind, request, self.files_dir / "work" / job.id)
+            self._waiting.append((job, kind, request, self.files_dir / "work" / job.id))
+            self._dispatch()
         return job
+
+    def _dispatch(self) -> None:
+        """Hand waiting jobs to the pool while fewer than ``workers`` are there (holds the lock)."""
+        with self._lock:
+            while self._waiting and len(self._handed) < self.workers and not self._closed:
+                job, kind, request, out_dir = self._waiting.popleft()
+                self._handed.add(job.id)
+                job.future = self._submit_to_pool(job, kind, request, out_dir)
 
     def _check_room(self) -> None:
         with self._lock:
@@ -260,6 +278,9 @@ class JobManager:
 
     def _future_done(self, job_id: str, future: Future[Any]) -> None:
         """A future ended: normally the worker's "finished"/"failed" message does the work."""
+        with self._lock:
+            self._handed.discard(job_id)
+            self._dispatch()
         if future.cancelled():
             return
         exc = future.exception()
@@ -330,8 +351,14 @@ class JobManager:
             job = self._jobs.get(job_id)
             if job is None:
                 return None
-            if job.status == "queued" and job.future is not None and job.future.cancel():
+            waiting = next((w for w in self._waiting if w[0].id == job_id), None)
+            if job.status == "queued" and waiting is not None:
+                self._waiting.remove(waiting)
                 self._finish(job, "cancelled", "cancelled before it started")
+            elif job.status == "queued" and job.future is not None and job.future.cancel():
+                self._handed.discard(job_id)
+                self._finish(job, "cancelled", "cancelled before it started")
+                self._dispatch()
             return job
 
     def counts(self) -> dict[str, int]:
