@@ -813,7 +813,7 @@ def energy_command(
         float | None, typer.Option(help="Share in [0, 1], or tCO2/yr for co2_cap.")
     ] = None,
     resolution: Annotated[
-        int | None, typer.Option(help="Time resolution of the sizing solve [h]: 1, 2, 3, 4, 6, 8, 12 or 24.")
+        int | None, typer.Option(help="Size on time blocks of this many hours (1, 2, 3, 4, 6, 8, 12 or 24) instead of the default 48 typical days.")
     ] = None,
     cost_curve: Annotated[
         list[float] | None,
@@ -854,7 +854,7 @@ def energy_command(
 def _print_energy(e: EnergyResult) -> None:
     """The energy system's capacities, KPIs, notes and cost curve on the console."""
     table = Table(
-        title=f"Site energy system ({e.mode}, {e.resolution_h}-h sizing, target {e.target.kind} {e.target.value:g})"
+        title=f"Site energy system ({e.mode}, {_sizing_basis(e)}, target {e.target.kind} {e.target.value:g})"
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -1059,6 +1059,12 @@ def _print_route(route_id: str) -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _sizing_basis(energy: Any) -> str:
+    """How the energy system was sized: on typical days or on time blocks of some hours."""
+    days = getattr(energy, "design_periods", None)
+    return f"sized on {days} typical days" if days else f"{energy.resolution_h}-h sizing"
 
 
 #: The KPIs of the run summary, in order (labels, units and formats from the KPI registry).
