@@ -50,6 +50,7 @@ from natwin.energy.inputs import capital_recovery_factor
 from natwin.numbers import first_draw
 from natwin.parameters import Values
 from natwin.settings.sections import carbon_table, price_table
+from natwin.utilities import steam_supplied_per_delivered
 
 if TYPE_CHECKING:
     from natwin.carbon import CarbonResult
@@ -249,7 +250,8 @@ def steam_share_needed(
     above 1 if electrifying all of it is not enough (fuel CO2 remains). [-]
 
     Units: CO2 [kg/yr], heat [MJ/yr], tce [tce/yr], threshold [tCO2/tce], factors [kgce/kWh],
-    [kgce/MJ], efficiency [-]. For the default plant's figures (no fuel, 2.57 kt/yr steam CO2):
+    [kgce/MJ], efficiency [-]. An illustration (no fuel, 2.57 kt/yr of steam CO2 from 23.4 TJ of
+    heat, 9,490 tce: the default plant's figures before steam was counted as supplied):
 
     >>> round(steam_share_needed(0.0, 2.570865e6, 23.3715e6, 9490.05, 0.20, 0.1229, 0.03412, 0.98), 4)
     0.2614
@@ -284,7 +286,9 @@ def _prices(scenario: Scenario, tariff: float | None) -> _Prices:
     energy = Values(energy_table(), scenario.energy.parameters)
     carbon = Values(carbon_table(), {k: v for k, v in scenario.carbon.items() if k in carbon_table()})
     electricity = float(prices("utility.electricity")) if tariff is None else tariff
-    steam = float(prices("utility.steam")) / float(prices("utility.steam_heat_mj_per_t"))
+    # per MJ of the steam's heat as supplied, the basis of the carbon "heat" line it is applied to
+    delivered_mj_per_t = float(prices("utility.steam_heat_mj_per_t"))
+    steam = float(prices("utility.steam")) / (delivered_mj_per_t * steam_supplied_per_delivered())
     crf = capital_recovery_factor(
         float(energy("finance.discount_rate")), float(carbon("zero_carbon_park.electrode_boiler_life_years"))
     )
