@@ -17,8 +17,6 @@ and ``results.json`` (the run and every draw's statistics).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -27,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_startup import ROOT, _env, export
+from bench_startup import ROOT, env_for, export, session_line
 
 
 def timed_command(src: Path, out: Path, cache: Path, draws: int) -> tuple[float, float]:
@@ -35,7 +33,7 @@ def timed_command(src: Path, out: Path, cache: Path, draws: int) -> tuple[float,
     args = [sys.executable, "-m", "natwin", "montecarlo", "--draws", str(draws), "--out", str(out)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(args, env=_env(src, NATWIN_CACHE=str(cache)), check=True, capture_output=True)
+    subprocess.run(args, env=env_for(src, NATWIN_CACHE=str(cache)), check=True, capture_output=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -47,11 +45,7 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def main(baseline: str = "main", runs: int = 3, draws: int = 100_000) -> dict[str, float]:
-    load = os.getloadavg()
-    print(
-        f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, "
-        f"load {load[0]:.1f}, baseline {baseline}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-    )
+    print(session_line(baseline))
     with tempfile.TemporaryDirectory(prefix="natwin-bench-mc-") as tmp:
         scratch = Path(tmp)
         trees = {"baseline": export(baseline, scratch / "baseline"), "new": ROOT / "src"}

@@ -57,9 +57,19 @@ def export(revision: str, folder: Path) -> Path:
     return folder / "src"
 
 
-def _env(src: Path, **extra: str) -> dict[str, str]:
+def env_for(src: Path, **extra: str) -> dict[str, str]:
+    """The environment of a command on ``src``: PYTHONPATH set, no inherited cache settings."""
     env = {k: v for k, v in os.environ.items() if k not in ("NATWIN_NO_CACHE", "NATWIN_CACHE")}
     return {**env, "PYTHONPATH": str(src), **extra}
+
+
+def session_line(baseline: str) -> str:
+    """Python, machine, cores, load, baseline revision and time: the header of a measurement."""
+    load = os.getloadavg()[0]
+    return (
+        f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"load {load:.1f}, baseline {baseline}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
@@ -77,7 +87,7 @@ def import_time(src: Path) -> tuple[float, list[str]]:
     )
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", probe],
-        env=_env(src),
+        env=env_for(src),
         check=True,
         capture_output=True,
         text=True,
@@ -103,7 +113,7 @@ def startup(trees: dict[str, Path], repeat: int) -> dict[str, dict[str, float]]:
             seconds, heavy[name] = import_time(src)
             samples[name].setdefault("import_cli_s", []).append(seconds)
             for label, args in commands.items():
-                samples[name].setdefault(f"{label}_s", []).append(timed([sys.executable, *args], _env(src)))
+                samples[name].setdefault(f"{label}_s", []).append(timed([sys.executable, *args], env_for(src)))
     for name in trees:
         print(f"{name:<9} heavy packages after `import natwin.cli`: {', '.join(heavy[name]) or 'none'}")
     return {name: {k: statistics.median(v) for k, v in s.items()} for name, s in samples.items()}
@@ -115,7 +125,7 @@ def run_times(trees: dict[str, Path], runs: int, scratch: Path) -> dict[str, dic
     for i in range(runs):
         for name, src in trees.items():
             cache = scratch / f"cache-{name}-{i}"
-            env = _env(src, NATWIN_CACHE=str(cache), NATWIN_STORE=str(scratch / "runs.duckdb"))
+            env = env_for(src, NATWIN_CACHE=str(cache), NATWIN_STORE=str(scratch / "runs.duckdb"))
             args = [sys.executable, "-m", "natwin", "run", "--no-store", "--out", str(scratch / f"out-{name}")]
             out[name]["run_cold_s"].append(timed(args, env))
             out[name]["run_warm_s"].append(timed(args, env))
@@ -130,11 +140,7 @@ def report(figures: dict[str, dict[str, float]]) -> None:
 
 
 def main(baseline: str = DEFAULT_BASELINE, repeat: int = 5, runs: int = 1) -> dict[str, dict[str, float]]:
-    load = os.getloadavg()
-    print(
-        f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, "
-        f"load {load[0]:.1f}, baseline {baseline}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-    )
+    print(session_line(baseline))
     with tempfile.TemporaryDirectory(prefix="natwin-bench-") as tmp:
         scratch = Path(tmp)
         trees = {"baseline": export(baseline, scratch / "baseline"), "new": ROOT / "src"}

@@ -226,3 +226,24 @@ def test_nominal_draw_reproduces_the_run_break_even(default_scenario, default_re
     draw = evaluate(default_scenario, nominal, 1, plan=default_result.links, breakeven=True)
     for key in breakeven.KPIS:
         assert draw[key][0] == pytest.approx(default_result.kpis[key], rel=1e-9, nan_ok=True), key
+
+
+def test_every_chunk_of_a_study_solves_for_the_raw_material_the_first_chose(monkeypatch):
+    """Two raw materials close in cost: the chunk that ranks them the other way still names the
+    first chunk's (or the run's) line, so Monte Carlo break-even prices never mix materials."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(breakeven, "_CHOSEN", {})
+    scenario = SimpleNamespace(hash="close-call")
+
+    def opex(ni: float, mn: float) -> Any:
+        lines = [
+            SimpleNamespace(name="raw_material.NiSO4", group="raw_materials", cny_per_year=np.array([ni])),
+            SimpleNamespace(name="raw_material.MnSO4", group="raw_materials", cny_per_year=np.array([mn])),
+        ]
+        return SimpleNamespace(lines=lines)
+
+    assert breakeven.largest_raw_material(scenario, opex(101.0, 100.0)).name == "raw_material.NiSO4"
+    assert breakeven.largest_raw_material(scenario, opex(99.0, 100.0)).name == "raw_material.NiSO4"
+    other = SimpleNamespace(hash="another scenario")
+    assert breakeven.largest_raw_material(other, opex(99.0, 100.0)).name == "raw_material.MnSO4"

@@ -7,6 +7,7 @@ run's own value) must reproduce the run KPI by KPI.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -111,5 +112,10 @@ def test_a_shared_run_spares_the_study_a_second_pipeline_run(monkeypatch, defaul
     monkeypatch.setattr(uncertainty, "run", second_run)
     with pytest.raises(AssertionError, match="again"):
         timeline(default_result.scenario)  # without a shared run the study runs the pipeline
+    unsimulated = dataclasses.replace(default_result, operations=None)  # energy on the balance's load
+    assert unsimulated.scenario.energy.enabled
+    uncertainty.share_run(unsimulated)
+    with pytest.raises(AssertionError, match="again"):
+        timeline(default_result.scenario)  # other links than the study's: not shared
     uncertainty.share_run(default_result)
     assert timeline(default_result.scenario) is default_result.links

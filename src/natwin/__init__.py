@@ -12,9 +12,10 @@ load on first use of ``natwin.run``, ``natwin.RunResult`` or the scenario names,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from natwin.errors import BalanceError, DataError, InputError, NatwinError, Problem
+from natwin.lazy import lazy_attributes
 from natwin.version import __version__
 
 if TYPE_CHECKING:
@@ -44,10 +45,4 @@ _LAZY = {
     "parse_scenario": "natwin.scenario",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'natwin' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

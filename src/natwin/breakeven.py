@@ -47,6 +47,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from natwin.core import SteadyState, money
 from natwin.economics import OpexLine, OpexResult, economic_inputs
+from natwin.numbers import first_draw
 from natwin.scenario import Scenario
 
 Array = NDArray[np.float64]
@@ -230,15 +231,32 @@ def price_key(scenario: Scenario) -> str:
     return f"product.{scenario.plant.chemistry}"
 
 
-def largest_raw_material(opex: OpexResult) -> OpexLine | None:
-    """The raw-material line with the largest cost (mean over draws), or None."""
-    lines = [line for line in opex.lines if line.group == "raw_materials"]
-    return max(lines, key=lambda line: float(np.mean(line.cny_per_year)), default=None)
+#: The line each scenario's break-even and cost share name, by (scenario hash, kind): chosen by the
+#: first evaluation (the run's nominal draw, or a study's first chunk) and kept, so that every
+#: chunk of a Monte Carlo solves for the same raw material even when two lines are close.
+_CHOSEN: dict[tuple[str, str], str] = {}
 
 
-def largest_cost_line(opex: OpexResult) -> OpexLine:
-    """The operating-cost line with the largest cost (mean over draws)."""
-    return max(opex.lines, key=lambda line: float(np.mean(line.cny_per_year)))
+def _largest(scenario: Scenario, kind: str, lines: list[OpexLine]) -> OpexLine | None:
+    """The line of ``lines`` with the largest cost (mean over draws), fixed per scenario."""
+    if not lines:
+        return None
+    name = _CHOSEN.setdefault(
+        (scenario.hash, kind), max(lines, key=lambda line: float(np.mean(line.cny_per_year))).name
+    )
+    return next((line for line in lines if line.name == name), lines[0])
+
+
+def largest_raw_material(scenario: Scenario, opex: OpexResult) -> OpexLine | None:
+    """The raw-material line with the largest cost (mean over draws, chosen once per scenario)."""
+    return _largest(scenario, "raw_material", [line for line in opex.lines if line.group == "raw_materials"])
+
+
+def largest_cost_line(scenario: Scenario, opex: OpexResult) -> OpexLine:
+    """The operating-cost line with the largest cost (mean over draws, chosen once per scenario)."""
+    line = _largest(scenario, "cost", list(opex.lines))
+    assert line is not None, "an operating cost has lines"
+    return line
 
 
 def npv_of_price(scenario: Scenario, state: SteadyState, key: str) -> Callable[[Array], Array]:
@@ -270,7 +288,7 @@ def break_even(scenario: Scenario, state: SteadyState) -> BreakEven:
     current = np.broadcast_to(np.asarray(state.economics.selling_price_cny_per_t, dtype=float), (n,))
     price = solve_npv_zero(npv_of_price(scenario, state, price_key(scenario)), np.zeros(n), current * PRICE_RANGE_FACTOR)
     vat = np.broadcast_to(economic_inputs(scenario, state.design.draws.money(), n).finance("vat.goods"), (n,))
-    line = largest_raw_material(opex)
+    line = largest_raw_material(scenario, opex)
     if line is None or line.price is None:
         raw = Root(np.full(n, np.nan), np.full(n, ROOT_FLAT, dtype=np.int8))
         formula = ""
@@ -294,22 +312,22 @@ def break_even(scenario: Scenario, state: SteadyState) -> BreakEven:
     )
 
 
-def cost_share(state: SteadyState) -> Array:
+def cost_share(scenario: Scenario, state: SteadyState) -> Array:
     """The largest operating-cost line's share of the operating cost (full load). [-]"""
     opex = state.opex
-    return np.asarray(largest_cost_line(opex).cny_per_year / opex.total_cny_per_year, dtype=float)
+    return np.asarray(largest_cost_line(scenario, opex).cny_per_year / opex.total_cny_per_year, dtype=float)
 
 
 def kpi_hook(scenario: Scenario, state: SteadyState) -> dict[str, Array]:
     """The break-even KPIs for :func:`natwin.core.account` (``extra_kpis``)."""
-    return break_even(scenario, state).kpi_arrays() | {"largest_cost_share": cost_share(state)}
+    return break_even(scenario, state).kpi_arrays() | {"largest_cost_share": cost_share(scenario, state)}
 
 
 def run_kpis(scenario: Scenario, state: SteadyState) -> dict[str, Any]:
     """The break-even KPIs of a one-draw run, with the statuses and the solved raw material."""
     figures = break_even(scenario, state)
     out: dict[str, Any] = {k: float(v[0]) for k, v in figures.kpi_arrays().items()}
-    out["largest_cost_share"] = float(cost_share(state)[0])
+    out["largest_cost_share"] = float(cost_share(scenario, state)[0])
     out["breakeven_raw_material"] = figures.raw_material
     for figure in ("price", "raw_material", "utilisation"):
         out[f"breakeven_{figure}_status"] = figures.message(figure)
@@ -353,9 +371,9 @@ def verdict(scenario: Scenario, state: SteadyState, kpis: Mapping[str, Any]) -> 
     ``not_viable`` when NPV < 0."""
     npv = float(state.economics.npv_cny[0])
     rate = float(state.economics.discount_rate[0])
-    current = float(np.asarray(state.economics.selling_price_cny_per_t).reshape(-1)[0])
+    current = first_draw(state.economics.selling_price_cny_per_t)
     target = float(kpis["breakeven_price_cny_per_t"])
-    line = largest_cost_line(state.opex)
+    line = largest_cost_line(scenario, state.opex)
     share = float(kpis["largest_cost_share"])
     status: Status = "viable" if npv >= 0 else "not_viable"
     if np.isfinite(target) and abs(target - current) <= MARGINAL_PRICE_BAND * current:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar, cast
@@ -160,20 +159,16 @@ NoCacheOption = Annotated[
 
 @contextlib.contextmanager
 def _fresh_energy(no_cache: bool) -> Iterator[None]:
-    """With ``no_cache``, set ``NATWIN_NO_CACHE=1`` until the block ends: every energy solve of
-    the command, and of the worker processes it starts (a sweep's), runs again."""
+    """With ``no_cache``, every energy solve of the command, and of the worker processes it starts
+    (a sweep's), runs again (:func:`natwin.energy.cache.refreshing`)."""
     if not no_cache:
         yield
         return
-    before = os.environ.get("NATWIN_NO_CACHE")
-    os.environ["NATWIN_NO_CACHE"] = "1"
-    try:
+    # lazy: the cache module loads the energy stage, which --help and validate must not pay for
+    from natwin.energy.cache import refreshing
+
+    with refreshing():
         yield
-    finally:
-        if before is None:
-            os.environ.pop("NATWIN_NO_CACHE", None)
-        else:
-            os.environ["NATWIN_NO_CACHE"] = before
 
 
 @app.command()

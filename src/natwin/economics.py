@@ -48,6 +48,7 @@ from natwin import catalog
 from natwin.chemistry import ProductProperties, product_properties
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.errors import InputError, Problem
+from natwin.numbers import first_draw
 from natwin.parameters import Values, check_values
 from natwin.settings.prices import PriceDates, price_date, price_table_at
 from natwin.settings.sections import finance_table
@@ -484,19 +485,15 @@ def used_prices(opex: OpexResult) -> dict[str, float]:
     or, when indexed, its processing fee; raw materials, by-products, utilities, purchased gases."""
     chem = opex.chemistry
     out = (
-        {f"fee.{chem}": _first(opex.fee_cny_per_t)}
+        {f"fee.{chem}": first_draw(opex.fee_cny_per_t)}
         if opex.fee_cny_per_t is not None
-        else {f"product.{chem}": _first(opex.selling_price_cny_per_t)}
+        else {f"product.{chem}": first_draw(opex.selling_price_cny_per_t)}
     )
     for line in opex.lines:
         key = line_price_key(line)
         if key is not None and line.price is not None:
-            out[key] = _first(line.price)
+            out[key] = first_draw(line.price)
     return out
-
-
-def _first(values: ArrayLike) -> float:
-    return float(np.ravel(np.asarray(values, dtype=float))[0])
 
 
 def price_dates(scenario: Scenario, opex: OpexResult, run_date: dt.date) -> PriceDates:

@@ -1050,7 +1050,6 @@ def power_fit(
     scenario: Scenario,
     balance: Balance,
     equipment: EquipmentResult,
-    overrides: Mapping[str, ArrayLike] | None = None,
 ) -> list[PowerFit]:
     """Each route unit's electricity (balance) against its installed power, and the site's.
 
@@ -1061,7 +1060,7 @@ def power_fit(
     and the building services (production floor area x ``capex.building.services_w_per_m2``),
     over the plant's operating hours. Units without electricity and power are left out.
     """
-    v, n = _values(scenario, overrides, max(balance.n, equipment.n), "equipment overrides")
+    v, n = _values(scenario, None, max(balance.n, equipment.n), "equipment overrides")
     hours_plant = scenario.plant.operating_hours_per_year
     fits: list[PowerFit] = []
     site_kw, site_low, site_high = np.zeros(n), np.zeros(n), np.zeros(n)

@@ -241,8 +241,11 @@ def share_run(result: RunResult) -> None:
     The links are the run's (the schedule, and the energy system's tariff and supply shares),
     so a command that runs the pipeline for its report (``natwin montecarlo``, ``natwin
     sensitivity``) hands its run over instead of :func:`timeline` running the pipeline (and the
-    simulated plant year) a second time. Keyed by the run's scenario hash."""
-    _LINKS[result.scenario_hash] = result.links
+    simulated plant year) a second time. Keyed by the run's scenario hash. A run whose energy
+    system met the balance's load instead of the simulated one (simulation off) has other links
+    than :func:`timeline` would make, and is not shared."""
+    if result.operations is not None or not result.scenario.energy.enabled:
+        _LINKS[result.scenario_hash] = result.links
 
 
 @datadirs.scenario_scoped

@@ -15,9 +15,10 @@ Importing this package is light; PyPSA and pvlib load when a solve runs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from natwin.energy.settings import TECHNOLOGIES, EnergySettings, parameter_table
+from natwin.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from natwin.energy.inputs import EnergyInputs, build_inputs
@@ -52,10 +53,4 @@ _LAZY = {
     "run_inputs": "natwin.energy.stage",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'natwin.energy' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

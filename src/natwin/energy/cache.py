@@ -29,7 +29,6 @@ every process that inherits it (the workers of a sweep).
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import dataclasses
 import functools
 import hashlib
@@ -70,8 +69,10 @@ MAX_ENTRIES = 64
 MEMORY_ENTRIES = 8
 #: Packages whose versions can change a solve's result.
 SOLVER_PACKAGES = ("pypsa", "linopy", "highspy")
+#: Modules outside natwin.energy whose code shapes a stored result (the tce of the energy total,
+#: the meaning of the settings), relative to the natwin package.
+CODE_OUTSIDE = ("utilities.py", "settings/energy.py")
 
-_REFRESH: contextvars.ContextVar[bool] = contextvars.ContextVar("natwin_energy_cache_refresh", default=False)
 _MEMORY: OrderedDict[str, EnergyResult] = OrderedDict()
 _DATACLASSES: dict[str, type] = {"Target": Target, "CostCurvePoint": CostCurvePoint}
 
@@ -84,18 +85,23 @@ def cache_dir() -> Path:
 
 
 def refresh_requested() -> bool:
-    """True inside :func:`refreshing` or when ``$NATWIN_NO_CACHE`` is set to a true value."""
-    return _REFRESH.get() or os.environ.get(ENV_OFF, "").strip().lower() in ("1", "true", "yes")
+    """True when ``$NATWIN_NO_CACHE`` is set to a true value (inside :func:`refreshing`)."""
+    return os.environ.get(ENV_OFF, "").strip().lower() in ("1", "true", "yes")
 
 
 @contextlib.contextmanager
 def refreshing() -> Iterator[None]:
-    """Solve every energy system again inside the block (the cache is written, not read)."""
-    token = _REFRESH.set(True)
+    """Solve every energy system again inside the block (the cache is written, not read): sets
+    ``$NATWIN_NO_CACHE=1`` for the block, so worker processes started in it (a sweep's) follow."""
+    before = os.environ.get(ENV_OFF)
+    os.environ[ENV_OFF] = "1"
     try:
         yield
     finally:
-        _REFRESH.reset(token)
+        if before is None:
+            os.environ.pop(ENV_OFF, None)
+        else:
+            os.environ[ENV_OFF] = before
 
 
 # --------------------------------------------------------------------------- key
@@ -114,9 +120,11 @@ def solver_versions() -> dict[str, str]:
 
 @functools.cache
 def code_digest() -> str:
-    """SHA-256 of the source files of :mod:`natwin.energy` (read once per process)."""
+    """SHA-256 of the source files of :mod:`natwin.energy` and of :data:`CODE_OUTSIDE` (read once
+    per process)."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    package = Path(__file__).parent
+    for path in [*sorted(package.glob("*.py")), *(package.parent / name for name in CODE_OUTSIDE)]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

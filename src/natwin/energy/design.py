@@ -35,7 +35,7 @@ References
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -143,7 +143,6 @@ class DesignModel:
     target_row: int
     process_mwh: float  # process and site-utility electricity on the typical days [MWh/yr]
     build_seconds: float
-    solves: int = field(default=0)
 
     def solve(self, target: Target) -> Design:
         """Set the target row in place and re-solve from the last basis."""
@@ -155,7 +154,6 @@ class DesignModel:
         rhs = _target_rhs(target, self.process_mwh)
         self.highs.changeRowBounds(self.target_row, -highspy.kHighsInf, min(rhs, highspy.kHighsInf))
         self.highs.run()
-        self.solves += 1
         seconds = time.perf_counter() - start
         optimal = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if not optimal:

@@ -175,7 +175,7 @@ def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict
     # lazy: loaded in the worker process when a job runs
     from natwin.report.files import write_run
     from natwin.store import result_payload
-    from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, uncertainty_document
+    from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, share_run, uncertainty_document
 
     scenario = _scenario(request)
     overrides = {"draws": request["draws"], "seed": request.get("seed"), "sampling": request.get("sampling")}
@@ -186,6 +186,7 @@ def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict
     start = time.perf_counter()
     send_preliminary(job_id, scenario)
     result = run_pipeline(scenario, request, job_id)
+    share_run(result)  # the draws centre on this run's links: no second pipeline run
     _send("stage", job_id, {"name": MONTE_CARLO})
     mc = monte_carlo(scenario, study)
     _send("stage", job_id, {"name": REPORT})
