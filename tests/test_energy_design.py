@@ -118,3 +118,44 @@ def test_unreachable_curve_point_is_flagged_not_raised(inputs):
     assert points[0].feasible
     assert not points[1].feasible
     assert np.isnan(points[1].annual_cost_cny)
+
+
+def test_chronological_lp_is_the_pypsa_network_at_full_resolution(pv_battery, pv_battery_optimum):
+    # the same system written twice (PyPSA/linopy and the direct rows): the exact hourly expansion
+    # must reach the same optimum (solver tolerance) and the same capacities
+    own = summarise(pv_battery, design_module.solve_chronological(pv_battery, Target(), hours=1), Target())
+    assert own.annual_cost_cny == pytest.approx(pv_battery_optimum.annual_cost_cny, rel=1e-7)
+    for name in ("pv_mw", "battery_mw", "battery_mwh"):
+        assert own.capacities[name] == pytest.approx(pv_battery_optimum.capacities[name], rel=1e-4, abs=1e-3)
+    assert own.cfe_hourly == pytest.approx(pv_battery_optimum.cfe_hourly, abs=1e-6)
+
+
+@pytest.mark.parametrize("target", [Target(), Target("cfe_hourly", 0.8)])
+def test_block_cost_curve_point_is_the_pypsa_network_on_the_same_blocks(inputs, target):
+    # the whole site (grid with demand charge, PV, wind, battery, chillers, LNG cold, tank) on
+    # 24-hour blocks, sized by both formulations, with and without an hourly-CFE target row
+    reference = summarise(inputs, solve(inputs, target, hours=24), target)
+    own = summarise(inputs, design_module.solve_chronological(inputs, target, hours=24), target)
+    assert own.annual_cost_cny == pytest.approx(reference.annual_cost_cny, rel=1e-7)
+    assert own.cfe_hourly == pytest.approx(reference.cfe_hourly, abs=1e-6)
+    assert own.costs_cny["grid_demand_charge"] == pytest.approx(reference.costs_cny["grid_demand_charge"], rel=1e-6)
+
+
+def test_operation_at_fixed_capacities_equals_pypsa_dispatch(inputs):
+    # dispatch mode: the scenario's own capacities, operated hour by hour by both formulations
+    fixed = {
+        "mode": "dispatch",
+        "pv_mw": 20.0,
+        "wind_mw": 5.0,
+        "battery_mw": 5.0,
+        "battery_mwh": 20.0,
+        "cold_storage_mwh_th": 10.0,
+        "lng_connection_mw_th": 2.0,
+    }
+    dispatch = dataclasses.replace(inputs, settings=inputs.settings.model_copy(update=fixed))
+    reference = summarise(dispatch, solve(dispatch, Target(), hours=1), Target())
+    own = summarise(dispatch, design_module.solve_chronological(dispatch, Target(), hours=1), Target())
+    assert own.annual_cost_cny == pytest.approx(reference.annual_cost_cny, rel=1e-7)
+    assert own.capacities == pytest.approx(reference.capacities)
+    assert own.grid_import_mwh == pytest.approx(reference.grid_import_mwh, rel=1e-6)
+    assert own.lng_cold_mwh == pytest.approx(reference.lng_cold_mwh, rel=1e-6)

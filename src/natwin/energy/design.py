@@ -42,8 +42,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from natwin.energy.inputs import EnergyInputs
-from natwin.energy.network import COST_SCALE, Target, uses_gec
-from natwin.energy.periods import PERIOD_HOURS, TypicalDays, typical_days
+from natwin.energy.network import COST_SCALE, Target, quiet, uses_gec
+from natwin.energy.periods import (
+    PERIOD_HOURS,
+    Chronological,
+    Timeline,
+    TypicalDays,
+    chronological,
+    typical_days,
+)
+from natwin.energy.results import Operation
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -122,40 +130,44 @@ class _Rows:
 
 @dataclass(frozen=True)
 class Design:
-    """One solve of the typical-day design: capacities and the annual figures it estimates."""
+    """One solve of the design LP: capacities and the annual figures it estimates."""
 
     target: Target
     optimal: bool
     capacities: dict[str, float]  # [MW, MWh, MW_th, MWh_th], keys of results.capacities_of
     annual_cost_cny: float  # objective [CNY/yr]; nan if not optimal
-    cfe_hourly: float  # [-] on the typical days
+    cfe_hourly: float  # [-] on the model's time steps
     solve_seconds: float
 
 
 @dataclass
 class DesignModel:
-    """The typical-day design LP of one set of inputs, kept to be solved for several targets."""
+    """The site LP of one set of inputs on one timeline, kept to be solved for several targets."""
 
     inputs: EnergyInputs
-    days: TypicalDays
+    timeline: Timeline
     highs: Any
     cols: dict[str, Index]
     target_row: int
-    process_mwh: float  # process and site-utility electricity on the typical days [MWh/yr]
+    process_mwh: float  # process and site-utility electricity on the timeline [MWh/yr]
     build_seconds: float
 
-    def solve(self, target: Target) -> Design:
-        """Set the target row in place and re-solve from the last basis."""
+    def run(self, target: Target) -> tuple[bool, float]:
+        """Set the target row in place and re-solve from the last basis; (optimal, seconds)."""
+        import highspy
+
         start = time.perf_counter()
         for name, coef in _target_coefficients(self.inputs, target).items():
             self.highs.changeCoeff(self.target_row, int(self.cols[name][0]), coef)
-        import highspy
-
         rhs = _target_rhs(target, self.process_mwh)
         self.highs.changeRowBounds(self.target_row, -highspy.kHighsInf, min(rhs, highspy.kHighsInf))
         self.highs.run()
-        seconds = time.perf_counter() - start
         optimal = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        return optimal, time.perf_counter() - start
+
+    def solve(self, target: Target) -> Design:
+        """The capacities and annual cost for ``target`` (a re-solve of the same model)."""
+        optimal, seconds = self.run(target)
         if not optimal:
             return Design(target, False, {}, float("nan"), float("nan"), seconds)
         x = np.asarray(self.highs.getSolution().col_value)
@@ -167,6 +179,54 @@ class DesignModel:
             self._cfe(x),
             seconds,
         )
+
+    def condition(self) -> str:
+        """The last solve's outcome in PyPSA's words (optimal, infeasible, ...)."""
+        import highspy
+
+        status = self.highs.getModelStatus()
+        words = {
+            highspy.HighsModelStatus.kOptimal: "optimal",
+            highspy.HighsModelStatus.kInfeasible: "infeasible",
+            highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
+            highspy.HighsModelStatus.kUnbounded: "unbounded",
+        }
+        return words.get(status, self.highs.modelStatusToString(status).lower())
+
+    def operation(self, target: Target) -> Operation:
+        """Solve for ``target`` and return the flows of every step (chronological timelines only)."""
+        if not self.timeline.chronological:
+            raise ValueError("flows step by step need a chronological timeline")
+        optimal, seconds = self.run(target)
+        condition = self.condition()
+        x = np.asarray(self.highs.getSolution().col_value) if optimal else np.zeros(self.highs.getNumCol())
+        return Operation(
+            flows=self._flows(x),
+            capacities=self._capacities(x),
+            gec_mwh=float(x[self.cols["gec"][0]]),
+            status="ok" if optimal else "warning",
+            condition=condition,
+            block_hours=self.timeline.step_hours,
+            build_seconds=self.build_seconds,
+            solve_seconds=seconds,
+        )
+
+    def _flows(self, x: Array) -> dict[str, Array]:
+        c, inputs = self.cols, self.inputs
+        chiller = x[c["chiller"]]
+        return {
+            "grid": x[c["grid"]],
+            "pv": x[c["pv"]],
+            "wind": x[c["wind"]],
+            "battery_charge": x[c["charge"]],
+            "battery_discharge": inputs.battery_efficiency * x[c["discharge"]],
+            "battery_energy": x[c["battery_state"]],
+            "chiller_electricity": chiller,
+            "chiller_cooling": inputs.chiller_cop * chiller,
+            "lng_cold": x[c["lng"]],
+            "cold_storage": x[c["cold"]],
+            "cold_storage_energy": x[c["cold_state"]],
+        }
 
     def _capacities(self, x: Array) -> dict[str, float]:
         caps = {name: float(x[self.cols[name][0]]) for name in _CAPACITIES}
@@ -217,32 +277,80 @@ def _limit(inputs: EnergyInputs, technology: str, limit: float | None) -> float:
     return INF if limit is None else float(limit)
 
 
-def _capacity_columns(lp: _Rows, inputs: EnergyInputs) -> dict[str, Index]:
-    """The capacities with their limits and annualised costs [kCNY per MW or MWh per year]."""
-    s, c, k = inputs.settings, inputs.costs, COST_SCALE
+def _year_max(timeline: Timeline, series: Array) -> float:
+    """The largest value of a series in the year at the timeline's resolution (block means on a
+    chronological timeline, hourly values on typical days). [unit of the series]"""
+    if isinstance(timeline, Chronological):
+        return float(timeline.hourly(series).max())
+    return float(np.asarray(series).max())
+
+
+def _expansion_bounds(inputs: EnergyInputs, timeline: Timeline) -> dict[str, tuple[float, float]]:
+    """(lower, upper) of every capacity when it is sized. [MW, MWh, MW_th, MWh_th]"""
+    s = inputs.settings
     lng_max = min(
-        _limit(inputs, "lng_cold", s.lng_connection_max_mw_th), float(inputs.lng_available_mw_th.max())
+        _limit(inputs, "lng_cold", s.lng_connection_max_mw_th),
+        _year_max(timeline, inputs.lng_available_mw_th),
     )
     return {
-        "pv_mw": lp.var(1, 0, _limit(inputs, "pv", s.pv_max_mw), c.pv_per_mw_year * k),
-        "wind_mw": lp.var(1, 0, _limit(inputs, "wind", s.wind_max_mw), c.wind_per_mw_year * k),
-        "battery_mw": lp.var(1, 0, _limit(inputs, "battery", None), c.battery_per_mw_year * k),
-        "battery_mwh": lp.var(1, 0, _limit(inputs, "battery", s.battery_max_mwh), c.battery_per_mwh_year * k),
-        "cold_storage_mwh_th": lp.var(
-            1, 0, _limit(inputs, "cold_storage", s.cold_storage_max_mwh_th), c.cold_storage_per_mwh_year * k
-        ),
-        "lng_connection_mw_th": lp.var(1, 0, lng_max, c.lng_connection_per_mw_year * k),
+        "pv_mw": (0.0, _limit(inputs, "pv", s.pv_max_mw)),
+        "wind_mw": (0.0, _limit(inputs, "wind", s.wind_max_mw)),
+        "battery_mw": (0.0, _limit(inputs, "battery", None)),
+        "battery_mwh": (0.0, _limit(inputs, "battery", s.battery_max_mwh)),
+        "cold_storage_mwh_th": (0.0, _limit(inputs, "cold_storage", s.cold_storage_max_mwh_th)),
+        "lng_connection_mw_th": (0.0, lng_max),
     }
 
 
-def _hourly_columns(lp: _Rows, inputs: EnergyInputs, days: TypicalDays) -> dict[str, Index]:
-    """Dispatch of every hour of every typical day (flattened ``k * 24 + t``). [MW, MW_th]"""
-    n = days.count * PERIOD_HOURS
-    weight = np.repeat(days.weight, PERIOD_HOURS)
-    price = days.hourly(inputs.price_cny_per_mwh).ravel()
+def fixed_capacities(inputs: EnergyInputs) -> dict[str, float]:
+    """The capacities a dispatch-mode scenario gives (0 for a technology not allowed)."""
+    s = inputs.settings
+    technology = {
+        "pv_mw": "pv",
+        "wind_mw": "wind",
+        "battery_mw": "battery",
+        "battery_mwh": "battery",
+        "cold_storage_mwh_th": "cold_storage",
+        "lng_connection_mw_th": "lng_cold",
+    }
+    return {
+        name: float(getattr(s, name)) if s.allows(tech) else 0.0  # type: ignore[arg-type]
+        for name, tech in technology.items()
+    }
+
+
+def _capacity_columns(
+    lp: _Rows, inputs: EnergyInputs, timeline: Timeline, fixed: dict[str, float] | None
+) -> dict[str, Index]:
+    """The capacities with their bounds (limits when sized, equal bounds when ``fixed``) and
+    annualised costs [kCNY per MW or MWh per year]."""
+    c, k = inputs.costs, COST_SCALE
+    cost = {
+        "pv_mw": c.pv_per_mw_year,
+        "wind_mw": c.wind_per_mw_year,
+        "battery_mw": c.battery_per_mw_year,
+        "battery_mwh": c.battery_per_mwh_year,
+        "cold_storage_mwh_th": c.cold_storage_per_mwh_year,
+        "lng_connection_mw_th": c.lng_connection_per_mw_year,
+    }
+    bounds = _expansion_bounds(inputs, timeline) if fixed is None else {n: (v, v) for n, v in fixed.items()}
+    return {name: lp.var(1, *bounds[name], cost[name] * k) for name in _CAPACITIES}
+
+
+def _step_weight(timeline: Timeline) -> Array:
+    """Hours each flattened step stands for in the year. [h]"""
+    return np.repeat(timeline.weight, timeline.length) * float(timeline.step_hours)
+
+
+def _hourly_columns(lp: _Rows, inputs: EnergyInputs, timeline: Timeline) -> dict[str, Index]:
+    """Dispatch of every step of every period (flattened ``k * length + t``). [MW, MW_th]"""
+    n = timeline.count * timeline.length
+    weight = _step_weight(timeline)
+    price = timeline.hourly(inputs.price_cny_per_mwh).ravel()
     chiller_el_max = inputs.chiller_capacity_mw_th / inputs.chiller_cop
-    grid_max = 2.0 * (float(inputs.load.electricity_mw.max()) + chiller_el_max) + 1.0
-    lng = days.hourly(inputs.lng_available_mw_th).ravel() if inputs.settings.allows("lng_cold") else 0.0
+    grid_max = 2.0 * (_year_max(timeline, inputs.load.electricity_mw) + chiller_el_max) + 1.0
+    lng = timeline.hourly(inputs.lng_available_mw_th).ravel() if inputs.settings.allows("lng_cold") else 0.0
+    state_lower = 0.0 if timeline.chronological else -INF  # intra-day states are relative
     return {
         "grid": lp.var(n, 0, grid_max, weight * price * COST_SCALE),
         "pv": lp.var(n),
@@ -252,16 +360,16 @@ def _hourly_columns(lp: _Rows, inputs: EnergyInputs, days: TypicalDays) -> dict[
         "chiller": lp.var(n, 0, chiller_el_max),
         "lng": lp.var(n, 0, lng, weight * inputs.costs.lng_cold_per_mwh * COST_SCALE),
         "cold": lp.var(n, -INF, INF),  # tank discharge into the cooling bus (negative: charge)
-        "battery_state": lp.var(n, -INF, INF),  # relative to the start of the typical day
-        "cold_state": lp.var(n, -INF, INF),
+        "battery_state": lp.var(n, state_lower, INF),
+        "cold_state": lp.var(n, state_lower, INF),
     }
 
 
-def _balances(lp: _Rows, inputs: EnergyInputs, days: TypicalDays, cols: dict[str, Index]) -> None:
-    """Bus balances and the hourly limits of every typical hour."""
+def _balances(lp: _Rows, inputs: EnergyInputs, timeline: Timeline, cols: dict[str, Index]) -> None:
+    """Bus balances and the limits of every step."""
     eta, cop = inputs.battery_efficiency, inputs.chiller_cop
-    load_el = days.hourly(inputs.load.electricity_mw).ravel()
-    load_cool = days.hourly(inputs.load.cooling_mw_th).ravel()
+    load_el = timeline.hourly(inputs.load.electricity_mw).ravel()
+    load_cool = timeline.hourly(inputs.load.cooling_mw_th).ravel()
     lp.add(
         [
             (cols["grid"], 1),
@@ -276,7 +384,7 @@ def _balances(lp: _Rows, inputs: EnergyInputs, days: TypicalDays, cols: dict[str
     )
     lp.add([(cols["chiller"], cop), (cols["lng"], 1), (cols["cold"], 1)], load_cool, load_cool)
     for name, series in (("pv", inputs.pv_pu), ("wind", inputs.wind_pu)):
-        lp.add([(cols[name], 1), (cols[f"{name}_mw"], -days.hourly(series).ravel())], -INF, 0)
+        lp.add([(cols[name], 1), (cols[f"{name}_mw"], -timeline.hourly(series).ravel())], -INF, 0)
     for name in ("charge", "discharge"):
         lp.add([(cols[name], 1), (cols["battery_mw"], -1)], -INF, 0)
     lp.add([(cols["lng"], 1), (cols["lng_connection_mw_th"], -1)], -INF, 0)
@@ -306,19 +414,46 @@ def _storage(
     lp.add([(inter, decay), (low[days.period_of_day], 1)], 0, INF)
 
 
-def _monthly_peaks(lp: _Rows, inputs: EnergyInputs, days: TypicalDays, grid: Index) -> None:
-    """Each month's grid peak [MW] pays the demand charge and bounds the imports of its typical days."""
+def _cyclic_storage(
+    lp: _Rows, step_hours: int, state: Index, inflow: list[tuple[Index, float]], loss: float, energy: Index
+) -> None:
+    """One store over the chronological year: ``e_t = (1 - l)^h e_{t-1} + h sum(inflow_t)``, cyclic,
+    ``0 <= e_t <= E`` (PyPSA's store equation at snapshot weighting ``h``)."""
+    h = float(step_hours)
+    terms: list[tuple[Any, Any]] = [(state, 1.0), (np.roll(state, 1), -((1.0 - loss) ** h))]
+    lp.add(terms + [(c, -coef * h) for c, coef in inflow], 0, 0)
+    lp.add([(state, 1), (np.full_like(state, energy[0]), -1)], -INF, 0)
+
+
+def _stores(lp: _Rows, inputs: EnergyInputs, timeline: Timeline, cols: dict[str, Index]) -> None:
+    """The battery (charge at efficiency eta, discharge from the store) and the chilled-water tank."""
+    eta = inputs.battery_efficiency
+    stores = (
+        (
+            "battery_state",
+            [(cols["charge"], eta), (cols["discharge"], -1.0)],
+            inputs.battery_standing_loss,
+            "battery_mwh",
+        ),
+        ("cold_state", [(cols["cold"], -1.0)], inputs.cold_storage_standing_loss, "cold_storage_mwh_th"),
+    )
+    for state, inflow, loss, energy in stores:
+        if isinstance(timeline, Chronological):
+            _cyclic_storage(lp, timeline.step_hours, cols[state], inflow, loss, cols[energy])
+        else:
+            _storage(lp, timeline, cols[state], inflow, loss, cols[energy])
+
+
+def _monthly_peaks(lp: _Rows, inputs: EnergyInputs, timeline: Timeline, grid: Index) -> None:
+    """Each month's grid peak [MW] pays the demand charge and bounds the imports of its steps."""
     peak = lp.var(12, 0, INF, inputs.costs.demand_per_mw_month * COST_SCALE)
-    month_of_day = np.asarray(inputs.index.month)[::PERIOD_HOURS] - 1
-    pairs = np.unique(np.stack([days.period_of_day, month_of_day], axis=1), axis=0)
-    hours = np.arange(PERIOD_HOURS)
-    rows_k = np.repeat(pairs[:, 0], PERIOD_HOURS) * PERIOD_HOURS + np.tile(hours, len(pairs))
-    lp.add([(grid[rows_k], 1), (peak[np.repeat(pairs[:, 1], PERIOD_HOURS)], -1)], -INF, 0)
+    steps, months = timeline.month_links(np.asarray(inputs.index.month) - 1)
+    lp.add([(grid[steps], 1), (peak[months], -1)], -INF, 0)
 
 
-def _totals(lp: _Rows, inputs: EnergyInputs, days: TypicalDays, cols: dict[str, Index]) -> int:
+def _totals(lp: _Rows, inputs: EnergyInputs, timeline: Timeline, cols: dict[str, Index]) -> int:
     """Annual totals (grid, chiller, wind, certificates) and the target row; returns its index."""
-    weight = np.repeat(days.weight, PERIOD_HOURS)
+    weight = _step_weight(timeline)
     for total, hourly in (("grid_total", "grid"), ("chiller_total", "chiller"), ("wind_total", "wind")):
         cols[total] = lp.var(1, -INF, INF)
         _sum_row(lp, cols[total][0], cols[hourly], weight)
@@ -344,6 +479,33 @@ def _sum_row(lp: _Rows, total: int, hourly: Index, weight: Array) -> None:
     lp.rows += 1
 
 
+def build_model(
+    inputs: EnergyInputs, timeline: Timeline, fixed: dict[str, float] | None = None
+) -> DesignModel:
+    """The site LP of ``inputs`` on ``timeline``: sized (expansion) or, with ``fixed``, operated.
+
+    Parameters
+    ----------
+    inputs : EnergyInputs
+    timeline : Timeline
+        Typical days (design) or the chronological year in blocks of ``step_hours`` (1 = exact).
+    fixed : dict, optional
+        Capacities to operate [MW, MWh, MW_th, MWh_th] (keys of ``_CAPACITIES``); None sizes them.
+    """
+    start = time.perf_counter()
+    lp = _Rows()
+    cols = _capacity_columns(lp, inputs, timeline, fixed) | _hourly_columns(lp, inputs, timeline)
+    _balances(lp, inputs, timeline, cols)
+    _stores(lp, inputs, timeline, cols)
+    _monthly_peaks(lp, inputs, timeline, cols["grid"])
+    target_row = _totals(lp, inputs, timeline, cols)
+    process = float((timeline.hourly(inputs.load.electricity_mw).sum(axis=1) * timeline.weight).sum())
+    process *= timeline.step_hours
+    with quiet():  # the HiGHS banner
+        highs = lp.highs(inputs.settings.threads)
+    return DesignModel(inputs, timeline, highs, cols, target_row, process, time.perf_counter() - start)
+
+
 def build_design(inputs: EnergyInputs, periods: int) -> DesignModel:
     """The typical-day design LP of ``inputs`` on ``periods`` typical days (expansion mode).
 
@@ -354,29 +516,21 @@ def build_design(inputs: EnergyInputs, periods: int) -> DesignModel:
         Number of typical days (1-365; 365 = every day, exact apart from the storage bound).
     """
     start = time.perf_counter()
-    days = typical_days(inputs, periods)
-    lp = _Rows()
-    cols = _capacity_columns(lp, inputs) | _hourly_columns(lp, inputs, days)
-    _balances(lp, inputs, days, cols)
-    eta = inputs.battery_efficiency
-    _storage(
-        lp,
-        days,
-        cols["battery_state"],
-        [(cols["charge"], eta), (cols["discharge"], -1.0)],
-        inputs.battery_standing_loss,
-        cols["battery_mwh"],
-    )
-    _storage(
-        lp,
-        days,
-        cols["cold_state"],
-        [(cols["cold"], -1.0)],
-        inputs.cold_storage_standing_loss,
-        cols["cold_storage_mwh_th"],
-    )
-    _monthly_peaks(lp, inputs, days, cols["grid"])
-    target_row = _totals(lp, inputs, days, cols)
-    process = float((days.hourly(inputs.load.electricity_mw).sum(axis=1) * days.weight).sum())
-    highs = lp.highs(inputs.settings.threads)
-    return DesignModel(inputs, days, highs, cols, target_row, process, time.perf_counter() - start)
+    model = build_model(inputs, typical_days(inputs, periods))
+    model.build_seconds = time.perf_counter() - start
+    return model
+
+
+def solve_chronological(
+    inputs: EnergyInputs, target: Target, hours: int = 1, fixed: dict[str, float] | None = None
+) -> Operation:
+    """Build and solve the site LP on the chronological year in ``hours``-hour blocks.
+
+    Sized (expansion mode) or operated at ``fixed`` capacities (dispatch mode: the scenario's,
+    when ``fixed`` is None); never raises on an infeasible target (see ``Operation.condition``).
+    The same model as :func:`natwin.energy.network.solve` (PyPSA), written directly.
+    """
+    if fixed is None and inputs.settings.mode == "dispatch":
+        fixed = fixed_capacities(inputs)
+    model = build_model(inputs, chronological(inputs, hours), fixed)
+    return model.operation(target)

@@ -57,7 +57,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from numpy.typing import NDArray
 
 from natwin.energy.inputs import EnergyInputs
@@ -320,6 +319,8 @@ def extra_functionality(inputs: EnergyInputs, target: Target, hours: int) -> Any
     """The constraints PyPSA does not write itself, as an ``extra_functionality`` callback."""
 
     def extra(n: pypsa.Network, snapshots: pd.Index) -> None:
+        import xarray as xr  # PyPSA's own dependency; only this reference path needs it
+
         m = n.model
         k = COST_SCALE
         weight = float(hours)

@@ -45,6 +45,12 @@ class TypicalDays:
     period_of_day: NDArray[np.int64]
     weight: Array  # [days]
 
+    #: Steps per period and hours per step (the typical days are hourly).
+    length = PERIOD_HOURS
+    step_hours = 1
+    #: Storage is linked across the calendar (Kotzur et al.), not one chronological cycle.
+    chronological = False
+
     @property
     def count(self) -> int:
         return len(self.day_of_period)
@@ -52,6 +58,61 @@ class TypicalDays:
     def hourly(self, series: Array) -> Array:
         """The series on the typical days, shape ``(count, 24)``. [unit of the series]"""
         return np.asarray(series, dtype=float).reshape(-1, PERIOD_HOURS)[self.day_of_period]
+
+    def month_links(self, month_of_hour: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Pairs (flat step ``k * 24 + t``, month 0-11): every hour of a typical day with every month
+        in which it stands for a calendar day (each month's grid peak bounds them)."""
+        month_of_day = np.asarray(month_of_hour)[::PERIOD_HOURS]
+        pairs = np.unique(np.stack([self.period_of_day, month_of_day], axis=1), axis=0)
+        hours = np.arange(PERIOD_HOURS)
+        steps = np.repeat(pairs[:, 0], PERIOD_HOURS) * PERIOD_HOURS + np.tile(hours, len(pairs))
+        return steps.astype(np.int64), np.repeat(pairs[:, 1], PERIOD_HOURS).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Chronological:
+    """The whole year in calendar order as one cyclic period of ``8760 / step_hours`` steps.
+
+    ``step_hours = 1`` is the exact hourly year; larger steps are block means (the series a
+    PyPSA network at that snapshot weighting sees). Storage is one chronological cycle.
+    """
+
+    hours: int  # hours in the year [h]
+    step_hours: int = 1
+    count = 1
+    chronological = True
+
+    @property
+    def length(self) -> int:
+        return self.hours // self.step_hours
+
+    @property
+    def weight(self) -> Array:
+        return np.ones(1)
+
+    def hourly(self, series: Array) -> Array:
+        """Block means of the series, shape ``(1, length)``. [unit of the series]"""
+        values = np.asarray(series, dtype=float)
+        if self.step_hours > 1:
+            values = values.reshape(-1, self.step_hours).mean(axis=1)
+        return values.reshape(1, -1)
+
+    def month_links(self, month_of_hour: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Pairs (step, month 0-11): each step with the month of its first hour."""
+        return np.arange(self.length, dtype=np.int64), np.asarray(month_of_hour)[:: self.step_hours].astype(
+            np.int64
+        )
+
+
+def chronological(inputs: EnergyInputs, step_hours: int = 1) -> Chronological:
+    """The inputs' year as one chronological period of ``step_hours``-hour blocks (8,760 must divide)."""
+    if step_hours < 1 or inputs.hours % step_hours:
+        raise ValueError(f"time resolution: got {step_hours} h; a divisor of {inputs.hours}")
+    return Chronological(inputs.hours, step_hours)
+
+
+#: The time axis an LP of :mod:`natwin.energy.design` is written on.
+Timeline = TypicalDays | Chronological
 
 
 def _features(inputs: EnergyInputs) -> Array:

@@ -155,9 +155,44 @@ class EnergyResult:
 # --------------------------------------------------------------------------- extraction
 
 
-def _series(frame: pd.DataFrame, name: str, hours: int, length: int) -> Array:
+@dataclass(frozen=True)
+class Operation:
+    """A solved system as plain arrays, whichever model solved it (what :func:`summarise` reads).
+
+    ``flows`` holds one value per time step of ``block_hours`` hours (8,760 / block_hours values):
+    grid, pv, wind, battery_charge (electric input), battery_discharge (electric output) [MW],
+    battery_energy [MWh], chiller_electricity [MW], chiller_cooling, lng_cold, cold_storage
+    (tank discharge, negative when charging) [MW_th], cold_storage_energy [MWh_th].
+    """
+
+    flows: dict[str, Array]
+    capacities: dict[str, float]  # keys of capacities_of [MW, MWh, MW_th, MWh_th]
+    gec_mwh: float  # green certificates bought [MWh/yr]
+    status: str  # "ok" or "warning"
+    condition: str  # optimal, infeasible, ...
+    block_hours: int
+    build_seconds: float
+    solve_seconds: float
+
+
+FLOWS = (
+    "grid",
+    "pv",
+    "wind",
+    "battery_charge",
+    "battery_discharge",
+    "battery_energy",
+    "chiller_electricity",
+    "chiller_cooling",
+    "lng_cold",
+    "cold_storage",
+    "cold_storage_energy",
+)
+
+
+def _column(frame: pd.DataFrame, name: str, length: int) -> Array:
     if name in frame.columns:
-        return np.repeat(frame[name].to_numpy(dtype=float), hours)
+        return frame[name].to_numpy(dtype=float)
     return np.zeros(length)
 
 
@@ -175,41 +210,68 @@ def _capacity(table: pd.DataFrame, name: str, column: str, fixed: str) -> float:
     return float(row[column] if bool(row[fixed + "_extendable"]) else row[fixed])
 
 
-def dispatch_table(inputs: EnergyInputs, solved: Solved) -> pd.DataFrame:
-    """Hourly dispatch (8,760 rows; block values repeated at coarser resolutions)."""
+def operation_of(inputs: EnergyInputs, solved: Solved) -> Operation:
+    """The flows, capacities and certificates of a solved PyPSA network."""
     n = solved.network
-    hours = solved.block_hours
-    length = inputs.hours
-    gen = n.generators_t.p
-    p0 = n.links_t.p0
-    p1 = n.links_t.p1
-    e = n.stores_t.e
-    store_p = n.stores_t.p
-    cold = _series(store_p, "cold_storage", hours, length)
+    length = len(n.snapshots)
+    gen, p0, p1, e = n.generators_t.p, n.links_t.p0, n.links_t.p1, n.stores_t.e
+    flows = {
+        "grid": _column(gen, "grid", length),
+        "pv": _column(gen, "pv", length),
+        "wind": _column(gen, "wind", length),
+        "battery_charge": _column(p0, "battery_charge", length),
+        "battery_discharge": -_column(p1, "battery_discharge", length),
+        "battery_energy": _column(e, "battery", length),
+        "chiller_electricity": _column(p0, "chiller", length),
+        "chiller_cooling": -_column(p1, "chiller", length),
+        "lng_cold": _column(gen, "lng_cold", length),
+        "cold_storage": _column(n.stores_t.p, "cold_storage", length),
+        "cold_storage_energy": _column(e, "cold_storage", length),
+    }
+    return Operation(
+        flows=flows,
+        capacities=capacities_of(inputs, solved),
+        gec_mwh=_model_scalar(solved, "gec"),
+        status=solved.status,
+        condition=solved.condition,
+        block_hours=solved.block_hours,
+        build_seconds=solved.build_seconds,
+        solve_seconds=solved.solve_seconds,
+    )
+
+
+def dispatch_table(inputs: EnergyInputs, op: Operation) -> pd.DataFrame:
+    """Hourly dispatch (8,760 rows; block values repeated at coarser resolutions)."""
+    hours = op.block_hours
+    caps = op.capacities
 
     def blocks(series: Array) -> Array:  # the series the solve saw, at hourly length
         return np.repeat(aggregate(series, hours), hours)
 
+    def hourly(name: str) -> Array:
+        return np.repeat(np.asarray(op.flows[name], dtype=float), hours)
+
+    cold = hourly("cold_storage")
     data = {
         "electricity_load_mw": blocks(inputs.load.electricity_mw),
-        "chiller_electricity_mw": _series(p0, "chiller", hours, length),
-        "grid_import_mw": _series(gen, "grid", hours, length),
-        "pv_mw": _series(gen, "pv", hours, length),
-        "pv_available_mw": blocks(inputs.pv_pu) * _capacity(n.generators, "pv", "p_nom_opt", "p_nom"),
-        "wind_mw": _series(gen, "wind", hours, length),
-        "wind_available_mw": blocks(inputs.wind_pu) * _capacity(n.generators, "wind", "p_nom_opt", "p_nom"),
-        "battery_charge_mw": _series(p0, "battery_charge", hours, length),
-        "battery_discharge_mw": -_series(p1, "battery_discharge", hours, length),
-        "battery_energy_mwh": _series(e, "battery", hours, length),
+        "chiller_electricity_mw": hourly("chiller_electricity"),
+        "grid_import_mw": hourly("grid"),
+        "pv_mw": hourly("pv"),
+        "pv_available_mw": blocks(inputs.pv_pu) * caps["pv_mw"],
+        "wind_mw": hourly("wind"),
+        "wind_available_mw": blocks(inputs.wind_pu) * caps["wind_mw"],
+        "battery_charge_mw": hourly("battery_charge"),
+        "battery_discharge_mw": hourly("battery_discharge"),
+        "battery_energy_mwh": hourly("battery_energy"),
         "cooling_load_mw_th": blocks(inputs.load.cooling_mw_th),
-        "chiller_cooling_mw_th": -_series(p1, "chiller", hours, length),
-        "lng_cold_mw_th": _series(gen, "lng_cold", hours, length),
+        "chiller_cooling_mw_th": hourly("chiller_cooling"),
+        "lng_cold_mw_th": hourly("lng_cold"),
         "lng_cold_available_mw_th": np.minimum(
-            blocks(inputs.lng_available_mw_th), _capacity(n.generators, "lng_cold", "p_nom_opt", "p_nom")
+            blocks(inputs.lng_available_mw_th), caps["lng_connection_mw_th"]
         ),
         "cold_storage_charge_mw_th": np.maximum(-cold, 0.0),
         "cold_storage_discharge_mw_th": np.maximum(cold, 0.0),
-        "cold_storage_energy_mwh_th": _series(e, "cold_storage", hours, length),
+        "cold_storage_energy_mwh_th": hourly("cold_storage_energy"),
     }
     frame = pd.DataFrame(data, index=inputs.index)
     use = frame["electricity_load_mw"] + frame["chiller_electricity_mw"]
@@ -221,7 +283,7 @@ def dispatch_table(inputs: EnergyInputs, solved: Solved) -> pd.DataFrame:
 
 
 def capacities_of(inputs: EnergyInputs, solved: Solved) -> dict[str, float]:
-    """Installed or contracted capacities after the solve."""
+    """Installed or contracted capacities after the solve of a PyPSA network."""
     n = solved.network
     frame_gen, frame_link, frame_store = n.generators, n.links, n.stores
     return {
@@ -235,15 +297,18 @@ def capacities_of(inputs: EnergyInputs, solved: Solved) -> dict[str, float]:
     }
 
 
-def summarise(inputs: EnergyInputs, solved: Solved, target: Target) -> EnergyResult:
-    """Turn a solved network into an :class:`EnergyResult` (all figures per year)."""
+def summarise(inputs: EnergyInputs, solved: Operation | Solved, target: Target) -> EnergyResult:
+    """Turn a solved system (an :class:`Operation`, or a solved PyPSA network) into an
+    :class:`EnergyResult` (all figures per year)."""
+    if not isinstance(solved, Operation):
+        solved = operation_of(inputs, solved)
     d = dispatch_table(inputs, solved)
-    caps = capacities_of(inputs, solved)
+    caps = dict(solved.capacities)
     c = inputs.costs
     grid = d["grid_import_mw"].to_numpy()
     months = np.asarray(inputs.index.month)
     monthly_peak = np.array([grid[months == m].max() for m in range(1, 13)])
-    gec = _model_scalar(solved, "gec")
+    gec = solved.gec_mwh
     costs = {
         "grid_energy": float(np.dot(grid, inputs.price_cny_per_mwh)),
         "grid_demand_charge": float(monthly_peak.sum() * c.demand_per_mw_month),
@@ -271,7 +336,10 @@ def summarise(inputs: EnergyInputs, solved: Solved, target: Target) -> EnergyRes
     scope2_location = location_mwh * inputs.grid_factor_t_per_mwh
     scope2_market = max(use - covered, 0.0) * inputs.residual_factor_t_per_mwh
     lng = float(d["lng_cold_mw_th"].sum())
-    tce = float(comprehensive_energy_tce(use * 1000.0, 0.0, 0.0, inputs.electricity_kgce_per_kwh)) + inputs.other_energy_tce
+    tce = (
+        float(comprehensive_energy_tce(use * 1000.0, 0.0, 0.0, inputs.electricity_kgce_per_kwh))
+        + inputs.other_energy_tce
+    )
     energy_co2 = max(use - covered, 0.0) * inputs.grid_factor_t_per_mwh + inputs.other_energy_co2_t
     cfe = 1.0 - (1.0 - inputs.grid_cfe_share) * imports / use if use > 0 else 1.0
     notes = list(inputs.notes)

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from natwin.energy.design import MEASURED_GAP, DesignModel, build_design
+from natwin.energy.design import MEASURED_GAP, DesignModel, build_design, build_model, solve_chronological
 from natwin.energy.inputs import EnergyInputs, build_inputs
-from natwin.energy.network import Target, quiet, solve
+from natwin.energy.network import Target
+from natwin.energy.periods import chronological
 from natwin.energy.profiles import LoadProfile
 from natwin.energy.results import CostCurvePoint, EnergyResult, summarise
 from natwin.energy.settings import TYPICAL_DAYS, EnergySettings
@@ -83,7 +84,7 @@ def run_inputs(inputs: EnergyInputs, with_curve: bool = True) -> EnergyResult:
     precheck(inputs, target)
     if settings.on_typical_days:
         return _run_typical_days(inputs, target, with_curve)
-    solved = solve(inputs, target, hours=settings.resolution_h)
+    solved = solve_chronological(inputs, target, hours=settings.resolution_h)
     if not _optimal(solved.status, solved.condition):
         raise diagnose(inputs, target, solved.condition)
     result = summarise(inputs, solved, target)
@@ -97,12 +98,11 @@ def run_inputs(inputs: EnergyInputs, with_curve: bool = True) -> EnergyResult:
 def _run_typical_days(inputs: EnergyInputs, target: Target, with_curve: bool) -> EnergyResult:
     """Size on typical days, operate the design hour by hour, re-solve the model for the curve."""
     settings = inputs.settings
-    with quiet():
-        model = build_design(inputs, settings.typical_days)
+    model = build_design(inputs, settings.typical_days)
     design = model.solve(target)
     if not design.optimal:
         raise diagnose(inputs, target, "infeasible")
-    how = f"{model.days.count} typical days (storage linked across the year)"
+    how = f"{model.timeline.count} typical days (storage linked across the year)"
     result = _operate(inputs, design.capacities, design.annual_cost_cny, how, target)
     notes = result.notes
     if settings.typical_days == TYPICAL_DAYS:
@@ -115,7 +115,7 @@ def _run_typical_days(inputs: EnergyInputs, target: Target, with_curve: bool) ->
         result,
         notes=notes,
         resolution_h=1,
-        design_periods=model.days.count,
+        design_periods=model.timeline.count,
         build_seconds=result.build_seconds + model.build_seconds,
         solve_seconds=result.solve_seconds + design.solve_seconds,
     )
@@ -178,10 +178,11 @@ def _operate(
     )
     hourly_inputs = dataclasses.replace(inputs, settings=hourly_settings)
     note = ""
-    solved = solve(hourly_inputs, target, hours=1)
+    model = build_model(hourly_inputs, chronological(hourly_inputs), caps)
+    solved = model.operation(target)
     if not _optimal(solved.status, solved.condition) and target.kind != "none":
         relaxed = Target("none", 0.0, target.co2_basis)
-        solved = solve(hourly_inputs, relaxed, hours=1)
+        solved = dataclasses.replace(model.operation(relaxed), solve_seconds=solved.solve_seconds)
         note = (
             f"the design sized on {how} meets the {target.kind.replace('_', ' ')} target "
             f"{target.value:g} there but not hour by hour; the hourly figures are its least-cost "
@@ -240,38 +241,19 @@ def _curve_points(
 def cost_curve(inputs: EnergyInputs, targets: tuple[float, ...] | None = None) -> tuple[CostCurvePoint, ...]:
     """Annualised cost of the cost-optimal system and of each hourly-CFE target.
 
-    Solved on the typical-day model when ``settings.cost_curve_resolution_h`` is None (one
-    build, one warm-started re-solve per point), else on blocks of that many hours (one PyPSA
-    build per point); an unreachable target gives a point with ``feasible=False`` instead of an
-    error.
+    One model, built once and re-solved for every point from the previous basis (the target row
+    changed in place): the chronological year in blocks of ``settings.cost_curve_resolution_h``
+    hours, or the typical-day design model when that is None. An unreachable target gives a
+    point with ``feasible=False`` instead of an error.
     """
     settings = inputs.settings
     chosen = targets if targets is not None else settings.cost_curve_targets
     hours = settings.cost_curve_resolution_h
     if hours is None:
-        with quiet():
-            model = build_design(inputs, settings.typical_days)
-        return _curve_points(inputs, model, tuple(chosen))
-    points = []
-    for value in (None, *chosen):
-        target = Target() if value is None else Target("cfe_hourly", value)
-        solved = solve(inputs, target, hours=hours)
-        label = float("nan") if value is None else value
-        if not _optimal(solved.status, solved.condition):
-            points.append(CostCurvePoint(label, False, float("nan"), float("nan"), float("nan")))
-            continue
-        result = summarise(inputs, solved, target)
-        points.append(
-            CostCurvePoint(
-                label,
-                True,
-                result.annual_cost_cny,
-                result.cost_cny_per_t,
-                result.cfe_hourly,
-                result.capacities,
-            )
-        )
-    return tuple(points)
+        model = build_design(inputs, settings.typical_days)
+    else:
+        model = build_model(inputs, chronological(inputs, hours))
+    return _curve_points(inputs, model, tuple(chosen))
 
 
 # --------------------------------------------------------------------------- infeasible targets
@@ -348,7 +330,7 @@ def _best_reachable(inputs: EnergyInputs, target: Target) -> tuple[float | None,
         settings=inputs.settings.model_copy(update={"cost_curve_targets": ()}),
     )
     hours = DIAGNOSIS_HOURS if inputs.settings.on_typical_days else inputs.settings.resolution_h
-    solved = solve(relaxed, Target(), hours=hours)
+    solved = solve_chronological(relaxed, Target(), hours=hours)
     if not _optimal(solved.status, solved.condition):
         return None, []
     result = summarise(relaxed, solved, Target())
