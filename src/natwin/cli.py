@@ -957,24 +957,31 @@ def validate(
 
 @app.command()
 def cache(
-    clear: Annotated[bool, typer.Option("--clear", help="Remove every cached energy system.")] = False,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Remove every cached energy system and plant year.")
+    ] = False,
 ) -> None:
-    """Where the solved energy systems are cached, how many and how large (--clear removes them)."""
-    # lazy: the cache module loads the energy stage (pandas, xarray), not needed for --help
+    """Where the solved energy systems and simulated plant years are cached, how many and how
+    large (--clear removes them)."""
+    # lazy: the cache modules load the energy stage (pandas) and the simulation, not needed for --help
     from natwin.energy import cache as energy_cache
+    from natwin.operations import cache as plant_cache
 
-    folder = energy_cache.cache_dir()
-    if clear:
-        removed = energy_cache.clear()
-        console.print(f"removed {removed} cached energy system(s) from {folder}", highlight=False)
-        return
-    files = energy_cache.entries()
-    size = sum(p.stat().st_size for p in files)
-    console.print(
-        f"{folder}: {len(files)} cached energy system(s), {size / 1e6:,.1f} MB "
-        f"(keyed by the energy inputs; at most {energy_cache.MAX_ENTRIES} kept)",
-        highlight=False,
+    kinds = (
+        ("energy system(s)", energy_cache, "keyed by the energy inputs"),
+        ("plant year(s)", plant_cache, "keyed by the line and the simulation settings"),
     )
+    for label, module, keyed in kinds:
+        folder = module.cache_dir()
+        if clear:
+            console.print(f"removed {module.clear()} cached {label} from {folder}", highlight=False)
+            continue
+        files = module.entries()
+        size = sum(p.stat().st_size for p in files)
+        console.print(
+            f"{folder}: {len(files)} cached {label}, {size / 1e6:,.1f} MB ({keyed}; at most {module.MAX_ENTRIES} kept)",
+            highlight=False,
+        )
 
 
 @app.command()

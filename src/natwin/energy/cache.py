@@ -45,9 +45,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import platformdirs
-from pydantic import BaseModel
 
+from natwin import diskcache
+from natwin.diskcache import ENV_DIR as ENV_DIR  # the switches, for callers of this module
+from natwin.diskcache import ENV_OFF, cache_root, feed, refresh_requested, source_digest
 from natwin.energy.inputs import EnergyInputs
 from natwin.energy.network import Target
 from natwin.energy.results import CostCurvePoint, EnergyResult
@@ -59,10 +60,6 @@ log = logging.getLogger(__name__)
 
 #: Version of the key and of the file layout; raise it when either changes meaning.
 SCHEMA = 2
-#: Environment variable naming the cache folder (tests point it at a temporary folder).
-ENV_DIR = "NATWIN_CACHE"
-#: Environment variable that makes every solve fresh (``1``, ``true`` or ``yes``).
-ENV_OFF = "NATWIN_NO_CACHE"
 #: Files kept in the folder at most (about 0.6 MB each for the default scenario).
 MAX_ENTRIES = 64
 #: Solved systems kept in this process as well (a comparison, the studies, the web worker).
@@ -79,14 +76,7 @@ _DATACLASSES: dict[str, type] = {"Target": Target, "CostCurvePoint": CostCurvePo
 
 def cache_dir() -> Path:
     """The folder of the energy cache: ``$NATWIN_CACHE/energy`` or the user cache dir's."""
-    env = os.environ.get(ENV_DIR)
-    root = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("natwin", appauthor=False))
-    return root / "energy"
-
-
-def refresh_requested() -> bool:
-    """True when ``$NATWIN_NO_CACHE`` is set to a true value (inside :func:`refreshing`)."""
-    return os.environ.get(ENV_OFF, "").strip().lower() in ("1", "true", "yes")
+    return cache_root() / "energy"
 
 
 @contextlib.contextmanager
@@ -122,11 +112,8 @@ def solver_versions() -> dict[str, str]:
 def code_digest() -> str:
     """SHA-256 of the source files of :mod:`natwin.energy` and of :data:`CODE_OUTSIDE` (read once
     per process)."""
-    digest = hashlib.sha256()
     package = Path(__file__).parent
-    for path in [*sorted(package.glob("*.py")), *(package.parent / name for name in CODE_OUTSIDE)]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return source_digest([*sorted(package.glob("*.py")), *(package.parent / name for name in CODE_OUTSIDE)])
 
 
 def inputs_key(inputs: EnergyInputs) -> str:
@@ -134,40 +121,8 @@ def inputs_key(inputs: EnergyInputs) -> str:
     digest = hashlib.sha256()
     head = {"schema": SCHEMA, "natwin": __version__, "code": code_digest(), **solver_versions()}
     digest.update(json.dumps(head, sort_keys=True).encode())
-    _feed(digest, inputs)
+    feed(digest, inputs)
     return digest.hexdigest()
-
-
-def _feed(digest: Any, value: Any) -> None:
-    """Feed ``value`` to ``digest``, tagged by kind so that different values never collide."""
-    if isinstance(value, BaseModel):
-        digest.update(b"M" + value.model_dump_json().encode())
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        digest.update(b"D" + type(value).__name__.encode())
-        for f in dataclasses.fields(value):
-            digest.update(b"F" + f.name.encode())
-            _feed(digest, getattr(value, f.name))
-    elif isinstance(value, pd.DatetimeIndex):
-        digest.update(f"I{value.dtype}|{value.freqstr}|{len(value)}".encode())
-        digest.update(np.ascontiguousarray(value.asi8).tobytes())
-    elif isinstance(value, np.ndarray):
-        digest.update(f"A{value.dtype.str}|{value.shape}".encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, bool | int | str) or value is None:
-        digest.update(f"S{type(value).__name__}:{value!r}".encode())
-    elif isinstance(value, float | np.floating):
-        digest.update(b"f" + float(value).hex().encode())
-    elif isinstance(value, Mapping):
-        digest.update(f"m{len(value)}".encode())
-        for key in sorted(value):
-            _feed(digest, key)
-            _feed(digest, value[key])
-    elif isinstance(value, tuple | list):
-        digest.update(f"t{len(value)}".encode())
-        for item in value:
-            _feed(digest, item)
-    else:
-        raise TypeError(f"energy cache key: no rule for a {type(value).__name__}")
 
 
 # --------------------------------------------------------------------------- solve or reuse
@@ -242,12 +197,8 @@ def store(key: str, result: EnergyResult) -> Path | None:
 
 
 def prune(folder: Path, keep: int = MAX_ENTRIES) -> None:
-    """Remove the least recently written entries beyond ``keep`` (errors ignored: another
-    process may be pruning too)."""
-    with contextlib.suppress(OSError):
-        entries = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[keep:]:
-            old.unlink(missing_ok=True)
+    """Remove the least recently written entries beyond ``keep``."""
+    diskcache.prune(folder, "*.npz", keep)
 
 
 def entries() -> list[Path]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from natwin.costs import EquipmentResult
 from natwin.flowsheet import Balance, CompiledRoute
+from natwin.operations import cache as plant_cache
 from natwin.operations.build import build_line
 from natwin.operations.data import parameter_table
 from natwin.operations.model import LineModel, Station
@@ -86,6 +87,9 @@ def simulate_plant(
     progress : bool
         Show a progress bar (command line); keep False in tests and batch runs.
 
+    The final simulation is kept on disk by a digest of the line and the settings
+    (:mod:`natwin.operations.cache`), so an unchanged plant is not simulated twice.
+
     Returns
     -------
     PlantSimulation
@@ -110,13 +114,12 @@ def simulate_plant(
         )
         assert sizing.line is not None
         line = sizing.line
-    result = simulate(
-        line,
-        release=settings.release,
-        sample_week=settings.sample_week,
-        confidence_level=settings.confidence_level,
-        **common,
-    )
+    shaping = {k: v for k, v in common.items() if k != "progress"} | {
+        "release": settings.release,
+        "sample_week": settings.sample_week,
+        "confidence_level": settings.confidence_level,
+    }
+    result = plant_cache.simulated(line, shaping, lambda: simulate(line, progress=progress, **shaping))
     if sizing is not None and sizing.added:
         from dataclasses import replace
 
