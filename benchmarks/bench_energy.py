@@ -2,7 +2,7 @@
 
 Run on demand (never inside the test suite), one full-year solve at a time:
 
-    .venv/bin/python benchmarks/bench_energy.py            # fast path vs PyPSA defaults
+    .venv/bin/python benchmarks/bench_energy.py            # natwin's LP and PyPSA's fast path vs PyPSA defaults
     .venv/bin/python benchmarks/bench_energy.py --ipm      # also HiGHS IPX without crossover
     .venv/bin/python benchmarks/bench_energy.py --aggregation 2 3 6   # error of coarser steps
     .venv/bin/python benchmarks/bench_energy.py --typical-days 16 32 48 64   # shipped scenarios
@@ -66,6 +66,27 @@ def _run(inputs, fast: bool, solver: str = "simplex", hours: int = 1) -> dict[st
         "total_s": end - start,
         "objective_kcny": float(n.objective),
         **caps,
+    }
+
+
+def _run_own(inputs, hours: int = 1) -> dict[str, float]:
+    """The same system as natwin's own sparse-row LP (natwin.energy.design, what runs use)."""
+    from natwin.energy.design import build_model
+    from natwin.energy.periods import chronological
+
+    start = time.perf_counter()
+    model = build_model(inputs, chronological(inputs, hours))
+    built = time.perf_counter()
+    optimal, _ = model.run(nw.Target())
+    end = time.perf_counter()
+    caps = model.solve(nw.Target()).capacities if optimal else {}  # a warm re-solve: 0 iterations
+    return {
+        "status": model.condition(),
+        "build_s": built - start,
+        "solve_s": end - built,
+        "total_s": end - start,
+        "objective_kcny": model.highs.getInfo().objective_function_value,
+        **{k: caps.get(k, float("nan")) for k in ("pv_mw", "wind_mw", "battery_mwh")},
     }
 
 
@@ -148,7 +169,9 @@ def main(ipm: bool = False, aggregation: tuple[int, ...] = ()) -> dict[str, dict
     with nw.quiet():  # import PyPSA and warm caches outside the timings
         nw.build_network(inputs, 24)
     print(f"python {platform.python_version()}, {platform.machine()}, default scenario, expansion, no target")
-    runs = {"fast": _run(inputs, fast=True)}
+    runs = {"own": _run_own(inputs)}
+    print(_line("natwin LP (sparse rows)", runs["own"]))
+    runs["fast"] = _run(inputs, fast=True)
     print(_line("fast (direct, dual simplex)", runs["fast"]))
     runs["default"] = _run(inputs, fast=False)
     print(_line("PyPSA defaults", runs["default"]))
@@ -161,6 +184,10 @@ def main(ipm: bool = False, aggregation: tuple[int, ...] = ()) -> dict[str, dict
     ratio = runs["default"]["total_s"] / runs["fast"]["total_s"]
     gap = abs(runs["fast"]["objective_kcny"] / runs["default"]["objective_kcny"] - 1)
     print(f"speed-up fast vs default: {ratio:.2f}x; objective difference {gap:.1e} (relative)")
+    own_ratio = runs["default"]["total_s"] / runs["own"]["total_s"]
+    own_gap = abs(runs["own"]["objective_kcny"] / runs["default"]["objective_kcny"] - 1)
+    print(f"speed-up natwin LP vs PyPSA defaults: {own_ratio:.2f}x; objective difference {own_gap:.1e} (relative)")
+    assert own_gap < 1e-6, "natwin's LP and PyPSA disagree"
     for key, r in runs.items():
         if key.endswith("h"):
             error = r["objective_kcny"] / runs["fast"]["objective_kcny"] - 1
