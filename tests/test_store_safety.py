@@ -384,6 +384,10 @@ def test_a_bit_flip_in_stored_tables_stops_every_write(tmp_path, healthy):
     with pytest.raises(StoreDamagedError, match="checksum"):
         RunStore(store)
     _assert_refused(runner.invoke(app, ["runs", "--store", str(store), "--check"]), store, before)
+    with RunStore(store, read_only=True) as db:  # what the web app reads goes through the same check
+        run_id = db.runs(limit=1)[0]["run_id"]
+        with pytest.raises(StoreDamagedError, match="Move it aside"):
+            db.query("SELECT sum(length(rows)) FROM run_tables WHERE run_id <> ?", [run_id])
     _assert_refused(runner.invoke(app, ["runs", "--store", str(store), "--export", str(tmp_path / "pq")]), store, before)
     sweep = runner.invoke(app, ["sweep", "--resume", "--store", str(store), "--no-progress"])
     _assert_refused(sweep, store, before)

@@ -689,6 +689,12 @@ class RunStore:
             names += [n for n in k if n not in names]
         return [{"kpi": n} | {rid: kpis[rid].get(n) for rid in run_ids} for n in names]
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read statement: constant ``sql`` with ``?`` placeholders and bound
+        ``params`` (never a user value in the text). A read error is a :class:`StoreDamagedError`."""
+        with self._session() as con:
+            return con.execute(sql, list(params)).fetchall()
+
     def pending(self) -> list[Path]:
         """Files of runs kept beside this store and not stored yet (see :func:`save_or_keep`)."""
         return pending_files(self.path)
