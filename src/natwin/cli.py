@@ -204,15 +204,29 @@ def run(
     for name, path in paths.items():
         console.print(f"wrote {name:<8} {path}", highlight=False)
     if not no_store:
-        # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
-        from natwin.store import RunStore
+        _store_run(result, elapsed, store)
 
-        def save() -> str:
-            with RunStore(store) as db:
-                return db.save_result(result, duration_s=elapsed)
 
-        run_id = _guard(save)
-        console.print(f"stored run {run_id} in {store or _default_store()}", highlight=False)
+def _store_run(result: RunResult, elapsed: float, store: Path | None) -> None:
+    """Store a finished run; a store that stays busy or is damaged keeps it in its pending
+    folder (stored by the next command that writes to the store): a result is never dropped."""
+    # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
+    from natwin.store import StoreDamagedError, result_payload, save_or_keep
+
+    saved = _guard(lambda: save_or_keep(result_payload(result, duration_s=elapsed), store))
+    if saved.stored:
+        console.print(f"stored run {saved.run_id} in {store or _default_store()}", highlight=False)
+        return
+    damaged = isinstance(saved.error, StoreDamagedError)
+    err_console.print(f"{'error' if damaged else 'warning'}: {saved.error}", highlight=False, markup=False)
+    err_console.print(
+        f"kept run {saved.run_id} in {saved.pending_file}: the next command that writes to the store "
+        "(natwin run, natwin sweep, natwin serve) stores it",
+        highlight=False,
+        markup=False,
+    )
+    if damaged:
+        raise typer.Exit(EXIT_ERROR)
 
 
 class StagePrinter:
@@ -282,7 +296,7 @@ def sweep(
             if resume:
                 target = sweep_id or db.latest_unfinished_sweep()
                 if target is None:
-                    console.print("nothing to resume: every stored sweep is complete")
+                    console.print("nothing to resume: every stored sweep is complete or cancelled")
                     return
             elif spec is None:
                 raise InputError([Problem("SPEC", None, "a sweep specification file, or --resume")], "sweep")
@@ -311,8 +325,9 @@ def sweep(
                 summary = run_sweep(
                     db, loaded, resume=target, workers=workers, scheduler=scheduler, on_result=line
                 )
+            kept = f" ({summary.kept} kept beside the busy store, stored by its next writer)" if summary.kept else ""
             console.print(
-                f"sweep {summary.sweep_id}: {summary.stored} run now, {summary.skipped} already stored, "
+                f"sweep {summary.sweep_id}: {summary.stored} run now{kept}, {summary.skipped} already stored, "
                 f"{summary.failed} failed, {summary.n_points} points in all ({summary.duration_s:.1f} s)",
                 highlight=False,
             )
@@ -333,6 +348,9 @@ def runs(
         Path | None, typer.Option("--export", help="Export runs, KPIs and tables to Parquet here.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 30,
+    check: Annotated[
+        bool, typer.Option("--check", help="Read every stored value to check the store for damage.")
+    ] = False,
 ) -> None:
     """List, compare and export stored runs and sweeps."""
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
@@ -340,6 +358,18 @@ def runs(
 
     def go() -> None:
         with RunStore(store, read_only=True) as db:
+            kept = db.pending()
+            if kept:
+                err_console.print(
+                    f"note: {len(kept)} run(s) wait in {kept[0].parent} (the store was busy); the next "
+                    "command that writes to the store stores them",
+                    highlight=False,
+                    markup=False,
+                )
+            if check:
+                db.verify()
+                console.print(f"{db.path}: every stored value read back; no damage found", highlight=False)
+                return
             if export is not None:
                 for name, path in db.export_parquet(export, sweep_id).items():
                     console.print(f"wrote {name:<10} {path}", highlight=False)
@@ -356,7 +386,7 @@ def runs(
                 return
             if sweeps:
                 table = Table(title="Sweeps")
-                for col in ("sweep_id", "created", "name", "points", "done", "failed"):
+                for col in ("sweep_id", "created", "name", "points", "done", "failed", "status"):
                     table.add_column(col)
                 for s in db.sweeps():
                     table.add_row(
@@ -366,6 +396,7 @@ def runs(
                         str(s["n_points"]),
                         str(s["done"]),
                         str(s["failed"]),
+                        s["status"],
                     )
                 console.print(table)
                 return

@@ -17,6 +17,11 @@ the full pipeline; each result is written to the run store as it completes, so a
 at any moment resumes (``natwin sweep --resume``) without recomputing or duplicating finished
 points. A point that fails is stored with its error and does not stop the sweep.
 
+The sweep holds the store only while it writes: the store is opened for each point stored, so
+``natwin run``, ``natwin runs`` and the web server use the same store meanwhile. A point that
+cannot be stored because the store stays busy is kept in the store's pending folder (see
+:mod:`natwin.store`) and stored by the next writer; a resume stores those first.
+
 Execution: a local Dask cluster of worker processes by default, an existing cluster with
 ``scheduler="tcp://host:8786"``, or in-process with ``workers=0``.
 """
@@ -37,7 +42,7 @@ from natwin import catalog
 from natwin.errors import InputError, NatwinError, Problem
 from natwin.pipeline import run
 from natwin.scenario import default_scenario_path, parse_scenario, set_path
-from natwin.store import RunStore, result_payload
+from natwin.store import RunStore, StoreBusyError, StoreDamagedError, keep_payload, result_payload
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class SweepSummary:
     skipped: int  # points already stored (resume)
     failed: int  # points of this call that failed
     duration_s: float
+    kept: int = 0  # points of this call kept in the pending folder (the store stayed busy)
 
 
 # --------------------------------------------------------------------------- specification
@@ -207,7 +213,10 @@ def run_sweep(
     scheduler : str, optional
         Address of an existing Dask scheduler (overrides ``workers``).
     on_result : callable, optional
-        Called as ``on_result(done, total, payload)`` after each stored point.
+        Called as ``on_result(done, total, payload)`` after each stored (or kept) point.
+
+    The store is released (:meth:`RunStore.release`) while the points compute and opened for
+    each point stored; a point the store stays too busy to take is kept in its pending folder.
     """
     start = time.perf_counter()
     if resume is not None:
@@ -229,11 +238,26 @@ def run_sweep(
         runner = _run_local(todo)
     else:
         runner = _run_dask(todo, max(workers, 1), scheduler)
-    stored = failed = 0
+    store.release()  # other processes may use the store while the points compute
+    stored = failed = kept = 0
     for index, payload in runner:
-        store.save_payload(payload, sweep_id=sweep_id, sweep_index=index)
+        kept += not _store_point(store, payload, sweep_id, index)
         stored += 1
         failed += bool(payload.get("error"))
         if on_result is not None:
             on_result(len(done) + stored, len(points), payload)
-    return SweepSummary(sweep_id, len(points), stored, len(done), failed, time.perf_counter() - start)
+    return SweepSummary(sweep_id, len(points), stored, len(done), failed, time.perf_counter() - start, kept)
+
+
+def _store_point(store: RunStore, payload: dict[str, Any], sweep_id: str, index: int) -> bool:
+    """Store one point; False when the store stayed busy and the point was kept beside it
+    instead (a damaged store: kept, then the error goes on)."""
+    try:
+        store.save_payload(payload, sweep_id=sweep_id, sweep_index=index)
+    except StoreBusyError:
+        keep_payload(payload, store.path, sweep_id=sweep_id, sweep_index=index)
+        return False
+    except StoreDamagedError:
+        keep_payload(payload, store.path, sweep_id=sweep_id, sweep_index=index)
+        raise
+    return True
