@@ -26,10 +26,15 @@ SPEC = {
     "name": "bench-16",
     "base": "binhai_nfm111",
     "grid": {
-        "plant.chemistry,plant.route": [["NFM111", "nfm111_coprecipitation"], ["NFPP", "nfpp_spray_drying"]],
+        # the kiln's electricity is a parameter of both routes: each route's default and +10 %
+        # (within the route's range and the kilns' load-factor check, so every point is valid)
+        "plant.chemistry,plant.route,process.parameters.calcination.energy.electricity": [
+            ["NFM111", "nfm111_coprecipitation", 4000],
+            ["NFM111", "nfm111_coprecipitation", 4400],
+            ["NFPP", "nfpp_spray_drying", 1000],
+            ["NFPP", "nfpp_spray_drying", 1100],
+        ],
         "plant.capacity_t_per_year": [8000, 10000, 12000, 14000],
-        # the kiln's electricity is a parameter of both routes, so every point is valid
-        "process.parameters.calcination.energy.electricity": [1000, 1100],
     },
 }
 
