@@ -168,12 +168,21 @@ def table_from_toml(raw: Mapping[str, Any], source: str, prefix: str = "") -> Pa
     return table
 
 
+#: Unknown names of one check that get a "did you mean" hint (each hint compares the name with
+#: every parameter of the table: a flood of unknown names must not cost seconds).
+MAX_HINTS = 20
+
+
 def check_values(table: ParameterTable, values: Mapping[str, ArrayLike], prefix: str = "") -> list[Problem]:
-    """Problems with overrides: unknown names or values outside their allowed range."""
+    """Problems with overrides: unknown names or values outside their allowed range.
+
+    The first :data:`MAX_HINTS` unknown names get the closest known names as a hint."""
     problems: list[Problem] = []
+    hints = MAX_HINTS
     for name, value in values.items():
         if name not in table:
-            close = difflib.get_close_matches(name, table, n=3, cutoff=0.6)
+            close = difflib.get_close_matches(name, table, n=3, cutoff=0.6) if hints > 0 else []
+            hints -= 1
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             problems.append(Problem(f"{prefix}{name}", value, f"unknown parameter{hint}"))
             continue
@@ -186,6 +195,16 @@ def check_values(table: ParameterTable, values: Mapping[str, ArrayLike], prefix:
         if array.ndim > 1 or not param.accepts(array):
             problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
     return problems
+
+
+def problems_text(problems: list[Problem], limit: int = 10) -> str:
+    """Problems as one sentence (for a validator's message): the first ``limit``, then a count.
+
+    >>> problems_text([Problem("a", 1, "x"), Problem("b", 2, "y")], limit=1)
+    'a: got 1; x; and 1 more'
+    """
+    text = "; ".join(str(p) for p in problems[:limit])
+    return text + (f"; and {len(problems) - limit:,} more" if len(problems) > limit else "")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from natwin import catalog
-from natwin.parameters import ParameterTable, check_values, table_from_toml
+from natwin.parameters import ParameterTable, check_values, problems_text, table_from_toml
 from natwin.sourced import Seq
 from natwin.strict import StrictModel
 
@@ -141,7 +141,7 @@ class EnergySettings(StrictModel):
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
         problems = check_values(parameter_table(), value)
         if problems:
-            raise ValueError("; ".join(f"{p.path}: got {p.value!r}; {p.allowed}" for p in problems))
+            raise ValueError(problems_text(problems))
         return value
 
     @model_validator(mode="after")

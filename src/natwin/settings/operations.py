@@ -35,7 +35,7 @@ from pydantic import Field, field_validator
 from natwin import catalog, datadirs
 from natwin.errors import DataError, Problem
 from natwin.flowsheet import known_route_id
-from natwin.parameters import ParameterTable, Values, check_values, table_from_toml
+from natwin.parameters import ParameterTable, Values, check_values, problems_text, table_from_toml
 from natwin.sourced import DataModel, Seq
 from natwin.strict import StrictModel
 
@@ -156,5 +156,5 @@ class OperationsSettings(StrictModel):
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
         problems = check_parameters(value, prefix="")
         if problems:
-            raise ValueError("; ".join(f"{p.path}: got {p.value!r}, {p.allowed}" for p in problems))
+            raise ValueError(problems_text(problems))
         return value
