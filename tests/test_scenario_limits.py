@@ -8,6 +8,7 @@ RecursionError, OverflowError in the schedule) or to be accepted, or to cost sec
 from __future__ import annotations
 
 import copy
+import math
 import datetime as dt
 import os
 import time
@@ -232,3 +233,71 @@ def test_a_very_long_key_is_refused():
     raw["prices"]["x" * 1000] = 1.0
     (problem,) = _problems(raw)
     assert problem.path == "prices.<key>"
+
+
+# --------------------------------------------------------------------------- hard limits
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("plant.operating_hours_per_day", 5e-324),  # ran to NaN cost, NPV and investment
+        ("plant.operating_hours_per_day", 1e-9),
+        ("plant.operating_hours_per_day", 24.5),
+        ("plant.operating_days_per_year", 0.001),
+        ("plant.operating_days_per_year", 367),
+        ("plant.capacity_t_per_year", 0.5),  # ran to 5.9e7 CNY/t
+        ("plant.capacity_t_per_year", 1_000_001),
+        ("prices.utility.solid_waste", 1e308),  # ran to an infinite investment and NaN NPV
+        ("prices.NiSO4(H2O)6", 1e30),
+        ("equipment.staff.salary_operator_cny", 1e12),
+        ("process.parameters.demagnetising.yield", 1e-6),  # 3.5 million t of raw materials per t
+        ("process.parameters.calcination.yield", 0.5),
+        ("process.parameters.calcination.energy.electricity", 1e30),
+        ("energy.pv_max_mw", 1e30),
+        ("energy.target_value", 1e300),
+    ],
+)
+def test_nonsense_values_are_refused_by_hard_limits(path, value):
+    from natwin.scenario import set_path
+
+    raw = _raw()
+    set_path(raw, path, value)
+    problems = _problems(raw)
+    assert path in [p.path for p in problems], problems
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("plant.operating_hours_per_day", 1),
+        ("plant.operating_days_per_year", 1),
+        ("plant.capacity_t_per_year", 100),
+        ("process.parameters.calcination.yield", 0.51),
+        ("prices.NiSO4(H2O)6", 3.5e6),  # 100 x the sourced high of 35,000 CNY/t
+        ("prices.NiSO4(H2O)6", 0),
+    ],
+)
+def test_values_at_the_hard_limits_are_accepted(path, value):
+    from natwin.scenario import set_path
+
+    raw = _raw()
+    set_path(raw, path, value)
+    parse_scenario(raw)
+
+
+def test_every_parameter_has_a_finite_hard_range_around_its_default():
+    from natwin.flowsheet import packaged_routes
+    from natwin.settings.sections import PARAMETER_SECTIONS, section_table
+
+    tables = [section_table(s) for s in PARAMETER_SECTIONS] + [r.parameters for r in packaged_routes().values()]
+    for table in tables:
+        for param in table.values():
+            lower, _, upper, _ = param.hard_range()
+            assert -1e15 <= lower <= upper <= 1e15, param.name
+            if not (math.isfinite(param.default) and param.default > 0):
+                continue
+            assert param.accepts(param.default), param.name
+            if math.isinf(param.upper):  # open-ended: 100 x the sourced value and no more
+                sourced = max(param.default, param.high or 0.0)
+                assert param.accepts(99 * sourced) and not param.accepts(101 * sourced), param.name

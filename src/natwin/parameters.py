@@ -11,6 +11,19 @@ Data files declare parameters as sourced values with optional bounds::
 
     discount_rate = { value = 0.08, unit = "-", min = 0, max = 1, max_open = true,
                       tag = "F", source = "..." }
+
+Beyond the declared bounds, every parameter has *hard limits from its sourced value*
+(:meth:`Parameter.hard_range`), because an open-ended range lets arithmetic produce infinity
+or NaN (a price of 1e308, an intensity of 1e30 kWh/t, a cycle time of 5e-324 h):
+
+* no declared maximum: at most :data:`HARD_FACTOR` (100) times the largest of the default and
+  its sourced high value (or :data:`MAX_MAGNITUDE` when neither is positive);
+* a minimum of 0 that is itself excluded (a quantity that divides: sizes, times, shares): at
+  least the smallest of the default and its sourced low value divided by :data:`HARD_FACTOR`;
+* no declared minimum: at least ``-MAX_MAGNITUDE``.
+
+So a value a hundred times beyond anything sourced is refused with the range in the message;
+values merely far from the sourced range run with a warning (``natwin.plausible``).
 """
 
 from __future__ import annotations
@@ -30,6 +43,14 @@ from natwin.errors import DataError, Problem
 from natwin.sourced import Sourced
 
 Array = NDArray[np.float64]
+
+#: A parameter without a declared maximum accepts at most this many times its sourced value
+#: (the largest of default and high); one whose minimum is an excluded 0, at least its sourced
+#: value (the smallest of default and low) divided by it.
+HARD_FACTOR = 100.0
+#: Largest magnitude of any parameter without a sourced value to scale from: products of a few
+#: inputs stay far inside float64 (1e308).
+MAX_MAGNITUDE = 1e15
 
 
 class ParamSpec(Sourced):
@@ -123,23 +144,38 @@ class Parameter:
             raise DataError(f"parameter {name}: default {param.default} is not {param.allowed()}")
         return param
 
+    def hard_range(self) -> tuple[float, bool, float, bool]:
+        """``(lower, lower_open, upper, upper_open)``: the declared bounds narrowed by the hard
+        limits from the sourced value (see the module docstring)."""
+        sourced = [x for x in (self.default, self.low, self.high) if x is not None and np.isfinite(x) and x > 0]
+        lower, lower_open, upper, upper_open = self.lower, self.lower_open, self.upper, self.upper_open
+        if np.isinf(upper):
+            upper, upper_open = (HARD_FACTOR * max(sourced) if sourced else MAX_MAGNITUDE), False
+        if np.isinf(lower):
+            lower, lower_open = -MAX_MAGNITUDE, False
+        elif lower == 0 and lower_open:
+            smallest = [x for x in (self.default, self.low) if x is not None and np.isfinite(x) and x > 0]
+            if smallest:
+                lower, lower_open = min(smallest) / HARD_FACTOR, False
+        return lower, lower_open, upper, upper_open
+
     def allowed(self) -> str:
         """The allowed range in words, e.g. ``a number in (0, 1] fraction``."""
-        left = "(" if self.lower_open else "["
-        right = ")" if self.upper_open else "]"
-        lower = "-inf" if np.isinf(self.lower) else f"{self.lower:g}"
-        upper = "inf" if np.isinf(self.upper) else f"{self.upper:g}"
-        return f"a number in {left}{lower}, {upper}{right}" + (f" {self.unit}" if self.unit else "")
+        lower, lower_open, upper, upper_open = self.hard_range()
+        left = "(" if lower_open else "["
+        right = ")" if upper_open else "]"
+        return f"a number in {left}{lower:g}, {upper:g}{right}" + (f" {self.unit}" if self.unit else "")
 
     def cite(self) -> str:
         """One-line citation: ``[tag] source``."""
         return f"[{self.tag}] {self.source}"
 
     def accepts(self, value: ArrayLike) -> bool:
-        """True if ``value`` (or every element of an array) is finite and in range."""
+        """True if ``value`` (or every element of an array) is finite and in the hard range."""
         array = np.asarray(value, dtype=float)
-        above = array > self.lower if self.lower_open else array >= self.lower
-        below = array < self.upper if self.upper_open else array <= self.upper
+        lower, lower_open, upper, upper_open = self.hard_range()
+        above = array > lower if lower_open else array >= lower
+        below = array < upper if upper_open else array <= upper
         return bool(np.all(np.isfinite(array) & above & below))
 
 

@@ -50,6 +50,11 @@ from natwin.strict import StrictModel
 
 HOURS_PER_YEAR = 8760.0
 DEFAULT_SCENARIO = "binhai_nfm111"
+#: Hard capacity range [t/yr]. Below 100 t/yr (a pilot line) every unit is one piece at the
+#: equipment data's smallest industrial size, so costs no longer describe a plant; 1,000 kt/yr is
+#: 20 times the largest sourced sodium-cathode project (Xingkong Sodium, 50 kt/yr, redplanx 2024).
+MIN_CAPACITY_T_PER_YEAR = 100.0
+MAX_CAPACITY_T_PER_YEAR = 1_000_000.0
 
 
 class Section(StrictModel):
@@ -57,12 +62,20 @@ class Section(StrictModel):
 
 
 class PlantSection(Section):
-    """The plant: what it makes, how much and when."""
+    """The plant: what it makes, how much and when.
+
+    Hard limits: capacity 100 t/yr to 1,000 kt/yr; 1-366 operating days a year and 1-24
+    operating hours a day (a plant that runs less than an hour a day or a year has no meaningful
+    equipment sizing; below those, operating hours of 5e-324 gave NaN costs), and days x hours
+    within the 8,760 h of a year.
+    """
 
     name: str = Field(min_length=1, max_length=200)
-    capacity_t_per_year: float = Field(gt=0, le=1_000_000, description="product at spec [t/yr]")
-    operating_days_per_year: float = Field(gt=0, le=366, description="[d/yr]")
-    operating_hours_per_day: float = Field(gt=0, le=24, description="[h/d]")
+    capacity_t_per_year: float = Field(
+        ge=MIN_CAPACITY_T_PER_YEAR, le=MAX_CAPACITY_T_PER_YEAR, description="product at spec [t/yr]"
+    )
+    operating_days_per_year: float = Field(ge=1, le=366, description="[d/yr]")
+    operating_hours_per_day: float = Field(ge=1, le=24, description="[h/d]")
     chemistry: str = Field(description="catalog chemistry id, e.g. NFM111")
     route: str = Field(description="catalog route id, e.g. nfm111_coprecipitation")
     data_dir: str | None = Field(
