@@ -230,6 +230,7 @@ class Scenario(Section):
             del data["plant"]["data_dir"]
         if data["market"]["as_of"] is None:  # ... and so do scenarios without a price date
             del data["market"]
+        del data["operations"]["time_budget_s"]  # a limit on the work, not an input of the results
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @property

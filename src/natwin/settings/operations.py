@@ -19,6 +19,7 @@ Example::
         { route = "nfpp_spray_drying", weeks = 4 },
     ]
     size_to_confidence = 0.9  # optional: add pieces until P90 output meets the nameplate
+    time_budget_s = 600       # stop with an error after this many seconds of simulation
 
     [operations.parameters]   # overrides of operations.toml / reliability.toml by name
     "calcination.mtbf_h" = 800
@@ -144,6 +145,13 @@ class OperationsSettings(StrictModel):
     )
     max_added_pieces: int = Field(default=10, ge=1, le=100, description="limit of the sizing loop")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0, description="confidence intervals")
+    time_budget_s: float = Field(
+        default=600.0,
+        ge=1.0,
+        le=86_400.0,
+        description="wall-clock time the plant-year simulation may take before it stops with an error [s] "
+        "(not part of the scenario's hash: it changes no result)",
+    )
     parameters: dict[str, float] = Field(default_factory=dict, description="data overrides by name")
 
     @field_validator("campaign", mode="before")
