@@ -228,7 +228,7 @@ def test_bad_overrides_raise_input_error_naming_the_field(default_scenario):
     result = natwin.run(default_scenario, simulate=False, energy=False)
     cases = {
         "roller_hearth_kiln.purchace_cny": "unknown parameter",
-        "jet_mill.availability": "[0.009, 1]",  # declared (0, 1]; at least the sourced low 0.9 / 100
+        "jet_mill.availability": "(0, 1]",
         "capex.contingency.basic_fraction": "[0, 1]",
     }
     bad = {

@@ -192,7 +192,7 @@ def test_thousands_of_unknown_keys_are_fast_and_their_problems_capped(where):
     parse_scenario(_raw())
     start = time.perf_counter()
     problems = _problems(raw)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 1.0  # ~0.2 s; a hint per key took seconds
     assert len(problems) == bounds.MAX_PROBLEMS + 1
     assert problems[-1].path == "<more>"
     assert "4,900 more" in str(problems[-1])
@@ -297,8 +297,9 @@ def test_every_parameter_has_a_finite_hard_range_around_its_default():
             assert -1e15 <= lower <= upper <= 1e15, param.name
             if not (math.isfinite(param.default) and param.default > 0):
                 continue
-            assert param.accepts(param.default), param.name
+            assert param.accepts(param.default, hard=True), param.name
             if math.isinf(param.upper):  # open-ended: 100 x the sourced value and no more
                 sourced = max(param.default, param.high or 0.0)
-                assert param.accepts(99 * sourced), param.name
-                assert not param.accepts(101 * sourced), param.name
+                assert param.accepts(99 * sourced, hard=True), param.name
+                assert not param.accepts(101 * sourced, hard=True), param.name
+                assert param.accepts(101 * sourced), param.name  # computed values: declared range

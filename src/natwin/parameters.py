@@ -12,8 +12,9 @@ Data files declare parameters as sourced values with optional bounds::
     discount_rate = { value = 0.08, unit = "-", min = 0, max = 1, max_open = true,
                       tag = "F", source = "..." }
 
-Beyond the declared bounds, every parameter has *hard limits from its sourced value*
-(:meth:`Parameter.hard_range`), because an open-ended range lets arithmetic produce infinity
+Beyond the declared bounds, a user's input (a scenario's override, the ends of a study's
+distribution) keeps *hard limits from the parameter's sourced value* (:meth:`Parameter.hard_range`,
+``check_values(..., hard=True)``), because an open-ended range lets arithmetic produce infinity
 or NaN (a price of 1e308, an intensity of 1e30 kWh/t, a cycle time of 5e-324 h):
 
 * no declared maximum: at most :data:`HARD_FACTOR` (100) times the largest of the default and
@@ -159,9 +160,13 @@ class Parameter:
                 lower, lower_open = min(smallest) / HARD_FACTOR, False
         return lower, lower_open, upper, upper_open
 
-    def allowed(self) -> str:
-        """The allowed range in words, e.g. ``a number in (0, 1] fraction``."""
-        lower, lower_open, upper, upper_open = self.hard_range()
+    def allowed(self, *, hard: bool = False) -> str:
+        """The allowed range in words, e.g. ``a number in (0, 1] fraction``; with ``hard``, the
+        range a user's input must keep (:meth:`hard_range`)."""
+        if hard:
+            lower, lower_open, upper, upper_open = self.hard_range()
+        else:
+            lower, lower_open, upper, upper_open = self.lower, self.lower_open, self.upper, self.upper_open
         left = "(" if lower_open else "["
         right = ")" if upper_open else "]"
         return f"a number in {left}{lower:g}, {upper:g}{right}" + (f" {self.unit}" if self.unit else "")
@@ -170,10 +175,15 @@ class Parameter:
         """One-line citation: ``[tag] source``."""
         return f"[{self.tag}] {self.source}"
 
-    def accepts(self, value: ArrayLike) -> bool:
-        """True if ``value`` (or every element of an array) is finite and in the hard range."""
+    def accepts(self, value: ArrayLike, *, hard: bool = False) -> bool:
+        """True if ``value`` (or every element of an array) is finite and in range: the declared
+        range, or with ``hard`` the range a user's input must keep (:meth:`hard_range`). Values
+        computed by natwin (a break-even price, a Monte Carlo draw) keep the declared range only."""
         array = np.asarray(value, dtype=float)
-        lower, lower_open, upper, upper_open = self.hard_range()
+        if hard:
+            lower, lower_open, upper, upper_open = self.hard_range()
+        else:
+            lower, lower_open, upper, upper_open = self.lower, self.lower_open, self.upper, self.upper_open
         above = array > lower if lower_open else array >= lower
         below = array < upper if upper_open else array <= upper
         return bool(np.all(np.isfinite(array) & above & below))
@@ -209,8 +219,11 @@ def table_from_toml(raw: Mapping[str, Any], source: str, prefix: str = "") -> Pa
 MAX_HINTS = 20
 
 
-def check_values(table: ParameterTable, values: Mapping[str, ArrayLike], prefix: str = "") -> list[Problem]:
-    """Problems with overrides: unknown names or values outside their allowed range.
+def check_values(
+    table: ParameterTable, values: Mapping[str, ArrayLike], prefix: str = "", *, hard: bool = False
+) -> list[Problem]:
+    """Problems with overrides: unknown names or values outside their allowed range (with
+    ``hard``, the range a user's input must keep: :meth:`Parameter.hard_range`).
 
     The first :data:`MAX_HINTS` unknown names get the closest known names as a hint."""
     problems: list[Problem] = []
@@ -226,10 +239,10 @@ def check_values(table: ParameterTable, values: Mapping[str, ArrayLike], prefix:
         try:
             array = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
+            problems.append(Problem(f"{prefix}{name}", value, param.allowed(hard=hard)))
             continue
-        if array.ndim > 1 or not param.accepts(array):
-            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
+        if array.ndim > 1 or not param.accepts(array, hard=hard):
+            problems.append(Problem(f"{prefix}{name}", value, param.allowed(hard=hard)))
     return problems
 
 

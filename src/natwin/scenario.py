@@ -307,10 +307,10 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
             source,
         ) from None
     problems = check_parameters(
-        packaged_route(scenario.plant.route), scenario.process.parameters, prefix="process.parameters."
+        packaged_route(scenario.plant.route), scenario.process.parameters, prefix="process.parameters.", hard=True
     )
     for section in PARAMETER_SECTIONS:
-        problems += check_values(section_table(section), getattr(scenario, section), prefix=f"{section}.")
+        problems += check_values(section_table(section), getattr(scenario, section), prefix=f"{section}.", hard=True)
     problems += pricing_problems(scenario.prices)
     if scenario.uncertainty:
         problems += _study_problems(scenario)
@@ -396,7 +396,7 @@ def _parameter_problems(raw: dict[str, Any]) -> list[Problem]:
     if not isinstance(route_id, str) or route_id not in packaged_routes() or not isinstance(parameters, dict):
         return []
     numeric = {k: v for k, v in parameters.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    return check_parameters(packaged_route(route_id), numeric, prefix="process.parameters.")
+    return check_parameters(packaged_route(route_id), numeric, prefix="process.parameters.", hard=True)
 
 
 def _section_problems(raw: dict[str, Any]) -> list[Problem]:
@@ -408,7 +408,7 @@ def _section_problems(raw: dict[str, Any]) -> list[Problem]:
             numeric = {
                 k: v for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)
             }
-            problems += check_values(section_table(section), numeric, prefix=f"{section}.")
+            problems += check_values(section_table(section), numeric, prefix=f"{section}.", hard=True)
     return problems
 
 

@@ -150,7 +150,7 @@ class EnergySettings(StrictModel):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        problems = check_values(parameter_table(), value)
+        problems = check_values(parameter_table(), value, hard=True)
         if problems:
             raise ValueError(problems_text(problems))
         return value

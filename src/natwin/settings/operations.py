@@ -82,9 +82,12 @@ def parameter_table() -> ParameterTable:
     return dict(operations_data().table)
 
 
-def check_parameters(values: Mapping[str, float], prefix: str = "operations.parameters.") -> list[Problem]:
-    """Problems with parameter overrides (unknown names, values out of range)."""
-    return check_values(operations_data().table, values, prefix=prefix)
+def check_parameters(
+    values: Mapping[str, float], prefix: str = "operations.parameters.", *, hard: bool = False
+) -> list[Problem]:
+    """Problems with parameter overrides (unknown names, values out of range; ``hard``: the
+    range a user's input must keep)."""
+    return check_values(operations_data().table, values, prefix=prefix, hard=hard)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ class OperationsSettings(StrictModel):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        problems = check_parameters(value, prefix="")
+        problems = check_parameters(value, prefix="", hard=True)
         if problems:
             raise ValueError(problems_text(problems))
         return value
