@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from natwin.cli import app
 from natwin.errors import InputError
 from natwin.pipeline import check, run
+from natwin.report.files import results_document
+from natwin.report.html import render_report
 from natwin.scenario import default_scenario_path, parse_scenario, set_path
 
 DEFAULT = tomllib.loads(default_scenario_path().read_text(encoding="utf-8"))
@@ -113,6 +115,10 @@ def test_a_value_far_outside_its_sourced_range_runs_with_a_warning(tmp_path):
     assert "25000-35000 CNY/t" in warning.allowed
     result = run(scenario, simulate=False, energy=False)
     assert [w.path for w in result.warnings] == ["prices.NiSO4(H2O)6"]
+    document = results_document(result)
+    assert [w["path"] for w in document["warnings"]] == ["prices.NiSO4(H2O)6"]
+    assert 'id="warnings"' in render_report(result)
+    assert 'id="warnings"' not in render_report(run(_scenario({}), simulate=False, energy=False))
     path = tmp_path / "s.toml"
     text = default_scenario_path().read_text(encoding="utf-8")
     path.write_text(text.replace("[prices]", '[prices]\n"NiSO4(H2O)6" = 400000'), encoding="utf-8")
