@@ -219,9 +219,9 @@ class Scenario(Section):
 
     @field_validator("schema_version", mode="before")
     @classmethod
-    def _not_a_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):  # True == 1 in Python: a Literal[1] would take it
-            raise ValueError("expected the integer 1, not a boolean")
+    def _an_integer(cls, value: Any) -> Any:
+        if isinstance(value, bool | float):  # True == 1.0 == 1: a Literal[1] would take them
+            raise ValueError(f"expected the integer 1, not a {type(value).__name__}")
         return value
 
     def canonical_json(self) -> str:
