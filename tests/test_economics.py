@@ -400,12 +400,16 @@ def test_unpriced_species_can_be_priced_by_the_scenario(default_result, monkeypa
 @pytest.mark.parametrize(
     ("section", "key", "value", "allowed"),
     [
-        ("finance", "operating_life_years", -5.0, "(0, 50]"),
-        ("finance", "operating_life_years", 0.0, "(0, 50]"),
+        # declared (0, 50]: at least the sourced low of 10 years / 100 (natwin.parameters.HARD_FACTOR)
+        ("finance", "operating_life_years", -5.0, "[0.1, 50]"),
+        ("finance", "operating_life_years", 0.0, "[0.1, 50]"),
         ("finance", "discount_rate", 1.0, "[0, 1)"),
         ("finance", "discount_rate", -0.01, "[0, 1)"),
         ("finance", "loan_share", 1.5, "[0, 1]"),
-        ("prices", "NiSO4(H2O)6", -100.0, "[0, inf]"),
+        # declared [0, inf]: at most 100 x the sourced high of 35,000 CNY/t
+        ("prices", "NiSO4(H2O)6", -100.0, "[0, 3.5e+06]"),
+        ("prices", "NiSO4(H2O)6", 3.6e6, "[0, 3.5e+06]"),
+        ("prices", "utility.solid_waste", 1e308, "CNY/t"),
     ],
 )
 def test_bad_finance_values_rejected_by_scenario(section, key, value, allowed):

@@ -28,13 +28,15 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def simulations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per plant year actually simulated."""
     calls: list[int] = []
-    real = natwin.operations.simulate
+    from natwin.operations import plant
+
+    real = plant.simulate
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(natwin.operations, "simulate", counted)
+    monkeypatch.setattr(plant, "simulate", counted)
     return calls
 
 

@@ -46,8 +46,11 @@ def test_hash_changes_with_content():
     [
         ("plant", "chemistry", "NFM999", "plant.chemistry", "unknown chemistry"),
         ("plant", "route", "nfm111_magic", "plant.route", "unknown route"),
-        ("plant", "capacity_t_per_year", -10.0, "plant.capacity_t_per_year", "greater than 0"),
-        ("plant", "capacity_t_per_year", 0, "plant.capacity_t_per_year", "greater than 0"),
+        ("plant", "capacity_t_per_year", -10.0, "plant.capacity_t_per_year", "greater than or equal to 100"),
+        ("plant", "capacity_t_per_year", 0, "plant.capacity_t_per_year", "greater than or equal to 100"),
+        ("plant", "capacity_t_per_year", 0.5, "plant.capacity_t_per_year", "greater than or equal to 100"),
+        ("plant", "operating_hours_per_day", 5e-324, "plant.operating_hours_per_day", "greater than or equal to 1"),
+        ("plant", "operating_days_per_year", 0.001, "plant.operating_days_per_year", "greater than or equal to 1"),
         ("plant", "capacity_t_per_year", "10000", "plant.capacity_t_per_year", "valid number"),
         ("plant", "operating_hours_per_day", 25, "plant.operating_hours_per_day", "less than or equal to 24"),
         ("plant", "capacity_tpy", 5, "plant.capacity_tpy", "unknown key"),
@@ -78,7 +81,7 @@ def test_yield_above_one_is_rejected():
     (problem,) = _problems(raw)
     assert problem.path == "process.parameters.calcination.yield"
     assert problem.value == 1.2
-    assert "(0, 1]" in problem.allowed
+    assert "(0.5, 1]" in problem.allowed  # natwin.flowsheet.compile.MIN_YIELD
 
 
 def test_misspelt_section_gets_a_suggestion():

@@ -64,11 +64,18 @@ def test_help_loads_no_heavy_package():
     assert _heavy_after(_command(["--help"])) == []
 
 
-def test_validate_loads_no_heavy_package():
-    scenario = str(catalog.data_path("scenarios", "binhai_nfm111.toml"))
-    assert _heavy_after(_command(["validate", scenario])) == []
+def test_validate_loads_no_heavy_package_but_the_weather_it_checks(tmp_path):
+    """`natwin validate` runs every check of a run without its simulation and solve: the energy
+    system's pre-solve checks compute the site's weather (pvlib), nothing else heavy loads."""
+    scenario = catalog.data_path("scenarios", "binhai_nfm111.toml")
+    assert _heavy_after(_command(["validate", str(scenario)])) == ["pvlib"]
+    without_energy = tmp_path / "no_energy.toml"
+    without_energy.write_text(
+        scenario.read_text(encoding="utf-8").replace("[energy]", "[energy]\nenabled = false"), encoding="utf-8"
+    )
+    assert _heavy_after(_command(["validate", str(without_energy)])) == []
 
 
 def test_the_probe_sees_a_heavy_import():
-    """The control: the pipeline does load the simulation (SimPy)."""
-    assert "simpy" in _heavy_after("import natwin.pipeline")
+    """The control: the simulation does load SimPy."""
+    assert "simpy" in _heavy_after("from natwin.operations import simulate")

@@ -59,7 +59,7 @@ def test_sweep_records_failures_without_stopping(tmp_path):
 
 
 def test_grid_zips_comma_separated_paths():
-    spec = {"grid": {"plant.chemistry,plant.route": [["NFM111", "nfm111_solid_state"], ["NFPP", "nfpp_spray_drying"]], "plant.capacity_t_per_year": [1, 2, 3]}}
+    spec = {"grid": {"plant.chemistry,plant.route": [["NFM111", "nfm111_solid_state"], ["NFPP", "nfpp_spray_drying"]], "plant.capacity_t_per_year": [1000, 2000, 3000]}}
     points = expand(spec)
     assert len(points) == 6
     assert {(raw["plant"]["chemistry"], raw["plant"]["route"]) for _, raw in points} == {("NFM111", "nfm111_solid_state"), ("NFPP", "nfpp_spray_drying")}

@@ -119,7 +119,7 @@ def test_validate_reports_natwin_problems_with_field_paths(client):
     assert response.status_code == 422
     problems = {p["path"]: p for p in response.json()["problems"]}
     assert problems["plant.capacity_t_per_year"]["value"] == -5
-    assert "greater than 0" in problems["plant.capacity_t_per_year"]["allowed"]
+    assert "greater than or equal to 100" in problems["plant.capacity_t_per_year"]["allowed"]
     assert "unknown key" in problems["plant.capacty"]["allowed"]
     assert "prices.NiSO4(H2O)6" in problems
 
@@ -526,7 +526,7 @@ def test_a_failing_job_reports_its_problems_without_raising(tmp_path):
     assert kinds == ["started", "failed", "started", "failed"]
     problems = sent[1][2]["problems"]
     assert problems == [
-        {"path": "plant.capacity_t_per_year", "value": -1, "allowed": "expected greater than 0"}
+        {"path": "plant.capacity_t_per_year", "value": -1, "allowed": "expected greater than or equal to 100"}
     ]
     assert "internal error ValueError" in sent[3][2]["error"]
     assert "traceback" in sent[3][2]

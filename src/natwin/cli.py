@@ -971,19 +971,24 @@ def validate(
 ) -> None:
     """Check a scenario file and its data: exits 0 when valid, 2 with one line per problem otherwise.
 
-    Besides the scenario itself, every raw material of the route needs a price and an emission
-    factor, every species a molar mass and every unit a fitting equipment type."""
+    Every check `natwin run` makes without its simulation and energy solve: besides the scenario
+    itself, every raw material of the route needs a price and an emission factor, every species
+    a molar mass and every unit a fitting equipment type; the schedule, the simulation's line
+    and limits and the energy system's pre-solve checks must pass, and the steady state must give
+    finite results. Inputs far outside their sourced range are listed as warnings."""
     # lazy: each command imports only what it needs (DuckDB, plotly, Dask, FastAPI on demand)
-    from natwin.preflight import check_data
+    from natwin.pipeline import check
 
     scenario = _load(file, data)
-    _guard(lambda: check_data(scenario))
+    warnings = _guard(lambda: check(scenario))
     console.print(
         f"[green]ok[/] {file}: {scenario.plant.capacity_t_per_year:,.0f} t/yr {scenario.plant.chemistry} "
         f"by {scenario.plant.route} at {scenario.site.id} (hash {scenario.hash[:12]})"
         + (f" with data from {scenario.plant.data_dir}" if scenario.plant.data_dir else ""),
         highlight=False,
     )
+    for warning in warnings:
+        console.print(f"  warning: {warning}", highlight=False, markup=False)
 
 
 @app.command()

@@ -38,6 +38,7 @@ from pydantic import Field, field_validator, model_validator
 from scipy.optimize import linprog
 
 from natwin import catalog
+from natwin.bounds import check_date
 from natwin.errors import DataError, InputError, Problem
 from natwin.sourced import DataModel, Seq, TrustTag
 
@@ -119,6 +120,11 @@ class ConstructionData(DataModel):
     @classmethod
     def _date(cls, value: Any) -> Any:
         return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+    @field_validator("start_date")
+    @classmethod
+    def _in_window(cls, value: dt.date) -> dt.date:
+        return check_date(value)  # the schedule adds years of days to it
 
     @model_validator(mode="after")
     def _network(self) -> ConstructionData:
@@ -385,41 +391,54 @@ def _crash_lp(network: ConstructionData, milestone: str, deadline: float | None)
     return result, [a.id for a in acts]
 
 
+def max_days_saved(network: ConstructionData, milestone: str) -> float:
+    """Days that crashing every crashable activity to its limit saves on ``milestone`` (PERT
+    means; one LP). [d]"""
+    base = critical_path(network.activity, milestones=network.milestones).milestones[milestone]
+    fastest, _ = _crash_lp(network, milestone, None)
+    if fastest.status != 0:
+        raise DataError(f"crash LP failed: {fastest.message}")
+    return base - float(fastest.x[-1])
+
+
+def crash_problems(
+    network: ConstructionData, target_days_saved: float, milestone: str = "mechanical_completion"
+) -> list[Problem]:
+    """Problems with an acceleration target: an unknown milestone, a negative target or more
+    days than crashing can buy (what :func:`crash_plan` would refuse, found without planning)."""
+    if milestone not in network.milestones:
+        return [Problem("construction.target_milestone", milestone, f"one of {', '.join(network.milestones)}")]
+    if not np.isfinite(target_days_saved) or target_days_saved < 0:
+        return [Problem("construction.target_days_saved", target_days_saved, "a number of days >= 0")]
+    if target_days_saved == 0:
+        return []
+    limit = max_days_saved(network, milestone)
+    if target_days_saved > limit + 1e-6:
+        return [
+            Problem(
+                "construction.target_days_saved",
+                target_days_saved,
+                f"at most {limit:.0f} days can be saved on {milestone} by crashing (every "
+                "crashable activity on its paths at its limit); raise crash_days in the network "
+                "data or lower the target",
+            )
+        ]
+    return []
+
+
 def crash_plan(
     network: ConstructionData, target_days_saved: float, milestone: str = "mechanical_completion"
 ) -> CrashPlan:
     """Least-cost crashing that brings ``milestone`` forward by ``target_days_saved`` days [3]_.
 
-    Durations are PERT means. Raises InputError if the target exceeds what crashing can buy.
+    Durations are PERT means. Raises InputError if the target exceeds what crashing can buy
+    (:func:`crash_problems`).
     """
-    if milestone not in network.milestones:
-        raise InputError(
-            [Problem("construction.target_milestone", milestone, f"one of {', '.join(network.milestones)}")],
-            "schedule",
-        )
-    if not np.isfinite(target_days_saved) or target_days_saved < 0:
-        raise InputError(
-            [Problem("construction.target_days_saved", target_days_saved, "a number of days >= 0")],
-            "schedule",
-        )
+    problems = crash_problems(network, target_days_saved, milestone)
+    if problems:
+        raise InputError(problems, "schedule")
     base = critical_path(network.activity, milestones=network.milestones).milestones[milestone]
-    fastest, _ = _crash_lp(network, milestone, None)
-    if fastest.status != 0:
-        raise DataError(f"crash LP failed: {fastest.message}")
-    max_saved = base - float(fastest.x[-1])
-    if target_days_saved > max_saved + 1e-6:
-        raise InputError(
-            [
-                Problem(
-                    "construction.target_days_saved",
-                    target_days_saved,
-                    f"at most {max_saved:.0f} days can be saved on {milestone} by crashing (every "
-                    "crashable activity on its paths at its limit); raise crash_days in the network "
-                    "data or lower the target",
-                )
-            ],
-            "schedule",
-        )
+    max_saved = max_days_saved(network, milestone)
     plan, ids = _crash_lp(network, milestone, base - target_days_saved)
     n = len(ids)
     crashed = {ids[i]: float(plan.x[i]) for i in range(n) if plan.x[i] > 1e-6}
@@ -523,6 +542,13 @@ def schedule(
         yearly_output_share=yearly_output_share(first, full, net.ramp_up_curve, years),
         network=net,
     )
+
+
+def schedule_problems(scenario: Any) -> list[Problem]:
+    """What :func:`schedule_for` would refuse in a scenario's ``[construction]``, found in
+    milliseconds without planning (``natwin validate`` and the run's first check)."""
+    settings = scenario.construction
+    return crash_problems(default_network(), settings.target_days_saved, settings.target_milestone)
 
 
 def schedule_for(scenario: Any) -> ScheduleResult:

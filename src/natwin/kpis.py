@@ -184,6 +184,13 @@ def find(key: str) -> Kpi | None:
     return _currency_variant(key, rows)
 
 
+def may_be_missing(key: str) -> bool:
+    """True for a KPI whose row names a word for its missing value (``absent``: an IRR without a
+    root, a payback never reached); a run's other numeric KPIs are finite."""
+    row = find(key)
+    return row is not None and row.absent != _NOT_A_NUMBER
+
+
 def kpi(key: str) -> Kpi:
     """The registry row of ``key``; an unknown key raises :class:`InputError` naming it."""
     found = find(key)

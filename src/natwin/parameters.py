@@ -11,6 +11,20 @@ Data files declare parameters as sourced values with optional bounds::
 
     discount_rate = { value = 0.08, unit = "-", min = 0, max = 1, max_open = true,
                       tag = "F", source = "..." }
+
+Beyond the declared bounds, a user's input (a scenario's override, the ends of a study's
+distribution) keeps *hard limits from the parameter's sourced value* (:meth:`Parameter.hard_range`,
+``check_values(..., hard=True)``), because an open-ended range lets arithmetic produce infinity
+or NaN (a price of 1e308, an intensity of 1e30 kWh/t, a cycle time of 5e-324 h):
+
+* no declared maximum: at most :data:`HARD_FACTOR` (100) times the largest of the default and
+  its sourced high value (or :data:`MAX_MAGNITUDE` when neither is positive);
+* a minimum of 0 that is itself excluded (a quantity that divides: sizes, times, shares): at
+  least the smallest of the default and its sourced low value divided by :data:`HARD_FACTOR`;
+* no declared minimum: at least ``-MAX_MAGNITUDE``.
+
+So a value a hundred times beyond anything sourced is refused with the range in the message;
+values merely far from the sourced range run with a warning (``natwin.plausible``).
 """
 
 from __future__ import annotations
@@ -30,6 +44,14 @@ from natwin.errors import DataError, Problem
 from natwin.sourced import Sourced
 
 Array = NDArray[np.float64]
+
+#: A parameter without a declared maximum accepts at most this many times its sourced value
+#: (the largest of default and high); one whose minimum is an excluded 0, at least its sourced
+#: value (the smallest of default and low) divided by it.
+HARD_FACTOR = 100.0
+#: Largest magnitude of any parameter without a sourced value to scale from: products of a few
+#: inputs stay far inside float64 (1e308).
+MAX_MAGNITUDE = 1e15
 
 
 class ParamSpec(Sourced):
@@ -123,23 +145,47 @@ class Parameter:
             raise DataError(f"parameter {name}: default {param.default} is not {param.allowed()}")
         return param
 
-    def allowed(self) -> str:
-        """The allowed range in words, e.g. ``a number in (0, 1] fraction``."""
-        left = "(" if self.lower_open else "["
-        right = ")" if self.upper_open else "]"
-        lower = "-inf" if np.isinf(self.lower) else f"{self.lower:g}"
-        upper = "inf" if np.isinf(self.upper) else f"{self.upper:g}"
-        return f"a number in {left}{lower}, {upper}{right}" + (f" {self.unit}" if self.unit else "")
+    def hard_range(self) -> tuple[float, bool, float, bool]:
+        """``(lower, lower_open, upper, upper_open)``: the declared bounds narrowed by the hard
+        limits from the sourced value (see the module docstring)."""
+        sourced = [x for x in (self.default, self.low, self.high) if x is not None and np.isfinite(x) and x > 0]
+        lower, lower_open, upper, upper_open = self.lower, self.lower_open, self.upper, self.upper_open
+        if np.isinf(upper):
+            upper, upper_open = (HARD_FACTOR * max(sourced) if sourced else MAX_MAGNITUDE), False
+        if np.isinf(lower):
+            lower, lower_open = -MAX_MAGNITUDE, False
+        elif lower == 0 and lower_open:
+            smallest = [x for x in (self.default, self.low) if x is not None and np.isfinite(x) and x > 0]
+            if smallest:
+                lower, lower_open = min(smallest) / HARD_FACTOR, False
+        return lower, lower_open, upper, upper_open
+
+    def allowed(self, *, hard: bool = False) -> str:
+        """The allowed range in words, e.g. ``a number in (0, 1] fraction``; with ``hard``, the
+        range a user's input must keep (:meth:`hard_range`)."""
+        if hard:
+            lower, lower_open, upper, upper_open = self.hard_range()
+        else:
+            lower, lower_open, upper, upper_open = self.lower, self.lower_open, self.upper, self.upper_open
+        left = "(" if lower_open else "["
+        right = ")" if upper_open else "]"
+        return f"a number in {left}{lower:g}, {upper:g}{right}" + (f" {self.unit}" if self.unit else "")
 
     def cite(self) -> str:
         """One-line citation: ``[tag] source``."""
         return f"[{self.tag}] {self.source}"
 
-    def accepts(self, value: ArrayLike) -> bool:
-        """True if ``value`` (or every element of an array) is finite and in range."""
+    def accepts(self, value: ArrayLike, *, hard: bool = False) -> bool:
+        """True if ``value`` (or every element of an array) is finite and in range: the declared
+        range, or with ``hard`` the range a user's input must keep (:meth:`hard_range`). Values
+        computed by natwin (a break-even price, a Monte Carlo draw) keep the declared range only."""
         array = np.asarray(value, dtype=float)
-        above = array > self.lower if self.lower_open else array >= self.lower
-        below = array < self.upper if self.upper_open else array <= self.upper
+        if hard:
+            lower, lower_open, upper, upper_open = self.hard_range()
+        else:
+            lower, lower_open, upper, upper_open = self.lower, self.lower_open, self.upper, self.upper_open
+        above = array > lower if lower_open else array >= lower
+        below = array < upper if upper_open else array <= upper
         return bool(np.all(np.isfinite(array) & above & below))
 
 
@@ -168,12 +214,24 @@ def table_from_toml(raw: Mapping[str, Any], source: str, prefix: str = "") -> Pa
     return table
 
 
-def check_values(table: ParameterTable, values: Mapping[str, ArrayLike], prefix: str = "") -> list[Problem]:
-    """Problems with overrides: unknown names or values outside their allowed range."""
+#: Unknown names of one check that get a "did you mean" hint (each hint compares the name with
+#: every parameter of the table: a flood of unknown names must not cost seconds).
+MAX_HINTS = 20
+
+
+def check_values(
+    table: ParameterTable, values: Mapping[str, ArrayLike], prefix: str = "", *, hard: bool = False
+) -> list[Problem]:
+    """Problems with overrides: unknown names or values outside their allowed range (with
+    ``hard``, the range a user's input must keep: :meth:`Parameter.hard_range`).
+
+    The first :data:`MAX_HINTS` unknown names get the closest known names as a hint."""
     problems: list[Problem] = []
+    hints = MAX_HINTS
     for name, value in values.items():
         if name not in table:
-            close = difflib.get_close_matches(name, table, n=3, cutoff=0.6)
+            close = difflib.get_close_matches(name, table, n=3, cutoff=0.6) if hints > 0 else []
+            hints -= 1
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             problems.append(Problem(f"{prefix}{name}", value, f"unknown parameter{hint}"))
             continue
@@ -181,11 +239,21 @@ def check_values(table: ParameterTable, values: Mapping[str, ArrayLike], prefix:
         try:
             array = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
+            problems.append(Problem(f"{prefix}{name}", value, param.allowed(hard=hard)))
             continue
-        if array.ndim > 1 or not param.accepts(array):
-            problems.append(Problem(f"{prefix}{name}", value, param.allowed()))
+        if array.ndim > 1 or not param.accepts(array, hard=hard):
+            problems.append(Problem(f"{prefix}{name}", value, param.allowed(hard=hard)))
     return problems
+
+
+def problems_text(problems: list[Problem], limit: int = 10) -> str:
+    """Problems as one sentence (for a validator's message): the first ``limit``, then a count.
+
+    >>> problems_text([Problem("a", 1, "x"), Problem("b", 2, "y")], limit=1)
+    'a: got 1; x; and 1 more'
+    """
+    text = "; ".join(str(p) for p in problems[:limit])
+    return text + (f"; and {len(problems) - limit:,} more" if len(problems) > limit else "")
 
 
 @dataclass(frozen=True)

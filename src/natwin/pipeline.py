@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,16 +27,21 @@ from natwin.construction import ScheduleResult, ramp_up_by_operating_year, sched
 from natwin.core import PlantDesign, SiteLinks, SteadyState, SupplyShares, account, design
 from natwin.costs import CapexResult, EquipmentResult
 from natwin.economics import EconomicsResult, OpexResult, finance_table, price_dates
-from natwin.energy import EnergyResult, LoadProfile, build_inputs
-from natwin.energy import cache as energy_cache
+from natwin.errors import InputError, Problem
 from natwin.flowsheet import Balance, CompiledRoute
-from natwin.operations import PlantSimulation, simulate_plant
-from natwin.preflight import check_data
+from natwin.kpis import may_be_missing
+from natwin.plausible import overridden_inputs, plausibility_warnings
+from natwin.preflight import check_scenario
 from natwin.scenario import Scenario
 from natwin.settings.prices import PriceDates
 from natwin.utilities import Utilities
 from natwin.version import __version__
 from natwin.zerocarbon import ZeroCarbonAnswer, zero_carbon_answer
+
+if TYPE_CHECKING:  # types only: the simulation (SimPy) and the energy system (pandas, pvlib)
+    # load when a run needs them, so that `natwin validate` (:func:`check`) does without them
+    from natwin.energy import EnergyResult
+    from natwin.operations import PlantSimulation
 
 #: A progress hook of :func:`run`: ``on_stage(name, done, total)`` is called as each stage
 #: starts (``done`` stages of ``total`` finished) and once more as ``("done", total, total)``.
@@ -76,6 +82,8 @@ class RunResult:
     verdict: Verdict | None = None  # viable or not at the hurdle rate, and why (natwin.breakeven)
     price_dates: PriceDates | None = None  # the date and age of every price used (natwin.settings.prices)
     zero_carbon: ZeroCarbonAnswer | None = None  # what meets the park threshold, at what cost (natwin.zerocarbon)
+    # inputs that ran but lie far outside their sourced range (natwin.plausible)
+    warnings: tuple[Problem, ...] = ()
     # A study attached by natwin.uncertainty (a layer above the pipeline) for the report:
     # natwin.uncertainty.UncertaintyResult; typed loosely because this module sits below it.
     uncertainty: Any = None
@@ -93,6 +101,10 @@ def run_site_energy(scenario: Scenario, balance: Balance, plant: PlantSimulation
     grid factors, energy settings), so it is kept on disk and in this process by a digest of
     them (:mod:`natwin.energy.cache`): a run after a change of a price, a Monte Carlo, a
     comparison, a sweep or the web app reuses it; a changed energy input solves again."""
+    # lazy: the energy system loads pandas, pvlib and PyPSA only when a run solves it
+    from natwin.energy import LoadProfile, build_inputs
+    from natwin.energy import cache as energy_cache
+
     load = LoadProfile.from_carriers(plant.result.load_profile) if plant is not None else None
     return energy_cache.solve(build_inputs(scenario, balance, load))
 
@@ -179,6 +191,12 @@ def run(
 ) -> RunResult:
     """Run the pipeline on a validated scenario.
 
+    Every check that needs no solve runs first (:func:`natwin.preflight.check_scenario`: data,
+    power fit, schedule, the simulation's line and limits, the energy system's pre-solve
+    checks); when an expensive stage follows, the steady state is accounted once before it
+    (schedule and economics on the design: milliseconds), so that an input the economics refuse
+    or a result that would not be finite stops the run before the simulation and the solve.
+
     Parameters
     ----------
     scenario : Scenario
@@ -194,6 +212,12 @@ def run(
         Show the simulation's progress bar.
     on_stage : StageHook, optional
         Called as each stage of :func:`stages` starts, and with ``"done"`` at the end.
+
+    Raises
+    ------
+    InputError
+        Any input a stage refuses, and a headline KPI that is not finite (naming the inputs far
+        outside their sourced range, see :func:`nonfinite_problems`).
     """
     energy = energy and scenario.energy.enabled
     names = stages(simulate=simulate, energy=energy)
@@ -202,12 +226,18 @@ def run(
         if on_stage is not None:
             on_stage(name, names.index(name) if name in names else len(names), len(names))
 
-    check_data(scenario)  # missing prices, emission factors or equipment fail before any stage
+    check_scenario(scenario, simulate=simulate, energy=energy)  # every fault found without a solve
     stage("design")
     plant = design(scenario)
+    plan = schedule_for(scenario) if simulate or energy else None
+    if plan is not None:  # the steady state before the expensive stages: its faults stop the run now
+        _economics(scenario, plant, plan, None, {})
     kpis: dict[str, Any] = {}
     simulation = None
     if simulate:
+        # lazy: the simulation loads SimPy only when a run simulates
+        from natwin.operations import simulate_plant
+
         stage("plant year")
         simulation = simulate_plant(
             scenario, plant.route, plant.balance, plant.equipment, scenario.operations, progress=progress
@@ -219,11 +249,67 @@ def run(
         site_energy = run_site_energy(scenario, plant.balance, simulation)
         kpis |= site_energy.kpis()
     stage("schedule")
-    plan = schedule_for(scenario)
+    plan = plan or schedule_for(scenario)
     stage("economics")
+    found = _economics(scenario, plant, plan, site_energy, kpis)
+    result = _result(scenario, found.state, found.kpis, plan, simulation, site_energy)
+    stage("done")
+    return dataclasses.replace(
+        result,
+        verdict=found.verdict,
+        price_dates=found.dates,
+        zero_carbon=found.park,
+        warnings=tuple(plausibility_warnings(scenario)),
+    )
+
+
+@datadirs.scenario_scoped
+def check(scenario: Scenario, *, simulate: bool = True, energy: bool = True) -> tuple[Problem, ...]:
+    """Every check :func:`run` makes, without its expensive stages (``natwin validate``).
+
+    The checks of :func:`natwin.preflight.check_scenario` for the stages ``simulate`` and
+    ``energy`` would run, then the steady state (design, schedule, economics, break-even, the
+    park plan) with the finite-result check: whatever :func:`run` would refuse before or after
+    its simulation and solve (other than a target the solve finds unreachable, or a simulation
+    past its time budget) is refused here, in about a second.
+
+    Returns
+    -------
+    tuple of Problem
+        The plausibility warnings (:func:`natwin.plausible.plausibility_warnings`): inputs that
+        run but lie far outside their sourced range.
+    """
+    energy = energy and scenario.energy.enabled
+    check_scenario(scenario, simulate=simulate, energy=energy)
+    plant = design(scenario)
+    _economics(scenario, plant, schedule_for(scenario), None, {})
+    return tuple(plausibility_warnings(scenario))
+
+
+@dataclass(frozen=True)
+class Accounted:
+    """The economics stage of a run: the steady state on the run's links and the KPIs of all."""
+
+    state: SteadyState
+    kpis: dict[str, Any]
+    verdict: Verdict
+    park: ZeroCarbonAnswer
+    dates: PriceDates
+
+
+def _economics(
+    scenario: Scenario,
+    plant: PlantDesign,
+    plan: ScheduleResult,
+    site_energy: EnergyResult | None,
+    stage_kpis: dict[str, Any],
+) -> Accounted:
+    """Account the steady state on the links of ``plan`` and ``site_energy``; every KPI with the
+    expensive stages' own (``stage_kpis``). Raises :class:`InputError` for a KPI that is not
+    finite."""
     links = site_links(scenario, plan, plant, site_energy)
     state = account(scenario, plant, links)
-    kpis = state.kpi_values() | kpis
+    kpis = state.kpi_values() | stage_kpis
     kpis["irr_message"] = state.economics.irr_project_after_tax.message(0)
     vat = float(scenario.finance.get("vat.goods", finance_table()["vat.goods"].default))
     kpis |= schedule_kpis(plan, state.opex, vat)
@@ -232,11 +318,36 @@ def run(
     kpis |= {"verdict": said.sentence, "verdict_status": said.status}  # the run store and web app keep KPIs
     # the park threshold: what it takes and its cost, from figures the run already has (no solve)
     park = zero_carbon_answer(scenario, state.carbon, site_energy, links.electricity_tariff_cny_per_kwh)
+    problems = nonfinite_problems(scenario, kpis, optional=frozenset(park.kpis()))
+    if problems:
+        raise InputError(problems, "results")
     kpis |= park.kpis()
     dates = price_dates(scenario, state.opex, dt.datetime.now(dt.UTC).date())  # stale against today or as_of
-    result = _result(scenario, state, kpis, plan, simulation, site_energy)
-    stage("done")
-    return dataclasses.replace(result, verdict=said, price_dates=dates, zero_carbon=park)
+    return Accounted(state, kpis, said, park, dates)
+
+
+def nonfinite_problems(
+    scenario: Scenario, kpis: dict[str, Any], optional: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Problems when a KPI is infinite, or NaN where the registry gives it no word for a missing
+    value (an IRR without a root, a payback never reached: ``absent`` in data/kpis.toml) and it
+    is not in ``optional``. Each problem names an input behind it: those far outside their
+    sourced range (:func:`natwin.plausible.plausibility_warnings`), else every input the
+    scenario sets."""
+    bad = []
+    for key, value in kpis.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+            continue
+        if math.isinf(value) or (math.isnan(value) and key not in optional and not may_be_missing(key)):
+            bad.append(f"{key} = {value}")
+    if not bad:
+        return []
+    results = ", ".join(bad[:4]) + (f" and {len(bad) - 4} more" if len(bad) > 4 else "")
+    suspects = plausibility_warnings(scenario) or overridden_inputs(scenario)
+    return [
+        Problem(p.path, p.value, f"a value that keeps every result finite (this scenario gives {results})")
+        for p in suspects
+    ]
 
 
 def site_links(

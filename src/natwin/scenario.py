@@ -36,11 +36,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from natwin import catalog, datadirs
+from natwin import bounds, catalog, datadirs
 from natwin.errors import DataError, InputError, Problem
 from natwin.flowsheet import check_parameters, known_route_id, packaged_routes
 from natwin.flowsheet import route as packaged_route
-from natwin.parameters import check_values, iso_date
+from natwin.parameters import MAX_HINTS, check_values, iso_date
 from natwin.settings.defaults import default
 from natwin.settings.energy import EnergySettings
 from natwin.settings.operations import OperationsSettings
@@ -50,6 +50,11 @@ from natwin.strict import StrictModel
 
 HOURS_PER_YEAR = 8760.0
 DEFAULT_SCENARIO = "binhai_nfm111"
+#: Hard capacity range [t/yr]. Below 100 t/yr (a pilot line) every unit is one piece at the
+#: equipment data's smallest industrial size, so costs no longer describe a plant; 1,000 kt/yr is
+#: 20 times the largest sourced sodium-cathode project (Xingkong Sodium, 50 kt/yr, redplanx 2024).
+MIN_CAPACITY_T_PER_YEAR = 100.0
+MAX_CAPACITY_T_PER_YEAR = 1_000_000.0
 
 
 class Section(StrictModel):
@@ -57,18 +62,33 @@ class Section(StrictModel):
 
 
 class PlantSection(Section):
-    """The plant: what it makes, how much and when."""
+    """The plant: what it makes, how much and when.
+
+    Hard limits: capacity 100 t/yr to 1,000 kt/yr; 1-366 operating days a year and 1-24
+    operating hours a day (a plant that runs less than an hour a day or a year has no meaningful
+    equipment sizing; below those, operating hours of 5e-324 gave NaN costs), and days x hours
+    within the 8,760 h of a year.
+    """
 
     name: str = Field(min_length=1, max_length=200)
-    capacity_t_per_year: float = Field(gt=0, le=1_000_000, description="product at spec [t/yr]")
-    operating_days_per_year: float = Field(gt=0, le=366, description="[d/yr]")
-    operating_hours_per_day: float = Field(gt=0, le=24, description="[h/d]")
+    capacity_t_per_year: float = Field(
+        ge=MIN_CAPACITY_T_PER_YEAR, le=MAX_CAPACITY_T_PER_YEAR, description="product at spec [t/yr]"
+    )
+    operating_days_per_year: float = Field(ge=1, le=366, description="[d/yr]")
+    operating_hours_per_day: float = Field(ge=1, le=24, description="[h/d]")
     chemistry: str = Field(description="catalog chemistry id, e.g. NFM111")
     route: str = Field(description="catalog route id, e.g. nfm111_coprecipitation")
     data_dir: str | None = Field(
         default=None,
         description="folder of the user's own data files over the packaged ones (relative to the scenario file)",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _visible_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a name with at least one visible character (not only spaces)")
+        return value
 
     @field_validator("chemistry")
     @classmethod
@@ -145,6 +165,11 @@ class ConstructionSection(Section):
             raise ValueError("expected a date without time, such as 2024-10-28")
         return value
 
+    @field_validator("start_date")
+    @classmethod
+    def _in_window(cls, value: dt.date | None) -> dt.date | None:
+        return None if value is None else bounds.check_date(value)
+
 
 class MarketSection(Section):
     """The market date of the run's prices (see natwin.settings.prices).
@@ -160,6 +185,11 @@ class MarketSection(Section):
     @classmethod
     def _iso_date(cls, value: Any) -> Any:
         return iso_date(value)
+
+    @field_validator("as_of")
+    @classmethod
+    def _in_window(cls, value: dt.date | None) -> dt.date | None:
+        return None if value is None else bounds.check_date(value)
 
 
 class ReportSection(Section):
@@ -187,12 +217,20 @@ class Scenario(Section):
     market: MarketSection = Field(default_factory=MarketSection)
     seed: int = Field(default=20241028, ge=0, le=2**63 - 1)
 
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _an_integer(cls, value: Any) -> Any:
+        if isinstance(value, bool | float):  # True == 1.0 == 1: a Literal[1] would take them
+            raise ValueError(f"expected the integer 1, not a {type(value).__name__}")
+        return value
+
     def canonical_json(self) -> str:
         data = self.model_dump(mode="json")
         if data["plant"]["data_dir"] is None:  # scenarios without a data folder keep their hash
             del data["plant"]["data_dir"]
         if data["market"]["as_of"] is None:  # ... and so do scenarios without a price date
             del data["market"]
+        del data["operations"]["time_budget_s"]  # a limit on the work, not an input of the results
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @property
@@ -218,12 +256,18 @@ def parse_scenario(raw: Any, source: str = "scenario", base: Path | None = None)
     Raises
     ------
     InputError
-        One problem per fault, each with field path, value given and what is allowed.
+        One problem per fault, each with field path, value given and what is allowed (at most
+        :data:`natwin.bounds.MAX_PROBLEMS`, then one line counting the rest). A mapping beyond
+        the bounds of :mod:`natwin.bounds` (nesting, number of values, integers, text) is
+        refused before its fields are checked.
     """
     if not isinstance(raw, dict):
         raise InputError(
             [Problem("", type(raw).__name__, "a table of sections ([plant], [site], ...)")], source
         )
+    problems = bounds.raw_problems(raw)  # depth, counts, integers, text: before any model sees it
+    if problems:
+        raise InputError(bounds.capped(problems), source)
     raw, folder = _resolve_data_dir(raw, base, source)
     with datadirs.using((folder,) if folder else ()):
         return _parse(raw, source)
@@ -259,51 +303,60 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise InputError(
-            validation_problems(exc, raw) + _parameter_problems(raw) + _section_problems(raw), source
+            bounds.capped(validation_problems(exc, raw) + _parameter_problems(raw) + _section_problems(raw)),
+            source,
         ) from None
     problems = check_parameters(
-        packaged_route(scenario.plant.route), scenario.process.parameters, prefix="process.parameters."
+        packaged_route(scenario.plant.route), scenario.process.parameters, prefix="process.parameters.", hard=True
     )
     for section in PARAMETER_SECTIONS:
-        problems += check_values(section_table(section), getattr(scenario, section), prefix=f"{section}.")
+        problems += check_values(section_table(section), getattr(scenario, section), prefix=f"{section}.", hard=True)
     problems += pricing_problems(scenario.prices)
     if scenario.uncertainty:
         problems += _study_problems(scenario)
     if problems:
-        raise InputError(problems, source)
+        raise InputError(bounds.capped(problems), source)
     return scenario
 
 
 def load_scenario(path: str | Path | None = None, data_dir: str | Path | None = None) -> Scenario:
     """Load and validate a scenario TOML file (the packaged default when ``path`` is None).
 
+    The file must be a regular file of at most :data:`natwin.bounds.MAX_FILE_BYTES` of UTF-8
+    TOML; every fault, from an unreadable file to an out-of-range field, is an
+    :class:`InputError`.
+
     ``data_dir`` (e.g. the command line's ``--data``) replaces the file's ``[plant] data_dir``;
     a relative ``data_dir`` is taken relative to the working directory, the file's own relative
     to the file."""
     file = default_scenario_path() if path is None else Path(path)
     source = f"scenario {file}"
-    try:
-        text = file.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem("<file>", str(file), "an existing scenario file")], source) from None
-    except IsADirectoryError:
-        raise InputError([Problem("<file>", str(file), "a file, not a directory")], source) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            [Problem("<file>", str(file), f"UTF-8 text ({exc.reason} at byte {exc.start})")], source
-        ) from None
-    except OSError as exc:
-        raise InputError(
-            [Problem("<file>", str(file), f"a readable file ({exc.strerror})")], source
-        ) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem("<file>", str(file), f"a valid TOML document ({exc})")], source) from None
+    text, why = bounds.read_text_file(file)
+    if text is None:
+        raise InputError([Problem("<file>", str(file), why)], source)
+    raw = _parse_toml(text, file, source)
     base = file.resolve().parent
     if data_dir is not None and isinstance(raw.get("plant"), dict):
         raw["plant"]["data_dir"] = str(Path(data_dir).expanduser().absolute())
     return parse_scenario(raw, source, base=base)
+
+
+def _parse_toml(text: str, file: Path, source: str) -> dict[str, Any]:
+    """The TOML document ``text``; every parse failure an :class:`InputError` naming the file."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        reason = str(exc)
+    except RecursionError:  # the parser recurses per nested array or inline table
+        reason = f"arrays and inline tables nested at most {bounds.MAX_DEPTH} levels deep"
+    except ValueError as exc:  # an integer literal of more digits than Python converts
+        reason = f"integers of at most 64 bits ({_first_clause(exc)})"
+    raise InputError([Problem("<file>", str(file), f"a valid TOML document ({reason})")], source)
+
+
+def _first_clause(exc: Exception) -> str:
+    """The first clause of an error's message (up to a semicolon), for a problem's text."""
+    return str(exc).split(";")[0]
 
 
 # --------------------------------------------------------------------------- error messages
@@ -343,7 +396,7 @@ def _parameter_problems(raw: dict[str, Any]) -> list[Problem]:
     if not isinstance(route_id, str) or route_id not in packaged_routes() or not isinstance(parameters, dict):
         return []
     numeric = {k: v for k, v in parameters.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    return check_parameters(packaged_route(route_id), numeric, prefix="process.parameters.")
+    return check_parameters(packaged_route(route_id), numeric, prefix="process.parameters.", hard=True)
 
 
 def _section_problems(raw: dict[str, Any]) -> list[Problem]:
@@ -355,7 +408,7 @@ def _section_problems(raw: dict[str, Any]) -> list[Problem]:
             numeric = {
                 k: v for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)
             }
-            problems += check_values(section_table(section), numeric, prefix=f"{section}.")
+            problems += check_values(section_table(section), numeric, prefix=f"{section}.", hard=True)
     return problems
 
 
@@ -363,13 +416,15 @@ def validation_problems(exc: ValidationError, raw: dict[str, Any]) -> list[Probl
     """One :class:`Problem` per error of a pydantic validation (path, value given, what is
     allowed), with a close match for a misspelt key of a scenario section."""
     problems = []
+    hints = MAX_HINTS  # a flood of unknown keys gets hints for the first few only
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         path = ".".join(str(p) for p in loc)
         kind = err["type"]
         if kind == "extra_forbidden":
             allowed = _allowed_keys(loc)
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if hints > 0 else []
+            hints -= 1
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
                 Problem(path, err["input"], f"unknown key (allowed here: {', '.join(allowed)}){hint}")

@@ -33,6 +33,11 @@ from natwin.formula import parse_formula
 from natwin.parameters import Parameter
 from natwin.sourced import Sourced
 
+#: A unit yield must exceed this (hard limit): a step that loses half of what it handles is not a
+#: production step, and eight such steps in series would buy 256 t of feed per t of product. The
+#: lowest sourced unit yield of the packaged routes is 0.97 (calcination of the solid-state
+#: routes, low end), so 0.5 leaves room for any plausible what-if.
+MIN_YIELD = 0.5
 TERMINAL_KINDS = frozenset({"product", "by_product", "wastewater", "off_gas", "solid_waste", "condensate"})
 _TERM = re.compile(r"^\s*(?:(\d+(?:\.\d+)?(?:/\d+)?)\s+)?(\S+)\s*$")
 
@@ -403,7 +408,7 @@ class _Compiler:
         y = u.yield_
         assert y is not None
         where = f"unit {u.id!r} yield"
-        name = self.add(_param(f"{u.id}.yield", y, 0.0, 1.0, lower_open=True))
+        name = self.add(_param(f"{u.id}.yield", y, MIN_YIELD, 1.0, lower_open=True))
         species = [self.sp(s, where) for s in y.species]
         # fraction to the loss outlet is (1 - yield); the solver reads the yield parameter
         return Outlet(

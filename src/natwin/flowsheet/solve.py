@@ -43,9 +43,10 @@ _NEGATIVE_TOLERANCE = 1e-12
 
 
 def check_parameters(
-    route: CompiledRoute, values: Mapping[str, ArrayLike], prefix: str = ""
+    route: CompiledRoute, values: Mapping[str, ArrayLike], prefix: str = "", *, hard: bool = False
 ) -> list[Problem]:
-    """Problems with parameter overrides: unknown names or values outside their range.
+    """Problems with parameter overrides: unknown names or values outside their range (with
+    ``hard``, the range a user's input must keep, see :func:`natwin.parameters.check_values`).
 
     Parameters
     ----------
@@ -55,7 +56,7 @@ def check_parameters(
     prefix : str
         Prepended to the problem path (e.g. ``"process.parameters."``).
     """
-    problems = check_values(route.parameters, values, prefix)
+    problems = check_values(route.parameters, values, prefix, hard=hard)
     hint = f" of route {route.id!r}; `natwin catalog --route {route.id}` lists them"
     return [
         Problem(p.path, p.value, p.allowed.replace("unknown parameter", f"unknown parameter{hint}", 1))

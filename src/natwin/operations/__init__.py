@@ -9,26 +9,30 @@ changeovers and kiln campaigns are counted, and where is the bottleneck?
   nameplate with confidence interval, OEE per unit and for the line, utilisation, bottleneck by
   the active-period method, WIP and lead time, scrap, hourly load profile per carrier);
 * :func:`size_to_confidence`: add pieces to the bottleneck until the P90 output meets demand;
-* :func:`simulate_plant`: all of the above for a scenario, as the pipeline calls it.
+* :mod:`~natwin.operations.bounds`: the events a simulation will take, estimated before it
+  starts, and the limits a scenario must keep;
+* :func:`simulate_plant`: all of the above for a scenario, as the pipeline calls it, within the
+  limits and the scenario's time budget.
+
+Importing this package is light: SimPy (and SciPy's statistics) load with the first simulation,
+so ``natwin validate`` can build and bound a scenario's line without them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from natwin.costs import EquipmentResult
-from natwin.flowsheet import Balance, CompiledRoute
-from natwin.operations import cache as plant_cache
+from natwin.lazy import lazy_attributes
 from natwin.operations.build import build_line
 from natwin.operations.data import parameter_table
 from natwin.operations.model import LineModel, Station
-from natwin.operations.results import Estimate, LineOEE, OperationsResult, UnitResult
-from natwin.operations.run import simulate
 from natwin.operations.settings import CampaignEntry, OperationsSettings
-from natwin.operations.sizing import SizingResult, size_to_confidence
 
 if TYPE_CHECKING:
-    from natwin.scenario import Scenario
+    from natwin.operations.plant import PlantSimulation, simulate_plant
+    from natwin.operations.results import Estimate, LineOEE, OperationsResult, UnitResult
+    from natwin.operations.run import simulate
+    from natwin.operations.sizing import SizingResult, size_to_confidence
 
 __all__ = [
     "CampaignEntry",
@@ -48,80 +52,17 @@ __all__ = [
     "size_to_confidence",
 ]
 
+#: Loaded on first use (SimPy and SciPy with them), for import time only.
+_LAZY = {
+    "PlantSimulation": "natwin.operations.plant",
+    "simulate_plant": "natwin.operations.plant",
+    "Estimate": "natwin.operations.results",
+    "LineOEE": "natwin.operations.results",
+    "OperationsResult": "natwin.operations.results",
+    "UnitResult": "natwin.operations.results",
+    "simulate": "natwin.operations.run",
+    "SizingResult": "natwin.operations.sizing",
+    "size_to_confidence": "natwin.operations.sizing",
+}
 
-class PlantSimulation:
-    """The result of :func:`simulate_plant`: the simulated line, its results and any sizing."""
-
-    __slots__ = ("line", "result", "sizing")
-
-    def __init__(self, line: LineModel, result: OperationsResult, sizing: SizingResult | None) -> None:
-        self.line = line
-        self.result = result
-        self.sizing = sizing
-
-    def __repr__(self) -> str:
-        return (
-            f"PlantSimulation(line={self.line.name!r}, output={self.result.output_t_per_year.mean:.0f} t/yr)"
-        )
-
-
-def simulate_plant(
-    scenario: Scenario,
-    route: CompiledRoute,
-    balance: Balance,
-    equipment: EquipmentResult,
-    settings: OperationsSettings | None = None,
-    *,
-    progress: bool = False,
-) -> PlantSimulation:
-    """Simulate the plant of ``scenario`` (the pipeline's operations stage).
-
-    Parameters
-    ----------
-    scenario : Scenario
-        Nameplate, calendar and seed (``settings.seed`` overrides ``scenario.seed``).
-    route, balance, equipment
-        The compiled route, its balance and the sized equipment of the same run.
-    settings : OperationsSettings, optional
-        The scenario's ``[operations]`` section (defaults if None).
-    progress : bool
-        Show a progress bar (command line); keep False in tests and batch runs.
-
-    The final simulation is kept on disk by a digest of the line and the settings
-    (:mod:`natwin.operations.cache`), so an unchanged plant is not simulated twice.
-
-    Returns
-    -------
-    PlantSimulation
-        ``.result`` (OperationsResult) of the simulated line, after sizing if
-        ``settings.size_to_confidence`` is set; ``.sizing`` says what was added.
-    """
-    settings = settings or OperationsSettings()
-    seed = scenario.seed if settings.seed is None else settings.seed
-    line = build_line(scenario, route, balance, equipment, settings)
-    common: dict[str, Any] = {  # keyword arguments shared by sizing and the final simulation
-        "years": settings.years,
-        "replications": settings.replications,
-        "seed": seed,
-        "warmup_h": settings.warmup_days * 24.0,
-        "flow_step_h": settings.flow_step_h,
-        "progress": progress,
-    }
-    sizing = None
-    if settings.size_to_confidence is not None:
-        sizing, _ = size_to_confidence(
-            line, confidence=settings.size_to_confidence, max_added_pieces=settings.max_added_pieces, **common
-        )
-        assert sizing.line is not None
-        line = sizing.line
-    shaping = {k: v for k, v in common.items() if k != "progress"} | {
-        "release": settings.release,
-        "sample_week": settings.sample_week,
-        "confidence_level": settings.confidence_level,
-    }
-    result = plant_cache.simulated(line, shaping, lambda: simulate(line, progress=progress, **shaping))
-    if sizing is not None and sizing.added:
-        from dataclasses import replace
-
-        result = replace(result, added_pieces=dict(sizing.added))
-    return PlantSimulation(line, result, sizing)
+__getattr__ = lazy_attributes(__name__, _LAZY)

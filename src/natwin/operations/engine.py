@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ from natwin.operations.model import (
     Distribution,
     LineModel,
     Station,
+    kiln_slots,
 )
 
 Array = NDArray[np.float64]
@@ -72,7 +74,6 @@ _BREAK = frozenset(BREAK_STATES)
 # station status for active periods [2]
 ACTIVE, WAITING, BREAK = 0, 1, 2
 COHORT_MERGE_H = 1.0  # cohorts entering a buffer within this many hours are merged [h]
-MAX_KILN_SLOTS = 24  # a kiln's transit is divided into at most this many slots (beats)
 NO_GANTT = -2  # row flag: time booked without a Gantt record (aggregated flow stations)
 
 
@@ -91,6 +92,16 @@ class RunSettings:
     flow_step_h: float = 1.0
     sample_week: int = 10  # calendar week of the first year recorded for the Gantt chart
     seed: int = 20241028
+    deadline: float | None = None  # time.monotonic() by which the replication must end (None: no limit)
+
+
+class OverBudget(Exception):  # noqa: N818 - a signal, not a fault of the engine
+    """A replication passed its :attr:`RunSettings.deadline`; ``args[0]`` is the share of its
+    simulated time done. Plain arguments, so it crosses from a forked worker intact."""
+
+    @property
+    def share_done(self) -> float:
+        return float(self.args[0])
 
 
 @dataclass
@@ -363,6 +374,7 @@ class _Sim:
         self.window = settings.years * HOURS_PER_YEAR
         self.END = self.W + self.window
         self.step = settings.flow_step_h
+        self.stops = 0  # events that only stopped env.run (not counted as the plant's events)
         # shutdown windows in simulation time, sorted
         self.shutdowns: list[tuple[float, float]] = []
         if line.shutdown is not None and line.shutdown.days > 0:
@@ -803,7 +815,7 @@ class _Sim:
         spec = rt.spec
         w0 = self.W
         transit = spec.transit_h
-        n_slots, beat, slot = _kiln_slots(transit, self.step, spec.rate_kg_per_h)
+        n_slots, beat, slot = kiln_slots(transit, self.step, spec.rate_kg_per_h)
         reg: deque[tuple[float, float, int, float]] = deque()  # (kg, tau, phase, reject share)
         campaign = spec.campaign
         phases = campaign.phases if campaign is not None else ()
@@ -1263,7 +1275,7 @@ class _Sim:
             env.process(self.flow_clock(flows))
         chunks = 20 if progress is not None else 1
         for k in range(1, chunks + 1):
-            env.run(until=self.END * k / chunks)
+            self._advance(self.END * k / chunks)
             if progress is not None:
                 progress(1.0 / chunks)
         # close open states and active periods
@@ -1288,10 +1300,31 @@ class _Sim:
             wip_area_pe_kg_h=self.wip_area,
             load=self.load_profile(),
             gantt=self._gantt_rows(),
-            events=_event_count(env),
+            events=_event_count(env) - STOP_EVENTS * self.stops,
             window_h=self.window,
             start_h=self.W,
         )
+
+    def _advance(self, until: float) -> None:
+        """Simulate to ``until``; with a deadline, in chunks of simulated time (from one hour,
+        doubled while a chunk takes under a quarter of a second, at most a week) with the wall
+        clock checked between them. Chunks do not change the order of events, so the result is
+        the same bit for bit."""
+        env = self.env
+        deadline = self.settings.deadline
+        if deadline is None:
+            env.run(until=until)
+            self.stops += 1
+            return
+        chunk = 1.0
+        while env.now < until:
+            started = time.monotonic()
+            if started > deadline:
+                raise OverBudget(env.now / self.END)
+            env.run(until=min(env.now + chunk, until))
+            self.stops += 1
+            if time.monotonic() - started < 0.25:
+                chunk = min(2.0 * chunk, HOURS_PER_WEEK)
 
     def _gantt_rows(self) -> list[tuple[str, str, str, float, float]]:
         rows = []
@@ -1347,14 +1380,6 @@ class _Sim:
         return np.array(intervals, dtype=float).reshape(-1, 2)
 
 
-def _kiln_slots(transit_h: float, step_h: float, rate_kg_per_h: float) -> tuple[int, float, float]:
-    """Slots of a kiln's belt (one per clock step of the transit, at most ``MAX_KILN_SLOTS``),
-    the beat between slots [h] and the feed per slot [kg]."""
-    n_slots = max(1, min(round(transit_h / step_h), MAX_KILN_SLOTS)) if transit_h > 0 else 1
-    beat = transit_h / n_slots if transit_h > 0 else step_h
-    return n_slots, beat, rate_kg_per_h * beat
-
-
 def _book_other_product(rt: _StationRt, phase: CampaignPhase, kg: float, reject_share: float) -> None:
     """Output of a campaign phase that fires another product (kg of that product, not rejected)."""
     name = phase.product
@@ -1405,6 +1430,17 @@ def _event_count(env: simpy.Environment) -> int:
     """Events scheduled so far (SimPy numbers every scheduled event with a counter)."""
     counter = getattr(env, "_eid", None)
     return int(next(counter)) if counter is not None else 0
+
+
+def _stop_count() -> int:
+    """Counter numbers one ``env.run(until=...)`` takes for itself (2 in SimPy 4), so that the
+    events reported do not depend on how a run was cut into chunks."""
+    env = simpy.Environment()
+    env.run(until=1.0)
+    return _event_count(env)
+
+
+STOP_EVENTS = _stop_count()
 
 
 def simulate_replication(

@@ -532,3 +532,19 @@ class LineModel:
                     f"line {self.name!r}: buffer before {st.id!r} ({st.input_buffer_kg:.6g} kg) must hold "
                     f"more than one input lot ({st.lot_kg:.6g} kg)"
                 )
+
+
+#: A kiln's transit is divided into at most this many slots (beats of its belt).
+MAX_KILN_SLOTS = 24
+
+
+def kiln_slots(transit_h: float, step_h: float, rate_kg_per_h: float) -> tuple[int, float, float]:
+    """Slots of a kiln's belt (one per clock step of the transit, at most ``MAX_KILN_SLOTS``),
+    the beat between slots [h] and the feed per slot [kg].
+
+    >>> kiln_slots(36.0, 1.0, 300.0)
+    (24, 1.5, 450.0)
+    """
+    n_slots = max(1, min(round(transit_h / step_h), MAX_KILN_SLOTS)) if transit_h > 0 else 1
+    beat = transit_h / n_slots if transit_h > 0 else step_h
+    return n_slots, beat, rate_kg_per_h * beat

@@ -29,6 +29,7 @@ def simulate(
     confidence_level: float = 0.95,
     progress: bool = False,
     workers: int | None = None,
+    deadline: float | None = None,
 ) -> OperationsResult:
     """Simulate ``replications`` independent runs of ``years`` plant years of ``line``.
 
@@ -63,6 +64,9 @@ def simulate(
         replications, where forking is safe: see :func:`replication_workers`; 1 runs them in
         this process; chosen before a progress bar starts its refresh thread).
         Each replication draws from its own generators, so the result is the same bit for bit.
+    deadline : float, optional
+        ``time.monotonic()`` by which every replication must have ended; one that runs past it
+        raises :class:`~natwin.operations.engine.OverBudget` (None: no limit).
     """
     settings = RunSettings(
         years=years,
@@ -72,6 +76,7 @@ def simulate(
         flow_step_h=flow_step_h,
         sample_week=sample_week,
         seed=seed,
+        deadline=deadline,
     )
     start = time.perf_counter()
     records = _replicate(line, settings, replications, progress, replication_workers(replications, workers))

@@ -61,6 +61,7 @@ def size_to_confidence(
     warmup_h: float = 336.0,
     flow_step_h: float = 1.0,
     progress: bool = False,
+    deadline: float | None = None,
 ) -> tuple[SizingResult, OperationsResult]:
     """Add pieces to the bottleneck until the P(confidence) output meets the demand.
 
@@ -74,6 +75,8 @@ def size_to_confidence(
         Required good output (default: the line's nameplate). [t/yr]
     max_added_pieces : int
         Stop after adding this many pieces.
+    deadline : float, optional
+        ``time.monotonic()`` by which every simulation of the loop must have ended.
 
     Returns
     -------
@@ -94,6 +97,7 @@ def size_to_confidence(
             release="capacity",
             flow_step_h=flow_step_h,
             progress=progress,
+            deadline=deadline,
         )
         exceeded = result.output_exceeded_with(confidence)
         steps.append(SizingStep(dict(added), exceeded, result.output_t_per_year.mean, result.bottleneck))

@@ -70,6 +70,8 @@ def results_document(result: RunResult) -> dict[str, Any]:
             "verdict": result.verdict.document() if result.verdict is not None else None,
             "prices": result.price_dates.document() if result.price_dates is not None else None,
             "zero_carbon": result.zero_carbon.document() if result.zero_carbon is not None else None,
+            # inputs that ran but lie far outside their sourced range (natwin.plausible)
+            "warnings": [{"path": w.path, "value": w.value, "note": w.allowed} for w in result.warnings],
             "kpis": result.kpis,
             "currency": currency_block(result),
         }

@@ -384,7 +384,20 @@ class ReportBuilder:
         dates = self.result.price_dates
         if dates is not None and dates.stale:
             line += f'<p class="small"><a href="#price-dates">{esc(dates.summary())}</a>.</p>'
-        return line
+        return line + self.warnings_block()
+
+    def warnings_block(self) -> str:
+        """The inputs far outside their sourced range (natwin.plausible), one line each."""
+        warnings = self.result.warnings
+        if not warnings:
+            return ""
+        items = "".join(
+            f"<li><code>{esc(w.path)}</code> = {esc(repr(w.value))}: {esc(w.allowed)}</li>" for w in warnings
+        )
+        return (
+            '<div class="warnings" id="warnings"><strong>Warning: inputs far outside their sourced '
+            f"range</strong> (the figures below use them as given)<ul>{items}</ul></div>"
+        )
 
     # -- mass flows --------------------------------------------------------------------------
 

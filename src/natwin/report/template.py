@@ -89,6 +89,8 @@ section h2 { font-size: 19px; margin: 0 0 2px; font-weight: 600; }
 section h3 { font-size: 14px; margin: 22px 0 8px; font-weight: 600; }
 p.lead { color: var(--muted); margin: 0 0 14px; max-width: 900px; }
 p.verdict { margin: 0 0 10px; max-width: 900px; padding: 8px 12px; border-left: 4px solid var(--muted); }
+div.warnings { margin: 0 0 10px; max-width: 900px; padding: 8px 12px; border-left: 4px solid #ef6c00; background: #fff8e1; }
+div.warnings ul { margin: 4px 0 0; padding-left: 20px; }
 p.verdict-viable { border-color: #2e7d32; } p.verdict-not_viable { border-color: #c62828; } p.verdict-marginal { border-color: #ef6c00; }
 .group-title { font-size: 11.5px; text-transform: uppercase; letter-spacing: .08em; color: var(--muted);
   margin: 16px 0 8px; font-weight: 600; }

@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from natwin import catalog
-from natwin.parameters import ParameterTable, check_values, table_from_toml
+from natwin.parameters import ParameterTable, check_values, problems_text, table_from_toml
 from natwin.sourced import Seq
 from natwin.strict import StrictModel
 
@@ -34,6 +34,15 @@ Target = Literal["none", "renewable_share", "cfe_hourly", "co2_cap"]
 TECHNOLOGIES: tuple[Technology, ...] = ("pv", "wind", "battery", "lng_cold", "cold_storage", "gec")
 #: Time resolutions the stage accepts (hours per averaged block; 1 = full hourly year).
 RESOLUTIONS = (1, 2, 3, 4, 6, 8, 12, 24)
+#: Largest power of any technology [MW, MWp, MW_th]: 10 GW is ten times the peak load of the
+#: largest plant a scenario may describe (1,000 kt/yr at about 7,000 kWh/t over 7,920 h: ~0.9 GW).
+MAX_POWER_MW = 10_000.0
+#: Largest stored energy [MWh, MWh_th]: ten hours of MAX_POWER_MW.
+MAX_ENERGY_MWH = 100_000.0
+#: Points of the cost curve: each is one energy-system solve (seconds to a minute).
+MAX_COST_CURVE_POINTS = 10
+#: Largest CO2 cap [tCO2/yr]: far above the scope 1+2 of the largest plant (~1e7 t).
+MAX_CO2_CAP_T = 1e9
 #: Typical days of the default expansion design: chosen by the measured cost gap to the full-year
 #: optimum on the shipped scenarios (benchmarks/README.md, "Typical days").
 TYPICAL_DAYS = 48
@@ -65,25 +74,25 @@ class EnergySettings(StrictModel):
     )
     target: Target = "none"
     target_value: float | None = Field(
-        default=None, ge=0, description="share in [0, 1] (renewable_share, cfe_hourly) or tCO2/yr (co2_cap)"
+        default=None, ge=0, le=MAX_CO2_CAP_T, description="share in [0, 1] (renewable_share, cfe_hourly) or tCO2/yr (co2_cap)"
     )
     co2_basis: Literal["location", "market"] = Field(
         default="market", description="scope 2 method the co2_cap target applies to"
     )
     technologies: Seq[Technology] = TECHNOLOGIES
     # expansion limits (None: unlimited)
-    pv_max_mw: float | None = Field(default=30.0, ge=0, description="rooftop + ground PV in the park [MWp]")
-    wind_max_mw: float | None = Field(default=60.0, ge=0, description="contracted offshore wind [MW]")
-    battery_max_mwh: float | None = Field(default=None, ge=0, description="[MWh]")
-    cold_storage_max_mwh_th: float | None = Field(default=None, ge=0, description="[MWh_th]")
-    lng_connection_max_mw_th: float | None = Field(default=None, ge=0, description="[MW_th]")
+    pv_max_mw: float | None = Field(default=30.0, ge=0, le=MAX_POWER_MW, description="rooftop + ground PV in the park [MWp]")
+    wind_max_mw: float | None = Field(default=60.0, ge=0, le=MAX_POWER_MW, description="contracted offshore wind [MW]")
+    battery_max_mwh: float | None = Field(default=None, ge=0, le=MAX_ENERGY_MWH, description="[MWh]")
+    cold_storage_max_mwh_th: float | None = Field(default=None, ge=0, le=MAX_ENERGY_MWH, description="[MWh_th]")
+    lng_connection_max_mw_th: float | None = Field(default=None, ge=0, le=MAX_POWER_MW, description="[MW_th]")
     # dispatch-mode capacities (also lower bounds of nothing in expansion: ignored there)
-    pv_mw: float = Field(default=0.0, ge=0, description="installed PV [MWp]")
-    wind_mw: float = Field(default=0.0, ge=0, description="contracted wind [MW]")
-    battery_mw: float = Field(default=0.0, ge=0, description="battery power [MW]")
-    battery_mwh: float = Field(default=0.0, ge=0, description="battery energy [MWh]")
-    cold_storage_mwh_th: float = Field(default=0.0, ge=0, description="chilled-water tank [MWh_th]")
-    lng_connection_mw_th: float = Field(default=0.0, ge=0, description="LNG cold connection [MW_th]")
+    pv_mw: float = Field(default=0.0, ge=0, le=MAX_POWER_MW, description="installed PV [MWp]")
+    wind_mw: float = Field(default=0.0, ge=0, le=MAX_POWER_MW, description="contracted wind [MW]")
+    battery_mw: float = Field(default=0.0, ge=0, le=MAX_POWER_MW, description="battery power [MW]")
+    battery_mwh: float = Field(default=0.0, ge=0, le=MAX_ENERGY_MWH, description="battery energy [MWh]")
+    cold_storage_mwh_th: float = Field(default=0.0, ge=0, le=MAX_ENERGY_MWH, description="chilled-water tank [MWh_th]")
+    lng_connection_mw_th: float = Field(default=0.0, ge=0, le=MAX_POWER_MW, description="LNG cold connection [MW_th]")
     wind_via_public_grid: bool = Field(
         default=False,
         description="PPA wind delivered over the public grid (location-based scope 2 counts it as grid "
@@ -127,6 +136,8 @@ class EnergySettings(StrictModel):
     def _shares(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if any(not 0 < v <= 1 for v in value):
             raise ValueError("hourly CFE targets in (0, 1]")
+        if len(value) > MAX_COST_CURVE_POINTS:
+            raise ValueError(f"at most {MAX_COST_CURVE_POINTS} targets (each one energy-system solve)")
         return tuple(sorted(set(value)))
 
     @field_validator("time_resolution_h", "cost_curve_resolution_h")
@@ -139,9 +150,9 @@ class EnergySettings(StrictModel):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        problems = check_values(parameter_table(), value)
+        problems = check_values(parameter_table(), value, hard=True)
         if problems:
-            raise ValueError("; ".join(f"{p.path}: got {p.value!r}; {p.allowed}" for p in problems))
+            raise ValueError(problems_text(problems))
         return value
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ Example::
         { route = "nfpp_spray_drying", weeks = 4 },
     ]
     size_to_confidence = 0.9  # optional: add pieces until P90 output meets the nameplate
+    time_budget_s = 600       # stop with an error after this many seconds of simulation
 
     [operations.parameters]   # overrides of operations.toml / reliability.toml by name
     "calcination.mtbf_h" = 800
@@ -35,7 +36,7 @@ from pydantic import Field, field_validator
 from natwin import catalog, datadirs
 from natwin.errors import DataError, Problem
 from natwin.flowsheet import known_route_id
-from natwin.parameters import ParameterTable, Values, check_values, table_from_toml
+from natwin.parameters import ParameterTable, Values, check_values, problems_text, table_from_toml
 from natwin.sourced import DataModel, Seq
 from natwin.strict import StrictModel
 
@@ -81,9 +82,12 @@ def parameter_table() -> ParameterTable:
     return dict(operations_data().table)
 
 
-def check_parameters(values: Mapping[str, float], prefix: str = "operations.parameters.") -> list[Problem]:
-    """Problems with parameter overrides (unknown names, values out of range)."""
-    return check_values(operations_data().table, values, prefix=prefix)
+def check_parameters(
+    values: Mapping[str, float], prefix: str = "operations.parameters.", *, hard: bool = False
+) -> list[Problem]:
+    """Problems with parameter overrides (unknown names, values out of range; ``hard``: the
+    range a user's input must keep)."""
+    return check_values(operations_data().table, values, prefix=prefix, hard=hard)
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,13 @@ class OperationsSettings(StrictModel):
     )
     max_added_pieces: int = Field(default=10, ge=1, le=100, description="limit of the sizing loop")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0, description="confidence intervals")
+    time_budget_s: float = Field(
+        default=600.0,
+        ge=1.0,
+        le=86_400.0,
+        description="wall-clock time the plant-year simulation may take before it stops with an error [s] "
+        "(not part of the scenario's hash: it changes no result)",
+    )
     parameters: dict[str, float] = Field(default_factory=dict, description="data overrides by name")
 
     @field_validator("campaign", mode="before")
@@ -154,7 +165,7 @@ class OperationsSettings(StrictModel):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        problems = check_parameters(value, prefix="")
+        problems = check_parameters(value, prefix="", hard=True)
         if problems:
-            raise ValueError("; ".join(f"{p.path}: got {p.value!r}, {p.allowed}" for p in problems))
+            raise ValueError(problems_text(problems))
         return value

@@ -223,14 +223,16 @@ def input_problems(route_id: str, inputs: Mapping[str, Distribution]) -> list[Pr
         lo, hi = dist.support()
         if path in space:
             p = space[path]
-            if not (p.accepts(lo) or (np.isinf(lo) and np.isinf(p.lower))) or not (
-                p.accepts(hi) or (np.isinf(hi) and np.isinf(p.upper))
+            # a finite end is the user's input: within the hard range; an unbounded tail only
+            # where the declared range is unbounded too
+            if not (p.accepts(lo, hard=True) or (np.isinf(lo) and np.isinf(p.lower))) or not (
+                p.accepts(hi, hard=True) or (np.isinf(hi) and np.isinf(p.upper))
             ):
                 problems.append(
                     Problem(
                         f"uncertainty.inputs.{path}",
                         f"support [{lo:g}, {hi:g}]",
-                        f"draws within {p.allowed()}",
+                        f"draws within {p.allowed(hard=True)}",
                     )
                 )
         elif path in SCENARIO_PATHS:
