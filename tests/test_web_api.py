@@ -32,10 +32,14 @@ def store_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(store_path):
-    app = create_app(store_path, workers=1, allowed_hosts=("testserver",), max_pending=2)
-    with TestClient(app) as test_client:
-        yield test_client
+def client(store_path, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        # an empty disk cache for this module's job process: its first run simulates the plant
+        # year (the stage test watches that stage run) instead of reading an earlier test's
+        patch.setenv("NATWIN_CACHE", str(tmp_path_factory.mktemp("web-api-cache")))
+        app = create_app(store_path, workers=1, allowed_hosts=("testserver",), max_pending=2)
+        with TestClient(app) as test_client:
+            yield test_client
 
 
 def wait_for(client, job_id, timeout=90.0):

@@ -297,19 +297,14 @@ def capacities_of(inputs: EnergyInputs, solved: Solved) -> dict[str, float]:
     }
 
 
-def summarise(inputs: EnergyInputs, solved: Operation | Solved, target: Target) -> EnergyResult:
-    """Turn a solved system (an :class:`Operation`, or a solved PyPSA network) into an
-    :class:`EnergyResult` (all figures per year)."""
-    if not isinstance(solved, Operation):
-        solved = operation_of(inputs, solved)
-    d = dispatch_table(inputs, solved)
-    caps = dict(solved.capacities)
+def _annual_costs(inputs: EnergyInputs, d: pd.DataFrame, caps: dict[str, float], gec: float) -> dict[str, float]:
+    """Annual cost lines of an operated system [CNY/yr]: grid energy at the hour's price, each
+    month's peak at the demand charge, annualised capacities, LNG cold and certificates."""
     c = inputs.costs
     grid = d["grid_import_mw"].to_numpy()
     months = np.asarray(inputs.index.month)
     monthly_peak = np.array([grid[months == m].max() for m in range(1, 13)])
-    gec = solved.gec_mwh
-    costs = {
+    return {
         "grid_energy": float(np.dot(grid, inputs.price_cny_per_mwh)),
         "grid_demand_charge": float(monthly_peak.sum() * c.demand_per_mw_month),
         "pv": caps["pv_mw"] * c.pv_per_mw_year,
@@ -320,13 +315,30 @@ def summarise(inputs: EnergyInputs, solved: Operation | Solved, target: Target) 
         "cold_storage": caps["cold_storage_mwh_th"] * c.cold_storage_per_mwh_year,
         "green_certificates": gec * c.gec_per_mwh,
     }
-    capex = {
+
+
+def _energy_capex(inputs: EnergyInputs, caps: dict[str, float]) -> dict[str, float]:
+    """Investment in the site's own energy assets [CNY] (wind is contracted, not built)."""
+    c = inputs.costs
+    return {
         "pv": caps["pv_mw"] * c.pv_capex_per_mw,
-        "battery": caps["battery_mwh"] * c.battery_capex_per_mwh
-        + caps["battery_mw"] * c.battery_capex_per_mw,
+        "battery": caps["battery_mwh"] * c.battery_capex_per_mwh + caps["battery_mw"] * c.battery_capex_per_mw,
         "lng_connection": caps["lng_connection_mw_th"] * c.lng_connection_capex_per_mw,
         "cold_storage": caps["cold_storage_mwh_th"] * c.cold_storage_capex_per_mwh,
     }
+
+
+def summarise(inputs: EnergyInputs, solved: Operation | Solved, target: Target) -> EnergyResult:
+    """Turn a solved system (an :class:`Operation`, or a solved PyPSA network) into an
+    :class:`EnergyResult` (all figures per year)."""
+    if not isinstance(solved, Operation):
+        solved = operation_of(inputs, solved)
+    d = dispatch_table(inputs, solved)
+    caps = dict(solved.capacities)
+    grid = d["grid_import_mw"].to_numpy()
+    gec = solved.gec_mwh
+    costs = _annual_costs(inputs, d, caps, gec)
+    capex = _energy_capex(inputs, caps)
     total = sum(costs.values())
     use = float((d["electricity_load_mw"] + d["chiller_electricity_mw"]).sum())
     imports = float(grid.sum())
