@@ -162,8 +162,23 @@ def problem_documents(problems: Any) -> list[dict[str, Any]]:
     ]
 
 
-def error_response(status: int, detail: str, problems: Any = ()) -> JSONResponse:
-    return JSONResponse({"detail": detail, "problems": problem_documents(problems)}, status_code=status)
+class SafeJSONResponse(JSONResponse):
+    """JSON that always encodes: text that is not valid Unicode (a lone surrogate, e.g. echoed
+    from a request) is written as its JSON escape instead of failing the response (HTTP 500)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def error_response(
+    status: int, detail: str, problems: Any = (), headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return SafeJSONResponse(
+        {"detail": detail, "problems": problem_documents(problems)}, status_code=status, headers=headers
+    )
 
 
 def _prefixed(exc: InputError, prefix: str) -> InputError:
@@ -252,12 +267,10 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and b"json" in headers.get(b"content-type", b""):
-            depth = limits.json_depth(body)
-            if depth > self.max_depth:
-                problem = Problem("<body>", depth, f"JSON nested at most {self.max_depth} levels deep")
-                await error_response(422, "invalid request", [problem])(scope, receive, send)
-                return
+        problem = self._json_problem(body, headers.get(b"content-type", b""))
+        if problem is not None:
+            await error_response(422, "invalid request", [problem])(scope, receive, send)
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -268,6 +281,18 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _json_problem(self, body: bytes, content_type: bytes) -> Problem | None:
+        """What is wrong with a JSON body (no content type: FastAPI may take it as JSON too)."""
+        if not body or (content_type and b"json" not in content_type):
+            return None
+        reason = limits.json_text_problem(body)
+        if reason is not None:
+            return Problem("<body>", None, reason)
+        depth = limits.json_depth(body)
+        if depth > self.max_depth:
+            return Problem("<body>", depth, f"JSON nested at most {self.max_depth} levels deep")
+        return None
 
     async def _reject(
         self, scope: Scope, receive: Receive, send: Send, status: int, detail: str, value: Any
@@ -378,6 +403,7 @@ def create_app(
         docs_url=None,  # Swagger UI and ReDoc load from a CDN: the app works offline instead
         redoc_url=None,
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
         responses={
             422: {"model": models.ErrorModel, "description": "invalid input: one problem per fault"},
             400: {"model": models.ErrorModel, "description": "the request cannot be parsed (e.g. not UTF-8)"},
@@ -538,7 +564,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TooManyJobsError)
     async def too_many(request: Request, exc: TooManyJobsError) -> JSONResponse:
-        return JSONResponse(
+        return SafeJSONResponse(
             {"detail": f"too many jobs: {exc}; try again later", "problems": []}, status_code=429
         )
 
@@ -547,7 +573,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
         if exc.status_code == 405:  # list every method of the path, not only the first route's
             headers["allow"] = ", ".join(_allowed_methods(request))
-        return JSONResponse(
+        return SafeJSONResponse(
             {"detail": str(exc.detail), "problems": []}, status_code=exc.status_code, headers=headers
         )
 
@@ -699,7 +725,7 @@ def _job_or_404(manager: Callable[[], JobManager], job_id: str) -> dict[str, Any
 
 def _accepted(manager: Callable[[], JobManager], job: Any) -> JSONResponse:
     """202 with the queued job and its location."""
-    return JSONResponse(manager().document(job), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
+    return SafeJSONResponse(manager().document(job), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
 
 
 #: The documented answers of the endpoints that start a job.

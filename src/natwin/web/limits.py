@@ -7,6 +7,8 @@ processes for hours or exhaust memory. The command line has none of these limits
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from natwin.errors import Problem
@@ -90,6 +92,40 @@ def scenario_problems(scenario: Any, prefix: str = "") -> list[Problem]:
     return problems
 
 
+#: A JSON string escape of a UTF-16 surrogate (backslash-u D800 to DFFF), paired or not.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def json_text_problem(text: bytes) -> str | None:
+    r"""Why a request body is not a JSON text natwin can take, or None if it is.
+
+    JSON exchanged between systems is UTF-8 (RFC 8259, section 8.1): a body that is not strict
+    UTF-8 (other encodings, encoded surrogates), has a NUL byte (a UTF-16 or UTF-32 text) or
+    escapes half of a surrogate pair (``"\ud800"``: no character, so it can be neither stored
+    nor written back) is refused before any parser sees it. Linear in the text; parses it only
+    when it has surrogate escapes.
+
+    >>> json_text_problem(b'{"name": "\ud83d\ude00"}') is None
+    True
+    >>> json_text_problem(b'{"name": "\ud800"}')
+    'text without a lone surrogate (\\ud800 to \\udfff escapes only in pairs)'
+    """
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"JSON text in UTF-8 (byte {exc.start} is not)"
+    if "\x00" in decoded:
+        return "JSON text in UTF-8 (a NUL byte: UTF-16 or UTF-32?)"
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(json.loads(decoded), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return "text without a lone surrogate (\\ud800 to \\udfff escapes only in pairs)"
+        except (ValueError, RecursionError):
+            return None  # not JSON at all: the endpoint's parser says so
+    return None
+
+
 def json_depth(text: bytes) -> int:
     """Deepest nesting of arrays and objects in a JSON text (strings skipped). [-]
 
@@ -98,8 +134,6 @@ def json_depth(text: bytes) -> int:
     >>> json_depth(b'{"a": [1, {"b": "[[["}]}')
     3
     """
-    import re
-
     stripped = re.sub(rb'"(?:[^"\\]|\\.)*"', b'""', text)
     depth = deepest = 0
     for match in re.finditer(rb"[\[\]{}]", stripped):

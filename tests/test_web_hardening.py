@@ -1,0 +1,103 @@
+"""The web server under hostile or unlucky input: odd encodings, heavy validation, a busy run
+store, a full queue. Jobs are accepted but not executed here (``execute_jobs=False``) unless a
+test says otherwise; the job processes have their own tests (tests/test_web_jobs.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from natwin.web import create_app
+from natwin.web.app import SafeJSONResponse, error_response
+from natwin.web.catalog import packaged_scenarios
+
+POSTS = ["/api/jobs/run", "/api/jobs/montecarlo", "/api/jobs/sweep", "/api/validate"]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("web-hardening")
+    app = create_app(folder / "runs.duckdb", execute_jobs=False, allowed_hosts=None)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def default_raw():
+    return json.loads(json.dumps(packaged_scenarios()["binhai_nfm111"]))
+
+
+# --------------------------------------------------------------------------- odd text
+
+
+ODD_BODIES = {
+    "lone high surrogate": b'{"name": "\\ud800"}',
+    "lone low surrogate": b'{"name": "\\udc00"}',
+    "reversed pair": b'{"name": "\\udc00\\ud800"}',
+    "surrogate in a key": b'{"\\ud800": 1}',
+    "surrogate in a scenario": b'{"scenario": {"plant": {"name": "\\udfff"}}}',
+    "surrogate in a grid path": b'{"grid": {"\\ud800": [1]}}',
+    "encoded surrogate (CESU)": b'{"name": "\xed\xa0\x80"}',
+    "invalid UTF-8": b'{"name": "\xff\xfe"}',
+    "overlong UTF-8": b'{"name": "\xc0\xaf"}',
+    "latin-1": '{"name": "Binhai \u00e9"}'.encode("latin-1"),
+    "UTF-16 with BOM": '{"name": "x"}'.encode("utf-16"),
+    "UTF-16 without BOM": '{"name": "x"}'.encode("utf-16-le"),
+    "UTF-32": '{"name": "x"}'.encode("utf-32"),
+}
+
+
+@pytest.mark.parametrize("url", POSTS)
+@pytest.mark.parametrize("name", list(ODD_BODIES))
+def test_odd_encodings_get_a_clear_422_not_a_server_error(client, url, name):
+    """A lone surrogate once made the error response fail to encode (HTTP 500)."""
+    for content_type in ("application/json", "application/json; charset=utf-16", None):
+        headers = {"content-type": content_type} if content_type else {}
+        response = client.post(url, content=ODD_BODIES[name], headers=headers)
+        assert response.status_code == 422, (content_type, response.status_code, response.text)
+        problem = response.json()["problems"][0]
+        assert problem["path"] == "<body>"
+        assert "UTF-8" in problem["allowed"] or "surrogate" in problem["allowed"], problem
+
+
+@pytest.mark.parametrize("url", POSTS)
+def test_paired_surrogates_and_non_ascii_text_are_fine(client, url):
+    raw = default_raw()
+    raw["plant"]["name"] = "Binhai \U0001f50b \u6ee8\u6d77"  # sent as \ud83d\udd0b escapes by json.dumps
+    body = {"scenario": raw} if url.startswith("/api/jobs") else raw
+    response = client.post(url, content=json.dumps(body), headers={"content-type": "application/json"})
+    assert response.status_code in (200, 202), response.text
+    named = response.json()["scenario"]["plant"]["name"] if url.endswith("validate") else response.json()["name"]
+    assert named == "Binhai \U0001f50b \u6ee8\u6d77"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/runs?sweep_id=%ED%A0%80",
+        "/api/labels?paths=%ED%A0%80",
+        "/api/labels?paths=%FF%FE",
+        "/api/compare?run_ids=%ED%A0%80&run_ids=%FF",
+        "/api/jobs?ids=%ED%A0%80",
+        "/api/scenarios/%ED%A0%80",
+        "/api/runs/%ED%A0%80",
+        "/api/sweeps/%00",
+    ],
+)
+def test_odd_bytes_in_paths_and_queries_are_answered_cleanly(client, url):
+    """Percent-encoded bytes that are not UTF-8 become U+FFFD (Starlette decodes them with
+    replacement): a label is echoed as such, an id fails its pattern."""
+    response = client.get(url)
+    assert response.status_code < 500, (response.status_code, response.text)
+    assert response.json()  # valid JSON
+    if not url.startswith("/api/labels"):
+        assert 400 <= response.status_code < 500
+
+
+def test_an_error_response_encodes_text_that_is_not_unicode():
+    """Defence in depth: a value with a lone surrogate echoed in a problem is escaped."""
+    response = error_response(422, "invalid request", [type("P", (), {"path": "name", "value": "\ud800", "allowed": "x"})()])
+    assert json.loads(response.body)["problems"][0]["value"] == "\ud800"
+    assert b"\\ud800" in response.body
+    assert SafeJSONResponse({"a": "\u00e9"}).body == '{"a":"\u00e9"}'.encode()  # valid text as before
