@@ -5,6 +5,8 @@ test says otherwise; the job processes have their own tests (tests/test_web_jobs
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -101,3 +103,80 @@ def test_an_error_response_encodes_text_that_is_not_unicode():
     assert json.loads(response.body)["problems"][0]["value"] == "\ud800"
     assert b"\\ud800" in response.body
     assert SafeJSONResponse({"a": "\u00e9"}).body == '{"a":"\u00e9"}'.encode()  # valid text as before
+
+
+# --------------------------------------------------------------------------- checks off the loop
+
+
+def _slow_check(seconds):
+    """natwin's scenario check after ``seconds`` of pure-Python CPU work (a 237 kB body of
+    near-miss names once took 4.5 s), holding the GIL as a real check does."""
+    from natwin.web import app as web_app
+
+    original = web_app.check_scenario
+
+    def check(raw, prefix=""):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            sum(i * i for i in range(1000))
+        return original(raw, prefix)
+
+    return check
+
+
+def test_health_answers_while_heavy_validations_run(client, monkeypatch):
+    """Checking runs in the server's checker threads, not on its event loop: before, 8 heavy
+    validations stalled /api/health for 38 s."""
+    from natwin.web import app as web_app
+
+    monkeypatch.setattr(web_app, "check_scenario", _slow_check(1.5))
+    body = json.dumps(default_raw())
+    results: list[int] = []
+
+    def validate():
+        response = client.post("/api/validate", content=body, headers={"content-type": "application/json"})
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=validate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # the checks have started
+    latencies = []
+    while any(t.is_alive() for t in threads):
+        start = time.perf_counter()
+        assert client.get("/api/health").status_code == 200
+        latencies.append(time.perf_counter() - start)
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 4
+    assert len(latencies) >= 5, latencies  # the checks took seconds (2 at a time)
+    assert max(latencies) < 0.5, latencies
+
+
+def test_requests_waiting_for_a_check_are_bounded(client, monkeypatch):
+    from natwin.web import app as web_app
+    from natwin.web import limits
+
+    monkeypatch.setattr(web_app, "check_scenario", _slow_check(1.0))
+    monkeypatch.setattr(limits, "MAX_WAITING_CHECKS", 1)
+    body = json.dumps(default_raw())
+    responses = []
+
+    def validate():
+        responses.append(
+            client.post("/api/validate", content=body, headers={"content-type": "application/json"})
+        )
+
+    threads = [threading.Thread(target=validate) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) >= 3, statuses  # 2 checked at once, 1 waiting
+    busy = [r for r in responses if r.status_code == 503]
+    assert busy, statuses
+    assert busy[0].headers["retry-after"] == str(limits.RETRY_AFTER_S)
+    assert "waiting to be checked" in busy[0].json()["detail"]

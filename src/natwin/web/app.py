@@ -48,8 +48,10 @@ from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -68,10 +70,12 @@ from natwin.scenario import DEFAULT_SCENARIO
 from natwin.version import __version__
 from natwin.web import limits, models
 from natwin.web.catalog import catalog_document, packaged_scenarios
-from natwin.web.jobs import JobManager, TooManyJobsError
+from natwin.web.jobs import JobManager, ServerBusyError, TooManyJobsError
 from natwin.web.registry import registry_router
 
 log = logging.getLogger("natwin.web")
+
+T = TypeVar("T")
 
 STATIC = Path(str(resources.files("natwin.web") / "static"))
 
@@ -217,6 +221,23 @@ def check_scenario(raw: Any, prefix: str = "") -> Any:
     if problems:
         raise InputError(problems, "scenario")
     return scenario
+
+
+async def off_loop(request: Request, action: Callable[..., T], *args: Any) -> T:
+    """``action(*args)`` in one of the server's checker threads, never on the event loop.
+
+    Checking a scenario is CPU-bound Python (up to seconds for a large body): run on the event
+    loop it would stall every other request. At most ``limits.CHECK_THREADS`` checks run at
+    once; more wait (without holding a thread), and past ``limits.MAX_WAITING_CHECKS`` waiting
+    a request gets 503 with Retry-After."""
+    state = request.app.state
+    if getattr(state, "checks", None) is None:  # made in the event loop, on first use
+        state.checks = anyio.CapacityLimiter(limits.CHECK_THREADS)
+    if state.checks.statistics().tasks_waiting >= limits.MAX_WAITING_CHECKS:
+        raise ServerBusyError(
+            f"{limits.MAX_WAITING_CHECKS} requests are waiting to be checked", limits.RETRY_AFTER_S
+        )
+    return await anyio.to_thread.run_sync(functools.partial(action, *args), limiter=state.checks)
 
 
 # --------------------------------------------------------------------------- middleware
@@ -568,6 +589,12 @@ def _add_error_handlers(app: FastAPI) -> None:
             {"detail": f"too many jobs: {exc}; try again later", "problems": []}, status_code=429
         )
 
+    @app.exception_handler(ServerBusyError)
+    async def busy(request: Request, exc: ServerBusyError) -> JSONResponse:
+        return error_response(
+            503, f"busy: {exc}; try again in {exc.retry_after_s} s", headers={"retry-after": str(exc.retry_after_s)}
+        )
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
@@ -793,13 +820,17 @@ def _catalog_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":  # also keeps cross-site "simple" requests out
             raise HTTPException(415, "send the scenario as application/json")
-        body = await request.body()
-        try:
-            raw = json.loads(body, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
-        scenario = check_scenario(raw)
-        return {"valid": True, "scenario_hash": scenario.hash, "scenario": scenario.model_dump(mode="json")}
+        return await off_loop(request, _validation, await request.body())
+
+
+def _validation(body: bytes) -> dict[str, Any]:
+    """The answer of ``POST /api/validate`` to ``body`` (CPU-bound: run by :func:`off_loop`)."""
+    try:
+        raw = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
+    scenario = check_scenario(raw)
+    return {"valid": True, "scenario_hash": scenario.hash, "scenario": scenario.model_dump(mode="json")}
 
 
 
@@ -812,18 +843,10 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
     @api.post(
         "/jobs/run", status_code=202, response_model=models.JobModel, responses=JOB_RESPONSES, tags=["jobs"]
     )
-    def start_run(body: models.RunRequest) -> JSONResponse:
+    async def start_run(request: Request, body: models.RunRequest) -> JSONResponse:
         """Start a run of the pipeline; its report, workbooks and results land in the run store
         and the server's files when the job is done."""
-        raw, prefix, name = _resolve_scenario(body)
-        scenario = check_scenario(raw, prefix)
-        request = {
-            "scenario": scenario.model_dump(mode="json"),
-            "simulate": body.simulate,
-            "energy": body.energy,
-            "name": body.name,
-        }
-        return _accepted(manager, manager().submit("run", request, name))
+        return await off_loop(request, _submit_run, manager, body)
 
     @api.post(
         "/jobs/montecarlo",
@@ -832,32 +855,50 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         responses=JOB_RESPONSES,
         tags=["jobs"],
     )
-    def start_montecarlo(body: models.MonteCarloRequest) -> JSONResponse:
+    async def start_montecarlo(request: Request, body: models.MonteCarloRequest) -> JSONResponse:
         """Start a run plus a vectorised Monte Carlo study (percentiles, P(NPV < 0), histograms,
         S-curves in the report's uncertainty section)."""
-        # lazy: loaded by the first request that needs it (the server starts quickly)
-        from natwin.uncertainty import load_study
+        return await off_loop(request, _submit_montecarlo, manager, body)
 
-        raw, prefix, name = _resolve_scenario(body)
-        scenario = check_scenario(raw, prefix)
-        overrides: dict[str, Any] = {"draws": body.draws, "seed": body.seed, "sampling": body.sampling}
-        if body.groups is not None:
-            overrides["defaults"] = tuple(dict.fromkeys(body.groups))
-        try:
-            load_study(scenario, None, **overrides)
-        except InputError as exc:
-            raise _prefixed(exc, f"{prefix}uncertainty.") from None
-        request = {
-            "scenario": scenario.model_dump(mode="json"),
-            "simulate": body.simulate,
-            "energy": body.energy,
-            "name": body.name,
-            "draws": body.draws,
-            "seed": body.seed,
-            "sampling": body.sampling,
-            "groups": overrides.get("defaults"),
-        }
-        return _accepted(manager, manager().submit("montecarlo", request, name))
+
+def _submit_run(manager: Callable[[], JobManager], body: models.RunRequest) -> JSONResponse:
+    """Check a run request and queue its job (CPU-bound: run by :func:`off_loop`)."""
+    raw, prefix, name = _resolve_scenario(body)
+    scenario = check_scenario(raw, prefix)
+    request = {
+        "scenario": scenario.model_dump(mode="json"),
+        "simulate": body.simulate,
+        "energy": body.energy,
+        "name": body.name,
+    }
+    return _accepted(manager, manager().submit("run", request, name))
+
+
+def _submit_montecarlo(manager: Callable[[], JobManager], body: models.MonteCarloRequest) -> JSONResponse:
+    """Check a Monte Carlo request and queue its job (CPU-bound: run by :func:`off_loop`)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.uncertainty import load_study
+
+    raw, prefix, name = _resolve_scenario(body)
+    scenario = check_scenario(raw, prefix)
+    overrides: dict[str, Any] = {"draws": body.draws, "seed": body.seed, "sampling": body.sampling}
+    if body.groups is not None:
+        overrides["defaults"] = tuple(dict.fromkeys(body.groups))
+    try:
+        load_study(scenario, None, **overrides)
+    except InputError as exc:
+        raise _prefixed(exc, f"{prefix}uncertainty.") from None
+    request = {
+        "scenario": scenario.model_dump(mode="json"),
+        "simulate": body.simulate,
+        "energy": body.energy,
+        "name": body.name,
+        "draws": body.draws,
+        "seed": body.seed,
+        "sampling": body.sampling,
+        "groups": overrides.get("defaults"),
+    }
+    return _accepted(manager, manager().submit("montecarlo", request, name))
 
 
 def _sweep_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
@@ -866,24 +907,30 @@ def _sweep_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None
     @api.post(
         "/jobs/sweep", status_code=202, response_model=models.JobModel, responses=JOB_RESPONSES, tags=["jobs"]
     )
-    def start_sweep(body: models.SweepRequest) -> JSONResponse:
+    async def start_sweep(request: Request, body: models.SweepRequest) -> JSONResponse:
         """Start a sweep: every point is checked first (422 lists the faulty points), then run in
         one job process and stored as it completes (``natwin runs --sweeps`` lists it too)."""
-        base, prefix, name = _resolve_scenario(body)
-        if not isinstance(base, dict):
-            raise InputError([Problem(prefix.rstrip(".:"), base, "a table of sections")], "sweep")
-        check_scenario(base, prefix)
-        checked = _checked_points(_grid_points(base, body.grid, body.points))
-        spec = {
-            "name": name,
-            "base": body.base if body.scenario is None else "scenario",
-            "grid": body.grid,
-            "points": body.points,
-            "simulate": body.simulate,
-            "energy": body.energy,
-        }
-        request = {"spec": spec, "expanded": checked, "simulate": body.simulate, "energy": body.energy}
-        return _accepted(manager, manager().submit("sweep", request, name, points_total=len(checked)))
+        return await off_loop(request, _submit_sweep, manager, body)
+
+
+def _submit_sweep(manager: Callable[[], JobManager], body: models.SweepRequest) -> JSONResponse:
+    """Check a sweep request, every point included, and queue its job (CPU-bound: run by
+    :func:`off_loop`)."""
+    base, prefix, name = _resolve_scenario(body)
+    if not isinstance(base, dict):
+        raise InputError([Problem(prefix.rstrip(".:"), base, "a table of sections")], "sweep")
+    check_scenario(base, prefix)
+    checked = _checked_points(_grid_points(base, body.grid, body.points))
+    spec = {
+        "name": name,
+        "base": body.base if body.scenario is None else "scenario",
+        "grid": body.grid,
+        "points": body.points,
+        "simulate": body.simulate,
+        "energy": body.energy,
+    }
+    request = {"spec": spec, "expanded": checked, "simulate": body.simulate, "energy": body.energy}
+    return _accepted(manager, manager().submit("sweep", request, name, points_total=len(checked)))
 
 
 def _checked_points(expanded: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:

@@ -49,6 +49,15 @@ class TooManyJobsError(Exception):
     """More jobs queued or running than the server accepts."""
 
 
+class ServerBusyError(Exception):
+    """The server cannot answer now (the run store is held by another process, too many
+    requests wait to be checked); the client should try again in ``retry_after_s`` seconds."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 @dataclass
 class Job:
     """What the server knows about one job."""

@@ -30,6 +30,9 @@ MAX_PENDING_JOBS = 16  #: jobs queued or running at once (more: 429)
 MAX_KEPT_JOBS = 200  #: finished jobs remembered by the server (older ones are forgotten)
 MAX_COMPARE = 6  #: runs compared at once
 MAX_PROBLEMS = 100  #: problems listed in one error response
+CHECK_THREADS = 2  #: scenario checks (validate, job submissions) running at once, off the event loop
+MAX_WAITING_CHECKS = 32  #: requests waiting for a check; more get 503 with Retry-After
+RETRY_AFTER_S = 5  #: Retry-After of a 503 (store held by another process, checks queue full) [s]
 
 WEB = "in the web app (the command line has no such limit)"
 
