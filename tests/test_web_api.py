@@ -500,8 +500,13 @@ def test_jobs_are_listed_by_id_for_a_reloaded_page(client, finished_run):
     assert listed[0]["preliminary"] is None  # the list stays small; the job itself keeps them
     assert client.get(f"/api/jobs/{job_id}").json()["preliminary"]["kpis"]
     assert job_id in {j["id"] for j in client.get("/api/jobs").json()["jobs"]}
-    assert client.delete(f"/api/jobs/{job_id}").status_code == 409  # it has ended
     assert client.get("/api/jobs?ids=not-hex").status_code == 422
+    deleted = client.delete(f"/api/jobs/{job_id}")  # an ended job is forgotten; its run stays
+    assert deleted.status_code == 200
+    assert deleted.json()["status"] == "done"
+    assert client.get(f"/api/jobs/{job_id}").status_code == 404
+    assert client.delete(f"/api/jobs/{job_id}").status_code == 404
+    assert client.get(f"/api/runs/{finished_run['job']['run_id']}").status_code == 200
 
 
 def test_a_failing_job_reports_its_problems_without_raising(tmp_path):
@@ -510,11 +515,11 @@ def test_a_failing_job_reports_its_problems_without_raising(tmp_path):
 
     sent = []
 
-    class Queue:
-        def put(self, message):
+    class Channel:
+        def send(self, message):
             sent.append(message)
 
-    worker.init_worker(Queue())
+    worker.init_worker(Channel())
     try:
         raw = default_raw()
         raw["plant"]["capacity_t_per_year"] = -1

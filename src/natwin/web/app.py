@@ -13,7 +13,7 @@
     POST   /api/jobs/sweep                  start a sweep       -> 202 job
     GET    /api/jobs[?ids=..]               jobs, newest first
     GET    /api/jobs/{job_id}               status and progress of a job
-    DELETE /api/jobs/{job_id}               cancel a queued job
+    DELETE /api/jobs/{job_id}               cancel a job (queued or running) and forget it
     GET    /api/runs[?limit=&sweep_id=]     stored runs (the run store)
     GET    /api/runs/{run_id}               scenario, KPIs, table names, files
     GET    /api/runs/{run_id}/tables[/{name}]
@@ -977,13 +977,17 @@ def _job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         responses={404: {"model": models.ErrorModel}, 409: {"model": models.ErrorModel}},
         tags=["jobs"],
     )
-    def cancel_job(job_id: JobId) -> dict[str, Any]:
-        """Cancel a queued job (409 if it already runs or has ended)."""
-        job = manager().cancel(job_id)
+    def delete_job(job_id: JobId) -> dict[str, Any]:
+        """Delete a job: a queued job leaves the queue, a running one is stopped (its process
+        ends), and the job is forgotten (404 from then on); returns the job as it ended. A run
+        it stored stays in the run store. 409 while a finished job's result is being stored."""
+        job = manager().forget(job_id)
         if job is None:
             raise _not_found("job", job_id)
-        if job.status != "cancelled":
-            raise HTTPException(409, f"job {job_id} is {job.status}; only queued jobs can be cancelled")
+        if job.status in ("queued", "running"):
+            raise HTTPException(
+                409, f"job {job_id} has finished and its result is being stored; delete it once it is done"
+            )
         return manager().document(job)
 
 

@@ -33,8 +33,25 @@ MAX_PROBLEMS = 100  #: problems listed in one error response
 CHECK_THREADS = 2  #: scenario checks (validate, job submissions) running at once, off the event loop
 MAX_WAITING_CHECKS = 32  #: requests waiting for a check; more get 503 with Retry-After
 RETRY_AFTER_S = 5  #: Retry-After of a 503 (store held by another process, checks queue full) [s]
+STORE_WAIT_S = 2.0  #: a request waits this long for a run store held by another process, then 503 [s]
+#: Address space of one job process [bytes]: a cold default run (energy system solved) peaks at
+#: 2.6 GiB virtual, 0.7 GiB resident; 6 GiB leaves room for larger plants and studies, and a
+#: runaway job fails with a clear message instead of taking the machine's memory.
+JOB_MEMORY_BYTES = 6 * 2**30
+JOB_SECONDS = 900.0  #: time budget of a run or Monte Carlo job [s] (a cold default run: about 60 s)
+SWEEP_POINT_SECONDS = 180.0  #: time budget of a sweep job per point [s] (at least JOB_SECONDS in all)
 
 WEB = "in the web app (the command line has no such limit)"
+
+
+def job_seconds(kind: str, points: int = 0) -> float:
+    """Time budget of a web job [s]: :data:`JOB_SECONDS`, a sweep :data:`SWEEP_POINT_SECONDS`
+    per point (at least :data:`JOB_SECONDS`). A job still running then is stopped.
+
+    >>> job_seconds("run"), job_seconds("sweep", 10)
+    (900.0, 1800.0)
+    """
+    return max(JOB_SECONDS, SWEEP_POINT_SECONDS * points) if kind == "sweep" else JOB_SECONDS
 
 
 def scenario_problems(scenario: Any, prefix: str = "") -> list[Problem]:
