@@ -486,7 +486,11 @@ def test_runs_list_and_compare(client, finished_run, store_path):
     a, b = rows["cost_cny_per_t"]["values"][run_id], rows["cost_cny_per_t"]["values"][other_id]
     assert rows["cost_cny_per_t"]["delta"] == pytest.approx(b - a)
     assert rows["cost_cny_per_t"]["delta_pct"] == pytest.approx(100 * (b - a) / abs(a))
-    assert client.get(f"/api/compare?run_ids={run_id}").status_code == 422
+    alone = client.get(f"/api/compare?run_ids={run_id}")  # one run: its KPIs, no deltas
+    assert alone.status_code == 200
+    assert {r["kpi"]: r for r in alone.json()["rows"]}["cost_cny_per_t"]["delta"] is None
+    assert client.get("/api/compare").status_code == 422
+    assert client.get("/api/compare?" + "&".join(f"run_ids={run_id}" for _ in range(7))).status_code == 422
     assert client.get(f"/api/compare?run_ids={run_id}&run_ids={HEX32}").status_code == 404
     # the server wrote through the run store: the command line sees the same runs
     with RunStore(store_path, read_only=True) as db:

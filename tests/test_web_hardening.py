@@ -180,3 +180,60 @@ def test_requests_waiting_for_a_check_are_bounded(client, monkeypatch):
     assert busy, statuses
     assert busy[0].headers["retry-after"] == str(limits.RETRY_AFTER_S)
     assert "waiting to be checked" in busy[0].json()["detail"]
+
+
+# --------------------------------------------------------------------------- API contract
+
+
+def test_a_deleted_job_is_gone(client):
+    """DELETE cancelled a job but it stayed available (schemathesis ST301); an ended job could
+    not be deleted (409)."""
+    job = client.post("/api/jobs/run", json={"base": "binhai_nfpp", "simulate": False}).json()
+    deleted = client.delete(f"/api/jobs/{job['id']}")
+    assert deleted.status_code == 200
+    assert deleted.json()["id"] == job["id"]
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404
+    assert job["id"] not in {j["id"] for j in client.get("/api/jobs").json()["jobs"]}
+    assert client.delete(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_the_schema_states_that_a_job_names_one_scenario(client):
+    """A request with both a scenario and a packaged base was schema-valid but refused (ST202):
+    the schema now says so, and the server keeps refusing it."""
+    schema = client.get("/api/openapi.json").json()["components"]["schemas"]
+    for model in ("RunRequest", "MonteCarloRequest", "SweepRequest"):
+        assert schema[model]["not"]["required"] == ["scenario", "base"]
+    response = client.post("/api/jobs/run", json={"base": "binhai_nfpp", "scenario": default_raw()})
+    assert response.status_code == 422
+    assert client.post("/api/jobs/run", json={"base": "binhai_nfpp", "scenario": None}).status_code == 202
+
+
+def test_integers_may_be_written_as_whole_floats(client):
+    """JSON schema's integer includes 1e6; such a seed was refused (ST202)."""
+    response = client.post(
+        "/api/jobs/montecarlo", content=b'{"base": "binhai_nfm111", "seed": 1e6, "draws": 1000.0}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 202, response.text
+    for bad in (b"true", b'"7"', b"1.5"):
+        refused = client.post(
+            "/api/jobs/montecarlo", content=b'{"seed": ' + bad + b"}", headers={"content-type": "application/json"}
+        )
+        assert refused.status_code == 422, bad
+
+
+def test_links_lead_from_jobs_and_runs_to_what_they_name(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    links = paths["/api/jobs/run"]["post"]["responses"]["202"]["links"]
+    assert links["GetJob"]["operationRef"] == "#/paths/~1api~1jobs~1{job_id}/get"
+    assert links["GetJob"]["parameters"] == {"path.job_id": "$response.body#/id"}
+    runs = paths["/api/runs"]["get"]["responses"]["200"]["links"]
+    assert runs["Compare"]["parameters"] == {"query.run_ids": "$response.body#/run_ids"}
+    run = paths["/api/runs/{run_id}"]["get"]["responses"]["200"]["links"]
+    assert run["GetTable"]["parameters"]["path.name"] == "$response.body#/tables/0"
+    for source in paths.values():  # every link points at an operation of the schema
+        for operation in source.values():
+            for response in operation.get("responses", {}).values():
+                for link in response.get("links", {}).values():
+                    path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+                    assert method in paths[path.replace("~1", "/").replace("~0", "~")]

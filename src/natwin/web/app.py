@@ -19,7 +19,7 @@
     GET    /api/runs/{run_id}/tables[/{name}]
     GET    /api/runs/{run_id}/files/{name}  report.html, workbook.xlsx, balance.xlsx,
                                             results.json, uncertainty.json
-    GET    /api/compare?run_ids=a&run_ids=b KPIs side by side with deltas
+    GET    /api/compare?run_ids=a&run_ids=b KPIs side by side with deltas (1 to 6 runs)
     GET    /api/sweeps, /api/sweeps/{id}    stored sweeps and their points' KPIs
     GET    /api/kpis                        the KPI registry (labels, units, formats)
     GET    /api/labels?paths=a&paths=b      human labels of input paths
@@ -429,6 +429,12 @@ def create_app(
             422: {"model": models.ErrorModel, "description": "invalid input: one problem per fault"},
             400: {"model": models.ErrorModel, "description": "the request cannot be parsed (e.g. not UTF-8)"},
             413: {"model": models.ErrorModel, "description": "request body too large"},
+            503: {
+                "model": models.ErrorModel,
+                "description": "busy: the run store is held by another process, or too many requests wait "
+                "to be checked; try again after Retry-After seconds",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+            },
         },
     )
     app.state.manager = manager
@@ -529,6 +535,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components[f"Scenario_{name}"] = sub
     components["Scenario"] = scenario
     _catalog_enums(components)
+    _add_links(schema["paths"])
 
     def replace(node: Any) -> Any:
         if isinstance(node, dict):
@@ -541,6 +548,71 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
     app.openapi_schema = replace(schema)
     return app.openapi_schema
+
+
+def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation ``method path`` with its parameters from a response."""
+    return {
+        "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + f"/{method}",
+        "parameters": parameters,
+    }
+
+
+JOB = "/api/jobs/{job_id}"
+RUN = "/api/runs/{run_id}"
+SWEEP = "/api/sweeps/{sweep_id}"
+
+#: OpenAPI links: which response gives the ids another operation takes (for clients and for
+#: stateful testing, which follows them: a job to its run, runs to their tables and to the
+#: comparison, sweeps to their points).
+LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
+    **{
+        (f"/api/jobs/{kind}", "post", "202"): {
+            "GetJob": _link(JOB, "get", **{"path.job_id": "$response.body#/id"}),
+            "DeleteJob": _link(JOB, "delete", **{"path.job_id": "$response.body#/id"}),
+        }
+        for kind in ("run", "montecarlo", "sweep")
+    },
+    (JOB, "get", "200"): {
+        "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/run_id"}),
+        "GetSweep": _link(SWEEP, "get", **{"path.sweep_id": "$response.body#/sweep_id"}),
+        "DeleteJob": _link(JOB, "delete", **{"path.job_id": "$response.body#/id"}),
+    },
+    ("/api/runs", "get", "200"): {
+        "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/runs/0/run_id"}),
+        "GetTables": _link(f"{RUN}/tables", "get", **{"path.run_id": "$response.body#/runs/0/run_id"}),
+        "Compare": _link("/api/compare", "get", **{"query.run_ids": "$response.body#/run_ids"}),
+    },
+    (RUN, "get", "200"): {
+        "GetTables": _link(f"{RUN}/tables", "get", **{"path.run_id": "$response.body#/run_id"}),
+        "GetTable": _link(
+            f"{RUN}/tables/{{name}}",
+            "get",
+            **{"path.run_id": "$response.body#/run_id", "path.name": "$response.body#/tables/0"},
+        ),
+        "GetFile": _link(
+            f"{RUN}/files/{{name}}",
+            "get",
+            **{"path.run_id": "$response.body#/run_id", "path.name": "$response.body#/files/0"},
+        ),
+    },
+    ("/api/sweeps", "get", "200"): {
+        "GetSweep": _link(SWEEP, "get", **{"path.sweep_id": "$response.body#/sweeps/0/sweep_id"}),
+        "GetSweepRuns": _link("/api/runs", "get", **{"query.sweep_id": "$response.body#/sweeps/0/sweep_id"}),
+    },
+    (SWEEP, "get", "200"): {
+        "GetPoint": _link(RUN, "get", **{"path.run_id": "$response.body#/points/0/run_id"}),
+    },
+    ("/api/compare", "get", "200"): {
+        "GetBaseline": _link(RUN, "get", **{"path.run_id": "$response.body#/run_ids/0"}),
+    },
+}
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    """Put :data:`LINKS` into the schema's responses."""
+    for (path, method, status), links in LINKS.items():
+        paths[path][method]["responses"][status]["links"] = links
 
 
 def _catalog_enums(components: dict[str, Any]) -> None:
@@ -1022,7 +1094,7 @@ def _run_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             values = json.loads(kpis.get(r["run_id"]) or "{}")
             key = {k: values.get(k) for k in KEY_FIGURES if k in values}
             out.append(_run_summary(r, _files_of(manager, r["run_id"])) | {"key_figures": key})
-        return {"runs": out}
+        return {"runs": out, "run_ids": [r["run_id"] for r in rows]}
 
     @api.get(
         "/runs/{run_id:natwin_run}",
@@ -1103,13 +1175,13 @@ def _compare_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         run_ids: Annotated[
             list[Annotated[str, StringConstraints(pattern=models.RUN_ID)]],
             Query(
-                min_length=2,
+                min_length=1,
                 max_length=limits.MAX_COMPARE,
-                description="2 to 6 stored runs; the first is the baseline",
+                description="1 to 6 stored runs; the first is the baseline",
             ),
         ],
     ) -> dict[str, Any]:
-        """KPIs of stored runs side by side; delta = last - first (numbers only)."""
+        """KPIs of stored runs side by side; delta = last - first (numbers only; none for one run)."""
         runs = [_stored(manager, r) for r in run_ids]
         names: list[str] = []
         for run in runs:
@@ -1119,7 +1191,7 @@ def _compare_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             values = {r["run_id"]: run_value for r in runs for run_value in [r["kpis"].get(kpi)]}
             first, last = runs[0]["kpis"].get(kpi), runs[-1]["kpis"].get(kpi)
             delta = pct = None
-            if _number(first) and _number(last):
+            if len(runs) > 1 and _number(first) and _number(last):
                 delta = float(last) - float(first)
                 pct = 100.0 * delta / abs(float(first)) if float(first) != 0 else None
             rows.append({"kpi": kpi, "values": values, "delta": delta, "delta_pct": pct})
