@@ -237,3 +237,9 @@ def test_links_lead_from_jobs_and_runs_to_what_they_name(client):
                 for link in response.get("links", {}).values():
                     path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
                     assert method in paths[path.replace("~1", "/").replace("~0", "~")]
+
+
+def test_the_schema_states_that_a_web_scenario_names_no_data_folder(client):
+    """The server refuses plant.data_dir (a folder of its disk); the schema said any string."""
+    plant = client.get("/api/openapi.json").json()["components"]["schemas"]["Scenario_PlantSection"]
+    assert plant["properties"]["data_dir"]["type"] == "null"

@@ -630,6 +630,9 @@ def _catalog_enums(components: dict[str, Any]) -> None:
         properties = components.get(component, {}).get("properties", {})
         if prop in properties:
             properties[prop]["enum"] = values
+    plant = components.get("Scenario_PlantSection", {}).get("properties", {})
+    if "data_dir" in plant:  # the server's rule (check_scenario): no folder of its disk
+        plant["data_dir"] = {"type": "null", "default": None, "description": f"no data folder {limits.WEB}"}
 
 
 def _add_error_handlers(app: FastAPI) -> None:
