@@ -53,11 +53,22 @@ def _crash_job(job_id, request, out_dir):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def serve_with_test_jobs(channel, memory_bytes, parent_pid):
-    """A job process that also runs the test job kinds (``sleep``, ``hog``, ``crash``)."""
+def _points_job(job_id, request, out_dir):
+    """Sends ``points`` results, as a sweep does, then works on (sleeps)."""
     from natwin.web import worker
 
-    worker.JOB_KINDS.update(sleep=_sleep_job, hog=_hog_job, crash=_crash_job)
+    for index in range(request["points"]):
+        payload = {"name": f"point {index}", "kpis": {"index": index}}
+        worker._send("point", job_id, {"index": index, "payload": payload})
+    time.sleep(120)
+    return {"sent": request["points"]}
+
+
+def serve_with_test_jobs(channel, memory_bytes, parent_pid):
+    """A job process that also runs the test job kinds (``sleep``, ``hog``, ``crash``, ``points``)."""
+    from natwin.web import worker
+
+    worker.JOB_KINDS.update(sleep=_sleep_job, hog=_hog_job, crash=_crash_job, points=_points_job)
     worker.serve(channel, memory_bytes, parent_pid)
 
 
@@ -366,6 +377,28 @@ def test_results_kept_when_the_server_stops_are_stored_at_its_next_start(tmp_pat
         assert (tmp_path / "files" / "runs" / run["run_id"] / "report.html").is_file()
     finally:
         again.close()
+
+
+def test_results_a_deleted_job_sent_before_are_still_stored(tmp_path):
+    """Deleting a running sweep stops it, but the points it finished are stored, even those
+    still waiting for a busy store when the job was deleted."""
+    held = HeldStore(tmp_path / "runs.duckdb")
+    jobs = manager(tmp_path, workers=1)
+    try:
+        job = jobs.submit("points", {"points": 4}, "points")
+        wait_until(lambda: "waiting to store its result" in job.message, what="points waiting for the store")
+        assert jobs.forget(job.id).status == "cancelled"
+        assert jobs.get(job.id) is None
+        held.release()
+
+        def stored():
+            return sorted(r["name"] for r in jobs.store(lambda db: db.runs()))
+
+        wait_until(lambda: len(stored()) == 4, what="every point stored")
+        assert stored() == [f"point {i}" for i in range(4)]
+    finally:
+        held.release()
+        jobs.close()
 
 
 def test_refused_sweep_submissions_leave_nothing_in_the_store(tmp_path):

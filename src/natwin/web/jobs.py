@@ -205,6 +205,7 @@ class JobManager:
         self.memory_bytes = memory_bytes
         self.time_limit_s = time_limit_s
         self._jobs: dict[str, Job] = {}
+        self._gone: dict[str, Job] = {}  # deleted jobs whose last messages are still to store
         self._lock = threading.RLock()
         self._store_lock = threading.Lock()
         self._writes: queue_module.Queue[tuple[str, str, dict[str, Any]] | None] = queue_module.Queue()
@@ -298,14 +299,21 @@ class JobManager:
         }
 
     def _dispatch(self) -> None:
-        """Hand waiting jobs to free job processes."""
+        """Hand waiting jobs to free job processes (sent after the lock is released: a large
+        request can take a moment to go down a pipe)."""
+        handed = []
         with self._lock:
             while self._waiting and self.processes is not None and not self._closed:
                 job, kind, request, out_dir = self._waiting[0]
                 budget = self.time_limit_s or limits.job_seconds(kind, job.points_total)
-                if not self.processes.hand(job.id, (job.id, kind, request, str(out_dir)), budget):
-                    return
+                slot = self.processes.claim(job.id, budget)
+                if slot is None:
+                    break
                 self._waiting.popleft()
+                handed.append((slot, (job.id, kind, request, str(out_dir))))
+        for slot, task in handed:
+            if self.processes is not None:
+                self.processes.deliver(slot, task)
 
     def _check_room(self) -> None:
         with self._lock:
@@ -393,7 +401,9 @@ class JobManager:
         job = self.cancel(job_id)
         with self._lock:
             if job is not None and job.status not in ACTIVE:
-                self._jobs.pop(job_id, None)
+                # gone for the API at once; the writer still stores what the job sent before
+                self._gone[job_id] = self._jobs.pop(job_id)
+                self._writes.put(("forget", job_id, {}))
         return job
 
     def counts(self) -> dict[str, int]:
@@ -552,9 +562,13 @@ class JobManager:
                         self._finish(job, "failed", "failed")
 
     def _handle(self, kind: str, job_id: str, data: dict[str, Any]) -> None:
-        job = self.get(job_id)
+        with self._lock:
+            job = self._jobs.get(job_id) or self._gone.get(job_id)
         if kind == "discard":  # a job cancelled while it ran: its partial files go
             self._clear_job_work(job_id)
+        elif kind == "forget":  # a deleted job: every message it sent has been handled
+            with self._lock:
+                self._gone.pop(job_id, None)
         elif job is None:
             return
         elif kind == "point":

@@ -15,6 +15,7 @@ job, jobs past their deadline (already stopped).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -122,17 +123,23 @@ class JobProcesses:
         with self._lock:
             return any(s.job_id == job_id for s in self._slots)
 
-    def hand(self, job_id: str, task: tuple[Any, ...], budget_s: float) -> bool:
-        """Give ``task`` (``(job_id, kind, request, out_dir)``) to a free process, to be done
-        within ``budget_s`` seconds; False if none is free."""
+    def claim(self, job_id: str, budget_s: float) -> JobProcess | None:
+        """A free process for ``job_id``, to be done within ``budget_s`` seconds (None if none
+        is free); give it the job with :meth:`deliver`."""
         with self._lock:
             slot = next((s for s in self._slots if s.job_id is None and not s.retired), None)
             if slot is None or self._closed:
-                return False
+                return None
             slot.job_id, slot.budget_s = job_id, budget_s
             slot.deadline = time.monotonic() + budget_s
+            return slot
+
+    def deliver(self, slot: JobProcess, task: tuple[Any, ...]) -> None:
+        """Send ``task`` (``(job_id, kind, request, out_dir)``) to a claimed process. Called
+        without any lock held: a large request waits until the process reads it (a process
+        still starting reads it once its imports are done)."""
+        with contextlib.suppress(OSError):  # stopped meanwhile (cancelled, the server stopping)
             slot.channel.send(task)
-            return True
 
     def stop(self, job_id: str) -> bool:
         """End the process running ``job_id`` (at once: SIGKILL) and start a fresh one in its
