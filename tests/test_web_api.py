@@ -85,6 +85,8 @@ def test_catalog_lists_chemistries_routes_sites_scenarios_and_sourced_prices(cli
     assert [s["id"] for s in cat["scenarios"] if s["default"]] == ["binhai_nfm111"]
     assert cat["green_electricity"]["path"] == "carbon.green_electricity_share"
     assert cat["limits"]["max_draws"] == limits.MAX_MC_DRAWS
+    assert cat["limits"]["job_memory_bytes"] == limits.JOB_MEMORY_BYTES
+    assert cat["limits"]["job_seconds"] == limits.JOB_SECONDS
 
 
 def test_packaged_scenario_is_served_and_unknown_name_is_422(client):

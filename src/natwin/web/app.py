@@ -864,6 +864,10 @@ def _catalog_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
                 "max_draws": limits.MAX_MC_DRAWS,
                 "max_sweep_points": limits.MAX_SWEEP_POINTS,
                 "max_body_bytes": limits.MAX_BODY_BYTES,
+                "max_pending_jobs": limits.MAX_PENDING_JOBS,
+                "job_memory_bytes": limits.JOB_MEMORY_BYTES,
+                "job_seconds": limits.JOB_SECONDS,
+                "sweep_point_seconds": limits.SWEEP_POINT_SECONDS,
             },
         }
 

@@ -19,7 +19,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnContext
@@ -33,6 +33,11 @@ FINAL = ("finished", "failed")
 
 #: Seconds a terminated process gets to end before it is killed.
 TERMINATE_GRACE_S = 3.0
+
+#: Thread pools of the numerical libraries, one thread each in a job process (unless set): a
+#: job has one core (as ``energy.threads = 1``), and a pool per core would both oversubscribe
+#: the machine and reserve address space that counts against the job's memory cap.
+SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
@@ -102,7 +107,8 @@ class JobProcesses:
             name="natwin-job",
             daemon=True,  # ended by multiprocessing at the server's exit, whatever else happens
         )
-        process.start()
+        with _environment({name: "1" for name in SINGLE_THREADED if name not in os.environ}):
+            process.start()  # the new process copies the environment as it starts
         worker_end.close()  # the worker's end lives in the worker only: EOF when it ends
         return JobProcess(process, server_end)
 
@@ -244,3 +250,15 @@ class JobProcesses:
             for slot in self._slots:
                 slot.channel.close()
             self._slots.clear()
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in ``os.environ`` for the duration (the server's own libraries are loaded
+    already; only a process started meanwhile sees them)."""
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name in values:
+            os.environ.pop(name, None)
