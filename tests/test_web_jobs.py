@@ -128,6 +128,11 @@ def test_a_running_job_can_be_cancelled_and_its_process_ends(tmp_path):
         (pid,) = jobs.processes.pids()
         job = jobs.submit("sleep", {"seconds": 120}, "long")
         wait_until(lambda: job.status == "running", what="job running")
+        # one thread in the numerical libraries' pools, set for the job process only
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        if "OMP_NUM_THREADS" not in os.environ:
+            assert b"OMP_NUM_THREADS=1" in environment
+            assert "OMP_NUM_THREADS" not in os.environ
         assert jobs.cancel(job.id).status == "cancelled"
         wait_until(lambda: process_gone(pid), timeout=5, what="job process ended")
         wait_until(lambda: not (tmp_path / "files" / "work" / job.id).exists(), what="work folder removed")
@@ -171,11 +176,6 @@ def test_a_job_past_its_time_budget_is_stopped(tmp_path):
     jobs = manager(tmp_path, workers=1, time_limit_s=1.0)
     try:
         (pid,) = jobs.processes.pids()
-        # one thread in the numerical libraries' pools, set for the job process only
-        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        if "OMP_NUM_THREADS" not in os.environ:
-            assert b"OMP_NUM_THREADS=1" in environment
-            assert "OMP_NUM_THREADS" not in os.environ
         job = jobs.submit("sleep", {"seconds": 120}, "slow")
         wait_until(lambda: ended(job), timeout=20, what="job stopped")
         assert job.status == "failed"
