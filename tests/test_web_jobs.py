@@ -9,6 +9,7 @@ sleeps, one that allocates without end, one that dies), added in the job process
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,6 +50,33 @@ def _hog_job(job_id, request, out_dir):
         chunks.append(bytearray(256 * 2**20))
 
 
+def _hog_in_c_job(job_id, request, out_dir):
+    """Allocates without end, failing as a C extension may when it cannot allocate: not with
+    MemoryError (a runaway plant year ended in "SystemError: <function run> returned NULL
+    without setting an exception")."""
+    chunks = []
+    try:
+        while True:
+            chunks.append(bytearray(256 * 2**20))
+    except MemoryError:
+        raise SystemError("<function run> returned NULL without setting an exception") from None
+
+
+def _hog_and_spin_job(job_id, request, out_dir):
+    """Fills its address space to the cap, then swallows every failed allocation and spins:
+    a runaway plant year sat at its 6 GiB cap at full CPU."""
+    chunks = []
+    for size in (256 * 2**20, 16 * 2**20, 2**20):
+        try:
+            while True:
+                chunks.append(bytearray(size))
+        except MemoryError:
+            pass
+    while True:
+        with contextlib.suppress(MemoryError):
+            chunks.append(bytearray(2**20))
+
+
 def _crash_job(job_id, request, out_dir):
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -68,7 +96,14 @@ def serve_with_test_jobs(channel, memory_bytes, parent_pid):
     """A job process that also runs the test job kinds (``sleep``, ``hog``, ``crash``, ``points``)."""
     from natwin.web import worker
 
-    worker.JOB_KINDS.update(sleep=_sleep_job, hog=_hog_job, crash=_crash_job, points=_points_job)
+    worker.JOB_KINDS.update(
+        sleep=_sleep_job,
+        hog=_hog_job,
+        hog_in_c=_hog_in_c_job,
+        hog_and_spin=_hog_and_spin_job,
+        crash=_crash_job,
+        points=_points_job,
+    )
     worker.serve(channel, memory_bytes, parent_pid)
 
 
@@ -158,10 +193,11 @@ def test_a_queued_job_behind_a_running_one_can_be_cancelled(tmp_path):
         jobs.close()
 
 
-def test_a_job_that_runs_out_of_memory_fails_clearly(tmp_path):
+@pytest.mark.parametrize("kind", ["hog", "hog_in_c", "hog_and_spin"])
+def test_a_job_that_runs_out_of_memory_fails_clearly(tmp_path, kind):
     jobs = manager(tmp_path, workers=1, memory_bytes=3 * 2**30)
     try:
-        job = jobs.submit("hog", {}, "runaway")
+        job = jobs.submit(kind, {}, "runaway")
         wait_until(lambda: ended(job), timeout=60, what="hog ended")
         assert job.status == "failed"
         assert "more memory than a web job may use (3.0 GiB" in job.error, job.error

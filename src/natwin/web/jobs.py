@@ -49,7 +49,7 @@ from natwin.store import RunStore
 from natwin.web import limits
 from natwin.web.pool import Event, JobProcesses
 from natwin.web.stages import Stage, StageClock, planned
-from natwin.web.worker import serve
+from natwin.web.worker import memory_message, serve
 
 log = logging.getLogger("natwin.web")
 
@@ -500,6 +500,8 @@ class JobManager:
         if event.kind == "ended":
             error = ended_message(event.exitcode, self.memory_bytes)
             self._writes.put(("failed", str(event.job_id), {"error": error}))
+        elif event.kind == "overmemory":
+            self._writes.put(("failed", str(event.job_id), {"error": memory_message(self.memory_bytes)}))
         elif event.kind == "overtime":
             error = (
                 f"stopped after {event.budget_s:,.0f} s: the time a web job may run "

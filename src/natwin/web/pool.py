@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from natwin.web.worker import serve
@@ -33,6 +34,12 @@ FINAL = ("finished", "failed")
 
 #: Seconds a terminated process gets to end before it is killed.
 TERMINATE_GRACE_S = 3.0
+
+#: A job whose process's address space stays within this share of its cap for
+#: :data:`MEMORY_GRACE_S` seconds is stopped: it has run out of memory but not failed (code
+#: that retries or swallows failed allocations would spin there until its time budget ends).
+AT_MEMORY_CAP = 0.97
+MEMORY_GRACE_S = 5.0
 
 #: Thread pools of the numerical libraries, one thread each in a job process (unless set): a
 #: job has one core (as ``energy.threads = 1``), and a pool per core would both oversubscribe
@@ -45,8 +52,9 @@ class Event:
     """What :meth:`JobProcesses.poll` saw.
 
     ``kind``: ``message`` (``message`` holds ``(kind, job_id, data)`` from a worker),
-    ``ended`` (the process running ``job_id`` ended on its own; ``exitcode``) or
-    ``overtime`` (``job_id`` ran past its deadline of ``budget_s`` seconds and was stopped)."""
+    ``ended`` (the process running ``job_id`` ended on its own; ``exitcode``),
+    ``overtime`` (``job_id`` ran past its deadline of ``budget_s`` seconds and was stopped) or
+    ``overmemory`` (``job_id`` stayed at its memory cap and was stopped)."""
 
     kind: str
     job_id: str | None = None
@@ -64,6 +72,7 @@ class JobProcess:
     job_id: str | None = None  # the job it runs, if any
     deadline: float | None = None  # time.monotonic() by which that job must be done
     budget_s: float | None = None
+    at_cap_since: float | None = None  # time.monotonic() since its address space is at the cap
     retired: bool = False  # stopped: reaped and closed by the next poll
 
 
@@ -136,7 +145,7 @@ class JobProcesses:
             slot = next((s for s in self._slots if s.job_id is None and not s.retired), None)
             if slot is None or self._closed:
                 return None
-            slot.job_id, slot.budget_s = job_id, budget_s
+            slot.job_id, slot.budget_s, slot.at_cap_since = job_id, budget_s, None
             slot.deadline = time.monotonic() + budget_s
             return slot
 
@@ -188,6 +197,7 @@ class JobProcesses:
                     self._retire(slot)
                     self._reap(slot)
             events += self._overtime()
+            events += self._overmemory()
         return events
 
     def _drain(self, slot: JobProcess) -> list[Event]:
@@ -216,6 +226,23 @@ class JobProcesses:
         for slot in list(self._slots):
             if slot.job_id is not None and slot.deadline is not None and now > slot.deadline:
                 events.append(Event("overtime", slot.job_id, budget_s=slot.budget_s))
+                self._retire(slot)
+        return events
+
+    def _overmemory(self) -> list[Event]:
+        """Stop every job whose process has stayed at its memory cap (holds the lock)."""
+        if self._memory_bytes is None:
+            return []
+        now = time.monotonic()
+        events = []
+        for slot in list(self._slots):
+            size = address_space(slot.process.pid) if slot.job_id is not None else None
+            if size is None or size < AT_MEMORY_CAP * self._memory_bytes:
+                slot.at_cap_since = None
+            elif slot.at_cap_since is None:
+                slot.at_cap_since = now
+            elif now - slot.at_cap_since > MEMORY_GRACE_S:
+                events.append(Event("overmemory", slot.job_id))
                 self._retire(slot)
         return events
 
@@ -250,6 +277,19 @@ class JobProcesses:
             for slot in self._slots:
                 slot.channel.close()
             self._slots.clear()
+
+
+def address_space(pid: int | None) -> int | None:
+    """The address space of process ``pid`` (``VmSize``) [bytes]; None where it cannot be
+    read (not Linux, the process gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except (OSError, ValueError):
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    return None
 
 
 @contextlib.contextmanager

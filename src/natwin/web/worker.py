@@ -128,6 +128,22 @@ def problems_document(exc: InputError) -> list[dict[str, Any]]:
     return out
 
 
+def reached_memory_cap(memory_bytes: int | None, share: float = 0.95) -> bool:
+    """True when this process's peak address space (``VmPeak``, Linux) came within ``share``
+    of its cap ``memory_bytes`` [bytes]: an allocation there has most likely failed. False
+    without a cap or where the peak cannot be read."""
+    if memory_bytes is None:
+        return False
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("VmPeak:"):
+            return int(line.split()[1]) * 1024 >= share * memory_bytes
+    return False
+
+
 def memory_message(memory_bytes: int | None) -> str:
     """What a user is told when a job needs more memory than a web job may use."""
     cap = f"{memory_bytes / 2**30:.1f} GiB" if memory_bytes else "the machine's"
@@ -150,15 +166,19 @@ def execute(job_id: str, kind: str, request: dict[str, Any], out_dir: str) -> st
         _send("failed", job_id, {"error": str(exc), "problems": problems_document(exc)})
     except NatwinError as exc:
         _send("failed", job_id, {"error": f"{type(exc).__name__}: {exc}"})
-    except MemoryError:
-        _exhausted = True  # the process may be in a poor state: report and end it
-        _send("failed", job_id, {"error": memory_message(_memory_bytes), "retiring": True})
-    except Exception as exc:  # a bug: report it with its traceback, keep the worker alive
-        _send(
-            "failed",
-            job_id,
-            {"error": f"internal error {type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
-        )
+    except Exception as exc:  # a bug, or memory ran out: report it, keep the worker alive
+        if isinstance(exc, MemoryError) or reached_memory_cap(_memory_bytes):
+            # a C extension that cannot allocate may raise something else (SystemError:
+            # "returned NULL without setting an exception"); the process may be in a poor
+            # state either way: report and end it
+            _exhausted = True
+            _send("failed", job_id, {"error": memory_message(_memory_bytes), "retiring": True})
+        else:
+            _send(
+                "failed",
+                job_id,
+                {"error": f"internal error {type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
+            )
     else:
         _send("finished", job_id, data)
     return job_id
