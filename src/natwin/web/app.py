@@ -359,6 +359,20 @@ class SecurityHeaders:
 # --------------------------------------------------------------------------- the app
 
 
+#: The error answers any endpoint may give (in the OpenAPI schema).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": models.ErrorModel, "description": "invalid input: one problem per fault"},
+    400: {"model": models.ErrorModel, "description": "the request cannot be parsed (e.g. not UTF-8)"},
+    413: {"model": models.ErrorModel, "description": "request body too large"},
+    503: {
+        "model": models.ErrorModel,
+        "description": "busy: the run store is held by another process, or too many requests wait "
+        "to be checked; try again after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    },
+}
+
+
 def default_files_dir(store_path: Path) -> Path:
     """Where a server keeps runs' files: ``<store name>-files`` beside the run store."""
     return store_path.with_name(f"{store_path.stem}-files")
@@ -425,17 +439,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
-        responses={
-            422: {"model": models.ErrorModel, "description": "invalid input: one problem per fault"},
-            400: {"model": models.ErrorModel, "description": "the request cannot be parsed (e.g. not UTF-8)"},
-            413: {"model": models.ErrorModel, "description": "request body too large"},
-            503: {
-                "model": models.ErrorModel,
-                "description": "busy: the run store is held by another process, or too many requests wait "
-                "to be checked; try again after Retry-After seconds",
-                "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
-            },
-        },
+        responses=ERROR_RESPONSES,
     )
     app.state.manager = manager
     app.include_router(_api_router(manager))
