@@ -151,7 +151,10 @@ def test_health_answers_while_heavy_validations_run(client, monkeypatch):
         thread.join()
     assert results == [200] * 4
     assert len(latencies) >= 5, latencies  # the checks took seconds (2 at a time)
-    assert max(latencies) < 0.5, latencies
+    # a loop blocked by a check answers after the check's 1.5 s of CPU at best; answered from
+    # the loop, health waits only for its share of the GIL (~0.1-0.5 s here: the checker
+    # threads, this test's threads and the test client all run in one process)
+    assert max(latencies) < 1.0, latencies
 
 
 def test_requests_waiting_for_a_check_are_bounded(client, monkeypatch):
