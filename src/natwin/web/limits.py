@@ -126,9 +126,9 @@ def json_text_problem(text: bytes) -> str | None:
     nor written back) is refused before any parser sees it. Linear in the text; parses it only
     when it has surrogate escapes.
 
-    >>> json_text_problem(b'{"name": "\ud83d\ude00"}') is None
+    >>> json_text_problem(b'{"name": "\\ud83d\\ude00"}') is None
     True
-    >>> json_text_problem(b'{"name": "\ud800"}')
+    >>> json_text_problem(b'{"name": "\\ud800"}')
     'text without a lone surrogate (\\ud800 to \\udfff escapes only in pairs)'
     """
     try:
