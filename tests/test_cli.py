@@ -176,3 +176,19 @@ def test_run_at_another_price_date(tmp_path):
     bad = runner.invoke(app, ["run", str(scenario), "--as-of", "31.07.2025", "--no-store", "--out", str(out)])
     assert bad.exit_code == 2
     assert "market.as_of" in bad.output
+
+
+def test_errors_are_rendered_not_printed_as_markup(tmp_path):
+    """A non-input error (exit 1) and an input error (exit 2) start with a plain `error:`; no
+    console markup is shown, and brackets in a message are printed as they are."""
+    unknown = runner.invoke(app, ["catalog", "--route", "[bold]x[/]"])
+    assert unknown.exit_code == 1
+    assert "[bold red]" not in unknown.output
+    assert unknown.output.startswith("error: ")
+    assert "[bold]x[/]" in unknown.output  # the user's text, not read as markup
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text("[plant]\ncapacity_t_per_year = -1\n", encoding="utf-8")
+    bad = runner.invoke(app, ["validate", str(scenario)])
+    assert bad.exit_code == 2, bad.output
+    assert "[bold red]" not in bad.output
+    assert bad.output.startswith("error: invalid ")

@@ -89,6 +89,8 @@ def test_catalog_lists_chemistries_routes_sites_scenarios_and_sourced_prices(cli
     assert [s["id"] for s in cat["scenarios"] if s["default"]] == ["binhai_nfm111"]
     assert cat["green_electricity"]["path"] == "carbon.green_electricity_share"
     assert cat["limits"]["max_draws"] == limits.MAX_MC_DRAWS
+    assert cat["limits"]["job_memory_bytes"] == limits.JOB_MEMORY_BYTES
+    assert cat["limits"]["job_seconds"] == limits.JOB_SECONDS
 
 
 def test_packaged_scenario_is_served_and_unknown_name_is_422(client):
@@ -490,7 +492,11 @@ def test_runs_list_and_compare(client, finished_run, store_path):
     a, b = rows["cost_cny_per_t"]["values"][run_id], rows["cost_cny_per_t"]["values"][other_id]
     assert rows["cost_cny_per_t"]["delta"] == pytest.approx(b - a)
     assert rows["cost_cny_per_t"]["delta_pct"] == pytest.approx(100 * (b - a) / abs(a))
-    assert client.get(f"/api/compare?run_ids={run_id}").status_code == 422
+    alone = client.get(f"/api/compare?run_ids={run_id}")  # one run: its KPIs, no deltas
+    assert alone.status_code == 200
+    assert {r["kpi"]: r for r in alone.json()["rows"]}["cost_cny_per_t"]["delta"] is None
+    assert client.get("/api/compare").status_code == 422
+    assert client.get("/api/compare?" + "&".join(f"run_ids={run_id}" for _ in range(7))).status_code == 422
     assert client.get(f"/api/compare?run_ids={run_id}&run_ids={HEX32}").status_code == 404
     # the server wrote through the run store: the command line sees the same runs
     with RunStore(store_path, read_only=True) as db:
@@ -504,8 +510,13 @@ def test_jobs_are_listed_by_id_for_a_reloaded_page(client, finished_run):
     assert listed[0]["preliminary"] is None  # the list stays small; the job itself keeps them
     assert client.get(f"/api/jobs/{job_id}").json()["preliminary"]["kpis"]
     assert job_id in {j["id"] for j in client.get("/api/jobs").json()["jobs"]}
-    assert client.delete(f"/api/jobs/{job_id}").status_code == 409  # it has ended
     assert client.get("/api/jobs?ids=not-hex").status_code == 422
+    deleted = client.delete(f"/api/jobs/{job_id}")  # an ended job is forgotten; its run stays
+    assert deleted.status_code == 200
+    assert deleted.json()["status"] == "done"
+    assert client.get(f"/api/jobs/{job_id}").status_code == 404
+    assert client.delete(f"/api/jobs/{job_id}").status_code == 404
+    assert client.get(f"/api/runs/{finished_run['job']['run_id']}").status_code == 200
 
 
 def test_a_failing_job_reports_its_problems_without_raising(tmp_path):
@@ -514,11 +525,11 @@ def test_a_failing_job_reports_its_problems_without_raising(tmp_path):
 
     sent = []
 
-    class Queue:
-        def put(self, message):
+    class Channel:
+        def send(self, message):
             sent.append(message)
 
-    worker.init_worker(Queue())
+    worker.init_worker(Channel())
     try:
         raw = default_raw()
         raw["plant"]["capacity_t_per_year"] = -1

@@ -18,6 +18,8 @@ import re
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import uvicorn
@@ -225,6 +227,22 @@ def test_a_job_survives_a_reload_and_compares_with_the_first_run(page):
     row = page.locator('#compare-table tr[data-kpi="co2_kg_per_kg"] td')
     delta = float(row.nth(3).inner_text().replace(",", ""))
     assert delta < 0
+
+
+def test_a_running_job_can_be_cancelled_from_the_page(page, server):
+    """Cancel stops the job's process on the server; the page shows it cancelled."""
+    page.click('#tabs button[data-view="plant"]')
+    page.fill("#capacity", "100000")  # a plant year of about 25 s: still running when cancelled
+    page.dispatch_event("#capacity", "change")
+    page.click("#run-btn")
+    page.wait_for_selector("#job-status[data-status=running] #job-cancel:not([hidden])", timeout=30_000)
+    job_id = page.evaluate("localStorage.getItem('natwin.shownJob')")
+    page.click("#job-cancel")
+    page.wait_for_selector("#job-status[data-status=cancelled]", timeout=10_000)
+    assert page.is_hidden("#job-cancel")
+    with pytest.raises(urllib.error.HTTPError) as gone:  # the server stopped and forgot it
+        urllib.request.urlopen(f"{server}/api/jobs/{job_id}", timeout=10)
+    assert gone.value.code == 404
 
 
 def test_no_javascript_errors_and_no_outside_requests(page):

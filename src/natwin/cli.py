@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, ParamSpec, 
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from natwin.errors import InputError, NatwinError, Problem
@@ -63,13 +64,19 @@ def _guard(action: Callable[[], T]) -> T:
     except InputError as exc:
         _fail(exc)
     except NatwinError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False)
+        _error_line(str(exc))
         raise typer.Exit(EXIT_ERROR) from None
+
+
+def _error_line(text: str) -> None:
+    """``error: <text>`` on stderr: the label styled (colour on a terminal), the text as it is
+    (escaped, so brackets in a message are printed, never read as console markup)."""
+    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
 
 
 def _fail(exc: InputError) -> NoReturn:
     """Print one line per problem of a user error and exit with status 2."""
-    err_console.print(f"[bold red]error:[/] invalid {exc.context}", highlight=False)
+    _error_line(f"invalid {exc.context}")
     for problem in exc.problems:
         err_console.print(f"  - {problem}", highlight=False, markup=False)
     raise typer.Exit(EXIT_INPUT)
@@ -310,7 +317,8 @@ def sweep(
                         bar.update(task, completed=done, total=total)
                         if payload.get("error"):
                             bar.console.print(
-                                f"[yellow]failed[/] {payload.get('name')}: {payload['error'].splitlines()[0]}"
+                                f"[yellow]failed[/] {escape(str(payload.get('name')))}: "
+                                f"{escape(payload['error'].splitlines()[0])}"
                             )
 
                     summary = run_sweep(

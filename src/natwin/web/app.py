@@ -13,13 +13,13 @@
     POST   /api/jobs/sweep                  start a sweep       -> 202 job
     GET    /api/jobs[?ids=..]               jobs, newest first
     GET    /api/jobs/{job_id}               status and progress of a job
-    DELETE /api/jobs/{job_id}               cancel a queued job
+    DELETE /api/jobs/{job_id}               cancel a job (queued or running) and forget it
     GET    /api/runs[?limit=&sweep_id=]     stored runs (the run store)
     GET    /api/runs/{run_id}               scenario, KPIs, table names, files
     GET    /api/runs/{run_id}/tables[/{name}]
     GET    /api/runs/{run_id}/files/{name}  report.html, workbook.xlsx, balance.xlsx,
                                             results.json, uncertainty.json
-    GET    /api/compare?run_ids=a&run_ids=b KPIs side by side with deltas
+    GET    /api/compare?run_ids=a&run_ids=b KPIs side by side with deltas (1 to 6 runs)
     GET    /api/sweeps, /api/sweeps/{id}    stored sweeps and their points' KPIs
     GET    /api/kpis                        the KPI registry (labels, units, formats)
     GET    /api/labels?paths=a&paths=b      human labels of input paths
@@ -48,8 +48,10 @@ from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -68,10 +70,12 @@ from natwin.scenario import DEFAULT_SCENARIO
 from natwin.version import __version__
 from natwin.web import limits, models
 from natwin.web.catalog import catalog_document, packaged_scenarios
-from natwin.web.jobs import JobManager, TooManyJobsError
+from natwin.web.jobs import JobManager, ServerBusyError, TooManyJobsError
 from natwin.web.registry import registry_router
 
 log = logging.getLogger("natwin.web")
+
+T = TypeVar("T")
 
 STATIC = Path(str(resources.files("natwin.web") / "static"))
 
@@ -162,8 +166,23 @@ def problem_documents(problems: Any) -> list[dict[str, Any]]:
     ]
 
 
-def error_response(status: int, detail: str, problems: Any = ()) -> JSONResponse:
-    return JSONResponse({"detail": detail, "problems": problem_documents(problems)}, status_code=status)
+class SafeJSONResponse(JSONResponse):
+    """JSON that always encodes: text that is not valid Unicode (a lone surrogate, e.g. echoed
+    from a request) is written as its JSON escape instead of failing the response (HTTP 500)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def error_response(
+    status: int, detail: str, problems: Any = (), headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return SafeJSONResponse(
+        {"detail": detail, "problems": problem_documents(problems)}, status_code=status, headers=headers
+    )
 
 
 def _prefixed(exc: InputError, prefix: str) -> InputError:
@@ -202,6 +221,23 @@ def check_scenario(raw: Any, prefix: str = "") -> Any:
     if problems:
         raise InputError(problems, "scenario")
     return scenario
+
+
+async def off_loop(request: Request, action: Callable[..., T], *args: Any) -> T:
+    """``action(*args)`` in one of the server's checker threads, never on the event loop.
+
+    Checking a scenario is CPU-bound Python (up to seconds for a large body): run on the event
+    loop it would stall every other request. At most ``limits.CHECK_THREADS`` checks run at
+    once; more wait (without holding a thread), and past ``limits.MAX_WAITING_CHECKS`` waiting
+    a request gets 503 with Retry-After."""
+    state = request.app.state
+    if getattr(state, "checks", None) is None:  # made in the event loop, on first use
+        state.checks = anyio.CapacityLimiter(limits.CHECK_THREADS)
+    if state.checks.statistics().tasks_waiting >= limits.MAX_WAITING_CHECKS:
+        raise ServerBusyError(
+            f"{limits.MAX_WAITING_CHECKS} requests are waiting to be checked", limits.RETRY_AFTER_S
+        )
+    return await anyio.to_thread.run_sync(functools.partial(action, *args), limiter=state.checks)
 
 
 # --------------------------------------------------------------------------- middleware
@@ -252,12 +288,10 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and b"json" in headers.get(b"content-type", b""):
-            depth = limits.json_depth(body)
-            if depth > self.max_depth:
-                problem = Problem("<body>", depth, f"JSON nested at most {self.max_depth} levels deep")
-                await error_response(422, "invalid request", [problem])(scope, receive, send)
-                return
+        problem = self._json_problem(body, headers.get(b"content-type", b""))
+        if problem is not None:
+            await error_response(422, "invalid request", [problem])(scope, receive, send)
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -268,6 +302,18 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _json_problem(self, body: bytes, content_type: bytes) -> Problem | None:
+        """What is wrong with a JSON body (no content type: FastAPI may take it as JSON too)."""
+        if not body or (content_type and b"json" not in content_type):
+            return None
+        reason = limits.json_text_problem(body)
+        if reason is not None:
+            return Problem("<body>", None, reason)
+        depth = limits.json_depth(body)
+        if depth > self.max_depth:
+            return Problem("<body>", depth, f"JSON nested at most {self.max_depth} levels deep")
+        return None
 
     async def _reject(
         self, scope: Scope, receive: Receive, send: Send, status: int, detail: str, value: Any
@@ -311,6 +357,20 @@ class SecurityHeaders:
 
 
 # --------------------------------------------------------------------------- the app
+
+
+#: The error answers any endpoint may give (in the OpenAPI schema).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": models.ErrorModel, "description": "invalid input: one problem per fault"},
+    400: {"model": models.ErrorModel, "description": "the request cannot be parsed (e.g. not UTF-8)"},
+    413: {"model": models.ErrorModel, "description": "request body too large"},
+    503: {
+        "model": models.ErrorModel,
+        "description": "busy: the run store is held by another process, or too many requests wait "
+        "to be checked; try again after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    },
+}
 
 
 def default_files_dir(store_path: Path) -> Path:
@@ -378,11 +438,8 @@ def create_app(
         docs_url=None,  # Swagger UI and ReDoc load from a CDN: the app works offline instead
         redoc_url=None,
         lifespan=lifespan,
-        responses={
-            422: {"model": models.ErrorModel, "description": "invalid input: one problem per fault"},
-            400: {"model": models.ErrorModel, "description": "the request cannot be parsed (e.g. not UTF-8)"},
-            413: {"model": models.ErrorModel, "description": "request body too large"},
-        },
+        default_response_class=SafeJSONResponse,
+        responses=ERROR_RESPONSES,
     )
     app.state.manager = manager
     app.include_router(_api_router(manager))
@@ -482,6 +539,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components[f"Scenario_{name}"] = sub
     components["Scenario"] = scenario
     _catalog_enums(components)
+    _add_links(schema["paths"])
 
     def replace(node: Any) -> Any:
         if isinstance(node, dict):
@@ -494,6 +552,71 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
     app.openapi_schema = replace(schema)
     return app.openapi_schema
+
+
+def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation ``method path`` with its parameters from a response."""
+    return {
+        "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + f"/{method}",
+        "parameters": parameters,
+    }
+
+
+JOB = "/api/jobs/{job_id}"
+RUN = "/api/runs/{run_id}"
+SWEEP = "/api/sweeps/{sweep_id}"
+
+#: OpenAPI links: which response gives the ids another operation takes (for clients and for
+#: stateful testing, which follows them: a job to its run, runs to their tables and to the
+#: comparison, sweeps to their points).
+LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
+    **{
+        (f"/api/jobs/{kind}", "post", "202"): {
+            "GetJob": _link(JOB, "get", **{"path.job_id": "$response.body#/id"}),
+            "DeleteJob": _link(JOB, "delete", **{"path.job_id": "$response.body#/id"}),
+        }
+        for kind in ("run", "montecarlo", "sweep")
+    },
+    (JOB, "get", "200"): {
+        "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/run_id"}),
+        "GetSweep": _link(SWEEP, "get", **{"path.sweep_id": "$response.body#/sweep_id"}),
+        "DeleteJob": _link(JOB, "delete", **{"path.job_id": "$response.body#/id"}),
+    },
+    ("/api/runs", "get", "200"): {
+        "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/runs/0/run_id"}),
+        "GetTables": _link(f"{RUN}/tables", "get", **{"path.run_id": "$response.body#/runs/0/run_id"}),
+        "Compare": _link("/api/compare", "get", **{"query.run_ids": "$response.body#/run_ids"}),
+    },
+    (RUN, "get", "200"): {
+        "GetTables": _link(f"{RUN}/tables", "get", **{"path.run_id": "$response.body#/run_id"}),
+        "GetTable": _link(
+            f"{RUN}/tables/{{name}}",
+            "get",
+            **{"path.run_id": "$response.body#/run_id", "path.name": "$response.body#/tables/0"},
+        ),
+        "GetFile": _link(
+            f"{RUN}/files/{{name}}",
+            "get",
+            **{"path.run_id": "$response.body#/run_id", "path.name": "$response.body#/files/0"},
+        ),
+    },
+    ("/api/sweeps", "get", "200"): {
+        "GetSweep": _link(SWEEP, "get", **{"path.sweep_id": "$response.body#/sweeps/0/sweep_id"}),
+        "GetSweepRuns": _link("/api/runs", "get", **{"query.sweep_id": "$response.body#/sweeps/0/sweep_id"}),
+    },
+    (SWEEP, "get", "200"): {
+        "GetPoint": _link(RUN, "get", **{"path.run_id": "$response.body#/points/0/run_id"}),
+    },
+    ("/api/compare", "get", "200"): {
+        "GetBaseline": _link(RUN, "get", **{"path.run_id": "$response.body#/run_ids/0"}),
+    },
+}
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    """Put :data:`LINKS` into the schema's responses."""
+    for (path, method, status), links in LINKS.items():
+        paths[path][method]["responses"][status]["links"] = links
 
 
 def _catalog_enums(components: dict[str, Any]) -> None:
@@ -511,6 +634,9 @@ def _catalog_enums(components: dict[str, Any]) -> None:
         properties = components.get(component, {}).get("properties", {})
         if prop in properties:
             properties[prop]["enum"] = values
+    plant = components.get("Scenario_PlantSection", {}).get("properties", {})
+    if "data_dir" in plant:  # the server's rule (check_scenario): no folder of its disk
+        plant["data_dir"] = {"type": "null", "default": None, "description": f"no data folder {limits.WEB}"}
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -538,8 +664,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TooManyJobsError)
     async def too_many(request: Request, exc: TooManyJobsError) -> JSONResponse:
-        return JSONResponse(
+        return SafeJSONResponse(
             {"detail": f"too many jobs: {exc}; try again later", "problems": []}, status_code=429
+        )
+
+    @app.exception_handler(ServerBusyError)
+    async def busy(request: Request, exc: ServerBusyError) -> JSONResponse:
+        return error_response(
+            503, f"busy: {exc}; try again in {exc.retry_after_s} s", headers={"retry-after": str(exc.retry_after_s)}
         )
 
     @app.exception_handler(HTTPException)
@@ -547,7 +679,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
         if exc.status_code == 405:  # list every method of the path, not only the first route's
             headers["allow"] = ", ".join(_allowed_methods(request))
-        return JSONResponse(
+        return SafeJSONResponse(
             {"detail": str(exc.detail), "problems": []}, status_code=exc.status_code, headers=headers
         )
 
@@ -699,7 +831,7 @@ def _job_or_404(manager: Callable[[], JobManager], job_id: str) -> dict[str, Any
 
 def _accepted(manager: Callable[[], JobManager], job: Any) -> JSONResponse:
     """202 with the queued job and its location."""
-    return JSONResponse(manager().document(job), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
+    return SafeJSONResponse(manager().document(job), status_code=202, headers={"location": f"/api/jobs/{job.id}"})
 
 
 #: The documented answers of the endpoints that start a job.
@@ -736,6 +868,10 @@ def _catalog_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
                 "max_draws": limits.MAX_MC_DRAWS,
                 "max_sweep_points": limits.MAX_SWEEP_POINTS,
                 "max_body_bytes": limits.MAX_BODY_BYTES,
+                "max_pending_jobs": limits.MAX_PENDING_JOBS,
+                "job_memory_bytes": limits.JOB_MEMORY_BYTES,
+                "job_seconds": limits.JOB_SECONDS,
+                "sweep_point_seconds": limits.SWEEP_POINT_SECONDS,
             },
         }
 
@@ -767,13 +903,17 @@ def _catalog_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":  # also keeps cross-site "simple" requests out
             raise HTTPException(415, "send the scenario as application/json")
-        body = await request.body()
-        try:
-            raw = json.loads(body, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
-        scenario = check_scenario(raw)
-        return {"valid": True, "scenario_hash": scenario.hash, "scenario": scenario.model_dump(mode="json")}
+        return await off_loop(request, _validation, await request.body())
+
+
+def _validation(body: bytes) -> dict[str, Any]:
+    """The answer of ``POST /api/validate`` to ``body`` (CPU-bound: run by :func:`off_loop`)."""
+    try:
+        raw = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
+    scenario = check_scenario(raw)
+    return {"valid": True, "scenario_hash": scenario.hash, "scenario": scenario.model_dump(mode="json")}
 
 
 
@@ -786,18 +926,10 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
     @api.post(
         "/jobs/run", status_code=202, response_model=models.JobModel, responses=JOB_RESPONSES, tags=["jobs"]
     )
-    def start_run(body: models.RunRequest) -> JSONResponse:
+    async def start_run(request: Request, body: models.RunRequest) -> JSONResponse:
         """Start a run of the pipeline; its report, workbooks and results land in the run store
         and the server's files when the job is done."""
-        raw, prefix, name = _resolve_scenario(body)
-        scenario = check_scenario(raw, prefix)
-        request = {
-            "scenario": scenario.model_dump(mode="json"),
-            "simulate": body.simulate,
-            "energy": body.energy,
-            "name": body.name,
-        }
-        return _accepted(manager, manager().submit("run", request, name))
+        return await off_loop(request, _submit_run, manager, body)
 
     @api.post(
         "/jobs/montecarlo",
@@ -806,32 +938,50 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         responses=JOB_RESPONSES,
         tags=["jobs"],
     )
-    def start_montecarlo(body: models.MonteCarloRequest) -> JSONResponse:
+    async def start_montecarlo(request: Request, body: models.MonteCarloRequest) -> JSONResponse:
         """Start a run plus a vectorised Monte Carlo study (percentiles, P(NPV < 0), histograms,
         S-curves in the report's uncertainty section)."""
-        # lazy: loaded by the first request that needs it (the server starts quickly)
-        from natwin.uncertainty import load_study
+        return await off_loop(request, _submit_montecarlo, manager, body)
 
-        raw, prefix, name = _resolve_scenario(body)
-        scenario = check_scenario(raw, prefix)
-        overrides: dict[str, Any] = {"draws": body.draws, "seed": body.seed, "sampling": body.sampling}
-        if body.groups is not None:
-            overrides["defaults"] = tuple(dict.fromkeys(body.groups))
-        try:
-            load_study(scenario, None, **overrides)
-        except InputError as exc:
-            raise _prefixed(exc, f"{prefix}uncertainty.") from None
-        request = {
-            "scenario": scenario.model_dump(mode="json"),
-            "simulate": body.simulate,
-            "energy": body.energy,
-            "name": body.name,
-            "draws": body.draws,
-            "seed": body.seed,
-            "sampling": body.sampling,
-            "groups": overrides.get("defaults"),
-        }
-        return _accepted(manager, manager().submit("montecarlo", request, name))
+
+def _submit_run(manager: Callable[[], JobManager], body: models.RunRequest) -> JSONResponse:
+    """Check a run request and queue its job (CPU-bound: run by :func:`off_loop`)."""
+    raw, prefix, name = _resolve_scenario(body)
+    scenario = check_scenario(raw, prefix)
+    request = {
+        "scenario": scenario.model_dump(mode="json"),
+        "simulate": body.simulate,
+        "energy": body.energy,
+        "name": body.name,
+    }
+    return _accepted(manager, manager().submit("run", request, name))
+
+
+def _submit_montecarlo(manager: Callable[[], JobManager], body: models.MonteCarloRequest) -> JSONResponse:
+    """Check a Monte Carlo request and queue its job (CPU-bound: run by :func:`off_loop`)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.uncertainty import load_study
+
+    raw, prefix, name = _resolve_scenario(body)
+    scenario = check_scenario(raw, prefix)
+    overrides: dict[str, Any] = {"draws": body.draws, "seed": body.seed, "sampling": body.sampling}
+    if body.groups is not None:
+        overrides["defaults"] = tuple(dict.fromkeys(body.groups))
+    try:
+        load_study(scenario, None, **overrides)
+    except InputError as exc:
+        raise _prefixed(exc, f"{prefix}uncertainty.") from None
+    request = {
+        "scenario": scenario.model_dump(mode="json"),
+        "simulate": body.simulate,
+        "energy": body.energy,
+        "name": body.name,
+        "draws": body.draws,
+        "seed": body.seed,
+        "sampling": body.sampling,
+        "groups": overrides.get("defaults"),
+    }
+    return _accepted(manager, manager().submit("montecarlo", request, name))
 
 
 def _sweep_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
@@ -840,24 +990,30 @@ def _sweep_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None
     @api.post(
         "/jobs/sweep", status_code=202, response_model=models.JobModel, responses=JOB_RESPONSES, tags=["jobs"]
     )
-    def start_sweep(body: models.SweepRequest) -> JSONResponse:
+    async def start_sweep(request: Request, body: models.SweepRequest) -> JSONResponse:
         """Start a sweep: every point is checked first (422 lists the faulty points), then run in
         one job process and stored as it completes (``natwin runs --sweeps`` lists it too)."""
-        base, prefix, name = _resolve_scenario(body)
-        if not isinstance(base, dict):
-            raise InputError([Problem(prefix.rstrip(".:"), base, "a table of sections")], "sweep")
-        check_scenario(base, prefix)
-        checked = _checked_points(_grid_points(base, body.grid, body.points))
-        spec = {
-            "name": name,
-            "base": body.base if body.scenario is None else "scenario",
-            "grid": body.grid,
-            "points": body.points,
-            "simulate": body.simulate,
-            "energy": body.energy,
-        }
-        request = {"spec": spec, "expanded": checked, "simulate": body.simulate, "energy": body.energy}
-        return _accepted(manager, manager().submit("sweep", request, name, points_total=len(checked)))
+        return await off_loop(request, _submit_sweep, manager, body)
+
+
+def _submit_sweep(manager: Callable[[], JobManager], body: models.SweepRequest) -> JSONResponse:
+    """Check a sweep request, every point included, and queue its job (CPU-bound: run by
+    :func:`off_loop`)."""
+    base, prefix, name = _resolve_scenario(body)
+    if not isinstance(base, dict):
+        raise InputError([Problem(prefix.rstrip(".:"), base, "a table of sections")], "sweep")
+    check_scenario(base, prefix)
+    checked = _checked_points(_grid_points(base, body.grid, body.points))
+    spec = {
+        "name": name,
+        "base": body.base if body.scenario is None else "scenario",
+        "grid": body.grid,
+        "points": body.points,
+        "simulate": body.simulate,
+        "energy": body.energy,
+    }
+    request = {"spec": spec, "expanded": checked, "simulate": body.simulate, "energy": body.energy}
+    return _accepted(manager, manager().submit("sweep", request, name, points_total=len(checked)))
 
 
 def _checked_points(expanded: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -904,13 +1060,17 @@ def _job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         responses={404: {"model": models.ErrorModel}, 409: {"model": models.ErrorModel}},
         tags=["jobs"],
     )
-    def cancel_job(job_id: JobId) -> dict[str, Any]:
-        """Cancel a queued job (409 if it already runs or has ended)."""
-        job = manager().cancel(job_id)
+    def delete_job(job_id: JobId) -> dict[str, Any]:
+        """Delete a job: a queued job leaves the queue, a running one is stopped (its process
+        ends), and the job is forgotten (404 from then on); returns the job as it ended. A run
+        it stored stays in the run store. 409 while a finished job's result is being stored."""
+        job = manager().forget(job_id)
         if job is None:
             raise _not_found("job", job_id)
-        if job.status != "cancelled":
-            raise HTTPException(409, f"job {job_id} is {job.status}; only queued jobs can be cancelled")
+        if job.status in ("queued", "running"):
+            raise HTTPException(
+                409, f"job {job_id} has finished and its result is being stored; delete it once it is done"
+            )
         return manager().document(job)
 
 
@@ -945,7 +1105,7 @@ def _run_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             values = json.loads(kpis.get(r["run_id"]) or "{}")
             key = {k: values.get(k) for k in KEY_FIGURES if k in values}
             out.append(_run_summary(r, _files_of(manager, r["run_id"])) | {"key_figures": key})
-        return {"runs": out}
+        return {"runs": out, "run_ids": [r["run_id"] for r in rows]}
 
     @api.get(
         "/runs/{run_id:natwin_run}",
@@ -1026,13 +1186,13 @@ def _compare_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         run_ids: Annotated[
             list[Annotated[str, StringConstraints(pattern=models.RUN_ID)]],
             Query(
-                min_length=2,
+                min_length=1,
                 max_length=limits.MAX_COMPARE,
-                description="2 to 6 stored runs; the first is the baseline",
+                description="1 to 6 stored runs; the first is the baseline",
             ),
         ],
     ) -> dict[str, Any]:
-        """KPIs of stored runs side by side; delta = last - first (numbers only)."""
+        """KPIs of stored runs side by side; delta = last - first (numbers only; none for one run)."""
         runs = [_stored(manager, r) for r in run_ids]
         names: list[str] = []
         for run in runs:
@@ -1042,7 +1202,7 @@ def _compare_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             values = {r["run_id"]: run_value for r in runs for run_value in [r["kpis"].get(kpi)]}
             first, last = runs[0]["kpis"].get(kpi), runs[-1]["kpis"].get(kpi)
             delta = pct = None
-            if _number(first) and _number(last):
+            if len(runs) > 1 and _number(first) and _number(last):
                 delta = float(last) - float(first)
                 pct = 100.0 * delta / abs(float(first)) if float(first) != 0 else None
             rows.append({"kpi": kpi, "values": values, "delta": delta, "delta_pct": pct})

@@ -1,13 +1,22 @@
-"""Background jobs: a bounded process pool, progress messages and the run store.
+"""Background jobs: bounded job processes, progress messages and the run store.
 
-* Jobs run in a :class:`~concurrent.futures.ProcessPoolExecutor` of ``workers`` processes
-  (spawned, not forked, so no lock of the server's threads is inherited). A job holds one
-  process for its whole length, a sweep included, so one user's long sweep leaves the other
-  processes to other users; the API itself never waits for a job.
-* Workers report through one :class:`multiprocessing.Queue` (see :mod:`natwin.web.worker`); a
-  listener thread applies progress to the job records and hands results to a writer thread.
+* Jobs run in ``workers`` job processes (:class:`natwin.web.pool.JobProcesses`): spawned, one
+  job at a time each, with a pipe each to the server. A job holds one process for its whole
+  length, a sweep included, so one user's long sweep leaves the other processes to other
+  users; the API itself never waits for a job. Jobs wait in the server's own queue until a
+  process is free. Every job can be cancelled: a queued one leaves the queue, a running one
+  has its process ended (a fresh one takes its place). A job past its time budget
+  (:func:`natwin.web.limits.job_seconds`) is stopped the same way, and each process's memory
+  is capped (``natwin.web.limits.JOB_MEMORY_BYTES``); both end the job with a clear error.
+* A listener thread polls the processes: it applies progress to the job records and hands
+  results to a writer thread.
 * The writer thread is the only code that writes to the run store (DuckDB: one writer process).
   It opens the store per operation, so the command line can use the same store in between.
+  A result is first kept in the job's own files (``work/<job id>/payload.json``, a sweep's
+  points in ``work/<job id>/points/``) and removed from there once stored: while another
+  process holds the store the writer waits and retries, and results still kept when the
+  server stops are stored when it next starts. Readers (the API) wait briefly, then get
+  :class:`ServerBusyError` (HTTP 503).
 * A finished run's files are written by its worker into ``work/<job id>/`` and moved to
   ``runs/<run id>/`` under the server's files directory once the run is stored; no path ever
   comes from a client.
@@ -18,25 +27,29 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import functools
+import json
 import logging
 import multiprocessing
 import queue as queue_module
 import shutil
+import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
+
 from natwin.errors import InputError, NatwinError, Problem
+from natwin.files import atomic_write
 from natwin.store import RunStore
 from natwin.web import limits
+from natwin.web.pool import Event, JobProcesses
 from natwin.web.stages import Stage, StageClock, planned
-from natwin.web.worker import execute, init_worker, warm_up
+from natwin.web.worker import memory_message, serve
 
 log = logging.getLogger("natwin.web")
 
@@ -47,6 +60,26 @@ ACTIVE = ("queued", "running")
 
 class TooManyJobsError(Exception):
     """More jobs queued or running than the server accepts."""
+
+
+class ServerBusyError(Exception):
+    """The server cannot answer now (the run store is held by another process, too many
+    requests wait to be checked); the client should try again in ``retry_after_s`` seconds."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def store_busy(exc: BaseException) -> bool:
+    """True when ``exc`` says that another process holds the run store (DuckDB's file lock:
+    "Could not set lock on file"), i.e. trying again later may work. The one place that knows
+    how the store reports it."""
+    return isinstance(exc, NatwinError | duckdb.IOException) and "lock" in str(exc).lower()
+
+
+#: What a client reading the store is told while another process holds it.
+STORE_BUSY = "the run store is in use by another process (a sweep or run from the command line?)"
 
 
 @dataclass
@@ -72,7 +105,6 @@ class Job:
     stages: list[Stage] = field(default_factory=list)  # planned at submit, announced by the worker
     stage_started: float | None = None  # time.monotonic() as the running stage started
     preliminary: dict[str, Any] | None = None  # the steady-state figures before the full run
-    future: Future[Any] | None = field(default=None, repr=False)
     _points_sent: int | None = field(default=None, repr=False)
 
     def document(self) -> dict[str, Any]:
@@ -130,7 +162,7 @@ class Job:
 
 
 class JobManager:
-    """Runs jobs in a process pool and stores their results.
+    """Runs jobs in job processes and stores their results.
 
     Parameters
     ----------
@@ -145,6 +177,12 @@ class JobManager:
         "done" without a run); for fuzzing the API without heavy work.
     max_pending : int
         Jobs queued or running at once; more are refused (:class:`TooManyJobsError`).
+    memory_bytes : int, optional
+        Address-space cap of each job process [bytes]; None: no cap.
+    time_limit_s : float, optional
+        Time budget of every job [s]; default :func:`natwin.web.limits.job_seconds`.
+    job_process : callable
+        The job processes' main function (tests pass one with job kinds of their own).
     """
 
     def __init__(
@@ -155,108 +193,127 @@ class JobManager:
         *,
         execute_jobs: bool = True,
         max_pending: int = limits.MAX_PENDING_JOBS,
+        memory_bytes: int | None = limits.JOB_MEMORY_BYTES,
+        time_limit_s: float | None = None,
+        job_process: Callable[..., None] = serve,
     ) -> None:
         self.store_path = Path(store_path)
         self.files_dir = Path(files_dir)
         self.workers = max(1, int(workers))
         self.execute_jobs = execute_jobs
         self.max_pending = max_pending
+        self.memory_bytes = memory_bytes
+        self.time_limit_s = time_limit_s
         self._jobs: dict[str, Job] = {}
+        self._gone: dict[str, Job] = {}  # deleted jobs whose last messages are still to store
         self._lock = threading.RLock()
         self._store_lock = threading.Lock()
-        self._context = multiprocessing.get_context("spawn")
-        self._messages: Any = self._context.Queue()
         self._writes: queue_module.Queue[tuple[str, str, dict[str, Any]] | None] = queue_module.Queue()
-        self._executor: ProcessPoolExecutor | None = None
-        # jobs wait here, not in the executor: ProcessPoolExecutor moves a submitted call into its
-        # call queue (and marks its future running) before a process is free, where it can no
-        # longer be cancelled; at most ``workers`` jobs are handed to the pool at a time
+        # jobs wait here until a process is free (then they are handed to it)
         self._waiting: collections.deque[tuple[Job, str, dict[str, Any], Path]] = collections.deque()
-        self._handed: set[str] = set()
         self._closed = False
         self.clock = StageClock()
         (self.files_dir / "runs").mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.files_dir / "work", ignore_errors=True)  # left by a killed server
-        (self.files_dir / "work").mkdir(parents=True, exist_ok=True)
+        self._clear_work()  # left by a killed server; results kept there are stored below
+        self.processes: JobProcesses | None = None
+        if execute_jobs:
+            self.processes = JobProcesses(
+                self.workers,
+                multiprocessing.get_context("spawn"),
+                memory_bytes=memory_bytes,
+                target=job_process,
+            )
         self._listener = threading.Thread(target=self._listen, name="natwin-job-listener", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="natwin-store-writer", daemon=True)
         self._listener.start()
         self._writer.start()
-        if execute_jobs:
-            self._start_pool(warm=True)
 
-    # -- pool -----------------------------------------------------------------------------
-
-    def _start_pool(self, warm: bool = False) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=self._context,
-            initializer=init_worker,
-            initargs=(self._messages,),
-        )
-        if warm:  # start the processes now, so that the first job does not pay for imports
-            for _ in range(self.workers):
-                executor.submit(warm_up)
-        self._executor = executor
-        return executor
+    def _clear_work(self) -> None:
+        """Empty ``work/`` but for results kept there (stored by the writer as it starts)."""
+        work = self.files_dir / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        for folder in work.iterdir():
+            if not _kept_results(folder):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
-        """Stop accepting jobs, cancel queued ones and stop the pool and threads."""
+        """Stop accepting jobs, cancel queued ones, end the job processes (a running job is
+        abandoned) and stop the threads. Results not yet stored stay in ``work/``."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            executor, self._executor = self._executor, None
             for job, *_ in self._waiting:  # never handed to a process
                 self._finish(job, "cancelled", "the server stopped before it started")
             self._waiting.clear()
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
-            for process in list((getattr(executor, "_processes", None) or {}).values()):
-                process.terminate()  # a running job is abandoned; its results are not stored
-        self._messages.put(None)
-        self._writes.put(None)
+        if self.processes is not None:
+            self.processes.close()
         self._listener.join(timeout=5)
+        if self.processes is not None:
+            self.processes.release()
+        with self._lock:
+            for job in self._jobs.values():
+                if job.status == "running" and (self.processes is None or job.run_id is None):
+                    self._finish(job, "cancelled", "the server stopped while it ran")
+        self._writes.put(None)
         self._writer.join(timeout=30)
-        self._messages.close()
-        self._messages.cancel_join_thread()
 
     # -- jobs -----------------------------------------------------------------------------
 
     def submit(self, kind: str, request: dict[str, Any], name: str, *, points_total: int = 0) -> Job:
-        """Queue a validated job; returns its record (status "queued")."""
-        self._check_room()
+        """Queue a validated job; returns its record (status "queued").
+
+        The job takes its place in the queue (or is refused, :class:`TooManyJobsError`)
+        before anything is written: a sweep is created in the run store only once admitted,
+        and removed from the queue again if that fails (the store busy: :class:`ServerBusyError`)."""
         job = Job(id=uuid.uuid4().hex, kind=kind, name=name, points_total=points_total)
         job.stages = [Stage(n) for n in planned(kind, request)]
-        if not self.execute_jobs:
-            with self._lock:
-                self._jobs[job.id] = job
-                self._forget_old()
-                self._finish(job, "done", "accepted; not executed (this server does not run jobs)")
-            return job
-        if kind == "sweep":  # the sweep and its points are stored first, as `natwin sweep` does
-            expanded = request["expanded"]
-            job.sweep_id = self._store(lambda db: db.create_sweep(name, request["spec"], expanded))
-            request = {
-                "points": [(i, label, raw) for i, (label, raw) in enumerate(expanded)],
-                "simulate": request["simulate"],
-                "energy": request.get("energy", True),
-            }
         with self._lock:
             self._check_room()
-            self._jobs[job.id] = job
+            self._jobs[job.id] = job  # holds its place from here
             self._forget_old()
-            self._waiting.append((job, kind, request, self.files_dir / "work" / job.id))
+            if not self.execute_jobs:
+                self._finish(job, "done", "accepted; not executed (this server does not run jobs)")
+                return job
+        if kind == "sweep":  # the sweep and its points are stored first, as `natwin sweep` does
+            try:
+                request = self._stored_sweep(job, request)
+            except BaseException:
+                with self._lock:
+                    self._jobs.pop(job.id, None)
+                raise
+        with self._lock:
+            if job.status == "queued":  # not cancelled meanwhile
+                self._waiting.append((job, kind, request, self.files_dir / "work" / job.id))
             self._dispatch()
         return job
 
+    def _stored_sweep(self, job: Job, request: dict[str, Any]) -> dict[str, Any]:
+        """Create the sweep in the run store; the request of its job."""
+        expanded = request["expanded"]
+        job.sweep_id = self.store(lambda db: db.create_sweep(job.name, request["spec"], expanded))
+        return {
+            "points": [(i, label, raw) for i, (label, raw) in enumerate(expanded)],
+            "simulate": request["simulate"],
+            "energy": request.get("energy", True),
+        }
+
     def _dispatch(self) -> None:
-        """Hand waiting jobs to the pool while fewer than ``workers`` are there (holds the lock)."""
+        """Hand waiting jobs to free job processes (sent after the lock is released: a large
+        request can take a moment to go down a pipe)."""
+        handed = []
         with self._lock:
-            while self._waiting and len(self._handed) < self.workers and not self._closed:
-                job, kind, request, out_dir = self._waiting.popleft()
-                self._handed.add(job.id)
-                job.future = self._submit_to_pool(job, kind, request, out_dir)
+            while self._waiting and self.processes is not None and not self._closed:
+                job, kind, request, out_dir = self._waiting[0]
+                budget = self.time_limit_s or limits.job_seconds(kind, job.points_total)
+                slot = self.processes.claim(job.id, budget)
+                if slot is None:
+                    break
+                self._waiting.popleft()
+                handed.append((slot, (job.id, kind, request, str(out_dir))))
+        for slot, task in handed:
+            if self.processes is not None:
+                self.processes.deliver(slot, task)
 
     def _check_room(self) -> None:
         with self._lock:
@@ -265,33 +322,6 @@ class JobManager:
             pending = sum(j.status in ACTIVE for j in self._jobs.values())
             if pending >= self.max_pending:
                 raise TooManyJobsError(f"{pending} jobs are queued or running; at most {self.max_pending}")
-
-    def _submit_to_pool(self, job: Job, kind: str, request: dict[str, Any], out_dir: Path) -> Future[Any]:
-        executor = self._executor or self._start_pool()
-        try:
-            future = executor.submit(execute, job.id, kind, request, str(out_dir))
-        except BrokenProcessPool:
-            executor = self._start_pool()
-            future = executor.submit(execute, job.id, kind, request, str(out_dir))
-        future.add_done_callback(functools.partial(self._future_done, job.id))
-        return future
-
-    def _future_done(self, job_id: str, future: Future[Any]) -> None:
-        """A future ended: normally the worker's "finished"/"failed" message does the work."""
-        with self._lock:
-            self._handed.discard(job_id)
-            self._dispatch()
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is None:
-            return
-        message = f"the job process stopped unexpectedly ({type(exc).__name__}: {exc})"
-        self._writes.put(("failed", job_id, {"error": message}))
-        if isinstance(exc, BrokenProcessPool):
-            with self._lock:
-                if not self._closed:
-                    self._start_pool()
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -346,20 +376,35 @@ class JobManager:
         return self.clock.fraction(job.stages, self._running_for(job))
 
     def cancel(self, job_id: str) -> Job | None:
-        """Cancel a queued job; returns it (unchanged if it already runs or ended)."""
+        """Cancel a job that is queued or running (a running job's process is ended at once);
+        returns it, unchanged if it had ended (or had finished and its result is being
+        stored), None if unknown."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None:
-                return None
+            if job is None or job.status not in ACTIVE:
+                return job
             waiting = next((w for w in self._waiting if w[0].id == job_id), None)
-            if job.status == "queued" and waiting is not None:
+            if waiting is not None:
                 self._waiting.remove(waiting)
                 self._finish(job, "cancelled", "cancelled before it started")
-            elif job.status == "queued" and job.future is not None and job.future.cancel():
-                self._handed.discard(job_id)
+            elif self.processes is not None and self.processes.stop(job_id):
+                self._finish(job, "cancelled", "cancelled while it ran; its process was ended")
+                self._writes.put(("discard", job_id, {}))  # after the results it sent before
+            elif job.status == "queued":  # admitted, not yet in the queue (a sweep being stored)
                 self._finish(job, "cancelled", "cancelled before it started")
-                self._dispatch()
+            self._dispatch()
             return job
+
+    def forget(self, job_id: str) -> Job | None:
+        """Cancel a job if it is queued or running and forget its record; returns it as it
+        ended (None if unknown). A run it stored stays in the run store."""
+        job = self.cancel(job_id)
+        with self._lock:
+            if job is not None and job.status not in ACTIVE:
+                # gone for the API at once; the writer still stores what the job sent before
+                self._gone[job_id] = self._jobs.pop(job_id)
+                self._writes.put(("forget", job_id, {}))
+        return job
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -383,56 +428,104 @@ class JobManager:
         job.finished_at = dt.datetime.now(dt.UTC)
         if status == "done":
             job.progress = 1.0
-        job.future = None
 
     # -- the run store --------------------------------------------------------------------
 
-    def store(self, action: Callable[[RunStore], T], *, retries: int = 20) -> T:
-        """Run ``action`` on the run store, opened for this call (retried while it is busy)."""
-        return self._store(action, retries=retries)
-
-    def _store(self, action: Callable[[RunStore], T], *, retries: int = 20) -> T:
+    def store(self, action: Callable[[RunStore], T], *, wait_s: float = limits.STORE_WAIT_S) -> T:
+        """Run ``action`` on the run store, opened for this call. While another process holds
+        the store, try again for up to ``wait_s`` seconds, then raise :class:`ServerBusyError`."""
+        deadline = time.monotonic() + wait_s
         delay = 0.05
-        for attempt in range(retries + 1):
+        while True:
             try:
-                with self._store_lock, RunStore(self.store_path) as db:
-                    return action(db)
-            except NatwinError as exc:
-                if "cannot open the run store" not in str(exc) or attempt == retries:
+                return self._store_once(action)
+            except Exception as exc:
+                if not store_busy(exc):
                     raise
-                time.sleep(delay)  # another process (natwin run, natwin sweep) holds the store
-                delay = min(delay * 2, 1.0)
-        raise AssertionError("unreachable")
+                if time.monotonic() + delay > deadline:
+                    raise ServerBusyError(STORE_BUSY, limits.RETRY_AFTER_S) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _store_once(self, action: Callable[[RunStore], T]) -> T:
+        with self._store_lock, RunStore(self.store_path) as db:
+            return action(db)
+
+    def _store_patiently(self, action: Callable[[RunStore], T], job: Job | None = None) -> T:
+        """``action`` on the run store, waiting as long as another process holds it (until
+        the server stops: then :class:`ServerBusyError`; the result stays kept)."""
+        delay = 0.05
+        while True:
+            try:
+                return self._store_once(action)
+            except Exception as exc:
+                if not store_busy(exc) or self._closed:
+                    raise
+                if job is not None:
+                    with self._lock:
+                        if job.status in ACTIVE:
+                            job.message = f"waiting to store its result: {STORE_BUSY}"
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def run_dir(self, run_id: str) -> Path:
         """The files directory of a stored run (``run_id`` checked by the caller)."""
         return self.files_dir / "runs" / run_id
 
-    # -- messages from workers ------------------------------------------------------------
+    def work_dir(self, job_id: str) -> Path:
+        """The folder a job writes into and its results are kept in until stored."""
+        return self.files_dir / "work" / job_id
+
+    # -- events of the job processes ------------------------------------------------------
 
     def _listen(self) -> None:
-        while True:
+        while not self._closed:
+            if self.processes is None:
+                time.sleep(0.25)
+                continue
             try:
-                message = self._messages.get()
-            except (EOFError, OSError):
-                return
-            if message is None:
-                return
-            kind, job_id, data = message
-            if kind == "started":
-                with self._lock:
-                    job = self._jobs.get(job_id)
-                    if job is not None and job.status == "queued":
-                        job.status = "running"
-                        job.started_at = dt.datetime.now(dt.UTC)
-                        job.message = "started"
-            elif kind in ("progress", "stages", "stage", "preliminary"):
-                with self._lock:
-                    job = self._jobs.get(job_id)
-                    if job is not None and job.status == "running":
-                        self._apply(job, kind, data)
-            else:
-                self._writes.put(message)
+                events = self.processes.poll(0.25)
+            except (OSError, ValueError):  # the pipes are being closed: the server stops
+                if self._closed:
+                    return
+                raise
+            for event in events:
+                self._on_event(event)
+            if events:
+                self._dispatch()
+
+    def _on_event(self, event: Event) -> None:
+        if self._closed and event.kind != "message":  # the server is ending its processes
+            return
+        if event.kind == "ended":
+            error = ended_message(event.exitcode, self.memory_bytes)
+            self._writes.put(("failed", str(event.job_id), {"error": error}))
+        elif event.kind == "overmemory":
+            self._writes.put(("failed", str(event.job_id), {"error": memory_message(self.memory_bytes)}))
+        elif event.kind == "overtime":
+            error = (
+                f"stopped after {event.budget_s:,.0f} s: the time a web job may run "
+                "(natwin.web.limits.job_seconds); ask for less work or run it with the command line"
+            )
+            self._writes.put(("failed", str(event.job_id), {"error": error}))
+        elif event.message is not None:
+            self._on_message(*event.message)
+
+    def _on_message(self, kind: str, job_id: str, data: dict[str, Any]) -> None:
+        if kind == "started":
+            with self._lock:
+                job = self._jobs.get(job_id)
+                if job is not None and job.status == "queued":
+                    job.status = "running"
+                    job.started_at = dt.datetime.now(dt.UTC)
+                    job.message = "started"
+        elif kind in ("progress", "stages", "stage", "preliminary"):
+            with self._lock:
+                job = self._jobs.get(job_id)
+                if job is not None and job.status == "running":
+                    self._apply(job, kind, data)
+        else:
+            self._writes.put((kind, job_id, data))
 
     def _apply(self, job: Job, kind: str, data: dict[str, Any]) -> None:
         """A progress message of a running job (called with the lock held)."""
@@ -448,7 +541,10 @@ class JobManager:
         elif kind == "preliminary":
             job.preliminary = data
 
+    # -- storing results ------------------------------------------------------------------
+
     def _write_loop(self) -> None:
+        self._store_kept()
         while True:
             message = self._writes.get()
             if message is None:
@@ -456,43 +552,38 @@ class JobManager:
             kind, job_id, data = message
             try:
                 self._handle(kind, job_id, data)
-            except Exception as exc:  # the store failed: the job fails, the server goes on
+            except Exception as exc:  # the store failed: the job fails, its result stays kept
                 log.exception("storing the result of job %s failed", job_id)
                 with self._lock:
                     job = self._jobs.get(job_id)
                     if job is not None and job.status in ACTIVE:
-                        job.error = f"storing the result failed: {type(exc).__name__}: {exc}"
+                        job.error = (
+                            f"storing the result failed ({type(exc).__name__}: {exc}); the result is kept "
+                            f"in the server's files (work/{job_id}) and stored when the server next starts"
+                        )
                         self._finish(job, "failed", "failed")
 
     def _handle(self, kind: str, job_id: str, data: dict[str, Any]) -> None:
-        job = self.get(job_id)
-        if job is None:
-            return
-        if kind == "point":
-            self._store(
-                lambda db: db.save_payload(data["payload"], sweep_id=job.sweep_id, sweep_index=data["index"])
-            )
+        with self._lock:
+            job = self._jobs.get(job_id) or self._gone.get(job_id)
+        if kind == "discard":  # a job cancelled while it ran: its partial files go
+            self._clear_job_work(job_id)
+        elif kind == "forget":  # a deleted job: every message it sent has been handled
             with self._lock:
-                job.points_done += 1
-                job.points_failed += bool(data["payload"].get("error"))
-                job.progress = max(job.progress, min(0.99, job.points_done / max(1, job.points_total)))
-                self._maybe_finish_sweep(job)
+                self._gone.pop(job_id, None)
+        elif job is None:
+            return
+        elif kind == "point":
+            self._store_point(job, data)
         elif kind == "finished" and job.kind == "sweep":
             with self._lock:
                 job._points_sent = int(data["sent"])
                 self._maybe_finish_sweep(job)
+            self._clear_job_work(job_id)
         elif kind == "finished":
-            work = self.files_dir / "work" / job_id
-            run_id = self._store(lambda db: db.save_payload(data["payload"]))
-            target = self.run_dir(run_id)
-            if work.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-                work.replace(target)
-            with self._lock:
-                job.run_id = run_id
-                self._finish(job, "done", "done")
+            self._store_run(job, data["payload"])
         elif kind == "failed":
-            shutil.rmtree(self.files_dir / "work" / job_id, ignore_errors=True)
+            self._clear_job_work(job_id)
             with self._lock:
                 if job.status in ACTIVE:
                     job.error = str(data.get("error", "failed"))
@@ -501,10 +592,107 @@ class JobManager:
                         log.error("job %s failed:\n%s", job_id, data["traceback"])
                     self._finish(job, "failed", "failed")
 
+    def _store_run(self, job: Job, payload: dict[str, Any]) -> None:
+        """Keep a finished run's payload in its work folder, store it, then move its files to
+        ``runs/<run id>/``."""
+        work = self.work_dir(job.id)
+        kept = work / "payload.json"
+        _keep(kept, payload)
+        run_id = self._store_patiently(lambda db: db.save_payload(payload), job)
+        self._file_run(work, run_id)
+        with self._lock:
+            job.run_id = run_id
+            if job.status in ACTIVE:
+                self._finish(job, "done", "done")
+
+    def _file_run(self, work: Path, run_id: str) -> None:
+        """A stored run's work folder becomes its files folder (the kept payload removed)."""
+        (work / "payload.json").unlink(missing_ok=True)
+        target = self.run_dir(run_id)
+        if work.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            work.replace(target)
+
+    def _store_point(self, job: Job, data: dict[str, Any]) -> None:
+        """Keep a sweep point in the job's work folder, store it, then forget the kept copy."""
+        kept = self.work_dir(job.id) / "points" / f"{int(data['index'])}.json"
+        _keep(kept, {"sweep_id": job.sweep_id, "index": data["index"], "payload": data["payload"]})
+        self._store_patiently(
+            lambda db: db.save_payload(data["payload"], sweep_id=job.sweep_id, sweep_index=data["index"]), job
+        )
+        kept.unlink(missing_ok=True)
+        with self._lock:
+            job.points_done += 1
+            job.points_failed += bool(data["payload"].get("error"))
+            job.progress = max(job.progress, min(0.99, job.points_done / max(1, job.points_total)))
+            self._maybe_finish_sweep(job)
+
+    def _clear_job_work(self, job_id: str) -> None:
+        """Remove a job's work folder unless results are kept in it."""
+        work = self.work_dir(job_id)
+        if work.is_dir() and not _kept_results(work):
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _store_kept(self) -> None:
+        """Store the results a stopped server kept in ``work/`` (runs and sweep points)."""
+        for folder in sorted((self.files_dir / "work").iterdir()):
+            for path in _kept_results(folder):
+                try:
+                    self._store_kept_file(folder, path)
+                    log.info("stored the result kept in %s", path)
+                except Exception:  # stays kept; tried again at the next start
+                    log.exception("storing the result kept in %s failed", path)
+            self._clear_job_work(folder.name)
+
+    def _store_kept_file(self, folder: Path, path: Path) -> None:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if path.name == "payload.json":
+            run_id = self._store_patiently(functools.partial(_save, document, None, None))
+            self._file_run(folder, run_id)
+        else:
+            self._store_patiently(
+                functools.partial(_save, document["payload"], document["sweep_id"], document["index"])
+            )
+            path.unlink()
+
     def _maybe_finish_sweep(self, job: Job) -> None:
         if job._points_sent is not None and job.points_done >= job._points_sent and job.status in ACTIVE:
             failed = f", {job.points_failed} failed" if job.points_failed else ""
             self._finish(job, "done", f"{job.points_done} points stored{failed}")
+
+
+def ended_message(exitcode: int | None, memory_bytes: int | None) -> str:
+    """What a user is told when a job's process ended in the middle of the job."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"signal {-exitcode}, {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"signal {-exitcode}"
+    else:
+        how = f"exit status {exitcode}"
+    cap = f"at most {memory_bytes / 2**30:.1f} GiB" if memory_bytes else "the machine's memory"
+    return (
+        f"the job process ended unexpectedly ({how}); if it ran out of memory: a web job may use {cap} "
+        "(natwin.web.limits.JOB_MEMORY_BYTES), so ask for less work or run it with the command line"
+    )
+
+
+def _save(payload: dict[str, Any], sweep_id: str | None, index: int | None, db: RunStore) -> str:
+    return db.save_payload(payload, sweep_id=sweep_id, sweep_index=index)
+
+
+def _keep(path: Path, document: dict[str, Any]) -> None:
+    """Write a result to be stored to ``path`` (atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(document), encoding="utf-8"))
+
+
+def _kept_results(folder: Path) -> list[Path]:
+    """The results kept in a job's work folder, not yet stored."""
+    if not folder.is_dir():
+        return []
+    run = [folder / "payload.json"] if (folder / "payload.json").is_file() else []
+    return run + sorted((folder / "points").glob("*.json"))
 
 
 def input_error(problems: list[Problem], context: str) -> InputError:

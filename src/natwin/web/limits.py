@@ -7,6 +7,8 @@ processes for hours or exhaust memory. The command line has none of these limits
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from natwin.errors import Problem
@@ -28,8 +30,29 @@ MAX_PENDING_JOBS = 16  #: jobs queued or running at once (more: 429)
 MAX_KEPT_JOBS = 200  #: finished jobs remembered by the server (older ones are forgotten)
 MAX_COMPARE = 6  #: runs compared at once
 MAX_PROBLEMS = 100  #: problems listed in one error response
+CHECK_THREADS = 2  #: scenario checks (validate, job submissions) running at once, off the event loop
+MAX_WAITING_CHECKS = 32  #: requests waiting for a check; more get 503 with Retry-After
+RETRY_AFTER_S = 5  #: Retry-After of a 503 (store held by another process, checks queue full) [s]
+STORE_WAIT_S = 2.0  #: a request waits this long for a run store held by another process, then 503 [s]
+#: Address space of one job process [bytes]: a cold default run (energy system solved) peaks at
+#: 2.5 GiB virtual, 0.63 GiB resident (measured with one BLAS thread, as job processes run);
+#: 6 GiB leaves room for larger plants and studies, and a runaway job fails with a clear
+#: message instead of taking the machine's memory.
+JOB_MEMORY_BYTES = 6 * 2**30
+JOB_SECONDS = 900.0  #: time budget of a run or Monte Carlo job [s] (a cold default run: about 60 s)
+SWEEP_POINT_SECONDS = 180.0  #: time budget of a sweep job per point [s] (at least JOB_SECONDS in all)
 
 WEB = "in the web app (the command line has no such limit)"
+
+
+def job_seconds(kind: str, points: int = 0) -> float:
+    """Time budget of a web job [s]: :data:`JOB_SECONDS`, a sweep :data:`SWEEP_POINT_SECONDS`
+    per point (at least :data:`JOB_SECONDS`). A job still running then is stopped.
+
+    >>> job_seconds("run"), job_seconds("sweep", 10)
+    (900.0, 1800.0)
+    """
+    return max(JOB_SECONDS, SWEEP_POINT_SECONDS * points) if kind == "sweep" else JOB_SECONDS
 
 
 def scenario_problems(scenario: Any, prefix: str = "") -> list[Problem]:
@@ -90,6 +113,40 @@ def scenario_problems(scenario: Any, prefix: str = "") -> list[Problem]:
     return problems
 
 
+#: A JSON string escape of a UTF-16 surrogate (backslash-u D800 to DFFF), paired or not.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def json_text_problem(text: bytes) -> str | None:
+    r"""Why a request body is not a JSON text natwin can take, or None if it is.
+
+    JSON exchanged between systems is UTF-8 (RFC 8259, section 8.1): a body that is not strict
+    UTF-8 (other encodings, encoded surrogates), has a NUL byte (a UTF-16 or UTF-32 text) or
+    escapes half of a surrogate pair (``"\ud800"``: no character, so it can be neither stored
+    nor written back) is refused before any parser sees it. Linear in the text; parses it only
+    when it has surrogate escapes.
+
+    >>> json_text_problem(b'{"name": "\\ud83d\\ude00"}') is None
+    True
+    >>> json_text_problem(b'{"name": "\\ud800"}')
+    'text without a lone surrogate (\\ud800 to \\udfff escapes only in pairs)'
+    """
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"JSON text in UTF-8 (byte {exc.start} is not)"
+    if "\x00" in decoded:
+        return "JSON text in UTF-8 (a NUL byte: UTF-16 or UTF-32?)"
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(json.loads(decoded), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return "text without a lone surrogate (\\ud800 to \\udfff escapes only in pairs)"
+        except (ValueError, RecursionError):
+            return None  # not JSON at all: the endpoint's parser says so
+    return None
+
+
 def json_depth(text: bytes) -> int:
     """Deepest nesting of arrays and objects in a JSON text (strings skipped). [-]
 
@@ -98,8 +155,6 @@ def json_depth(text: bytes) -> int:
     >>> json_depth(b'{"a": [1, {"b": "[[["}]}')
     3
     """
-    import re
-
     stripped = re.sub(rb'"(?:[^"\\]|\\.)*"', b'""', text)
     depth = deepest = 0
     for match in re.finditer(rb"[\[\]{}]", stripped):

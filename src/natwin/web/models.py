@@ -7,6 +7,7 @@ so a bad scenario gets natwin's problems (path, value, allowed) like on the comm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
 )
 
 from natwin.uncertainty import GROUPS
@@ -40,6 +42,15 @@ if TYPE_CHECKING:  # the literal is built at run time from the packaged scenario
     PackagedName = str
 else:
     PackagedName = Literal[scenario_names()]
+
+
+def _whole_number(value: Any) -> Any:
+    """A float with no fractional part as the integer it is (JSON schema's "integer" includes
+    ``1e6`` and ``3.0``); anything else unchanged, for the strict check after."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Text = Annotated[str, StringConstraints(max_length=200)]
@@ -54,6 +65,26 @@ class Strict(BaseModel):
     """Unknown fields are an error; no infinities or NaN."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: A job request names a scenario (an object) or a packaged one, not both: JSON schema's way
+#: to say it (both may be absent, either may be null).
+ONE_SCENARIO = {
+    "not": {
+        "required": ["scenario", "base"],
+        "properties": {"scenario": {"type": "object"}, "base": {"type": "string"}},
+    }
+}
+
+
+def job_request_schema(*examples: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` of a job request: its examples and :data:`ONE_SCENARIO`."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema.update(ONE_SCENARIO)
+        schema["examples"] = list(examples)
+
+    return extra
 
 
 class ScenarioChoice(Strict):
@@ -78,16 +109,14 @@ class ScenarioChoice(Strict):
 class RunRequest(ScenarioChoice):
     """Run the pipeline once; the run's report and workbooks are kept by the server."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"base": "binhai_nfpp", "simulate": True}]})
+    model_config = ConfigDict(json_schema_extra=job_request_schema({"base": "binhai_nfpp", "simulate": True}))
 
 
 class MonteCarloRequest(ScenarioChoice):
     """A run of the scenario plus a vectorised Monte Carlo study of its uncertain inputs."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"base": "binhai_nfm111", "draws": 10_000, "seed": 1, "simulate": False}]
-        }
+        json_schema_extra=job_request_schema({"base": "binhai_nfm111", "draws": 10_000, "seed": 1, "simulate": False})
     )
 
     draws: StrictInt = Field(default=10_000, ge=10, le=limits.MAX_MC_DRAWS)
@@ -101,6 +130,13 @@ class MonteCarloRequest(ScenarioChoice):
     )
 
 
+    @field_validator("draws", "seed", mode="before")
+    @classmethod
+    def _integers(cls, value: Any) -> Any:
+        """JSON schema's integers: ``3.0`` and ``1e6`` too (never ``true`` or ``"3"``)."""
+        return _whole_number(value)
+
+
 class SweepRequest(ScenarioChoice):
     """A grid (and/or list) of scenarios around a base, each run and stored.
 
@@ -110,16 +146,14 @@ class SweepRequest(ScenarioChoice):
     """
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "base": "binhai_nfm111",
-                    "name": "green electricity share",
-                    "grid": {"carbon.green_electricity_share": [0, 0.5, 1]},
-                    "simulate": False,
-                }
-            ]
-        }
+        json_schema_extra=job_request_schema(
+            {
+                "base": "binhai_nfm111",
+                "name": "green electricity share",
+                "grid": {"carbon.green_electricity_share": [0, 0.5, 1]},
+                "simulate": False,
+            }
+        )
     )
 
     grid: dict[
@@ -226,6 +260,9 @@ class RunSummary(BaseModel):
 
 class RunList(BaseModel):
     runs: list[RunSummary]
+    run_ids: list[str] = Field(
+        default_factory=list, description="the listed runs' ids, newest first (what /api/compare takes)"
+    )
 
 
 class RunDetail(BaseModel):

@@ -1,9 +1,9 @@
 """What runs in the job processes: a run, a Monte Carlo study or a sweep.
 
-Each job is one call of :func:`execute` in a worker process of the server's process pool. The
-worker never touches the run store: it writes the run's files into the directory the server
-gave it and sends everything else back as messages on the queue the pool was started with
-(:func:`init_worker`), in order::
+Each job process (:func:`serve`, started by :class:`natwin.web.pool.JobProcesses`) takes one
+job at a time from its pipe to the server and runs it with :func:`execute`. The worker never
+touches the run store: it writes the run's files into the directory the server gave it and
+sends everything else back on the same pipe, in order::
 
     ("started", job_id, {})
     ("stages", job_id, {"names": ["preliminary figures", "design", ...]})  # runs, Monte Carlo
@@ -12,11 +12,15 @@ gave it and sends everything else back as messages on the queue the pool was sta
     ("progress", job_id, {"fraction": 0.4, "message": "..."})  # sweeps
     ("point", job_id, {"index": 3, "payload": {...}})        # sweeps: one per finished point
     ("finished", job_id, {"payload": {...}} | {"sent": n})    # or
-    ("failed", job_id, {"error": "...", "problems": [...]})
+    ("failed", job_id, {"error": "...", "problems": [...]})  # "retiring": True: the process ends
 
-Messages of one worker arrive in the order they were sent (one feeder thread per process), so
-the server stores a sweep's points before it sees the sweep finish. Every error is caught and
-sent as a ``failed`` message: a job never takes its worker down.
+A pipe keeps the order of its messages, so the server stores a sweep's points before it sees
+the sweep finish; ``finished`` or ``failed`` is always a job's last message. Every error is
+caught and sent as a ``failed`` message: a job never takes its worker down. Bounds: the
+process's address space is capped (``RLIMIT_AS``, :func:`limit_memory`), so a runaway job
+fails with a clear message instead of exhausting the machine; the server ends a job that
+overruns its time or is cancelled by ending its process; and a job process whose server has
+gone (killed without a chance to stop it) ends itself (:func:`watch_parent`).
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +40,75 @@ from natwin.files import atomic_write, jsonable
 from natwin.sweep import evaluate_point
 from natwin.web.stages import MONTE_CARLO, PRELIMINARY, REPORT, pipeline_stages
 
-_queue: Any = None
+_channel: Any = None  # this process's end of its pipe to the server (anything with .send)
+_memory_bytes: int | None = None  # the address-space cap of this process, if any
+_exhausted = False  # a job ran out of memory: the process ends after reporting it
+
+#: Exit status of a job process whose server has gone.
+EXIT_ORPHANED = 3
 
 
-def init_worker(queue: Any) -> None:
-    """Pool initializer: keep the message queue; import the pipeline once per process."""
-    global _queue
-    _queue = queue
+def init_worker(channel: Any, memory_bytes: int | None = None, parent_pid: int | None = None) -> None:
+    """Set a job process up: its channel to the server, its memory cap, the watch on its
+    server; import the pipeline once (the first job starts faster)."""
+    global _channel, _memory_bytes
+    _channel = channel
+    _memory_bytes = memory_bytes
+    if memory_bytes is not None:
+        limit_memory(memory_bytes)
+    if parent_pid is not None:
+        watch_parent(parent_pid)
     import natwin.pipeline  # noqa: F401  (warm the imports: the first job starts faster)
 
 
-def warm_up() -> int:
-    """A no-op job that makes the pool start its process (and import natwin) early."""
-    return os.getpid()
+def limit_memory(limit_bytes: int) -> None:
+    """Cap this process's address space at ``limit_bytes`` [bytes] (``RLIMIT_AS``; never above
+    a hard limit already set): an allocation past it fails with MemoryError instead of
+    growing until the machine runs out. No cap where the platform has no ``resource`` module."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def watch_parent(parent_pid: int, interval_s: float = 1.0) -> threading.Thread:
+    """End this process (exit status :data:`EXIT_ORPHANED`) within ``interval_s`` [s] of its
+    parent, the server, going away, even while a job runs. A daemon thread polls the parent
+    id (a process whose parent ended is re-parented); ``PR_SET_PDEATHSIG`` is not used, as it
+    fires when the *thread* that started the process ends."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent_pid:
+                os._exit(EXIT_ORPHANED)
+
+    thread = threading.Thread(target=watch, name="natwin-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(channel: Any, memory_bytes: int | None, parent_pid: int) -> None:
+    """The main function of a job process: run each job the server sends on ``channel``
+    (``(job_id, kind, request, out_dir)``) until it sends None or goes away, or a job ran
+    out of memory (the server then starts a fresh process)."""
+    init_worker(channel, memory_bytes, parent_pid)
+    while not _exhausted:
+        try:
+            task = channel.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        execute(*task)
 
 
 def _send(kind: str, job_id: str, data: dict[str, Any]) -> None:
-    if _queue is not None:
-        _queue.put((kind, job_id, data))
+    if _channel is not None:
+        _channel.send((kind, job_id, data))
 
 
 def _progress(job_id: str, fraction: float, message: str) -> None:
@@ -71,28 +128,57 @@ def problems_document(exc: InputError) -> list[dict[str, Any]]:
     return out
 
 
+def reached_memory_cap(memory_bytes: int | None, share: float = 0.95) -> bool:
+    """True when this process's peak address space (``VmPeak``, Linux) came within ``share``
+    of its cap ``memory_bytes`` [bytes]: an allocation there has most likely failed. False
+    without a cap or where the peak cannot be read."""
+    if memory_bytes is None:
+        return False
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("VmPeak:"):
+            return int(line.split()[1]) * 1024 >= share * memory_bytes
+    return False
+
+
+def memory_message(memory_bytes: int | None) -> str:
+    """What a user is told when a job needs more memory than a web job may use."""
+    cap = f"{memory_bytes / 2**30:.1f} GiB" if memory_bytes else "the machine's"
+    return (
+        f"the job needed more memory than a web job may use ({cap}, natwin.web.limits.JOB_MEMORY_BYTES): "
+        "ask for less work (capacity, draws, sweep points, simulated years) or run it with the command line"
+    )
+
+
 def execute(job_id: str, kind: str, request: dict[str, Any], out_dir: str) -> str:
-    """Run one job; report through the queue; never raises. Returns the job id."""
+    """Run one job; report through the channel; never raises. Returns the job id."""
+    global _exhausted
     _send("started", job_id, {"pid": os.getpid()})
     try:
-        if kind == "run":
-            data = _run_job(job_id, request, Path(out_dir))
-        elif kind == "montecarlo":
-            data = _montecarlo_job(job_id, request, Path(out_dir))
-        elif kind == "sweep":
-            data = _sweep_job(job_id, request)
-        else:
+        job = JOB_KINDS.get(kind)
+        if job is None:
             raise ValueError(f"unknown job kind {kind!r}")
+        data = job(job_id, request, Path(out_dir))
     except InputError as exc:
         _send("failed", job_id, {"error": str(exc), "problems": problems_document(exc)})
     except NatwinError as exc:
         _send("failed", job_id, {"error": f"{type(exc).__name__}: {exc}"})
-    except Exception as exc:  # a bug: report it with its traceback, keep the worker alive
-        _send(
-            "failed",
-            job_id,
-            {"error": f"internal error {type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
-        )
+    except Exception as exc:  # a bug, or memory ran out: report it, keep the worker alive
+        if isinstance(exc, MemoryError) or reached_memory_cap(_memory_bytes):
+            # a C extension that cannot allocate may raise something else (SystemError:
+            # "returned NULL without setting an exception"); the process may be in a poor
+            # state either way: report and end it
+            _exhausted = True
+            _send("failed", job_id, {"error": memory_message(_memory_bytes), "retiring": True})
+        else:
+            _send(
+                "failed",
+                job_id,
+                {"error": f"internal error {type(exc).__name__}: {exc}", "traceback": traceback.format_exc()},
+            )
     else:
         _send("finished", job_id, data)
     return job_id
@@ -241,10 +327,18 @@ def _uncertainty_rows(mc: Any) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- sweeps
 
 
-def _sweep_job(job_id: str, request: dict[str, Any]) -> dict[str, Any]:
+def _sweep_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     points = request["points"]
     for i, (index, label, raw) in enumerate(points):
         _progress(job_id, i / len(points), f"point {i + 1} of {len(points)}: {label}")
         payload = evaluate_point(raw, label, **{k: bool(request.get(k, True)) for k in RUN_OPTIONS})
         _send("point", job_id, {"index": index, "payload": payload})
     return {"sent": len(points)}
+
+
+#: The jobs a job process runs, by kind: ``job(job_id, request, out_dir) -> finished message``.
+JOB_KINDS: dict[str, Callable[[str, dict[str, Any], Path], dict[str, Any]]] = {
+    "run": _run_job,
+    "montecarlo": _montecarlo_job,
+    "sweep": _sweep_job,
+}

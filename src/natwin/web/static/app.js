@@ -12,6 +12,7 @@ const state = {
   baseName: null,
   nameEdited: false,
   polling: new Map(),  // job id -> timer
+  cancelled: new Set(),  // jobs cancelled from this page: no more polls (the server forgets them)
   shownRun: null,
   preliminaryJob: null,  // the job whose preliminary figures are shown (until its run replaces them)
   sweep: null,
@@ -361,7 +362,30 @@ function showJob(job) {
   if (job.error) message = job.error.split("\n")[0];
   $("#job-message").textContent = message;
   box.dataset.status = job.status;
+  const cancel = $("#job-cancel");
+  cancel.hidden = !(job.status === "queued" || job.status === "running");
+  cancel.dataset.job = job.id;
   showStages(job);
+}
+
+/* Cancel the job shown: a queued job leaves the queue, a running one is stopped; the server
+   then forgets it (the runs it stored stay). */
+async function cancelJob() {
+  const jobId = $("#job-cancel").dataset.job;
+  if (!jobId) return;
+  state.cancelled.add(jobId);
+  try {
+    const job = await api("DELETE", `/api/jobs/${jobId}`);
+    clearTimeout(state.polling.get(jobId));
+    state.polling.delete(jobId);
+    showJob(job);
+    if (state.preliminaryJob === jobId) {
+      $("#preliminary-note").textContent = `The job was ${job.status}; the figures above are only the preliminary ones.`;
+    }
+    updateBadge();
+  } catch (error) {
+    showProblems(error);
+  }
 }
 
 function duration(seconds) {
@@ -406,6 +430,7 @@ function showPreliminary(job) {
 function poll(jobId) {
   if (state.polling.has(jobId)) return;
   const tick = async () => {
+    if (state.cancelled.has(jobId)) return;
     let job;
     try {
       job = await api("GET", `/api/jobs/${jobId}`);
@@ -684,6 +709,7 @@ async function init() {
   $("#green").addEventListener("input", () => { $("#green-out").textContent = `${$("#green").value} %`; autoName(); });
   $("#run-name").addEventListener("input", () => { state.nameEdited = true; });
   $("#scenario-form").addEventListener("submit", (event) => { event.preventDefault(); startJob("run"); });
+  $("#job-cancel").addEventListener("click", cancelJob);
   $("#validate-btn").addEventListener("click", async () => {
     clearProblems();
     try {
