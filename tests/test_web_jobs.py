@@ -487,3 +487,23 @@ def test_a_sweep_refused_because_the_store_is_busy_leaves_no_job(tmp_path):
     finally:
         held.release()
         jobs.close()
+
+
+def test_a_cancelled_sweep_is_marked_cancelled_in_the_store(tmp_path):
+    """A sweep cancelled in the web app stayed 'unfinished', so `natwin sweep --resume` would
+    have picked it up."""
+    jobs = manager(tmp_path, workers=1, max_pending=2)
+    request = {"spec": {"name": "stop me"}, "expanded": [("base", {})], "simulate": False, "energy": False}
+    try:
+        busy = jobs.submit("sleep", {"seconds": 30, "name": "ahead"}, "ahead")
+        sweep = jobs.submit("sweep", request, "stop me", points_total=1)
+        assert jobs.cancel(sweep.id).status == "cancelled"
+
+        def status():
+            return {s["sweep_id"]: s["status"] for s in jobs.store(lambda db: db.sweeps())}
+
+        wait_until(lambda: status().get(sweep.sweep_id) == "cancelled", what="sweep marked cancelled")
+        assert jobs.store(lambda db: db.latest_unfinished_sweep()) is None
+        jobs.cancel(busy.id)
+    finally:
+        jobs.close()

@@ -43,9 +43,9 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from natwin.errors import InputError, NatwinError, Problem
+from natwin.errors import InputError, Problem
 from natwin.files import atomic_write
-from natwin.store import RunStore
+from natwin.store import RunStore, StoreBusyError
 from natwin.web import limits
 from natwin.web.pool import Event, JobProcesses
 from natwin.web.stages import Stage, StageClock, planned
@@ -72,10 +72,17 @@ class ServerBusyError(Exception):
 
 
 def store_busy(exc: BaseException) -> bool:
-    """True when ``exc`` says that another process holds the run store (DuckDB's file lock:
-    "Could not set lock on file"), i.e. trying again later may work. The one place that knows
-    how the store reports it."""
-    return isinstance(exc, NatwinError | duckdb.IOException) and "lock" in str(exc).lower()
+    """True when ``exc`` says that another process holds the run store, i.e. trying again later
+    may work: :class:`natwin.store.StoreBusyError` (or DuckDB's own lock error, should one pass
+    the store's classification). The one place that knows how the store reports it."""
+    if isinstance(exc, StoreBusyError):
+        return True
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+#: How long one open of the store may wait for another process's lock [s]: the server's own
+#: loops (a reader's few seconds, a writer's patience) do the waiting, not the store.
+STORE_OPEN_WAIT_S = 0.2
 
 
 #: What a client reading the store is told while another process holds it.
@@ -387,6 +394,8 @@ class JobManager:
             if waiting is not None:
                 self._waiting.remove(waiting)
                 self._finish(job, "cancelled", "cancelled before it started")
+                if job.kind == "sweep":  # its sweep is in the store: marked cancelled there
+                    self._writes.put(("discard", job_id, {}))
             elif self.processes is not None and self.processes.stop(job_id):
                 self._finish(job, "cancelled", "cancelled while it ran; its process was ended")
                 self._writes.put(("discard", job_id, {}))  # after the results it sent before
@@ -448,7 +457,7 @@ class JobManager:
             delay = min(delay * 2, 0.5)
 
     def _store_once(self, action: Callable[[RunStore], T]) -> T:
-        with self._store_lock, RunStore(self.store_path) as db:
+        with self._store_lock, RunStore(self.store_path, timeout=STORE_OPEN_WAIT_S) as db:
             return action(db)
 
     def _store_patiently(self, action: Callable[[RunStore], T], job: Job | None = None) -> T:
@@ -568,6 +577,10 @@ class JobManager:
             job = self._jobs.get(job_id) or self._gone.get(job_id)
         if kind == "discard":  # a job cancelled while it ran: its partial files go
             self._clear_job_work(job_id)
+            if job is not None and job.kind == "sweep" and job.sweep_id:
+                # `natwin sweep --resume` must not pick up a sweep the user cancelled
+                sweep_id = job.sweep_id
+                self._store_patiently(lambda db: db.cancel_sweep(sweep_id, "cancelled in the web app"))
         elif kind == "forget":  # a deleted job: every message it sent has been handled
             with self._lock:
                 self._gone.pop(job_id, None)
@@ -597,8 +610,9 @@ class JobManager:
         ``runs/<run id>/``."""
         work = self.work_dir(job.id)
         kept = work / "payload.json"
-        _keep(kept, payload)
-        run_id = self._store_patiently(lambda db: db.save_payload(payload), job)
+        chosen = uuid.uuid4().hex  # kept with the payload: stored once, even if stored again after a crash
+        _keep(kept, {**payload, KEPT_RUN_ID: chosen})
+        run_id = self._store_patiently(lambda db: db.save_payload(payload, run_id=chosen), job)
         self._file_run(work, run_id)
         with self._lock:
             job.run_id = run_id
@@ -647,11 +661,12 @@ class JobManager:
     def _store_kept_file(self, folder: Path, path: Path) -> None:
         document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if path.name == "payload.json":
-            run_id = self._store_patiently(functools.partial(_save, document, None, None))
+            chosen = document.pop(KEPT_RUN_ID, None)
+            run_id = self._store_patiently(functools.partial(_save, document, None, None, chosen))
             self._file_run(folder, run_id)
         else:
             self._store_patiently(
-                functools.partial(_save, document["payload"], document["sweep_id"], document["index"])
+                functools.partial(_save, document["payload"], document["sweep_id"], document["index"], None)
             )
             path.unlink()
 
@@ -677,8 +692,14 @@ def ended_message(exitcode: int | None, memory_bytes: int | None) -> str:
     )
 
 
-def _save(payload: dict[str, Any], sweep_id: str | None, index: int | None, db: RunStore) -> str:
-    return db.save_payload(payload, sweep_id=sweep_id, sweep_index=index)
+#: Key of the run id chosen for a kept run payload (removed before the payload is stored).
+KEPT_RUN_ID = "_natwin_run_id"
+
+
+def _save(
+    payload: dict[str, Any], sweep_id: str | None, index: int | None, run_id: str | None, db: RunStore
+) -> str:
+    return db.save_payload(payload, sweep_id=sweep_id, sweep_index=index, run_id=run_id)
 
 
 def _keep(path: Path, document: dict[str, Any]) -> None:
