@@ -28,7 +28,7 @@ from natwin.construction import schedule_problems
 from natwin.costs import EquipmentResult
 from natwin.economics import price_table
 from natwin.equipment import equipment_catalog, power_problems, size_equipment
-from natwin.errors import InputError, Problem
+from natwin.errors import BalanceError, InputError, Problem
 from natwin.flowsheet import Balance, CompiledRoute, route, solve_balance
 from natwin.flowsheet.balance import NON_RAW
 from natwin.operations.bounds import simulation_problems
@@ -81,8 +81,22 @@ def power_fit_problems(scenario: Scenario, compiled: CompiledRoute) -> list[Prob
 
 
 def _design(scenario: Scenario, compiled: CompiledRoute) -> tuple[Balance, EquipmentResult]:
-    """The scenario's balance and sized equipment (one draw, milliseconds)."""
-    balance = solve_balance(compiled, scenario.plant.capacity_t_per_year, scenario.process.parameters)
+    """The scenario's balance and sized equipment (one draw, milliseconds).
+
+    Raises :class:`InputError` when the scenario's process parameters, each within its own
+    range, together leave a balance that cannot close (e.g. outlets that take more water than a
+    unit holds): the user's parameters are named, not a solver error."""
+    params = scenario.process.parameters
+    try:
+        balance = solve_balance(compiled, scenario.plant.capacity_t_per_year, params)
+    except BalanceError as exc:
+        problem = Problem(
+            "process.parameters",
+            dict(params),
+            f"parameters with which the mass balance of route {compiled.id!r} closes; with these it "
+            f"does not ({exc}): move the unit's parameters back towards their defaults (natwin catalog --route)",
+        )
+        raise InputError([problem], "process parameters") from None
     return balance, size_equipment(scenario, compiled, balance)
 
 
