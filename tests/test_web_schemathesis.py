@@ -116,7 +116,7 @@ class StatefulAPI(schema.as_state_machine()):
 
 
 TestStatefulAPI = StatefulAPI.TestCase
-TestStatefulAPI.settings = settings(SETTINGS, max_examples=60, stateful_step_count=10)
+TestStatefulAPI.settings = settings(SETTINGS, max_examples=150, stateful_step_count=10)
 
 
 def test_schema_covers_every_endpoint():

@@ -585,9 +585,14 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
     ("/api/runs", "get", "200"): {
         "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/runs/0/run_id"}),
         "GetTables": _link(f"{RUN}/tables", "get", **{"path.run_id": "$response.body#/runs/0/run_id"}),
-        "Compare": _link("/api/compare", "get", **{"query.run_ids": "$response.body#/run_ids"}),
+        # every stored run has its KPI table (a constant parameter: OpenAPI links allow literals)
+        "GetKpiTable": _link(
+            f"{RUN}/tables/{{name}}", "get", **{"path.run_id": "$response.body#/runs/0/run_id", "path.name": "kpis"}
+        ),
+        # (no link from the list to /api/compare: an empty list would give a request without ids)
     },
     (RUN, "get", "200"): {
+        "Compare": _link("/api/compare", "get", **{"query.run_ids": "$response.body#/run_id"}),
         "GetTables": _link(f"{RUN}/tables", "get", **{"path.run_id": "$response.body#/run_id"}),
         "GetTable": _link(
             f"{RUN}/tables/{{name}}",
