@@ -125,6 +125,9 @@ def test_a_value_far_outside_its_sourced_range_runs_with_a_warning(tmp_path):
     shown = CliRunner().invoke(app, ["validate", str(path)])
     assert shown.exit_code == 0, shown.output
     assert "warning: prices.NiSO4(H2O)6" in shown.output
+    ran = CliRunner().invoke(app, ["run", str(path), "--no-store", "--out", str(tmp_path / "out")])
+    assert ran.exit_code == 0, ran.output
+    assert "warning: prices.NiSO4(H2O)6" in ran.output  # the run says it too, not only its report
 
 
 def test_parameters_whose_balance_cannot_close_are_an_input_error_naming_them():

@@ -208,6 +208,8 @@ def run(
         paths = _guard(lambda: write_run(result, out))
         stages("done", 1, 1)
     _print_summary(result)
+    for warning in result.warnings:  # inputs far outside their sourced range (also in the report)
+        console.print(f"warning: {warning}", highlight=False, markup=False)
     for name, path in paths.items():
         console.print(f"wrote {name:<8} {path}", highlight=False)
     if not no_store:
