@@ -11,7 +11,6 @@ import copy
 import datetime as dt
 import math
 import os
-import time
 import tomllib
 
 import pytest
@@ -20,6 +19,7 @@ from typer.testing import CliRunner
 from natwin import bounds
 from natwin.cli import app
 from natwin.errors import InputError, Problem
+from natwin.parameters import MAX_HINTS
 from natwin.scenario import default_scenario_path, load_scenario, parse_scenario
 
 TEXT = default_scenario_path().read_text(encoding="utf-8")
@@ -136,11 +136,9 @@ def test_dates_at_the_ends_of_the_window_are_accepted():
 
 
 def test_validate_refuses_a_device_without_reading_it():
-    start = time.perf_counter()
-    result = runner.invoke(app, ["validate", "/dev/zero"])
+    result = runner.invoke(app, ["validate", "/dev/zero"])  # before: read until memory ran out
     assert result.exit_code == 2, result.output
     assert "regular file" in result.output
-    assert time.perf_counter() - start < 5
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
@@ -168,19 +166,33 @@ def test_a_directory_is_refused(tmp_path):
 # --------------------------------------------------------------------------- floods
 
 
-def test_100000_unknown_price_keys_are_refused_fast_with_one_problem():
+def test_100000_unknown_price_keys_are_refused_fast_with_one_problem(monkeypatch):
     raw = _raw()
     raw["prices"] = {f"unknown_key_{i}": 1.0 for i in range(100_000)}
-    parse_scenario(_raw())  # tables loaded: the time below is the check's own
-    start = time.perf_counter()
+    hints = _count_hints(monkeypatch)
     (problem,) = _problems(raw)
-    assert time.perf_counter() - start < 0.5
     assert problem.path == "prices"
+    assert hints == []  # refused by its size: no per-key work (a hint per key took seconds)
     assert f"{bounds.MAX_ITEMS:,} values" in problem.allowed
 
 
+def _count_hints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every "did you mean" search the check makes (the per-key work that used to take seconds)."""
+    import difflib
+
+    calls: list[str] = []
+    real = difflib.get_close_matches
+
+    def counted(word, *args, **kwargs):
+        calls.append(word)
+        return real(word, *args, **kwargs)
+
+    monkeypatch.setattr(difflib, "get_close_matches", counted)
+    return calls
+
+
 @pytest.mark.parametrize("where", ["prices", "plant", "top", "process"])
-def test_thousands_of_unknown_keys_are_fast_and_their_problems_capped(where):
+def test_thousands_of_unknown_keys_are_fast_and_their_problems_capped(where, monkeypatch):
     raw = _raw()
     keys = {f"unknown_key_{i}": 1.0 for i in range(5000)}
     if where == "top":
@@ -189,10 +201,9 @@ def test_thousands_of_unknown_keys_are_fast_and_their_problems_capped(where):
         raw["process"] = {"parameters": keys}
     else:
         raw[where].update(keys)
-    parse_scenario(_raw())
-    start = time.perf_counter()
+    hints = _count_hints(monkeypatch)
     problems = _problems(raw)
-    assert time.perf_counter() - start < 1.0  # ~0.2 s; a hint per key took seconds
+    assert len(hints) <= MAX_HINTS  # a hint search per key took seconds
     assert len(problems) == bounds.MAX_PROBLEMS + 1
     assert problems[-1].path == "<more>"
     assert "4,900 more" in str(problems[-1])

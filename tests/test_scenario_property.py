@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-import time
 import tomllib
 
 import pytest
@@ -255,10 +254,8 @@ def test_malformed_scenarios_always_end_in_a_validation_error(mutations):
     raw = copy.deepcopy(DEFAULT)
     for mutate in mutations:
         mutate(raw)
-    start = time.perf_counter()
     with pytest.raises(InputError) as info:
         parse_scenario(raw)
-    assert time.perf_counter() - start < 2.0  # bounded work, whatever the input
     assert 0 < len(info.value.problems) <= MAX_PROBLEMS + 1
     for problem in info.value.problems:
         assert isinstance(problem.path, str)

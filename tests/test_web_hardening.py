@@ -231,8 +231,9 @@ def test_links_lead_from_jobs_and_runs_to_what_they_name(client):
     assert links["GetJob"]["operationRef"] == "#/paths/~1api~1jobs~1{job_id}/get"
     assert links["GetJob"]["parameters"] == {"path.job_id": "$response.body#/id"}
     runs = paths["/api/runs"]["get"]["responses"]["200"]["links"]
-    assert runs["Compare"]["parameters"] == {"query.run_ids": "$response.body#/run_ids"}
+    assert runs["GetKpiTable"]["parameters"]["path.name"] == "kpis"
     run = paths["/api/runs/{run_id}"]["get"]["responses"]["200"]["links"]
+    assert run["Compare"]["parameters"] == {"query.run_ids": "$response.body#/run_id"}
     assert run["GetTable"]["parameters"]["path.name"] == "$response.body#/tables/0"
     for source in paths.values():  # every link points at an operation of the schema
         for operation in source.values():
