@@ -99,7 +99,7 @@ def breakeven_html(result: RunResult, sources: Sources) -> str:
     if _finite(load):
         text += f". Production load at NPV = 0: {esc(format_value('breakeven_utilisation', load))} of the run's"
     elif k.get("breakeven_utilisation_status"):
-        text += f". Production load at NPV = 0: {esc(k['breakeven_utilisation_status'])}"
+        text += f". No production load gives NPV = 0 ({esc(k['breakeven_utilisation_status'])})"
     return f'<li id="summary-breakeven"><b>Break-even.</b> {text}.{refs} <a class="more" href="#cashflow">details&nbsp;↓</a></li>'
 
 
