@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,115 @@ def test_carbon_section_shows_grid_only_beside_the_site_energy_system(full_page,
     assert k["co2_grid_only_kg_per_kg"] > k["co2_kg_per_kg"]  # the default contracts PV and wind
     assert "The zero-carbon question" in text
     assert "process CO2 is unknown" in text
+
+
+# --------------------------------------------------------------------------- the first screen
+
+
+def _section(html: str, section_id: str) -> str:
+    start = html.index(f'<section id="{section_id}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_summary_comes_first_with_the_verdict_and_the_break_even(reports, default_result):
+    html = reports["full"].read_text(encoding="utf-8")
+    assert re.findall(r'<section id="([^"]+)"', html)[:2] == ["overview", "summary"]
+    summary = _section(html, "overview")
+    assert default_result.verdict is not None
+    assert f"<strong>{html_escape(default_result.verdict.sentence)}</strong>" in summary
+    k = default_result.kpis
+    # written out here, not with the report's helpers: the price at NPV = 0 and today's price
+    assert f"selling price of {k['breakeven_price_cny_per_t']:,.0f} CNY/t incl. VAT" in summary
+    assert f"against {float(default_result.economics.selling_price_cny_per_t[0]):,.0f} CNY/t now" in summary
+    # the carbon position against the park threshold, and what it takes
+    assert f"indicator {k['tco2_per_tce']:.2f} tCO2/tce against the threshold of" in summary
+    assert f"{k['park_threshold_tco2_per_tce']:.2f} tCO2/tce: not met" in summary
+    assert default_result.zero_carbon is not None
+    assert html_escape(default_result.zero_carbon.sentence().partition(": ")[2]) in summary
+    # every statement carries a source reference
+    for item in re.findall(r'<li id="summary-[a-z]+">.*?</li>', summary):
+        assert 'href="#src-' in item, item
+
+
+def test_without_a_tornado_the_drivers_are_the_largest_cost_lines(reports, default_result):
+    summary = _section(reports["full"].read_text(encoding="utf-8"), "overview")
+    lines = sorted(default_result.opex.lines, key=lambda line: -float(line.cny_per_year[0]))
+    drivers = re.search(r'<li id="summary-drivers">.*?</li>', summary).group(0)
+    assert "largest operating-cost lines" in drivers
+    positions = [drivers.index(html_escape(line.label)) for line in lines[:3]]
+    assert positions == sorted(positions)  # largest first
+    assert html_escape(lines[3].label) not in drivers
+
+
+def test_with_a_tornado_the_drivers_are_its_three_widest_bars(default_result):
+    from natwin.labels import input_label
+    from natwin.report.blocks import Sources
+    from natwin.report.overview import overview_section
+    from natwin.uncertainty import TornadoBar, UncertaintyResult
+
+    swings = {  # input -> NPV at its P10 and P90 [CNY]
+        "energy.chiller_cop": (-1e8, 1e8),
+        "plant.capacity_t_per_year": (-9e8, 3e8),
+        "chemistry.average_voltage_v": (-2e7, 1e7),
+        "plant.operating_hours_per_year": (-4e8, 2e8),
+    }
+    bars = [TornadoBar(name, 0.0, 1.0, low, high) for name, (low, high) in swings.items()]
+    result = dataclasses.replace(default_result, uncertainty=UncertaintyResult(tornado={"npv_cny": bars}))
+    drivers = re.search(r'<li id="summary-drivers">.*?</li>', overview_section(result, Sources(result)).body)
+    assert drivers is not None
+    text = drivers.group(0)
+    assert "tornado" in text
+    assert 'href="#src-' in text
+    order = [text.find(html_escape(input_label(name))) for name in swings]
+    assert order[2] == -1  # the narrowest swing is left out
+    assert 0 < order[1] < order[3] < order[0]  # widest first
+    # the NPV at the widest input's P10 and P90, in M CNY
+    assert re.search(r"Plant capacity[^;]*: -900(\.0)? M CNY to 300(\.0)? M CNY;", text)
+
+
+def test_every_key_figure_card_is_sourced(reports):
+    cards = re.findall(r'<div class="card .*?</div></div>', _section(reports["full"].read_text(encoding="utf-8"), "summary"))
+    assert len(cards) >= 15  # process, money and carbon figures
+    unsourced = [re.search(r'class="label">([^<]*)', card).group(1) for card in cards if 'href="#src-' not in card]
+    assert unsourced == []
+
+
+def test_sources_are_folded_and_a_reference_opens_them(reports, full_page):
+    html = reports["full"].read_text(encoding="utf-8")
+    sources = _section(html, "sources")
+    assert re.search(r'<details class="sources"><summary>Show all \d+ sources</summary><ol class="sources">', sources)
+    assert "<details open" not in sources
+    page = full_page.page
+    link = page.locator("#overview sup.refs a[href^='#src-']").first
+    target = link.get_attribute("href")
+    assert page.is_hidden(target)  # folded until asked for
+    link.click()
+    page.wait_for_function("() => document.querySelector('details.sources').open", timeout=5_000)
+    assert page.is_visible(target)
+    assert page.evaluate("() => location.hash") == target
+    page.evaluate("() => { document.querySelector('details.sources').open = false; window.scrollTo(0, 0); }")
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_no_horizontal_overflow(full_page, width):
+    page = full_page.page
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('svg.main-svg')]"  # plotly redraws after a resize
+            f".every(s => s.getBoundingClientRect().width <= {width})",
+            timeout=5_000,
+        )
+        scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll <= inner, (scroll, inner)
+        # the Sankeys fit their section
+        for fig in ("fig-mass-sankey", "fig-energy-sankey"):
+            fits = page.evaluate(
+                "id => { const f = document.getElementById(id).getBoundingClientRect();"
+                " const s = document.getElementById(id).closest('section').getBoundingClientRect();"
+                " return f.left >= s.left && f.right <= s.right; }",
+                fig,
+            )
+            assert fits, (fig, width)
+    finally:
+        page.set_viewport_size({"width": 1360, "height": 900})

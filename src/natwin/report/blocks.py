@@ -193,8 +193,8 @@ class Sources:
             if len(title) > 400:
                 title = title[:397] + "..."
             links.append(f'<a href="#src-{n}" title="{esc(title)}">{n}</a>')
-        more = f',<a href="#sources" title="{len(unique) - limit} more">…</a>' if len(unique) > limit else ""
-        return f'<sup class="refs">[{",".join(links)}{more}]</sup>'
+        more = f',<wbr><a href="#sources" title="{len(unique) - limit} more">…</a>' if len(unique) > limit else ""
+        return f'<sup class="refs">[{",<wbr>".join(links)}{more}]</sup>'
 
 
 # --------------------------------------------------------------------------- page blocks

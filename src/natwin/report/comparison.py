@@ -25,7 +25,7 @@ from natwin.labels import path_label
 from natwin.report.blocks import Column, Section, esc, fmt, table_html
 from natwin.report.figures import figure_html
 from natwin.report.html import plotly_js
-from natwin.report.template import CSP, CSS, PAGE
+from natwin.report.template import CSP, CSS, PAGE, REVEAL_JS
 
 #: KPIs shown first; everything else follows in the full table (labels, units and formats:
 #: the KPI registry, natwin.kpis).
@@ -224,6 +224,7 @@ def render_comparison(
         version=esc(version),
         title=esc("natwin comparison: " + " vs ".join(c.names)),
         css=CSS,
+        reveal_js=REVEAL_JS,
         plotly_js=plotly_js(),
         plant=esc(" vs ".join(c.names)),
         subtitle=esc(f"{len(c.names)} scenarios compared; the first is the baseline"),

@@ -16,6 +16,8 @@ and emission factors.
 Sections, in order, and what they read (a section whose stage has not run is left out):
 
 ==========================  ==============================================================
+summary                     ``result.verdict``, break-even KPIs, tornado or OPEX, carbon
+                            (see :mod:`natwin.report.overview`)
 key figures                 ``result.kpis``, else the stage results below
 mass flows                  ``result.balance`` units: fresh feeds, outlets, outlet kinds
 energy                      ``result.balance`` unit and utility energy, ``result.utilities``
@@ -56,7 +58,7 @@ from natwin.flowsheet.compile import CompiledRoute, Outlet
 from natwin.kpis import format_value
 from natwin.kpis import label as kpi_label
 from natwin.pipeline import RunResult
-from natwin.report import figures, stages, study_sections
+from natwin.report import figures, overview, stages, study_sections
 from natwin.report.blocks import (
     TAG_MEANING,
     Card,
@@ -74,7 +76,7 @@ from natwin.report.blocks import (
     table_html,
 )
 from natwin.report.tables import parameter_table, product_table, raw_material_table
-from natwin.report.template import CSP, CSS, PAGE
+from natwin.report.template import CSP, CSS, PAGE, REVEAL_JS
 from natwin.settings.defaults import default
 
 # --------------------------------------------------------------------------- route helpers
@@ -360,7 +362,7 @@ class ReportBuilder:
         money = stages.money_cards(r, self.sources)
         if money:
             groups.append(("Investment and returns", money))
-        carbon = stages.carbon_cards(r)
+        carbon = stages.carbon_cards(r, self.sources)
         if carbon:
             groups.append(("Carbon", carbon))
         body = "".join(
@@ -373,31 +375,7 @@ class ReportBuilder:
             "specification. Numbers in brackets link to their sources; hover a figure to see how it is "
             "computed.</p>"
         )
-        return Section("summary", "Key figures", self.verdict_line() + lead + body)
-
-    def verdict_line(self) -> str:
-        """The run's verdict in one sentence (viable at the hurdle rate or not, and why)."""
-        v = self.result.verdict
-        if v is None:
-            return ""
-        line = f'<p class="verdict verdict-{esc(v.status)}" id="verdict"><strong>{esc(v.sentence)}</strong></p>'
-        dates = self.result.price_dates
-        if dates is not None and dates.stale:
-            line += f'<p class="small"><a href="#price-dates">{esc(dates.summary())}</a>.</p>'
-        return line + self.warnings_block()
-
-    def warnings_block(self) -> str:
-        """The inputs far outside their sourced range (natwin.plausible), one line each."""
-        warnings = self.result.warnings
-        if not warnings:
-            return ""
-        items = "".join(
-            f"<li><code>{esc(w.path)}</code> = {esc(repr(w.value))}: {esc(w.allowed)}</li>" for w in warnings
-        )
-        return (
-            '<div class="warnings" id="warnings"><strong>Warning: inputs far outside their sourced '
-            f"range</strong> (the figures below use them as given)<ul>{items}</ul></div>"
-        )
+        return Section("summary", "Key figures", lead + body)
 
     # -- mass flows --------------------------------------------------------------------------
 
@@ -808,8 +786,9 @@ class ReportBuilder:
         )
         body = (
             '<p class="lead">Each numbered reference in this report points here: the trust tag, the citation '
-            "and the inputs that use it.</p>"
-            f'<div class="legend-tags">{legend}</div><ol class="sources">{"".join(items)}</ol>'
+            "and the inputs that use it. Following a reference opens the list at its entry.</p>"
+            f'<div class="legend-tags">{legend}</div><details class="sources"><summary>Show all {len(items)} '
+            f'sources</summary><ol class="sources">{"".join(items)}</ol></details>'
         )
         return Section("sources", "Sources", body)
 
@@ -819,6 +798,7 @@ class ReportBuilder:
         """Every section in page order; sources last, once all citations are known."""
         r, s = self.result, self.sources
         builders: list[Callable[[], Section | None]] = [
+            lambda: overview.overview_section(r, s),
             self.key_figures,
             self.mass_section,
             self.energy_section,
@@ -840,6 +820,7 @@ class ReportBuilder:
 
 
 NAV_TITLES = {
+    "overview": "Summary",
     "summary": "Key figures",
     "mass": "Mass flows",
     "energy": "Energy",
@@ -893,6 +874,7 @@ def render_report(result: RunResult, generated: datetime | None = None) -> str:
         version=esc(result.version),
         title=esc(f"natwin report: {scenario.plant.name}"),
         css=CSS,
+        reveal_js=REVEAL_JS,
         plotly_js=plotly_js(),
         plant=esc(scenario.plant.name),
         subtitle=esc(f"{result.product.name} ({result.product.chemistry_id}) · {result.route.name}"),

@@ -68,6 +68,61 @@ def _irr(value: Any) -> tuple[float, str]:
     return first(value), ""
 
 
+# --------------------------------------------------------------------------- citations shared by cards and tables
+
+
+def price_refs(result: RunResult, sources: Sources) -> list[int]:
+    """Citation of the product's selling price (the processing fee when the price is indexed)."""
+    if result.opex is None:
+        return []
+    prices, key = section_table("prices"), _price_key(result)
+    return [sources.table_parameter("prices", key, prices[key], result.scenario.prices)] if key in prices else []
+
+
+def discount_rate_refs(result: RunResult, sources: Sources) -> list[int]:
+    """Citation of the discount (hurdle) rate."""
+    finance = section_table("finance")
+    if "discount_rate" not in finance:
+        return []
+    return [sources.table_parameter("finance", "discount_rate", finance["discount_rate"], result.scenario.finance)]
+
+
+def opex_line_ref(line: Any, sources: Sources) -> list[int]:
+    """Citation of one operating-cost line (none when the line names no source)."""
+    return [sources.cite(line.source, use=f"OPEX {line.name}")] if line.source else []
+
+
+def largest_opex_lines(result: RunResult, count: int) -> list[Any]:
+    """The ``count`` operating-cost lines with the largest cost (draw 0, full load)."""
+    return sorted(result.opex.lines, key=lambda line: -first(line.cny_per_year))[:count]
+
+
+def capex_line_ref(line: Any, sources: Sources) -> int:
+    return sources.cite(line.source, use=f"CAPEX {line.name}")
+
+
+def staff_line_ref(line: Any, sources: Sources) -> int:
+    return sources.cite(line.source, use=f"staff {line.function}")
+
+
+def emission_ref(line: Any, sources: Sources) -> list[int]:
+    """Citation of an emission line's factor (none when the line cites nothing)."""
+    if not line.citation:
+        return []
+    use = f"carbon.{line.parameter} = {fmt(line.factor)} {line.factor_unit}" if line.parameter else line.source
+    return [sources.cite(line.citation, use=use)]
+
+
+def park_refs(result: RunResult, sources: Sources, *names: str) -> list[int]:
+    """Citations of ``[carbon]`` settings (the park threshold, the tce factor, a grid factor)."""
+    table_c = section_table("carbon")
+    return [sources.table_parameter("carbon", n, table_c[n], result.scenario.carbon) for n in names if n in table_c]
+
+
+PARK_THRESHOLD = "zero_carbon_park.threshold_tco2_per_tce"
+PARK_TCE = "zero_carbon_park.electricity_kgce_per_kwh"
+
+
 # --------------------------------------------------------------------------- key figures
 
 
@@ -99,14 +154,27 @@ def _capex_card(result: RunResult, sources: Sources) -> Card | None:
     if eco is not None:
         total = format_value("total_investment_cny", first(eco.total_investment_cny))
         note = f"{kpi_label('total_investment_cny').lower()} {total}; " + note
-    return kpi_card("construction_investment_cny", construction, note, more="capex", kind="money")
+    refs = ""
+    if capex is not None:  # the largest lines; every line's source is in the CAPEX table
+        largest = sorted(capex.lines, key=lambda line: -first(line.amount_cny))[:3]
+        refs = sources.refs([capex_line_ref(line, sources) for line in largest])
+    return kpi_card(
+        "construction_investment_cny", construction, note, refs, more="capex", kind="money",
+        title="Sources: the three largest CAPEX lines (every line's source is in the CAPEX table)",
+    )
 
 
 def _opex_card(result: RunResult, sources: Sources) -> Card | None:
     value = _pick(result, "opex_cny_per_t", result.opex.cny_per_t if result.opex is not None else None)
     if value is None:
         return None
-    return kpi_card("opex_cny_per_t", value, "cash operating cost, VAT excl.", more="opex", kind="money")
+    refs = ""
+    if result.opex is not None:  # the largest lines; every line's source is in the OPEX table
+        refs = sources.refs([n for line in largest_opex_lines(result, 3) for n in opex_line_ref(line, sources)])
+    return kpi_card(
+        "opex_cny_per_t", value, "cash operating cost, VAT excl.", refs, more="opex", kind="money",
+        title="Sources: the three largest operating-cost lines (every line's source is in the OPEX table)",
+    )
 
 
 def _cost_card(result: RunResult, sources: Sources) -> Card | None:
@@ -114,7 +182,8 @@ def _cost_card(result: RunResult, sources: Sources) -> Card | None:
     value = _pick(result, "cost_cny_per_t", eco.lcop_cny_per_t if eco is not None else None)
     if value is None:
         return None
-    return kpi_card("cost_cny_per_t", value, "levelised, incl. capital", more="cashflow", kind="money")
+    refs = sources.refs(discount_rate_refs(result, sources)) if eco is not None else ""
+    return kpi_card("cost_cny_per_t", value, "levelised, incl. capital", refs, more="cashflow", kind="money")
 
 
 def _npv_card(result: RunResult, sources: Sources) -> Card | None:
@@ -125,11 +194,7 @@ def _npv_card(result: RunResult, sources: Sources) -> Card | None:
     rate, refs = "project", ""
     if eco is not None:
         rate = f"at {fmt(100 * first(eco.discount_rate), 0)} %"
-        finance = section_table("finance")
-        if "discount_rate" in finance:
-            overrides = result.scenario.finance
-            ref = sources.table_parameter("finance", "discount_rate", finance["discount_rate"], overrides)
-            refs = sources.refs([ref])
+        refs = sources.refs(discount_rate_refs(result, sources))
     return kpi_card("npv_cny", value, f"{rate}, after tax", refs, more="cashflow", kind="money")
 
 
@@ -140,7 +205,8 @@ def _irr_card(result: RunResult, sources: Sources) -> Card | None:
     irr, message = _irr(eco.irr_project_after_tax) if eco is not None else (first(k["irr_project_after_tax"]), "")
     message = str(k.get("irr_message", message))
     note = "project, after tax" if message in ("", "ok") or message.startswith("ok") else message
-    return kpi_card("irr_project_after_tax", irr, note, more="cashflow", kind="money", title=message)
+    refs = sources.refs(price_refs(result, sources)) if result.opex is not None else ""
+    return kpi_card("irr_project_after_tax", irr, note, refs, more="cashflow", kind="money", title=message)
 
 
 def _payback_card(result: RunResult, sources: Sources) -> Card | None:
@@ -153,7 +219,8 @@ def _payback_card(result: RunResult, sources: Sources) -> Card | None:
         from natwin.economics import payback_message  # imported only once the stage has run
 
         note = payback_message(int(np.asarray(eco.payback_status).reshape(-1)[0]))
-    return kpi_card("payback_years", value, note, more="cashflow", kind="money")
+    refs = sources.refs(price_refs(result, sources)) if result.opex is not None else ""
+    return kpi_card("payback_years", value, note, refs, more="cashflow", kind="money")
 
 
 def _staff_card(result: RunResult, sources: Sources) -> Card | None:
@@ -161,11 +228,13 @@ def _staff_card(result: RunResult, sources: Sources) -> Card | None:
     value = _pick(result, "staff", eq.headcount if eq is not None else None)
     if value is None:
         return None
-    return kpi_card("staff", value, "on the payroll", more="equipment", kind="money")
+    refs = sources.refs([staff_line_ref(line, sources) for line in eq.staff], limit=3) if eq is not None else ""
+    return kpi_card("staff", value, "on the payroll", refs, more="equipment", kind="money")
 
 
-def carbon_cards(result: RunResult) -> list[Card]:
-    """Key figures of the carbon footprint; empty before the carbon stage has run."""
+def carbon_cards(result: RunResult, sources: Sources) -> list[Card]:
+    """Key figures of the carbon footprint; empty before the carbon stage has run. The footprint
+    cites the factors of its three largest emission lines, the park indicator its threshold."""
     k = result.kpis
     c = result.carbon
     cards: list[Card] = []
@@ -185,8 +254,18 @@ def carbon_cards(result: RunResult) -> list[Card]:
             threshold = first(c.park_threshold_tco2_per_tce)
             shown = format_number("park_threshold_tco2_per_tce", threshold)
             note = f"threshold {shown}: {'met' if value <= threshold else 'not met'}"
-        cards.append(kpi_card(key, value, note, more="carbon", kind="carbon"))
+        cards.append(kpi_card(key, value, note, _carbon_card_refs(result, key, sources), more="carbon", kind="carbon"))
     return cards
+
+
+def _carbon_card_refs(result: RunResult, key: str, sources: Sources) -> str:
+    c = result.carbon
+    if c is None:
+        return ""
+    if key == "tco2_per_tce":
+        return sources.refs(park_refs(result, sources, PARK_THRESHOLD, PARK_TCE))
+    counted = sorted((line for line in c.lines if line.counts_in("market")), key=lambda line: -first(line.co2_kg))
+    return sources.refs([n for line in counted[:3] for n in emission_ref(line, sources)])
 
 
 # --------------------------------------------------------------------------- equipment
@@ -285,7 +364,7 @@ def _staff_table(eq: EquipmentResult, sources: Sources) -> str:
             fmt(line.headcount, 0),
             fmt(first(line.salary_cny_per_year) / 1e3, 0),
             fmt(first(line.headcount) * first(line.salary_cny_per_year) / 1e6, 2),
-            s.refs([s.cite(line.source, use=f"staff {line.function}")]),
+            s.refs([staff_line_ref(line, s)]),
         ]
         for line in eq.staff
     ]
@@ -363,7 +442,7 @@ def _capex_rows(capex: CapexResult, construction: float, s: Sources) -> list[lis
             f"{fmt(100 * first(line.amount_cny) / construction, 1)} %" if construction else "–",
             esc(humanise(line.asset_class)),
             f'<span class="small">{esc(line.basis)}</span>',
-            s.refs([s.cite(line.source, use=f"CAPEX {line.name}")]),
+            s.refs([capex_line_ref(line, s)]),
         ]
         for line in capex.lines
     ]
@@ -479,7 +558,7 @@ def opex_section(result: RunResult, sources: Sources) -> Section | None:
                     fmt(amount / t, 0),
                     fmt(amount / 1e6, 2),
                     f"{fmt(100 * amount / total_year, 1)} %" if total_year else "–",
-                    s.refs([s.cite(line.source, use=f"OPEX {line.name}")]) if line.source else "",
+                    s.refs(opex_line_ref(line, s)),
                 ]
             )
             css.append("")
@@ -935,11 +1014,6 @@ def _carbon_table(carbon: CarbonResult, counted: list[CarbonLine], kg_product: f
 
     def add(line: Any, counted_in_total: bool) -> None:
         kg = first(line.co2_kg)
-        use = (
-            f"carbon.{line.parameter} = {fmt(line.factor)} {line.factor_unit}"
-            if line.parameter
-            else line.source
-        )
         rows.append(
             [
                 esc(SCOPE_LABELS.get(line.scope, line.scope)),
@@ -949,7 +1023,7 @@ def _carbon_table(carbon: CarbonResult, counted: list[CarbonLine], kg_product: f
                 fmt(kg / 1000, 0),
                 fmt(kg / kg_product, 3),
                 f"{fmt(100 * kg / total, 1)} %" if counted_in_total and total else "",
-                s.refs([s.cite(line.citation, use=use)]) if line.citation else "",
+                s.refs(emission_ref(line, s)),
             ]
         )
         css.append("")

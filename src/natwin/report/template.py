@@ -48,10 +48,39 @@ $plotly_js
 $sections
 </main>
 <footer class="wrap">$footer</footer>
+<script>
+$reveal_js
+</script>
 </body>
 </html>
 """
 )
+
+#: Opens the folded block (``<details>``, e.g. the sources list) that holds the target of a link,
+#: before the browser scrolls to it, and on loading a page whose address names such a target.
+REVEAL_JS = """
+(function () {
+  function reveal(id) {
+    var target = id && document.getElementById(id);
+    for (var d = target && target.closest('details'); d; d = d.parentElement && d.parentElement.closest('details')) {
+      d.open = true;
+    }
+    return target;
+  }
+  document.addEventListener('click', function (event) {
+    var link = event.target.closest && event.target.closest('a[href^="#"]');
+    if (link) reveal(decodeURIComponent(link.getAttribute('href').slice(1)));
+  });
+  window.addEventListener('hashchange', function () {
+    var target = reveal(decodeURIComponent(location.hash.slice(1)));
+    if (target) target.scrollIntoView();
+  });
+  if (location.hash) {
+    var target = reveal(decodeURIComponent(location.hash.slice(1)));
+    if (target) target.scrollIntoView();
+  }
+})();
+"""
 
 CSS = """
 :root {
@@ -88,6 +117,9 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 10px; 
 section h2 { font-size: 19px; margin: 0 0 2px; font-weight: 600; }
 section h3 { font-size: 14px; margin: 22px 0 8px; font-weight: 600; }
 p.lead { color: var(--muted); margin: 0 0 14px; max-width: 900px; }
+ul.summary { margin: 6px 0 4px; padding-left: 20px; max-width: 900px; }
+ul.summary li { margin: 0 0 8px; }
+ul.summary a.more { text-decoration: none; font-size: 12px; }
 p.verdict { margin: 0 0 10px; max-width: 900px; padding: 8px 12px; border-left: 4px solid var(--muted); }
 div.warnings { margin: 0 0 10px; max-width: 900px; padding: 8px 12px; border-left: 4px solid #ef6c00; background: #fff8e1; }
 div.warnings ul { margin: 4px 0 0; padding-left: 20px; }
@@ -129,7 +161,8 @@ table.wide-first td:first-child { min-width: 270px; }
 table.years td, table.years th { padding: 4px 6px; font-size: 12px; }
 ul.notes { font-size: 12px; color: var(--muted); margin: 10px 0 0; padding-left: 18px; }
 .formula { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px; }
-sup.refs { font-size: 10.5px; line-height: 0; white-space: nowrap; }
+sup.refs { font-size: 10.5px; line-height: 0; }
+sup.refs a { white-space: nowrap; }
 sup.refs a { text-decoration: none; padding: 0 1px; }
 sup.refs a:hover { text-decoration: underline; }
 .tag { display: inline-block; min-width: 24px; text-align: center; border-radius: 4px; font-size: 10.5px;
@@ -145,9 +178,17 @@ ol.sources li:target { background: #fff6d5; }
 ol.sources .n { color: var(--muted); font-variant-numeric: tabular-nums; text-align: right; }
 ol.sources .uses { font-size: 12px; color: var(--muted); margin-top: 2px; }
 ol.sources .uses code { font-size: 11.5px; }
+ol.sources li > div, .meta span, p, li, figcaption, td, footer { overflow-wrap: anywhere; }
+table.data td.num { overflow-wrap: normal; }
 details > summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
 .absent { color: var(--muted); font-size: 12.5px; font-style: italic; }
 footer { color: var(--muted); font-size: 12px; padding: 8px 24px 40px; }
+@media (max-width: 600px) {
+  .wrap { padding: 0 10px; }
+  section { padding: 14px 12px 16px; border-radius: 6px; }
+  ol.sources li { grid-template-columns: 32px 30px minmax(0, 1fr); gap: 4px; }
+  .cards { grid-template-columns: minmax(0, 1fr); }
+}
 @media print {
   nav.toc { display: none; }
   body { background: #fff; }
