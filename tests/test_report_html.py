@@ -351,6 +351,18 @@ def test_sources_are_folded_and_a_reference_opens_them(reports, full_page):
     page.evaluate("() => { document.querySelector('details.sources').open = false; window.scrollTo(0, 0); }")
 
 
+def test_printing_opens_every_folded_block_and_restores_them_after(full_page):
+    # a printed report missed the cash-flow table, the settings, the parameters and the sources
+    page = full_page.page
+    count = "() => [...document.querySelectorAll('details')].filter(d => !d.open).length"
+    folded = page.evaluate(count)
+    assert folded >= 2  # the sources and at least one folded table
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    assert page.evaluate(count) == 0
+    page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    assert page.evaluate(count) == folded
+
+
 @pytest.mark.parametrize("width", [1440, 390])
 def test_no_horizontal_overflow(full_page, width):
     page = full_page.page

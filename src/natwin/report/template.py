@@ -57,7 +57,9 @@ $reveal_js
 )
 
 #: Opens the folded block (``<details>``, e.g. the sources list) that holds the target of a link,
-#: before the browser scrolls to it, and on loading a page whose address names such a target.
+#: before the browser scrolls to it, and on loading a page whose address names such a target; and
+#: opens every folded block while the page prints (the cash-flow table, settings, parameters and
+#: sources were missing from a printed report).
 REVEAL_JS = """
 (function () {
   function reveal(id) {
@@ -79,6 +81,16 @@ REVEAL_JS = """
     var target = reveal(decodeURIComponent(location.hash.slice(1)));
     if (target) target.scrollIntoView();
   }
+  // a printed report shows every table: folded blocks open for printing, close again after
+  var folded = [];
+  window.addEventListener('beforeprint', function () {
+    folded = Array.prototype.filter.call(document.querySelectorAll('details'), function (d) { return !d.open; });
+    folded.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener('afterprint', function () {
+    folded.forEach(function (d) { d.open = false; });
+    folded = [];
+  });
 })();
 """
 
