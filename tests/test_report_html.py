@@ -198,6 +198,11 @@ def test_sankey_nodes_match_the_balance(bare_page, default_result):
     assert (
         bare_page.page.eval_on_selector_all("#fig-mass-sankey .sankey-link", "els => els.length") > expected
     )
+    # every node carries its throughput as text (a printout has no hover)
+    texts = bare_page.page.eval_on_selector_all("#fig-mass-sankey g.sankey-node text", "els => els.map(e => e.textContent)")
+    shown = [t.strip() for t in texts if t.strip()]  # the right-hand column's labels sit in annotations
+    assert len(shown) >= len(b.units)
+    assert all(re.search(r"\d(\.\d+)?( [kM])?$", t) for t in shown), shown
 
 
 def test_stage_sections_render_when_present(full_page, bare_page):

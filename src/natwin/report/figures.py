@@ -161,9 +161,35 @@ def stacked_centres(sizes: Sequence[float], gap: float = 0.04) -> list[float]:
     return centres
 
 
+def node_throughputs(data: SankeyData) -> list[float]:
+    """Each node's throughput: the larger of what flows in and what flows out. [data.unit]"""
+    inflow = [0.0] * len(data.labels)
+    outflow = [0.0] * len(data.labels)
+    for source, target, value in zip(data.sources, data.targets, data.values, strict=True):
+        outflow[source] += value
+        inflow[target] += value
+    return [max(i, o) for i, o in zip(inflow, outflow, strict=True)]
+
+
+def compact(value: float) -> str:
+    """A value in three significant figures with k/M, for a label.
+
+    >>> compact(12345.0), compact(2_345_678.0), compact(87.4)
+    ('12.3 k', '2.35 M', '87.4')
+    """
+    for factor, suffix in ((1e6, " M"), (1e3, " k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
 def sankey_figure(data: SankeyData, height: int = 560) -> go.Figure:
-    """A Sankey diagram of ``data`` (hover shows each node's and link's description)."""
-    labels = list(data.labels)
+    """A Sankey diagram of ``data`` (hover shows each node's and link's description); every node's
+    label carries its throughput, so a printed or static copy keeps the numbers."""
+    labels = [
+        f"{label} {compact(value)}" if label and value > 0 else label
+        for label, value in zip(data.labels, node_throughputs(data), strict=True)
+    ]
     annotations = []
     for index, (x, y) in data.pins.items():
         if x >= 0.99:  # right-hand column: label in the margin, clear of the units' labels
