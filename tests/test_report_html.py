@@ -391,3 +391,12 @@ def test_no_horizontal_overflow(full_page, width):
             assert fits, (fig, width)
     finally:
         page.set_viewport_size({"width": 1360, "height": 900})
+
+
+def test_energy_tables_name_capacities_and_costs_in_words(reports):
+    # the tables showed dictionary keys ("pv mw", "grid demand charge" as "grid_demand_charge")
+    energy = _section(reports["full"].read_text(encoding="utf-8"), "energysystem")
+    assert "Battery energy (MWh)" in energy
+    assert "Grid demand charge" in energy
+    assert "pv mw" not in energy
+    assert "battery mwh" not in energy

@@ -1,6 +1,8 @@
 """Site energy system: PV, wind, storage, LNG cold energy, chillers and the grid, hour by hour.
 
-The stage builds a PyPSA network with an electricity bus and a cooling (chilled-water) bus from
+The stage writes one linear programme with an electricity bus and a cooling (chilled-water) bus
+(:mod:`natwin.energy.design`; the same system as the PyPSA network of
+:mod:`natwin.energy.network`, its tested reference) from
 an hourly load profile (the plant simulation's, or one derived from the balance and the
 operating calendar), pvlib PV output, a calibrated wind series, the LNG terminal's send-out and
 the Jiangsu time-of-use tariff, and solves it with HiGHS, either as a dispatch of fixed
@@ -10,7 +12,8 @@ capacities or as a capacity expansion under a renewable-share, hourly-CFE or CO2
 >>> EnergySettings(target="cfe_hourly", target_value=0.9).mode
 'expansion'
 
-Importing this package is light; PyPSA and pvlib load when a solve runs.
+Importing this package is light; pvlib and HiGHS load when a solve runs (PyPSA only for the
+reference network).
 """
 
 from __future__ import annotations

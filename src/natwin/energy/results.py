@@ -43,6 +43,29 @@ from natwin.utilities import comprehensive_energy_tce
 Array = NDArray[np.float64]
 
 #: Columns of the hourly dispatch table [MW, MW_th, MWh, MWh_th].
+#: Readable names of the capacities (keys of ``EnergyResult.capacities``), with their units.
+CAPACITY_LABELS = {
+    "pv_mw": "PV (MWp)",
+    "wind_mw": "Offshore wind, contracted (MW)",
+    "battery_mw": "Battery power (MW)",
+    "battery_mwh": "Battery energy (MWh)",
+    "cold_storage_mwh_th": "Chilled-water tank (MWh_th)",
+    "lng_connection_mw_th": "LNG cold connection (MW_th)",
+    "chiller_mw_th": "Electric chillers (MW_th)",
+}
+#: Readable names of the annual cost lines (keys of ``EnergyResult.costs_cny``).
+COST_LABELS = {
+    "grid_energy": "Grid electricity at the TOU price",
+    "grid_demand_charge": "Grid demand charge",
+    "pv": "PV (annualised)",
+    "wind_ppa": "Offshore wind PPA",
+    "battery": "Battery (annualised)",
+    "lng_cold_energy": "LNG cold delivered",
+    "lng_connection": "LNG cold connection (annualised)",
+    "cold_storage": "Chilled-water tank (annualised)",
+    "green_certificates": "Green certificates",
+}
+
 DISPATCH_COLUMNS = (
     "electricity_load_mw",
     "chiller_electricity_mw",

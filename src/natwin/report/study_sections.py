@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from natwin.energy.results import CAPACITY_LABELS, COST_LABELS
 from natwin.kpis import format_number, format_value, kpi, probability_label
 from natwin.labels import input_label
 from natwin.report.blocks import Column, Section, Sources, esc, figure_block, fmt, table_html
@@ -569,7 +570,8 @@ def energy_section(result: Any, sources: Sources) -> Section | None:
     v = {key: esc(format_value(key, value)) for key, value in e.kpis().items()}  # the KPI registry's format
     threshold = esc(format_value("park_threshold_tco2_per_tce", e.park_threshold_tco2_per_tce))
     parts = [
-        f"<p>The site's power and chilled water hour by hour: a PyPSA network solved with HiGHS, "
+        f"<p>The site's power and chilled water hour by hour: one linear programme solved with HiGHS "
+        "(the system of a PyPSA network, written directly), "
         f"{esc(e.mode)} mode, {esc(target)}. Annual energy cost {v['energy_cost_cny_per_year']} "
         f"({v['energy_cost_cny_per_t']} of product); hourly carbon-free energy {v['cfe_hourly']}, "
         f"renewable share {v['renewable_share']}; scope 2 {v['scope2_location_t']} (location-based) and "
@@ -577,11 +579,13 @@ def energy_section(result: Any, sources: Sources) -> Section | None:
         f"{v['electricity_saved_mwh']} of chiller electricity; carbon per energy {v['energy_tco2_per_tce']}, "
         f"which {meets} the zero-carbon park threshold of {threshold}.</p>"
     ]
-    cap_rows = [[esc(k.replace("_", " ")), esc(fmt(v))] for k, v in e.capacities.items()]
-    cost_rows = [[esc(k.replace("_", " ")), esc(fmt(v / 1e6))] for k, v in e.costs_cny.items() if abs(v) > 0]
+    cap_rows = [[esc(CAPACITY_LABELS.get(k, k)), esc(fmt(v))] for k, v in e.capacities.items()]
+    cost_rows = [
+        [esc(COST_LABELS.get(k, k)), esc(fmt(v / 1e6))] for k, v in e.costs_cny.items() if abs(v) > 0
+    ]
     parts.append(
         '<div class="grid2">'
-        + table_html([Column("Capacity"), Column("value", True)], cap_rows)
+        + table_html([Column("Capacity"), Column("Value", True)], cap_rows)
         + table_html([Column("Annual cost item"), Column("M CNY/yr", True)], cost_rows)
         + "</div>"
     )
