@@ -492,6 +492,12 @@ def test_runs_list_and_compare(client, finished_run, store_path):
     a, b = rows["cost_cny_per_t"]["values"][run_id], rows["cost_cny_per_t"]["values"][other_id]
     assert rows["cost_cny_per_t"]["delta"] == pytest.approx(b - a)
     assert rows["cost_cny_per_t"]["delta_pct"] == pytest.approx(100 * (b - a) / abs(a))
+    # coloured by better or worse from the registry (lower cost is better), not by the sign
+    assert rows["cost_cny_per_t"]["change"] == ("better" if b < a else "worse" if b > a else "same")
+    npv_a, npv_b = rows["npv_cny"]["values"][run_id], rows["npv_cny"]["values"][other_id]
+    assert rows["npv_cny"]["change"] == ("better" if npv_b > npv_a else "worse" if npv_b < npv_a else "same")
+    assert npv_a < 0  # the default plant loses money: a % of its NPV would mislead
+    assert rows["npv_cny"]["delta_pct"] is None
     alone = client.get(f"/api/compare?run_ids={run_id}")  # one run: its KPIs, no deltas
     assert alone.status_code == 200
     assert {r["kpi"]: r for r in alone.json()["rows"]}["cost_cny_per_t"]["delta"] is None

@@ -66,6 +66,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from natwin.errors import InputError, Problem
+from natwin.kpis import find as find_kpi
 from natwin.scenario import DEFAULT_SCENARIO
 from natwin.version import __version__
 from natwin.web import limits, models
@@ -1209,9 +1210,22 @@ def _compare_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
             delta = pct = None
             if len(runs) > 1 and _number(first) and _number(last):
                 delta = float(last) - float(first)
-                pct = 100.0 * delta / abs(float(first)) if float(first) != 0 else None
-            rows.append({"kpi": kpi, "values": values, "delta": delta, "delta_pct": pct})
+                # a % of a negative or zero baseline (an NPV of -559 M) says nothing: left out
+                pct = 100.0 * delta / float(first) if float(first) > 0 else None
+            rows.append(
+                {"kpi": kpi, "values": values, "delta": delta, "delta_pct": pct, "change": _change(kpi, delta)}
+            )
         return {"run_ids": [r["run_id"] for r in runs], "names": [r["name"] for r in runs], "rows": rows}
+
+
+def _change(key: str, delta: float | None) -> str | None:
+    """``better``, ``worse`` or ``same`` by the KPI's better direction (None: no direction or delta)."""
+    row = find_kpi(key)
+    if delta is None or row is None or row.better == "none":
+        return None
+    if delta == 0:
+        return "same"
+    return "better" if (delta > 0) == (row.better == "higher") else "worse"
 
 
 # -- sweeps ---------------------------------------------------------------------------------

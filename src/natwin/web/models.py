@@ -283,7 +283,12 @@ class CompareRow(BaseModel):
     kpi: str
     values: dict[str, Any]
     delta: float | None = Field(default=None, description="last run minus the first (numbers only)")
-    delta_pct: float | None = Field(default=None, description="delta in % of the first run")
+    delta_pct: float | None = Field(
+        default=None, description="delta in % of the first run (none when the first is zero or negative)"
+    )
+    change: Literal["better", "worse", "same"] | None = Field(
+        default=None, description="the last run against the first, by the KPI's better direction (registry)"
+    )
 
 
 class CompareResult(BaseModel):

@@ -653,7 +653,7 @@ async function compareRuns(ids) {
   const rank = (kpi) => (keys.includes(kpi) ? keys.indexOf(kpi) : keys.length);
   const rows = [...data.rows].sort((a, b) => rank(a.kpi) - rank(b.kpi));
   $("#compare-table tbody").replaceChildren(...rows.map((row) => {
-    const cls = row.delta > 0 ? "num up" : row.delta < 0 ? "num down" : "num";
+    const cls = row.change ? `num ${row.change}` : "num";  // by the KPI's better direction, not the sign
     return el("tr", { "data-kpi": row.kpi }, el("td", { text: kpiHeading(row.kpi) }),
       ...data.run_ids.map((id) => el("td", { class: "num", text: kpiNumber(row.kpi, row.values[id]) })),
       el("td", { class: cls, text: row.delta === null ? "" : kpiNumber(row.kpi, row.delta) }),
@@ -663,9 +663,9 @@ async function compareRuns(ids) {
   if (window.Plotly) {
     Plotly.react("compare-chart", [{
       type: "bar", orientation: "h", y: shown.map((r) => kpiLabel(r.kpi)), x: shown.map((r) => r.delta_pct),
-      marker: { color: shown.map((r) => (r.delta_pct > 0 ? "#b3261e" : "#0b6e4f")) },
+      marker: { color: shown.map((r) => (r.change === "worse" ? "#b3261e" : r.change === "better" ? "#0b6e4f" : "#8a94a6")) },
     }], { margin: { t: 30, l: 190, r: 20, b: 40 }, height: 60 + 26 * Math.max(shown.length, 1),
-      title: { text: "Change of the key figures [% of the baseline]", font: { size: 13 } } },
+      title: { text: "Change of the key figures [% of the baseline; green better, red worse]", font: { size: 13 } } },
     { displaylogo: false, responsive: true });
   }
 }
