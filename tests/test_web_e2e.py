@@ -229,6 +229,22 @@ def test_a_job_survives_a_reload_and_compares_with_the_first_run(page):
     assert delta < 0
 
 
+def test_a_double_click_on_run_starts_one_job(page, server):
+    """A double click on Run started two identical jobs."""
+
+    def job_ids() -> set[str]:
+        with urllib.request.urlopen(f"{server}/api/jobs", timeout=10) as answer:
+            return {j["id"] for j in json.loads(answer.read())["jobs"]}
+
+    page.click('#tabs button[data-view="plant"]')
+    before = job_ids()
+    previous = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    page.dblclick("#run-btn")
+    run_and_wait(page, previous, click=False)
+    assert len(job_ids() - before) == 1
+    assert not page.is_disabled("#run-btn")  # free again once the submission is answered
+
+
 def test_a_running_job_can_be_cancelled_from_the_page(page, server):
     """Cancel stops the job's process on the server; the page shows it cancelled."""
     page.click('#tabs button[data-view="plant"]')

@@ -329,11 +329,16 @@ function showProblems(error) {
 
 /* ------------------------------------------------------------------ jobs */
 
+const START_BUTTONS = ["#run-btn", "#mc-btn", "#sweep-btn"];
+
 async function startJob(kind, extra = {}) {
+  if (state.submitting) return;  // a double click, or Run while a submission is in flight: one job
+  state.submitting = true;
+  for (const id of START_BUTTONS) $(id).disabled = true;
   clearProblems();
-  const body = Object.assign({ scenario: scenarioFromForm(), name: $("#run-name").value.trim() || null,
-    simulate: $("#simulate").checked }, extra);
   try {
+    const body = Object.assign({ scenario: scenarioFromForm(), name: $("#run-name").value.trim() || null,
+      simulate: $("#simulate").checked }, extra);
     const job = await api("POST", `/api/jobs/${kind}`, body);
     rememberJob(job.id);
     localStorage.setItem(KEY_JOB, job.id);
@@ -341,6 +346,9 @@ async function startJob(kind, extra = {}) {
     poll(job.id);
   } catch (error) {
     showProblems(error);
+  } finally {
+    state.submitting = false;
+    for (const id of START_BUTTONS) $(id).disabled = false;
   }
 }
 
