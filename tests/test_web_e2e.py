@@ -245,6 +245,23 @@ def test_a_double_click_on_run_starts_one_job(page, server):
     assert not page.is_disabled("#run-btn")  # free again once the submission is answered
 
 
+def test_a_number_field_with_text_that_is_not_a_number_is_refused_not_defaulted(page, server):
+    """"12e" in a number field read as empty, i.e. the default capacity, silently."""
+    page.click('#tabs button[data-view="plant"]')
+    before = page.input_value("#capacity")
+    page.click("#capacity", click_count=3)
+    page.keyboard.type("12e")
+    assert page.evaluate("() => document.getElementById('capacity').validity.badInput")
+    with urllib.request.urlopen(f"{server}/api/jobs", timeout=10) as answer:
+        jobs_before = len(json.loads(answer.read())["jobs"])
+    page.click("#run-btn")
+    page.wait_for_selector("#capacity.invalid", timeout=5_000)
+    assert "not one" in page.inner_text("#problems")
+    with urllib.request.urlopen(f"{server}/api/jobs", timeout=10) as answer:
+        assert len(json.loads(answer.read())["jobs"]) == jobs_before  # nothing was sent
+    page.fill("#capacity", before)
+
+
 def test_a_running_job_can_be_cancelled_from_the_page(page, server):
     """Cancel stops the job's process on the server; the page shows it cancelled."""
     page.click('#tabs button[data-view="plant"]')

@@ -279,7 +279,17 @@ function autoName() {
 }
 
 /* The scenario mapping of the form: the base scenario with the form's changes. */
+/* A number field whose text is not a number ("12e") reads as empty, which meant "the default":
+   refuse it instead, naming the field, before anything is sent. */
+function unreadableNumbers() {
+  const bad = [...document.querySelectorAll("#scenario-form input[type=number]")].filter((i) => i.validity.badInput);
+  return bad.map((i) => ({ path: i.dataset.path || i.id, value: null,
+    allowed: "a number (digits, a decimal point, an exponent such as 1.2e4); this text is not one" }));
+}
+
 function scenarioFromForm() {
+  const unreadable = unreadableNumbers();
+  if (unreadable.length) throw Object.assign(new Error("a field is not a number"), { problems: unreadable });
   const raw = clone(state.base);
   raw.plant = raw.plant || {};
   raw.plant.chemistry = $("#chemistry").value;
