@@ -262,6 +262,20 @@ def test_a_number_field_with_text_that_is_not_a_number_is_refused_not_defaulted(
     page.fill("#capacity", before)
 
 
+def test_the_green_share_is_disabled_while_the_energy_system_decides(page):
+    """The slider changed nothing with the energy system on (CO2 9.0009 kg/kg at 0 and 60 %)."""
+    page.click('#tabs button[data-view="plant"]')
+    if not page.is_visible("#energy-box"):
+        pytest.fail("the energy system is not offered: this test needs it installed")
+    page.check("#energy")
+    assert page.is_disabled("#green")
+    assert page.is_visible("#green-note")
+    page.uncheck("#energy")
+    assert page.is_enabled("#green")
+    assert page.is_hidden("#green-note")
+    page.check("#energy")
+
+
 def test_a_running_job_can_be_cancelled_from_the_page(page, server):
     """Cancel stops the job's process on the server; the page shows it cancelled."""
     page.click('#tabs button[data-view="plant"]')

@@ -264,6 +264,7 @@ function applyBase(raw, name) {
   $("#green").value = Math.round(share * 100);
   $("#green-out").textContent = `${Math.round(share * 100)} %`;
   $("#energy").checked = !(raw.energy && raw.energy.enabled === false);
+  syncGreen();
   for (const input of document.querySelectorAll("#prices input")) {
     input.value = raw.prices && raw.prices[input.dataset.name] !== undefined ? raw.prices[input.dataset.name] : "";
   }
@@ -285,6 +286,14 @@ function unreadableNumbers() {
   const bad = [...document.querySelectorAll("#scenario-form input[type=number]")].filter((i) => i.validity.badInput);
   return bad.map((i) => ({ path: i.dataset.path || i.id, value: null,
     allowed: "a number (digits, a decimal point, an exponent such as 1.2e4); this text is not one" }));
+}
+
+/* The green-electricity share counts only without the energy system (which decides the supply
+   hour by hour); while it runs the control is disabled and a note says why. */
+function syncGreen() {
+  const energyOn = state.catalog.run_options.includes("energy") && $("#energy").checked;
+  $("#green").disabled = energyOn;
+  $("#green-note").hidden = !energyOn;
 }
 
 function scenarioFromForm() {
@@ -708,6 +717,8 @@ async function init() {
   $("#green-source").replaceChildren(el("details", {},
     el("summary", {}, el("span", { class: "tag", text: green.tag }), "source"), el("span", { text: green.source })));
   $("#energy-box").hidden = !catalog.run_options.includes("energy");
+  $("#energy").addEventListener("change", syncGreen);
+  syncGreen();
   $("#simulate").parentElement.hidden = !catalog.run_options.includes("simulate");
   if (catalog.energy_targets.length) {
     $("#energy-target-box").hidden = false;
