@@ -276,6 +276,29 @@ def test_the_green_share_is_disabled_while_the_energy_system_decides(page):
     page.check("#energy")
 
 
+def test_a_sweep_plots_its_input_on_a_value_axis(page):
+    """Sweep points were plotted evenly spaced by position, labelled 'plant.capacity_t_per_year=5000'."""
+    page.click('#tabs button[data-view="plant"]')
+    simulate, energy = page.is_checked("#simulate"), page.is_checked("#energy")
+    page.set_checked("#simulate", False)
+    page.set_checked("#energy", False)
+    page.click("details:has(#sweep-btn) > summary")
+    page.select_option("#sweep-path", "carbon.green_electricity_share")
+    assert "0-1" in page.get_attribute("#sweep-values", "placeholder")  # the slider is in %
+    page.select_option("#sweep-path", "plant.capacity_t_per_year")
+    page.fill("#sweep-values", "5000, 10000, 40000")
+    page.click("#sweep-btn")
+    wait_until(page, "() => { const c = document.getElementById('sweep-chart');"
+               " return !!(c && c.data && c.data[0] && c.data[0].x.length === 3); }", timeout_s=RUN_TIMEOUT_S)
+    x, axis = page.evaluate("() => { const c = document.getElementById('sweep-chart');"
+                            " return [c.data[0].x, c.layout.xaxis]; }")
+    assert x == [5000, 10000, 40000]
+    assert axis["type"] == "linear"
+    assert "apacity" in axis["title"]["text"]
+    page.set_checked("#simulate", simulate)
+    page.set_checked("#energy", energy)
+
+
 def test_a_running_job_can_be_cancelled_from_the_page(page, server):
     """Cancel stops the job's process on the server; the page shows it cancelled."""
     page.click('#tabs button[data-view="plant"]')

@@ -613,6 +613,17 @@ async function showSweep(sweepId) {
   drawSweep();
 }
 
+/* When every point varies the same one input, its values are the x axis (spaced by value, not
+   evenly by position, and named by the input); otherwise the points' labels. */
+function sweepAxis(points) {
+  const parts = points.map((p) => (p.name || "").split("; "));
+  if (!parts.length || parts.some((ps) => ps.length !== 1 || !ps[0].includes("="))) return null;
+  const path = parts[0][0].slice(0, parts[0][0].indexOf("="));
+  const xs = parts.map((ps) => Number(ps[0].slice(ps[0].indexOf("=") + 1)));
+  if (parts.some((ps) => !ps[0].startsWith(`${path}=`)) || !xs.every(Number.isFinite)) return null;
+  return { path, xs };
+}
+
 function drawSweep() {
   const sweep = state.sweep;
   if (!sweep) return;
@@ -621,10 +632,12 @@ function drawSweep() {
   const labels = ok.map((p) => (p.name ? pointLabel(p.name) : String(p.sweep_index)));
   const row = kpiRow(kpi);
   const scale = row && typeof row.scale === "number" ? row.scale : 1;
+  const axis = sweepAxis(ok);
   if (window.Plotly && kpi) {
-    Plotly.react("sweep-chart", [{ type: "scatter", mode: "lines+markers", name: kpiLabel(kpi), x: labels,
+    Plotly.react("sweep-chart", [{ type: "scatter", mode: "lines+markers", name: kpiLabel(kpi), x: axis ? axis.xs : labels,
       y: ok.map((p) => (typeof p.kpis[kpi] === "number" ? p.kpis[kpi] * scale : null)) }],
-      { margin: { t: 20, l: 70, r: 20, b: 90 }, height: 320, yaxis: { title: { text: kpiHeading(kpi) } } },
+      { margin: { t: 20, l: 70, r: 20, b: 90 }, height: 320, yaxis: { title: { text: kpiHeading(kpi) } },
+        xaxis: axis ? { type: "linear", title: { text: inputLabel(axis.path) } } : { type: "category" } },
       { displaylogo: false, responsive: true });
   }
   const head = el("tr", {}, el("th", { text: "#" }), el("th", { text: "point" }), el("th", { text: "status" }), el("th", { text: kpi ? kpiHeading(kpi) : "" }));
@@ -727,6 +740,12 @@ async function init() {
   const sweepPaths = ["plant.capacity_t_per_year", "carbon.green_electricity_share", ...Object.keys(catalog.prices).map((name) => `prices.${name}`)];
   await loadInputLabels(sweepPaths);
   fillSelect($("#sweep-path"), sweepPaths.map((path) => [path, inputLabel(path)]));
+  const sweepHint = () => {  // the green share is a fraction here (the slider shows it in %)
+    $("#sweep-values").placeholder = $("#sweep-path").value === "carbon.green_electricity_share"
+      ? "fractions 0-1, e.g. 0, 0.3, 0.6" : "e.g. 5000, 10000, 20000";
+  };
+  $("#sweep-path").addEventListener("change", sweepHint);
+  sweepHint();
 
   $("#base").addEventListener("change", async () => {
     const name = $("#base").value;
