@@ -245,6 +245,18 @@ def test_a_double_click_on_run_starts_one_job(page, server):
     assert not page.is_disabled("#run-btn")  # free again once the submission is answered
 
 
+def test_a_stored_run_loads_back_into_the_form(page, server):
+    """A stored run could not be loaded back into the form to be changed and run again."""
+    page.click('#tabs button[data-view="plant"]')
+    run_id = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    with urllib.request.urlopen(f"{server}/api/runs/{run_id}", timeout=10) as answer:
+        stored = json.loads(answer.read())
+    page.fill("#capacity", "12345")
+    page.click("#run-edit")
+    assert float(page.input_value("#capacity")) == stored["scenario"]["plant"]["capacity_t_per_year"]
+    assert page.input_value("#run-name") == (stored["name"] or "")
+
+
 def test_a_number_field_with_text_that_is_not_a_number_is_refused_not_defaulted(page, server):
     """"12e" in a number field read as empty, i.e. the default capacity, silently."""
     page.click('#tabs button[data-view="plant"]')

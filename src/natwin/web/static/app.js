@@ -439,6 +439,7 @@ function showPreliminary(job) {
   $("#run-results").hidden = false;
   $("#run-results").dataset.preliminary = "true";
   $("#sweep-results").hidden = true;
+  $("#run-edit").hidden = true;
   $("#run-title").textContent = `${job.name} (preliminary)`;
   $("#run-meta").textContent = `job ${job.id} · ${job.status}`;
   $("#preliminary-note").textContent = pre.note;
@@ -556,6 +557,8 @@ async function showRun(runId) {
     return;
   }
   state.shownRun = runId;
+  state.shownRunDetail = run;
+  $("#run-edit").hidden = !run.scenario;
   state.preliminaryJob = null;
   localStorage.setItem(KEY_RUN, runId);
   $("#run-results").dataset.preliminary = "false";
@@ -598,6 +601,7 @@ async function showSweep(sweepId) {
   $("#run-results").hidden = false;
   $("#report-frame").hidden = true;
   $("#downloads").replaceChildren();
+  $("#run-edit").hidden = true;
   $("#run-title").textContent = `Sweep: ${sweep.name}`;
   $("#run-meta").textContent = `sweep ${sweep.sweep_id} · ${sweep.done} of ${sweep.n_points} points stored` +
     (sweep.failed ? `, ${sweep.failed} failed` : "");
@@ -758,6 +762,14 @@ async function init() {
   $("#run-name").addEventListener("input", () => { state.nameEdited = true; });
   $("#scenario-form").addEventListener("submit", (event) => { event.preventDefault(); startJob("run"); });
   $("#job-cancel").addEventListener("click", cancelJob);
+  $("#run-edit").addEventListener("click", () => {  // a stored run's scenario back into the form
+    const run = state.shownRunDetail;
+    if (!run || !run.scenario) return;
+    applyBase(clone(run.scenario), state.baseName);
+    $("#run-name").value = run.name || "";
+    state.nameEdited = true;
+    showView("plant");
+  });
   $("#validate-btn").addEventListener("click", async () => {
     clearProblems();
     try {
