@@ -257,6 +257,28 @@ def test_a_stored_run_loads_back_into_the_form(page, server):
     assert page.input_value("#run-name") == (stored["name"] or "")
 
 
+def test_a_reload_shows_the_form_of_the_results_beside_it(page, server):
+    """After a reload the form reset to the default while the old results stayed."""
+    page.click('#tabs button[data-view="plant"]')
+    simulate, energy = page.is_checked("#simulate"), page.is_checked("#energy")
+    page.set_checked("#simulate", False)  # a quick steady-state run of a plant unlike the default
+    page.set_checked("#energy", False)
+    page.fill("#capacity", "12000")
+    page.dispatch_event("#capacity", "change")
+    previous = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    run_id = run_and_wait(page, previous)
+    page.fill("#capacity", "12345")  # edited, not run
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    assert page.evaluate("localStorage.getItem('natwin.shownRun')") == run_id
+    assert float(page.input_value("#capacity")) == 12000  # the shown run's, not the default's 10,000
+    assert not page.is_checked("#energy")  # the run's energy switch too
+    page.set_checked("#simulate", simulate)
+    page.set_checked("#energy", energy)
+    page.fill("#capacity", "10000")
+    page.dispatch_event("#capacity", "change")
+
+
 def test_a_number_field_with_text_that_is_not_a_number_is_refused_not_defaulted(page, server):
     """"12e" in a number field read as empty, i.e. the default capacity, silently."""
     page.click('#tabs button[data-view="plant"]')

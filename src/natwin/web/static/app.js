@@ -809,6 +809,12 @@ async function init() {
   // Pick up where the last visit left: the run shown, and the jobs still running.
   const lastRun = localStorage.getItem(KEY_RUN);
   if (lastRun) await showRun(lastRun);
+  // the form shows the scenario of the results it sits beside (a reload reset the form only)
+  if (state.shownRunDetail && state.shownRunDetail.scenario) {
+    applyBase(clone(state.shownRunDetail.scenario), defaultName);
+    $("#run-name").value = state.shownRunDetail.name || "";
+    state.nameEdited = true;
+  }
   const lastJob = localStorage.getItem(KEY_JOB);
   const ids = loadJobIds();
   if (ids.length) {
