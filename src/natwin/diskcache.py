@@ -13,11 +13,13 @@ import contextlib
 import dataclasses
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 #: Environment variable naming the cache root (tests point it at a temporary folder).
 ENV_DIR = "NATWIN_CACHE"
@@ -44,8 +46,6 @@ def feed(digest: Any, value: Any) -> None:
     """Feed ``value`` to a hashlib ``digest``, tagged by kind so that different values never
     collide: pydantic models as JSON, dataclasses field by field, arrays by dtype, shape and
     bytes, floats exactly (``float.hex``), mappings by sorted key. TypeError for anything else."""
-    from pydantic import BaseModel
-
     if isinstance(value, BaseModel):
         digest.update(b"M" + value.model_dump_json().encode())
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -95,3 +95,30 @@ def prune(folder: Path, pattern: str, keep: int) -> None:
         entries = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[keep:]:
             old.unlink(missing_ok=True)
+
+
+def package_versions(names: Iterable[str]) -> dict[str, str]:
+    """Installed versions of packages whose release can change a cached result (read from their
+    metadata, nothing imported); ``absent`` for one not installed."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def entries(folder: Path, pattern: str) -> list[Path]:
+    """A cache folder's entry files (empty when the folder does not exist)."""
+    return sorted(folder.glob(pattern)) if folder.is_dir() else []
+
+
+def remove(paths: Iterable[Path]) -> int:
+    """Delete entry files (one another process removed first is skipped); the number removed."""
+    removed = 0
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed

@@ -39,7 +39,6 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -99,13 +98,7 @@ def refreshing() -> Iterator[None]:
 
 def solver_versions() -> dict[str, str]:
     """Installed versions of the packages that solve (read from metadata, nothing imported)."""
-    out = {}
-    for name in SOLVER_PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "absent"
-    return out
+    return diskcache.package_versions(SOLVER_PACKAGES)
 
 
 @functools.cache
@@ -203,19 +196,13 @@ def prune(folder: Path, keep: int = MAX_ENTRIES) -> None:
 
 def entries() -> list[Path]:
     """The cache's entry files (empty when the folder does not exist)."""
-    folder = cache_dir()
-    return sorted(folder.glob("*.npz")) if folder.is_dir() else []
+    return diskcache.entries(cache_dir(), "*.npz")
 
 
 def clear() -> int:
     """Remove every entry of the cache (and this process's copy); the number of files removed."""
     forget_memory()
-    removed = 0
-    for path in entries():
-        with contextlib.suppress(OSError):
-            path.unlink()
-            removed += 1
-    return removed
+    return diskcache.remove(entries())
 
 
 # --------------------------------------------------------------------------- file layout

@@ -229,7 +229,7 @@ class DesignModel:
         }
 
     def _capacities(self, x: Array) -> dict[str, float]:
-        caps = {name: float(x[self.cols[name][0]]) for name in _CAPACITIES}
+        caps = {name: float(x[self.cols[name][0]]) for name in CAPACITIES}
         caps = {k: (v if v > 1e-6 else 0.0) for k, v in caps.items()}
         return {**caps, "chiller_mw_th": self.inputs.chiller_capacity_mw_th}
 
@@ -239,7 +239,8 @@ class DesignModel:
         return 1.0 - (1.0 - self.inputs.grid_cfe_share) * grid / use if use > 0 else 1.0
 
 
-_CAPACITIES = ("pv_mw", "wind_mw", "battery_mw", "battery_mwh", "cold_storage_mwh_th", "lng_connection_mw_th")
+#: The capacities the LP sizes or is given (keys of ``results.capacities_of`` less the chillers).
+CAPACITIES = ("pv_mw", "wind_mw", "battery_mw", "battery_mwh", "cold_storage_mwh_th", "lng_connection_mw_th")
 
 
 def _target_coefficients(inputs: EnergyInputs, target: Target) -> dict[str, float]:
@@ -334,7 +335,7 @@ def _capacity_columns(
         "lng_connection_mw_th": c.lng_connection_per_mw_year,
     }
     bounds = _expansion_bounds(inputs, timeline) if fixed is None else {n: (v, v) for n, v in fixed.items()}
-    return {name: lp.var(1, *bounds[name], cost[name] * k) for name in _CAPACITIES}
+    return {name: lp.var(1, *bounds[name], cost[name] * k) for name in CAPACITIES}
 
 
 def _step_weight(timeline: Timeline) -> Array:
@@ -490,7 +491,7 @@ def build_model(
     timeline : Timeline
         Typical days (design) or the chronological year in blocks of ``step_hours`` (1 = exact).
     fixed : dict, optional
-        Capacities to operate [MW, MWh, MW_th, MWh_th] (keys of ``_CAPACITIES``); None sizes them.
+        Capacities to operate [MW, MWh, MW_th, MWh_th] (keys of ``CAPACITIES``); None sizes them.
     """
     start = time.perf_counter()
     lp = _Rows()

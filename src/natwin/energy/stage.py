@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from natwin.energy.design import MEASURED_GAP, DesignModel, build_design, build_model, solve_chronological
+from natwin.energy.design import (
+    CAPACITIES,
+    MEASURED_GAP,
+    DesignModel,
+    build_design,
+    build_model,
+    solve_chronological,
+)
 from natwin.energy.inputs import EnergyInputs, build_inputs
 from natwin.energy.network import Target
 from natwin.energy.periods import chronological
@@ -128,14 +135,6 @@ def _run_typical_days(inputs: EnergyInputs, target: Target, with_curve: bool) ->
     return result
 
 
-_CAPACITY_FIELDS = (
-    "pv_mw",
-    "wind_mw",
-    "battery_mw",
-    "battery_mwh",
-    "cold_storage_mwh_th",
-    "lng_connection_mw_th",
-)
 
 
 def operate_hourly(inputs: EnergyInputs, sized: EnergyResult, target: Target) -> EnergyResult:
@@ -169,7 +168,7 @@ def _operate(
     aggregation gap (never silently). The target is kept when the hourly operation can meet it,
     else dropped and the shortfall noted. If the hourly operation fails, an error is raised.
     """
-    caps = {k: float(capacities.get(k, 0.0)) for k in _CAPACITY_FIELDS}
+    caps = {k: float(capacities.get(k, 0.0)) for k in CAPACITIES}
     caps = {k: (v if v > 1e-6 else 0.0) for k, v in caps.items()}
     if caps["battery_mw"] == 0.0 or caps["battery_mwh"] == 0.0:
         caps["battery_mw"] = caps["battery_mwh"] = 0.0
@@ -182,7 +181,9 @@ def _operate(
     solved = model.operation(target)
     if not _optimal(solved.status, solved.condition) and target.kind != "none":
         relaxed = Target("none", 0.0, target.co2_basis)
-        solved = dataclasses.replace(model.operation(relaxed), solve_seconds=solved.solve_seconds)
+        first_seconds = solved.solve_seconds
+        solved = model.operation(relaxed)
+        solved = dataclasses.replace(solved, solve_seconds=first_seconds + solved.solve_seconds)
         note = (
             f"the design sized on {how} meets the {target.kind.replace('_', ' ')} target "
             f"{target.value:g} there but not hour by hour; the hourly figures are its least-cost "

@@ -24,7 +24,6 @@ import json
 import logging
 import pickle
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -55,20 +54,10 @@ def code_digest() -> str:
     return diskcache.source_digest(sorted(Path(__file__).parent.glob("*.py")))
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "absent"
-    return out
-
-
 def simulation_key(line: LineModel, settings: dict[str, Any]) -> str | None:
     """The entry's key, or None when some input has no digest rule (then nothing is cached)."""
     digest = hashlib.sha256()
-    head = {"schema": SCHEMA, "natwin": __version__, "code": code_digest(), **_versions()}
+    head = {"schema": SCHEMA, "natwin": __version__, "code": code_digest(), **diskcache.package_versions(PACKAGES)}
     digest.update(json.dumps(head, sort_keys=True).encode())
     try:
         diskcache.feed(digest, line)
@@ -124,17 +113,9 @@ def _store(path: Path, key: str, result: OperationsResult) -> None:
 
 def entries() -> list[Path]:
     """The cache's entry files (empty when the folder does not exist)."""
-    folder = cache_dir()
-    return sorted(folder.glob("*.pickle")) if folder.is_dir() else []
+    return diskcache.entries(cache_dir(), "*.pickle")
 
 
 def clear() -> int:
     """Remove every entry; the number of files removed."""
-    removed = 0
-    for path in entries():
-        try:
-            path.unlink()
-            removed += 1
-        except OSError:
-            continue
-    return removed
+    return diskcache.remove(entries())
