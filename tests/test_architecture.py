@@ -223,3 +223,29 @@ def test_the_function_length_check_can_fail(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text(f"def long_one():\n{body}\n\n\ndef excused():  # long: a table\n{body}\n", encoding="utf-8")
     assert _long_functions(sample) == ["sample.py:1: long_one (86 lines)"]
+
+
+CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+
+
+def _conflict_markers(paths: list[Path]) -> list[str]:
+    """Lines that start with a merge-conflict marker, as 'file:line'."""
+    return [
+        f"{p.name}:{n}"
+        for p in paths
+        for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+        if line.startswith(CONFLICT_MARKERS)
+    ]
+
+
+def test_no_merge_conflict_markers_left():
+    paths = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")), *sorted(SRC.rglob("*.py")),
+             *sorted((ROOT / "tests").rglob("*.py")), *sorted(SRC.rglob("*.toml"))]
+    paths = [p for p in paths if p.name != "test_architecture.py"]
+    assert not _conflict_markers(paths)
+
+
+def test_the_conflict_marker_check_can_fail(tmp_path):
+    sample = tmp_path / "README.md"
+    sample.write_text("text\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> branch\n", encoding="utf-8")
+    assert _conflict_markers([sample]) == ["README.md:2", "README.md:6"]
