@@ -3,11 +3,11 @@
 :func:`write_study` writes the study of a finished run (a :class:`~natwin.pipeline.RunResult`,
 with a Monte Carlo and a tornado attached as ``result.uncertainty`` for the risk and
 sensitivity chapters) as PDF and/or DOCX; :func:`study_result` runs a scenario with the
-modest studies ``natwin study`` uses. See docs/study.md.
+modest studies ``natwin study`` uses, :func:`attach_studies` adds them to a run already made. See docs/study.md.
 """
 
 from __future__ import annotations
 
-from natwin.study.run import FORMATS, study_result, write_study
+from natwin.study.run import FORMATS, attach_studies, study_result, write_study
 
-__all__ = ["FORMATS", "study_result", "write_study"]
+__all__ = ["FORMATS", "attach_studies", "study_result", "write_study"]

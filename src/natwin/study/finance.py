@@ -35,6 +35,10 @@ STATEMENTS = (
 NO_TOTAL = frozenset({"load", "cumulative_project_cf_after_tax", "loan_balance"})
 
 
+#: Inputs shown in the sensitivity table, widest swing first (the report's tornado shows 15).
+TORNADO_ROWS = 15
+
+
 def investment(ctx: Context) -> list[Block]:
     """Construction investment by line (建设投资估算表), interest during construction, working
     capital and the total investment, with the sources of each line."""
@@ -133,13 +137,19 @@ def sensitivity(ctx: Context) -> list[Block]:
     if not bars:
         return [ctx.todo("todo.sensitivity")]
     ref = (ctx.sources.cite(overview.TORNADO_METHOD, "C", use=f"tornado of {output}"),)
+    moving = [b for b in bars if b.swing > 0]
     rows = [
-        [cell(input_label(b.name)), cell(f"{b.low_input:.4g}"), cell(f"{b.high_input:.4g}"),
+        [cell(input_label(b.name)), cell(num(b.low_input)), cell(num(b.high_input)),
          cell(ctx.kpi_text(output, b.low_output)), cell(ctx.kpi_text(output, b.high_output), ref)]
-        for b in bars
+        for b in moving[:TORNADO_ROWS]
     ]
     columns = [("col.input", False, 3.2), ("col.input_p10", True, 1.1), ("col.input_p90", True, 1.1), ("col.output_p10", True, 1.3), ("col.output_p90", True, 1.3)]
-    return [ctx.paragraph("p.tornado", output=ctx.kpi_label(output), base=ctx.kpi_text(output)), ctx.table("tornado", columns, rows)]
+    blocks: list[Block] = [ctx.paragraph("p.tornado", output=ctx.kpi_label(output), base=ctx.kpi_text(output)), ctx.table("tornado", columns, rows)]
+    rest = len(bars) - len(rows)
+    if rest:
+        smallest = ctx.kpi_text(output, moving[TORNADO_ROWS].swing) if len(moving) > TORNADO_ROWS else ctx.kpi_text(output, 0.0)
+        blocks.append(ctx.paragraph("p.tornado_rest", count=str(rest), swing=smallest, still=str(len(bars) - len(moving))))
+    return blocks
 
 
 def financial(ctx: Context) -> list[Block]:
@@ -147,7 +157,7 @@ def financial(ctx: Context) -> list[Block]:
     for key, row_keys in STATEMENTS:
         blocks.append(statement_table(ctx, key, row_keys))
     blocks += [Heading(ctx.t("h.breakeven")), breakeven(ctx), Heading(ctx.t("h.sensitivity")), *sensitivity(ctx)]
-    blocks += [Heading(ctx.t("h.finance_settings")), _settings_table(ctx, "finance", ())]
+    blocks.append(_settings_table(ctx, "finance", ()))
     blocks.append(ctx.todo("todo.financial"))
     return blocks
 
@@ -200,30 +210,35 @@ def _probability(ctx: Context, label: str) -> str:
     return f"P({ctx.kpi_label(match[1])}{_outside(ctx, match[2])})"
 
 
+def estimated(tag: str, text: str) -> bool:
+    """Whether a source rests on an engineering estimate: tagged E, or citing an E-tagged value
+    among the parts it combines (an equipment line cites the factors it multiplies)."""
+    return tag == "E" or "[E]" in text
+
+
+def estimate_share(chapters: list[Chapter], sources: tuple[Source, ...]) -> tuple[int, int]:
+    """(sourced figures, figures with at least one source that rests on an engineering estimate)
+    of ``chapters``: a figure is a table cell or text run with source references."""
+    flagged = {s.number for s in sources if estimated(s.tag, s.text)}
+    figures: list[Refs] = figure_refs(chapters)
+    return len(figures), sum(1 for refs in figures if flagged.intersection(refs))
+
+
 def annex(ctx: Context, chapters: list[Chapter]) -> Chapter:
     """The sources of the study with their trust tags, and the share of its sourced figures that
-    rest on an engineering estimate (a figure with at least one source tagged E)."""
-    entries = ctx.sources.entries
-    tags = {c.number: c.tag for c in entries}
-    figures = figure_refs(chapters)
-    estimated = sum(1 for refs in figures if any(tags.get(n) == "E" for n in refs))
-    counts = Counter(c.tag or "–" for c in entries)
-    share = 100 * estimated / len(figures) if figures else 0.0
-    lead = ctx.paragraph("p.annex", figures=f"{len(figures):,}", estimated=f"{estimated:,}", share=f"{share:.1f}",
-                         sources=f"{len(entries):,}")
+    rest on an engineering estimate."""
+    sources = sources_list(ctx)
+    figures, flagged = estimate_share(chapters, sources)
+    counts = Counter(s.tag or "–" for s in sources)
+    share = 100 * flagged / figures if figures else 0.0
+    lead = ctx.paragraph("p.annex", figures=f"{figures:,}", estimated=f"{flagged:,}", share=f"{share:.1f}",
+                         sources=f"{len(sources):,}")
     legend = [[cell(tag), cell(ctx.t(f"tag.{tag}") if ctx.lang == "zh" else TAG_MEANING[tag]), cell(str(counts.get(tag, 0)))]
               for tag in TAG_MEANING]
+    legend.append([cell("–"), cell(ctx.t("p.untagged")), cell(str(counts.get("–", 0)))])
     blocks: list[Block] = [lead, ctx.table("tags", [("col.tag", False, 0.6), ("col.meaning", False, 3.5), ("col.count", True, 0.8)], legend)]
     return Chapter("annex", ctx.t("annex.number"), ctx.t("chapter.annex"), tuple(blocks))
 
 
 def sources_list(ctx: Context) -> tuple[Source, ...]:
     return tuple(Source(c.number, c.tag, c.text) for c in ctx.sources.entries)
-
-
-def share_estimated(chapters: list[Chapter], sources: tuple[Source, ...]) -> float:
-    """Share of the sourced figures of ``chapters`` with a source tagged E. [-]"""
-    tags = {s.number: s.tag for s in sources}
-    figures: list[Refs] = figure_refs(chapters)
-    return sum(1 for refs in figures if any(tags.get(n) == "E" for n in refs)) / len(figures) if figures else 0.0
-

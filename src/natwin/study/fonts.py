@@ -35,6 +35,23 @@ class StudyFont:
     name: str
 
 
+#: Characters a study font must draw: the study's title in Chinese.
+CJK_PROBE = "可行性研究报告"
+
+
+def has_cjk(path: Path) -> bool:
+    """Whether the first face of the TrueType file ``path`` has a glyph for every character of
+    :data:`CJK_PROBE` (a font without them would print boxes)."""
+    # lazy: reportlab's font reader loads only when a study is written
+    from reportlab.pdfbase.ttfonts import TTFError, TTFontFile
+
+    try:
+        face = TTFontFile(str(path), subfontIndex=0)
+    except TTFError:
+        return False
+    return all(ord(c) in face.charToGlyph for c in CJK_PROBE)
+
+
 def find_font() -> StudyFont:
     """The study's font: ``$NATWIN_STUDY_FONT`` if set (it must exist), else the first installed
     candidate. Raises :class:`FontMissingError` naming the places searched."""
@@ -45,6 +62,11 @@ def find_font() -> StudyFont:
             raise FontMissingError(
                 f"{ENV}={chosen}: not a TrueType font file (.ttf or .ttc); the study needs a TrueType "
                 f"font with CJK glyphs, e.g. {CANDIDATES[0]} of the Debian package {PACKAGE}"
+            )
+        if not has_cjk(path):
+            raise FontMissingError(
+                f"{ENV}={chosen}: the font has no Chinese glyphs (its first face maps no {CJK_PROBE}); the "
+                f"study needs a TrueType font with CJK glyphs, e.g. {CANDIDATES[0]} of the Debian package {PACKAGE}"
             )
         return StudyFont(path, path.stem)
     for path in CANDIDATES:

@@ -21,7 +21,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+from reportlab.platypus import BaseDocTemplate, Frame, PageBreak, PageTemplate, Paragraph, Spacer, TableStyle
 from reportlab.platypus import Table as RLTable
 
 from natwin.files import atomic_write
@@ -47,31 +47,48 @@ def register(font: StudyFont) -> str:
 
 
 def styles(lang: str) -> dict[str, ParagraphStyle]:
-    """Paragraph styles; Chinese text may break between any two characters (``CJK`` wrap)."""
+    """Paragraph styles. Chinese text, table cells and the sources may break between any two
+    characters (``CJK`` wrap: they mix Chinese terms, long identifiers and URLs); English body text
+    breaks between words."""
     wrap = "CJK" if lang == "zh" else None
-    base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13.5, wordWrap=wrap, spaceAfter=4)
+    # rightIndent of one em: a punctuation mark that may not start a line (a closing bracket, a
+    # full stop) hangs past the line's end in CJK wrapping; it then stays inside the frame
+    base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13.5, wordWrap=wrap, spaceAfter=4, rightIndent=9.5)
     return {
         "body": base,
-        "title": ParagraphStyle("title", base, fontSize=24, leading=30, spaceAfter=14),
-        "subtitle": ParagraphStyle("subtitle", base, fontSize=11, leading=15, textColor=colors.HexColor("#444444")),
-        "h1": ParagraphStyle("h1", base, fontSize=15, leading=19, spaceBefore=6, spaceAfter=8, textColor=colors.HexColor("#1f3a5f")),
+        "title": ParagraphStyle("title", base, rightIndent=24, fontSize=24, leading=30, spaceAfter=14),
+        "subtitle": ParagraphStyle("subtitle", base, rightIndent=11, fontSize=11, leading=15, textColor=colors.HexColor("#444444")),
+        "h1": ParagraphStyle("h1", base, rightIndent=15, fontSize=15, leading=19, spaceBefore=6, spaceAfter=8, textColor=colors.HexColor("#1f3a5f")),
         "h2": ParagraphStyle("h2", base, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4, keepWithNext=1, textColor=colors.HexColor("#1f3a5f")),
         "caption": ParagraphStyle("caption", base, fontSize=9, leading=12, spaceBefore=4, spaceAfter=2, keepWithNext=1, textColor=colors.HexColor("#333333")),
         "todo": ParagraphStyle("todo", base, backColor=colors.HexColor("#fff4d6"), borderColor=colors.HexColor("#d9a400"),
-                               borderWidth=0.5, borderPadding=4, leftIndent=4, rightIndent=4, spaceBefore=8, spaceAfter=10),
+                               borderWidth=0.5, borderPadding=4, leftIndent=4, rightIndent=4 + 9.5, spaceBefore=8, spaceAfter=10),
         "note": ParagraphStyle("note", base, fontSize=8, leading=10.5),
-        "cell": ParagraphStyle("cell", base, fontSize=CELL_SIZE, leading=CELL_SIZE * 1.25, spaceAfter=0),
-        "num": ParagraphStyle("num", base, fontSize=CELL_SIZE, leading=CELL_SIZE * 1.25, spaceAfter=0, alignment=TA_RIGHT),
-        "source": ParagraphStyle("source", base, fontSize=7.5, leading=9.5, spaceAfter=2, leftIndent=18, firstLineIndent=-18),
+        "cell": ParagraphStyle("cell", base, wordWrap="CJK", fontSize=CELL_SIZE, leading=CELL_SIZE * 1.25, spaceAfter=0,
+                               rightIndent=CELL_SIZE),
+        "num": ParagraphStyle("num", base, wordWrap="CJK", fontSize=CELL_SIZE, leading=CELL_SIZE * 1.25, spaceAfter=0,
+                              alignment=TA_RIGHT, rightIndent=0),
+        "source": ParagraphStyle("source", base, wordWrap="CJK", fontSize=7.5, leading=9.5, spaceAfter=2, leftIndent=18,
+                                 firstLineIndent=-18, rightIndent=7.5),
     }
 
 
-def refs_markup(refs: Refs) -> str:
-    return f"<super>[{', '.join(str(n) for n in refs)}]</super>" if refs else ""
+#: Size of the source references relative to their text, raised by a third of the text size.
+REF_SCALE = 0.8
 
 
-def markup(text: str, refs: Refs = ()) -> str:
-    return html.escape(text, quote=False) + refs_markup(refs)
+def refs_markup(refs: Refs, size: float) -> str:
+    """The references ``[1, 4]`` smaller and raised (an explicit font size: reportlab's ``<super>``
+    draws wider than it measures in right-aligned cells)."""
+    if not refs:
+        return ""
+    return f'<super size="{size * REF_SCALE:.2f}" rise="{size / 3:.2f}">[{", ".join(str(n) for n in refs)}]</super>'
+
+
+def markup(text: str, refs: Refs = (), size: float = CELL_SIZE) -> str:
+    return html.escape(text, quote=False) + refs_markup(refs, size)
+
+
 
 
 def text_width(text: str, size: float = CELL_SIZE) -> float:
@@ -81,7 +98,7 @@ def text_width(text: str, size: float = CELL_SIZE) -> float:
 def cell_width(c: Cell) -> float:
     """Width of a cell's text on one line, references included (set at 0.8 of the size) [pt]."""
     refs = f"[{', '.join(str(n) for n in c.refs)}]" if c.refs else ""
-    return text_width(c.text) + text_width(refs, CELL_SIZE * 0.8)
+    return text_width(c.text) + text_width(refs, CELL_SIZE * REF_SCALE)
 
 
 def _longest_word(text: str) -> float:
@@ -100,7 +117,8 @@ def minimum_widths(table: Table) -> list[float]:
         else:
             natural = max([cell_width(c) for c in cells] + [text_width(col.title)])
             need = max([_longest_word(c.text) for c in cells] + [head, min(natural, MIN_TEXT_COLUMN)])
-        out.append(min(need, PRINTABLE_WIDTH / 2) + 2 * CELL_PAD)
+        # a text cell keeps one em free for a hanging punctuation mark (the "cell" style)
+        out.append(min(need, PRINTABLE_WIDTH / 2) + 2 * CELL_PAD + (0 if col.numeric else CELL_SIZE))
     return out
 
 
@@ -184,7 +202,8 @@ def chapter_flowables(chapter: Chapter, st: dict[str, ParagraphStyle]) -> list[A
 
 
 def paragraph_flowable(block: StudyParagraph, st: dict[str, ParagraphStyle]) -> Paragraph:
-    body = "".join(markup(run.text, run.refs) for run in block.runs)
+    size = st["note" if block.kind == "note" else "body"].fontSize
+    body = "".join(markup(run.text, run.refs, size) for run in block.runs)
     title = f"<u>{html.escape(block.title, quote=False)}</u> " if block.title else ""
     style = {"todo": "todo", "note": "note"}.get(block.kind, "body")
     return Paragraph(title + body, st[style])
@@ -223,8 +242,12 @@ def write_pdf(study: Study, path: Path, font: StudyFont | None = None) -> Path:
         canvas.restoreState()
 
     def build(tmp: Path) -> None:
-        doc = SimpleDocTemplate(str(tmp), pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                                bottomMargin=MARGIN, title=study.title, author="natwin", subject=study.subtitle[0] if study.subtitle else "")
-        doc.build(story(study, st), onFirstPage=footer, onLaterPages=footer)
+        doc = BaseDocTemplate(str(tmp), pagesize=PAGE, title=study.title, author="natwin",
+                              subject=study.subtitle[0] if study.subtitle else "")
+        # one frame without padding: the text and tables span exactly the printable width
+        frame = Frame(MARGIN, MARGIN, PRINTABLE_WIDTH, PAGE[1] - 2 * MARGIN, leftPadding=0, rightPadding=0,
+                      topPadding=0, bottomPadding=0)
+        doc.addPageTemplates([PageTemplate("page", [frame], onPage=footer)])
+        doc.build(story(study, st))
 
     return atomic_write(path, build)

@@ -41,21 +41,30 @@ def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
 
 
 def study_result(scenario: Scenario, draws: int = DEFAULT_DRAWS, on_step: Step | None = None) -> RunResult:
-    """Run ``scenario`` and attach the studies of the risk and sensitivity chapters: a Monte Carlo
-    of ``draws`` draws and a tornado of NPV over the scenario's study inputs, both centred on the
-    run (:func:`natwin.uncertainty.share_run`, no second pipeline run)."""
-    # lazy: the pipeline and the studies load their stages only when a study is written
+    """Run ``scenario`` and attach the studies of the risk and sensitivity chapters
+    (:func:`attach_studies`)."""
+    # lazy: the pipeline loads its stages only when a study is written
     from natwin.pipeline import run
-    from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, run_sensitivity, share_run
 
     step = on_step or _quiet
-    study = load_study(scenario, draws=draws)
 
     def stage(name: str, done: int, total: int) -> None:
         if name != "done":  # the study's own steps follow the pipeline's
             step(name, done, total + 2)
 
-    result = run(scenario, on_stage=stage)
+    return attach_studies(run(scenario, on_stage=stage), draws, step)
+
+
+def attach_studies(result: RunResult, draws: int = DEFAULT_DRAWS, on_step: Step | None = None) -> RunResult:
+    """``result`` with a Monte Carlo of ``draws`` draws and a tornado of NPV over its scenario's
+    study inputs (its ``[uncertainty]`` section, else the data ranges), both centred on the run
+    (:func:`natwin.uncertainty.share_run`: no second pipeline run)."""
+    # lazy: the studies load SALib and the steady-state core only when a study is written
+    from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, run_sensitivity, share_run
+
+    step = on_step or _quiet
+    scenario = result.scenario
+    study = load_study(scenario, draws=draws)
     share_run(result)
     step("monte carlo", 0, 2)
     mc = monte_carlo(scenario, study)

@@ -36,6 +36,14 @@ def set_font(element: Any, name: str = FONT_NAME) -> None:
     element.font.name = name
     fonts = element.element.get_or_add_rPr().get_or_add_rFonts()
     fonts.set(qn("w:eastAsia"), name)
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):  # a theme font wins over a name
+        fonts.attrib.pop(qn(theme), None)
+
+
+def add_heading(doc: Any, text: str, level: int) -> None:
+    """A heading in Word's heading style of ``level`` (0 is the title), in the study font."""
+    for run in doc.add_heading(text, level=level).runs:
+        set_font(run)
 
 
 def add_runs(paragraph: Any, text: str, refs: Refs = (), size: float | None = None) -> None:
@@ -109,10 +117,10 @@ def _fill(cell: Any, text: str, refs: Refs, numeric: bool, bold: bool = False) -
 
 
 def add_chapter(doc: Any, chapter: Chapter, font: StudyFont) -> None:
-    doc.add_heading(f"{chapter.number}  {chapter.title}", level=1)
+    add_heading(doc, f"{chapter.number}  {chapter.title}", 1)
     for block in chapter.blocks:
         if isinstance(block, Heading):
-            doc.add_heading(block.text, level=2)
+            add_heading(doc, block.text, 2)
         elif isinstance(block, Table):
             add_table(doc, block, font)
         else:
@@ -135,7 +143,7 @@ def build_document(study: Study, font: StudyFont) -> Any:
     doc.core_properties.title = study.title
     doc.core_properties.author = "natwin"
     doc.core_properties.language = "zh-CN" if study.lang == "zh" else "en-GB"
-    doc.add_heading(study.title, level=0)
+    add_heading(doc, study.title, 0)
     for line in study.subtitle:
         add_runs(doc.add_paragraph(), line)
     for chapter in study.chapters:
