@@ -68,7 +68,14 @@ CHAPTERS = {
     ],
 }
 #: Tables a Chinese study names so (《建设项目经济评价方法与参数》, 第三版), read back from the PDF.
-STATEMENTS_ZH = ("主要技术经济指标表", "项目投资现金流量表", "利润与利润分配表", "总成本费用估算表", "建设投资估算表", "敏感性分析表")
+STATEMENTS_ZH = (
+    "主要技术经济指标表",
+    "项目投资现金流量表",
+    "利润与利润分配表",
+    "总成本费用估算表",
+    "建设投资估算表",
+    "敏感性分析表",
+)
 
 TOLERANCE = 0.5  # pt: the rounding of positions in the PDF
 
@@ -146,9 +153,17 @@ def test_every_glyph_and_table_rule_is_inside_the_printable_width(pdf_pages, sce
 
 def test_a_table_too_wide_for_the_page_is_split_into_column_groups_that_fit(tmp_path):
     years = 40
-    columns = (Column("Item (M CNY)", weight=3), Column("Total", True), *(Column(f"Year {y}", True) for y in range(1, years + 1)))
+    columns = (
+        Column("Item (M CNY)", weight=3),
+        Column("Total", True),
+        *(Column(f"Year {y}", True) for y in range(1, years + 1)),
+    )
     rows = tuple(
-        (Cell(f"Row {r} with a long label"), Cell("-12,345.6", (1,)), *(Cell(f"{-1000.5 * y:,.1f}") for y in range(years)))
+        (
+            Cell(f"Row {r} with a long label"),
+            Cell("-12,345.6", (1,)),
+            *(Cell(f"{-1000.5 * y:,.1f}") for y in range(years)),
+        )
         for r in range(3)
     )
     table = Table("wide", "A yearly statement", columns, rows, repeat=2)
@@ -183,7 +198,11 @@ def test_chinese_is_drawn_with_the_installed_font_embedded_in_the_pdf(documents,
     chinese = [c for page in pages for c in _chars(page) if re.match(r"[\u4e00-\u9fff]", c.get_text())]
     assert len(chinese) > 1000
     # the installed font has a glyph for every Chinese character drawn (no boxes)
-    cmap = TTCollection(str(installed.path)).fonts[0].getBestCmap() if installed.path.suffix == ".ttc" else TTFont(str(installed.path)).getBestCmap()
+    cmap = (
+        TTCollection(str(installed.path)).fonts[0].getBestCmap()
+        if installed.path.suffix == ".ttc"
+        else TTFont(str(installed.path)).getBestCmap()
+    )
     missing = {c.get_text() for c in chinese if ord(c.get_text()) not in cmap}
     assert not missing
     # one font for every glyph, Latin and CJK: a subset of the installed font
@@ -320,7 +339,9 @@ def test_a_missing_font_says_which_font_where_it_was_looked_for_and_how_to_insta
 
 
 def test_natwin_study_writes_both_files_with_its_progress(tmp_path):
-    out = CliRunner().invoke(app, ["study", "--lang", "zh", "--format", "pdf,docx", "--draws", "200", "--out", str(tmp_path)])
+    out = CliRunner().invoke(
+        app, ["study", "--lang", "zh", "--format", "pdf,docx", "--draws", "200", "--out", str(tmp_path)]
+    )
     assert out.exit_code == 0, out.output
     for stage in ("design", "economics", "monte carlo", "tornado", "pdf", "docx"):
         assert re.search(rf"^\s+{stage}\s+\d+\.\d s$", out.output, flags=re.MULTILINE), stage

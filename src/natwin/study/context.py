@@ -70,7 +70,9 @@ class Context:
         """What natwin does not compute, said plainly, for the engineer who completes the study."""
         return Paragraph((Run(self.t(key)),), kind="todo", title=self.t("label.todo"))
 
-    def table(self, key: str, columns: list[tuple[str, bool, float]], rows: list[list[Cell]], **options: Any) -> Table:
+    def table(
+        self, key: str, columns: list[tuple[str, bool, float]], rows: list[list[Cell]], **options: Any
+    ) -> Table:
         """A table whose column titles are term keys (``col.*``) with numeric flags and widths."""
         cols = tuple(Column(self.t(title), numeric, weight) for title, numeric, weight in columns)
         return Table(key, self.t(f"table.{key}"), cols, tuple(tuple(r) for r in rows), **options)

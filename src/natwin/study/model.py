@@ -76,7 +76,9 @@ class Table:
     def __post_init__(self) -> None:
         for i, row in enumerate(self.rows):
             if len(row) != len(self.columns):
-                raise ValueError(f"table {self.key}: row {i} has {len(row)} cells for {len(self.columns)} columns")
+                raise ValueError(
+                    f"table {self.key}: row {i} has {len(row)} cells for {len(self.columns)} columns"
+                )
 
 
 Block = Paragraph | Heading | Table

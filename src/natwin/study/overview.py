@@ -74,7 +74,13 @@ def conclusions(ctx: Context) -> list[Block]:
             runs = tuple(Run(text, refs) for text, refs in statement.runs)
             blocks.append(Paragraph(runs, kind="lead", title=statement.title))
         else:
-            blocks.append(Paragraph(_ZH_STATEMENTS[statement.key](ctx, _all_refs(statement.runs)), kind="lead", title=ctx.t(f"lead.{statement.key}")))
+            blocks.append(
+                Paragraph(
+                    _ZH_STATEMENTS[statement.key](ctx, _all_refs(statement.runs)),
+                    kind="lead",
+                    title=ctx.t(f"lead.{statement.key}"),
+                )
+            )
     for warning in r.warnings:
         blocks.append(Paragraph((Run(ctx.t("p.warning", warning=str(warning))),), kind="note"))
     return blocks
@@ -120,7 +126,9 @@ def _drivers_zh(ctx: Context, refs: Refs) -> tuple[Run, ...]:
             f"{input_label(bar.name)}：{ctx.kpi_text(output, bar.low_output)} ～ {ctx.kpi_text(output, bar.high_output)}"
             for bar in bars[:3]
         ]
-        return (Run(ctx.t("summary.drivers_tornado", output=ctx.kpi_label(output), parts="；".join(parts)), refs),)
+        return (
+            Run(ctx.t("summary.drivers_tornado", output=ctx.kpi_label(output), parts="；".join(parts)), refs),
+        )
     lines = stages.largest_opex_lines(ctx.result, 3)
     per_t = first(ctx.result.opex.product_t_per_year)
     parts = [f"{line.label} {first(line.cny_per_year) / per_t:,.0f} 元/t" for line in lines]
@@ -139,7 +147,11 @@ def _carbon_zh(ctx: Context, refs: Refs) -> tuple[Run, ...]:
     )
     z = ctx.result.zero_carbon
     if z is not None and not z.meets:
-        text += ctx.t("summary.closes", share=f"{100 * z.cfe_share_needed:.1f} %", cost=f"{z.cost_certificates_cny_per_t:,.0f}")
+        text += ctx.t(
+            "summary.closes",
+            share=f"{100 * z.cfe_share_needed:.1f} %",
+            cost=f"{z.cost_certificates_cny_per_t:,.0f}",
+        )
     return (Run(text, refs),)
 
 
@@ -174,9 +186,19 @@ def indicator_rows(ctx: Context) -> list[list[Cell]]:
 
 
 def chapter_blocks(ctx: Context) -> list[Block]:
-    blocks: list[Block] = [Heading(ctx.t("h.project")), project_paragraph(ctx), Heading(ctx.t("h.conclusions"))]
+    blocks: list[Block] = [
+        Heading(ctx.t("h.project")),
+        project_paragraph(ctx),
+        Heading(ctx.t("h.conclusions")),
+    ]
     blocks += conclusions(ctx)
     blocks.append(Heading(ctx.t("h.indicators")))
-    blocks.append(ctx.table("indicators", [("col.no", True, 0.35), ("col.indicator", False, 3.0), ("col.value", True, 2.0)], indicator_rows(ctx)))
+    blocks.append(
+        ctx.table(
+            "indicators",
+            [("col.no", True, 0.35), ("col.indicator", False, 3.0), ("col.value", True, 2.0)],
+            indicator_rows(ctx),
+        )
+    )
     blocks.append(ctx.todo("todo.conclusions"))
     return blocks

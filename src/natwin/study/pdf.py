@@ -46,30 +46,78 @@ def register(font: StudyFont) -> str:
     return FONT
 
 
+BLUE, GREY, DARK = colors.HexColor("#1f3a5f"), colors.HexColor("#444444"), colors.HexColor("#333333")
+CELL: dict[str, Any] = {
+    "wordWrap": "CJK",
+    "fontSize": CELL_SIZE,
+    "leading": CELL_SIZE * 1.25,
+    "spaceAfter": 0,
+}
+#: Each style's settings over the body style. A right indent of one em keeps a punctuation mark
+#: that may not start a line (a closing bracket, a full stop), which CJK wrapping hangs past the
+#: line's end, inside the frame; numbers (``num``) never wrap, so they need none.
+STYLES: dict[str, dict[str, Any]] = {
+    "title": {"fontSize": 24, "leading": 30, "spaceAfter": 14, "rightIndent": 24},
+    "subtitle": {"fontSize": 11, "leading": 15, "textColor": GREY, "rightIndent": 11},
+    "h1": {
+        "fontSize": 15,
+        "leading": 19,
+        "spaceBefore": 6,
+        "spaceAfter": 8,
+        "textColor": BLUE,
+        "rightIndent": 15,
+    },
+    "h2": {
+        "fontSize": 11.5,
+        "leading": 15,
+        "spaceBefore": 8,
+        "spaceAfter": 4,
+        "keepWithNext": 1,
+        "textColor": BLUE,
+    },
+    "caption": {
+        "fontSize": 9,
+        "leading": 12,
+        "spaceBefore": 4,
+        "spaceAfter": 2,
+        "keepWithNext": 1,
+        "textColor": DARK,
+    },
+    "todo": {
+        "backColor": colors.HexColor("#fff4d6"),
+        "borderColor": colors.HexColor("#d9a400"),
+        "borderWidth": 0.5,
+        "borderPadding": 4,
+        "leftIndent": 4,
+        "rightIndent": 4 + 9.5,
+        "spaceBefore": 8,
+        "spaceAfter": 10,
+    },
+    "note": {"fontSize": 8, "leading": 10.5},
+    "cell": CELL | {"rightIndent": CELL_SIZE},
+    "num": CELL | {"alignment": TA_RIGHT, "rightIndent": 0},
+    "source": {
+        "wordWrap": "CJK",
+        "fontSize": 7.5,
+        "leading": 9.5,
+        "spaceAfter": 2,
+        "leftIndent": 18,
+        "firstLineIndent": -18,
+        "rightIndent": 7.5,
+    },
+}
+
+
 def styles(lang: str) -> dict[str, ParagraphStyle]:
     """Paragraph styles. Chinese text, table cells and the sources may break between any two
     characters (``CJK`` wrap: they mix Chinese terms, long identifiers and URLs); English body text
     breaks between words."""
     wrap = "CJK" if lang == "zh" else None
-    # rightIndent of one em: a punctuation mark that may not start a line (a closing bracket, a
-    # full stop) hangs past the line's end in CJK wrapping; it then stays inside the frame
-    base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13.5, wordWrap=wrap, spaceAfter=4, rightIndent=9.5)
-    return {
-        "body": base,
-        "title": ParagraphStyle("title", base, rightIndent=24, fontSize=24, leading=30, spaceAfter=14),
-        "subtitle": ParagraphStyle("subtitle", base, rightIndent=11, fontSize=11, leading=15, textColor=colors.HexColor("#444444")),
-        "h1": ParagraphStyle("h1", base, rightIndent=15, fontSize=15, leading=19, spaceBefore=6, spaceAfter=8, textColor=colors.HexColor("#1f3a5f")),
-        "h2": ParagraphStyle("h2", base, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4, keepWithNext=1, textColor=colors.HexColor("#1f3a5f")),
-        "caption": ParagraphStyle("caption", base, fontSize=9, leading=12, spaceBefore=4, spaceAfter=2, keepWithNext=1, textColor=colors.HexColor("#333333")),
-        "todo": ParagraphStyle("todo", base, backColor=colors.HexColor("#fff4d6"), borderColor=colors.HexColor("#d9a400"),
-                               borderWidth=0.5, borderPadding=4, leftIndent=4, rightIndent=4 + 9.5, spaceBefore=8, spaceAfter=10),
-        "note": ParagraphStyle("note", base, fontSize=8, leading=10.5),
-        "cell": ParagraphStyle("cell", base, wordWrap="CJK", fontSize=CELL_SIZE, leading=CELL_SIZE * 1.25, spaceAfter=0,
-                               rightIndent=CELL_SIZE),
-        "num": ParagraphStyle("num", base, wordWrap="CJK", fontSize=CELL_SIZE, leading=CELL_SIZE * 1.25, spaceAfter=0,
-                              alignment=TA_RIGHT, rightIndent=0),
-        "source": ParagraphStyle("source", base, wordWrap="CJK", fontSize=7.5, leading=9.5, spaceAfter=2, leftIndent=18,
-                                 firstLineIndent=-18, rightIndent=7.5),
+    base = ParagraphStyle(
+        "body", fontName=FONT, fontSize=9.5, leading=13.5, wordWrap=wrap, spaceAfter=4, rightIndent=9.5
+    )
+    return {"body": base} | {
+        name: ParagraphStyle(name, base, **settings) for name, settings in STYLES.items()
     }
 
 
@@ -87,8 +135,6 @@ def refs_markup(refs: Refs, size: float) -> str:
 
 def markup(text: str, refs: Refs = (), size: float = CELL_SIZE) -> str:
     return html.escape(text, quote=False) + refs_markup(refs, size)
-
-
 
 
 def text_width(text: str, size: float = CELL_SIZE) -> float:
@@ -140,7 +186,9 @@ def column_groups(table: Table, width: float = PRINTABLE_WIDTH) -> list[list[int
     return groups
 
 
-def fit_widths(columns: Sequence[Column], need: Sequence[float], width: float = PRINTABLE_WIDTH) -> list[float]:
+def fit_widths(
+    columns: Sequence[Column], need: Sequence[float], width: float = PRINTABLE_WIDTH
+) -> list[float]:
     """Column widths [pt] adding up to ``width``: at least ``need`` each, the rest by weight. When
     even the minimums exceed ``width``, they are scaled down to it (text then wraps tighter)."""
     if sum(need) >= width:
@@ -168,7 +216,14 @@ def table_flowables(table: Table, st: dict[str, ParagraphStyle]) -> list[Any]:
         widths = fit_widths(cols, [need[i] for i in group])
         data = [[Paragraph(markup(c.title), st["num" if c.numeric else "cell"]) for c in cols]]
         for row in table.rows:
-            data.append([Paragraph(markup(row[i].text, row[i].refs), st["num" if table.columns[i].numeric else "cell"]) for i in group])
+            data.append(
+                [
+                    Paragraph(
+                        markup(row[i].text, row[i].refs), st["num" if table.columns[i].numeric else "cell"]
+                    )
+                    for i in group
+                ]
+            )
         flowable = RLTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         flowable.setStyle(_table_style(table))
         parts += [Paragraph(markup(caption), st["caption"]), flowable]
@@ -185,7 +240,9 @@ def _table_style(table: Table) -> TableStyle:
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
     ]
-    commands += [("BACKGROUND", (0, i + 1), (-1, i + 1), colors.HexColor("#f3f3f3")) for i in sorted(table.totals)]
+    commands += [
+        ("BACKGROUND", (0, i + 1), (-1, i + 1), colors.HexColor("#f3f3f3")) for i in sorted(table.totals)
+    ]
     return TableStyle(commands)
 
 
@@ -228,6 +285,19 @@ def story(study: Study, st: dict[str, ParagraphStyle]) -> list[Any]:
     return flow
 
 
+class StudyTemplate(BaseDocTemplate):
+    """The page template of the study; each chapter and sub-heading becomes an entry of the PDF's
+    outline (the bookmarks a viewer shows beside the pages)."""
+
+    def afterFlowable(self, flowable: Any) -> None:  # noqa: N802  # reportlab's hook name
+        level = {"h1": 0, "h2": 1}.get(getattr(getattr(flowable, "style", None), "name", ""))
+        if level is None:
+            return
+        key = f"outline-{id(flowable)}"
+        self.canv.bookmarkPage(key)
+        self.canv.addOutlineEntry(flowable.getPlainText(), key, level=level, closed=level > 0)
+
+
 def write_pdf(study: Study, path: Path, font: StudyFont | None = None) -> Path:
     """Write ``study`` as an A4 PDF at ``path`` (atomically) with the study font embedded."""
     register(font or find_font())
@@ -242,11 +312,24 @@ def write_pdf(study: Study, path: Path, font: StudyFont | None = None) -> Path:
         canvas.restoreState()
 
     def build(tmp: Path) -> None:
-        doc = BaseDocTemplate(str(tmp), pagesize=PAGE, title=study.title, author="natwin",
-                              subject=study.subtitle[0] if study.subtitle else "")
+        doc = StudyTemplate(
+            str(tmp),
+            pagesize=PAGE,
+            title=study.title,
+            author="natwin",
+            subject=study.subtitle[0] if study.subtitle else "",
+        )
         # one frame without padding: the text and tables span exactly the printable width
-        frame = Frame(MARGIN, MARGIN, PRINTABLE_WIDTH, PAGE[1] - 2 * MARGIN, leftPadding=0, rightPadding=0,
-                      topPadding=0, bottomPadding=0)
+        frame = Frame(
+            MARGIN,
+            MARGIN,
+            PRINTABLE_WIDTH,
+            PAGE[1] - 2 * MARGIN,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
         doc.addPageTemplates([PageTemplate("page", [frame], onPage=footer)])
         doc.build(story(study, st))
 

@@ -74,7 +74,11 @@ def attach_studies(result: RunResult, draws: int = DEFAULT_DRAWS, on_step: Step 
 
 
 def write_study(
-    result: RunResult, out_dir: Path, lang: str = "en", formats: Sequence[str] = FORMATS, on_step: Step | None = None
+    result: RunResult,
+    out_dir: Path,
+    lang: str = "en",
+    formats: Sequence[str] = FORMATS,
+    on_step: Step | None = None,
 ) -> list[Path]:
     """Write the study of ``result`` in ``lang`` (``en`` or ``zh``) to ``out_dir`` as
     ``study-<lang>.pdf`` and/or ``study-<lang>.docx``; returns the paths written. The result's

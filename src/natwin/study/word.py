@@ -36,7 +36,12 @@ def set_font(element: Any, name: str = FONT_NAME) -> None:
     element.font.name = name
     fonts = element.element.get_or_add_rPr().get_or_add_rFonts()
     fonts.set(qn("w:eastAsia"), name)
-    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):  # a theme font wins over a name
+    for theme in (
+        "w:asciiTheme",
+        "w:hAnsiTheme",
+        "w:eastAsiaTheme",
+        "w:cstheme",
+    ):  # a theme font wins over a name
         fonts.attrib.pop(qn(theme), None)
 
 
@@ -85,7 +90,9 @@ def add_table(doc: Any, table: Table, font: StudyFont) -> None:
         _cell_margins(grid)
         widths = pdf.fit_widths([table.columns[i] for i in group], [need[i] for i in group])
         head_row: list[tuple[str, Refs]] = [(table.columns[i].title, ()) for i in group]
-        body: list[list[tuple[str, Refs]]] = [[(row[i].text, row[i].refs) for i in group] for row in table.rows]
+        body: list[list[tuple[str, Refs]]] = [
+            [(row[i].text, row[i].refs) for i in group] for row in table.rows
+        ]
         numeric = [table.columns[i].numeric for i in group]
         for r, values in enumerate([head_row, *body]):
             cells = grid.rows[r].cells  # once per row: python-docx rebuilds the grid on each access
@@ -137,6 +144,14 @@ def _page_setup(doc: Any) -> None:
         set_font(doc.styles[name])
 
 
+def add_contents_field(doc: Any) -> None:
+    """A table of contents of the chapter headings as a Word field: Word (or LibreOffice) fills
+    in the page numbers when the fields are updated."""
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), 'TOC \\o "1-2" \\h \\z \\u')
+    doc.add_paragraph()._p.append(field)
+
+
 def build_document(study: Study, font: StudyFont) -> Any:
     doc = Document()
     _page_setup(doc)
@@ -146,11 +161,16 @@ def build_document(study: Study, font: StudyFont) -> Any:
     add_heading(doc, study.title, 0)
     for line in study.subtitle:
         add_runs(doc.add_paragraph(), line)
+    add_contents_field(doc)
     for chapter in study.chapters:
         doc.add_page_break()
         add_chapter(doc, chapter, font)
     for source in study.sources:
-        add_runs(doc.add_paragraph(), f"[{source.number}] " + (f"[{source.tag}] " if source.tag else "") + source.text, size=8)
+        add_runs(
+            doc.add_paragraph(),
+            f"[{source.number}] " + (f"[{source.tag}] " if source.tag else "") + source.text,
+            size=8,
+        )
     return doc
 
 
