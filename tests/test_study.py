@@ -347,3 +347,26 @@ def test_natwin_study_writes_both_files_with_its_progress(tmp_path):
         assert re.search(rf"^\s+{stage}\s+\d+\.\d s$", out.output, flags=re.MULTILINE), stage
     assert sorted(p.name for p in tmp_path.iterdir()) == ["study-zh.docx", "study-zh.pdf"]
     assert "可行性研究报告" in PdfReader(tmp_path / "study-zh.pdf").pages[0].extract_text()
+
+
+def test_every_fixed_text_has_both_languages():
+    from natwin.study import terms
+
+    chinese_only = (
+        "kpi.",
+        "unit.",
+        "econ.",
+        "kind.",
+        "milestone.",
+        "tag.",
+    )  # English from the registry or data
+    table = terms.table()
+    assert len(table) > 200
+    assert [key for key, texts in table.items() if not texts["zh"]] == []
+    assert [key for key, texts in table.items() if not texts["en"] and not key.startswith(chinese_only)] == []
+    # headings and chapter titles are written in Chinese, not copied from the English
+    assert all(
+        re.search(r"[\u4e00-\u9fff]", t["zh"])
+        for k, t in table.items()
+        if k.startswith(("chapter.", "h.", "table."))
+    )
