@@ -129,22 +129,20 @@ def investment(ctx: Context) -> list[Block]:
     ]
 
 
-def _settings_table(ctx: Context, key: str, prefixes: tuple[str, ...]) -> Any:
-    """Finance settings whose name starts with ``prefixes`` (all for ``()``), each with its source."""
+def _settings_table(ctx: Context, key: str, prefixes: tuple[str, ...]) -> Table:
+    """Finance settings whose name starts with ``prefixes`` (all for ``()``), named as the other
+    views name them (:func:`natwin.labels.input_label`, unit included), each with its source."""
     r, s = ctx.result, ctx.sources
     finance, overrides = section_table("finance"), r.scenario.finance
     rows = [
         [
-            cell(name),
-            cell(
-                f"{num(overrides.get(name, p.default))} {p.unit}".strip(),
-                [s.table_parameter("finance", name, p, overrides)],
-            ),
+            cell(input_label(f"finance.{name}")),
+            cell(num(overrides.get(name, p.default)), [s.table_parameter("finance", name, p, overrides)]),
         ]
         for name, p in finance.items()
         if not prefixes or name.startswith(prefixes)
     ]
-    return ctx.table(key, [("col.setting", False, 2.5), ("col.value", True, 1.5)], rows)
+    return ctx.table(key, [("col.setting", False, 3.0), ("col.value", True, 1.0)], rows)
 
 
 def _yearly(eco: Any, key: str) -> list[float]:
@@ -152,7 +150,7 @@ def _yearly(eco: Any, key: str) -> list[float]:
     return [float(v) for v in (values[:, 0] if values.ndim == 2 else values)]
 
 
-def statement_table(ctx: Context, key: str, row_keys: tuple[str, ...]) -> Any:
+def statement_table(ctx: Context, key: str, row_keys: tuple[str, ...]) -> Table:
     """One yearly statement, M CNY by year (load in %); its figures are computed (C) by the cash
     flow of natwin.economics on the sourced inputs of the tables above."""
     from natwin.economics import ROWS  # imported once the economics stage has run
@@ -184,7 +182,7 @@ def statement_table(ctx: Context, key: str, row_keys: tuple[str, ...]) -> Any:
     return Table(key, ctx.t(f"table.{key}"), columns, tuple(tuple(r) for r in rows), repeat=2)
 
 
-def returns(ctx: Context) -> Any:
+def returns(ctx: Context) -> Table:
     r, s = ctx.result, ctx.sources
     rate = stages.discount_rate_refs(r, s)
     keys = (
@@ -213,7 +211,7 @@ def returns(ctx: Context) -> Any:
     return ctx.table("returns", [("col.indicator", False, 3.0), ("col.value", True, 1.6)], rows)
 
 
-def breakeven(ctx: Context) -> Any:
+def breakeven(ctx: Context) -> Table:
     r, s = ctx.result, ctx.sources
     method = (s.cite(overview.BREAKEVEN_METHOD, "C", use="break-even figures"), *stages.price_refs(r, s))
     keys = (
@@ -225,7 +223,8 @@ def breakeven(ctx: Context) -> Any:
     )
     rows = []
     for k in (k for k in keys if k in r.kpis):
-        status = r.kpis.get(_status_key(k), "") if ctx.lang == "en" else ""
+        status = r.kpis.get(_status_key(k), "")  # why there is none, as natwin.breakeven says it
+        status = "" if status == "ok" else status
         rows.append([cell(ctx.kpi_label(k)), cell(ctx.kpi_text(k), method), cell(str(status or ""))])
     return ctx.table(
         "breakeven", [("col.indicator", False, 2.2), ("col.value", True, 1.3), ("col.note", False, 3.0)], rows
@@ -408,6 +407,7 @@ def annex(ctx: Context, chapters: list[Chapter]) -> Chapter:
         ctx.table(
             "tags", [("col.tag", False, 0.6), ("col.meaning", False, 3.5), ("col.count", True, 0.8)], legend
         ),
+        Heading(ctx.t("h.sources")),  # the renderers list the sources under it
     ]
     return Chapter("annex", ctx.t("annex.number"), ctx.t("chapter.annex"), tuple(blocks))
 
