@@ -370,3 +370,15 @@ def test_every_fixed_text_has_both_languages():
         for k, t in table.items()
         if k.startswith(("chapter.", "h.", "table."))
     )
+
+
+@pytest.mark.parametrize(("scenario", "lang"), CASES)
+def test_every_docx_table_fits_the_printable_width_of_its_page(documents, scenario, lang):
+    docx = Document(str(documents[(scenario, lang)]["docx"]))
+    section = docx.sections[0]
+    printable = section.page_width - section.left_margin - section.right_margin  # EMU
+    assert len(docx.tables) > 15
+    for i, table in enumerate(docx.tables):
+        widths = [cell.width for cell in table.rows[0].cells]
+        assert all(w is not None for w in widths), i  # fixed widths: Word does not re-flow them
+        assert sum(widths) <= printable + 12_700, (i, sum(widths), printable)  # 1 pt of rounding
