@@ -23,6 +23,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import BaseDocTemplate, Frame, PageBreak, PageTemplate, Paragraph, Spacer, TableStyle
 from reportlab.platypus import Table as RLTable
+from reportlab.platypus.tableofcontents import TableOfContents
 
 from natwin.files import atomic_write
 from natwin.study.fonts import StudyFont, find_font
@@ -277,7 +278,9 @@ def story(study: Study, st: dict[str, ParagraphStyle]) -> list[Any]:
     flow: list[Any] = [Spacer(1, 40 * mm), Paragraph(markup(study.title), st["title"])]
     flow += [Paragraph(markup(line), st["subtitle"]) for line in study.subtitle]
     flow.append(Spacer(1, 10 * mm))
-    flow += [Paragraph(markup(f"{c.number}  {c.title}"), st["body"]) for c in study.chapters]
+    contents = TableOfContents(dotsMinLevel=0)  # the chapters with their pages (a second pass fills them in)
+    contents.levelStyles = [ParagraphStyle("contents", st["body"], rightIndent=0, spaceAfter=2)]
+    flow.append(contents)
     for chapter in study.chapters:
         flow.append(PageBreak())
         flow += chapter_flowables(chapter, st)
@@ -287,7 +290,7 @@ def story(study: Study, st: dict[str, ParagraphStyle]) -> list[Any]:
 
 class StudyTemplate(BaseDocTemplate):
     """The page template of the study; each chapter and sub-heading becomes an entry of the PDF's
-    outline (the bookmarks a viewer shows beside the pages)."""
+    outline (the bookmarks a viewer shows beside the pages), each chapter a line of the contents."""
 
     def afterFlowable(self, flowable: Any) -> None:  # noqa: N802  # reportlab's hook name
         level = {"h1": 0, "h2": 1}.get(getattr(getattr(flowable, "style", None), "name", ""))
@@ -296,6 +299,8 @@ class StudyTemplate(BaseDocTemplate):
         key = f"outline-{id(flowable)}"
         self.canv.bookmarkPage(key)
         self.canv.addOutlineEntry(flowable.getPlainText(), key, level=level, closed=level > 0)
+        if level == 0:
+            self.notify("TOCEntry", (0, flowable.getPlainText(), self.page, key))
 
 
 def write_pdf(study: Study, path: Path, font: StudyFont | None = None) -> Path:
@@ -331,6 +336,6 @@ def write_pdf(study: Study, path: Path, font: StudyFont | None = None) -> Path:
             bottomPadding=0,
         )
         doc.addPageTemplates([PageTemplate("page", [frame], onPage=footer)])
-        doc.build(story(study, st))
+        doc.multiBuild(story(study, st))  # two passes: the contents learn their page numbers
 
     return atomic_write(path, build)
