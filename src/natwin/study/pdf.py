@@ -127,8 +127,8 @@ REF_SCALE = 0.8
 
 
 def refs_markup(refs: Refs, size: float) -> str:
-    """The references ``[1, 4]`` smaller and raised (an explicit font size: reportlab's ``<super>``
-    draws wider than it measures in right-aligned cells)."""
+    """The references ``[1, 4]`` at :data:`REF_SCALE` of the text's size, raised by a third of it
+    (the size :func:`cell_width` measures them at)."""
     if not refs:
         return ""
     return f'<super size="{size * REF_SCALE:.2f}" rise="{size / 3:.2f}">[{", ".join(str(n) for n in refs)}]</super>'
