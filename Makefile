@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: docs-figures run test install install-test lint bench clean lock
+.PHONY: docs-figures run test install install-test lint bench clean lock fonts study
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,26 @@ $(VENV)/.chromium: | $(BIN)/python
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	touch $@
 
-install-test: $(VENV)/.installed-test $(VENV)/.chromium
+# The study's font (natwin study): WenQuanYi Micro Hei, a TrueType font with Latin and CJK glyphs
+# that reportlab embeds in the PDF, so a study renders the same on every machine (Debian's
+# fonts-wqy-microhei; apt-get through sudo unless running as root). NATWIN_STUDY_FONT names another.
+FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+$(VENV)/.fonts: | $(BIN)/python
+	test -f $(FONT_FILE) || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei; }
+	touch $@
+
+fonts: $(VENV)/.fonts
+
+install-test: $(VENV)/.installed-test $(VENV)/.chromium $(VENV)/.fonts
 
 run: install
 	$(BIN)/natwin run --out out
+
+# The feasibility study of the default scenario in English and Chinese, PDF and DOCX, into ./out/
+study: install $(VENV)/.fonts
+	$(BIN)/natwin study --lang en --out out
+	$(BIN)/natwin study --lang zh --out out
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

@@ -4,6 +4,7 @@
     natwin validate FILE                check a scenario; one line per problem
     natwin catalog [--route ID]         chemistries and routes with their key figures
     natwin cache [--clear]              the cached energy systems (``--no-cache`` solves again)
+    natwin study [SCENARIO] --lang zh   the feasibility study as PDF and DOCX
 
 ``--data DIR`` (or ``$NATWIN_DATA``) on the scenario commands and ``catalog`` lays a folder of
 the user's own data files (routes, species, chemistries, prices, emission factors, equipment)
@@ -737,6 +738,42 @@ def sensitivity(
     for note in _replacement_notes(found) or ["No evaluation had a non-finite output; none was replaced."]:
         console.print(note, highlight=False)
     _guard(lambda: _write_study(result, found, out))
+
+
+@app.command()
+@_data_scoped
+def study(
+    scenario: ScenarioArg = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the study: en or zh.")] = "en",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("out"),
+    formats: Annotated[
+        str, typer.Option("--format", help="Files to write: pdf, docx or pdf,docx.")
+    ] = "pdf,docx",
+    draws: Annotated[
+        int, typer.Option(help="Monte Carlo draws of the risk chapter.", min=100, max=1_000_000)
+    ] = 2_000,
+    data: DataOption = None,
+    no_cache: NoCacheOption = False,
+    as_of: AsOfOption = None,
+) -> None:
+    """Write the feasibility study (可行性研究报告) of SCENARIO as PDF and DOCX (study-<lang>.*)."""
+    # lazy: each command imports only what it needs (reportlab, python-docx on demand)
+    from natwin.study import run as study_run
+    from natwin.study import terms
+
+    _guard(lambda: terms.check_language(lang))
+    chosen = _guard(lambda: study_run.check_formats(formats.split(",")))
+    from natwin.study.fonts import find_font  # lazy: as above
+
+    _guard(find_font)  # before the run: a missing font fails in a second, not after it
+    loaded = _load(scenario, data, as_of)
+    stages = StagePrinter()
+    with _fresh_energy(no_cache), stages:
+        result = _guard(lambda: study_run.study_result(loaded, draws, stages))
+        paths = _guard(lambda: study_run.write_study(result, out, lang, chosen, stages))
+        stages("done", 1, 1)
+    for path in paths:
+        console.print(f"wrote {path.suffix[1:]:<8} {path}", highlight=False)
 
 
 @app.command()
