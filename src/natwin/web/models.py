@@ -240,6 +240,28 @@ class ValidationResult(BaseModel):
     scenario: dict[str, Any] = Field(description="the scenario with every default filled in")
 
 
+class ScenarioText(Strict):
+    """A scenario file's text (TOML, as ``natwin run`` and ``natwin validate`` read it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"toml": '[plant]\ncapacity_t_per_year = 12000\n'}]}
+    )
+
+    toml: Annotated[str, StringConstraints(max_length=limits.MAX_BODY_BYTES)]
+
+
+class ScenarioFileResult(BaseModel):
+    """An uploaded scenario file, read and checked as ``natwin validate`` checks it."""
+
+    valid: bool = Field(description="true when the scenario passes every check of natwin validate")
+    scenario: dict[str, Any] = Field(description="the file's scenario as a mapping (as written, no defaults added)")
+    scenario_hash: str | None = Field(default=None, description="the scenario's hash when valid")
+    problems: list[ProblemModel] = Field(default_factory=list, description="why it is not valid")
+    warnings: list[ProblemModel] = Field(
+        default_factory=list, description="inputs far outside their sourced range (the scenario still runs)"
+    )
+
+
 class RunSummary(BaseModel):
     run_id: str
     created_at: str | None = None

@@ -264,6 +264,12 @@ function applyBase(raw, name) {
   $("#green").value = Math.round(share * 100);
   $("#green-out").textContent = `${Math.round(share * 100)} %`;
   $("#energy").checked = !(raw.energy && raw.energy.enabled === false);
+  if (state.catalog.energy_targets.length) {  // the scenario's target, or none
+    const target = (raw.energy && raw.energy.target) || "";
+    $("#energy-target").value = [...$("#energy-target").options].some((o) => o.value === target) ? target : "";
+    const value = raw.energy && raw.energy.target_value;
+    $("#energy-target-value").value = value === undefined || value === null ? "" : value;
+  }
   syncGreen();
   for (const input of document.querySelectorAll("#prices input")) {
     input.value = raw.prices && raw.prices[input.dataset.name] !== undefined ? raw.prices[input.dataset.name] : "";
@@ -331,19 +337,131 @@ function scenarioFromForm() {
 function clearProblems() {
   $("#problems").replaceChildren();
   for (const node of document.querySelectorAll(".invalid")) node.classList.remove("invalid");
+  for (const node of document.querySelectorAll("#scenario-form .field-error")) node.remove();
 }
 
-function showProblems(error) {
-  clearProblems();
+/* The form control of a problem's path: the control with that data-path; for a problem of a
+   whole section ("energy": "target 'cfe_hourly' needs target_value") the section's control whose
+   field the message names; null when no control shows the field. */
+function controlOf(path, message) {
+  if (!path) return null;
+  const exact = document.querySelector(`#scenario-form [data-path="${CSS.escape(path)}"]`);
+  if (exact) return exact;
+  const inside = [...document.querySelectorAll(`#scenario-form [data-path^="${CSS.escape(path + ".")}"]`)];
+  const named = inside.filter((c) => String(message).includes(c.dataset.path.slice(path.length + 1)));
+  return named.sort((a, b) => b.dataset.path.length - a.dataset.path.length)[0] || null;
+}
+
+/* The name of a field in words: its control's label, the server's label of the path, or the
+   path's last part with spaces ("operating days per year"). */
+function fieldName(path, control) {
+  const label = control && control.closest("label");
+  if (label) {
+    const text = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(" ").trim();
+    if (text) return text;
+  }
+  if (control && control.dataset.name) return priceLabel(control.dataset.name);
+  const known = inputLabels.get(path);
+  if (known && known !== path) return known;
+  if (path === "file") return "The file";
+  if (!path || path === "<body>") return "The scenario";
+  const parts = path.split(".");
+  const last = parts[parts.length - 1].replace(/_/g, " ");
+  return parts.length > 1 ? `${parts[0]}: ${last}` : last;
+}
+
+/* What a rule allows, in plain words ("expected greater than or equal to 100" -> "must be at
+   least 100"). */
+function plainRule(allowed) {
+  const text = String(allowed || "").trim();
+  const rules = [
+    [/^expected greater than or equal to (.+)$/, "must be at least $1"],
+    [/^expected greater than (.+)$/, "must be more than $1"],
+    [/^expected less than or equal to (.+)$/, "must be at most $1"],
+    [/^expected less than (.+)$/, "must be less than $1"],
+    [/^required field is missing$/, "is needed"],
+    [/^expected a valid (number|integer).*$/, "must be a $1"],
+    [/^expected (.+)$/, "must be $1"],
+  ];
+  for (const [pattern, words] of rules) if (pattern.test(text)) return text.replace(pattern, words);
+  return text;
+}
+
+/* A value worth echoing: a number, text or true/false (never a whole section as JSON). */
+function echoed(value) {
+  if (value === null || value === undefined || typeof value === "object") return "";
+  return ` (you gave ${typeof value === "string" ? `"${value}"` : String(value)})`;
+}
+
+/* Problems (from the server's validation or the form's own checks): each beside the control of
+   its field, in words; those of fields without a control in the box by the Run button. */
+function showProblems(error, kind = "error") {
+  if (kind === "error") clearProblems();
   const list = $("#problems");
   const problems = error.problems && error.problems.length ? error.problems : [{ path: "", value: null, allowed: error.message }];
   for (const p of problems) {
     const path = String(p.path || "").replace(/^scenario\./, "");
-    const got = p.value === null || p.value === undefined ? "" : ` (got ${JSON.stringify(p.value)})`;
-    list.append(el("li", { text: `${path || "request"}: ${p.allowed}${got}` }));
-    const field = document.querySelector(`[data-path="${CSS.escape(path)}"]`);
-    if (field) field.classList.add("invalid");
+    const control = controlOf(path, p.allowed);
+    const rule = plainRule(p.allowed);
+    if (control && !control.closest("[hidden]")) {
+      if (kind === "error") control.classList.add("invalid");
+      const note = el("span", { class: `field-error ${kind}`, "data-path": null, "data-for": path,
+        text: `${rule.charAt(0).toUpperCase()}${rule.slice(1)}${echoed(p.value)}` });
+      note.setAttribute("role", kind === "error" ? "alert" : "note");
+      const cell = control.closest("td");
+      if (cell) cell.append(note);
+      else (control.closest("label") || control).after(note);
+    } else {
+      list.append(el("li", { class: kind, "data-for": path, text: `${fieldName(path, null)}: ${rule}${echoed(p.value)}` }));
+    }
   }
+}
+
+/* ------------------------------------------------------------------ scenario files */
+
+/* The form's scenario as a TOML file (the server checks it and writes it: POST /api/scenario.toml). */
+async function downloadScenario() {
+  clearProblems();
+  let scenario;
+  try { scenario = scenarioFromForm(); } catch (error) { showProblems(error); return; }
+  const response = await fetch("/api/scenario.toml", {
+    method: "POST", headers: { "Content-Type": "application/json", Accept: "application/toml" }, body: JSON.stringify(scenario),
+  });
+  if (!response.ok) {
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    showProblems({ message: (data && data.detail) || response.statusText, problems: (data && data.problems) || [] });
+    return;
+  }
+  const disposition = response.headers.get("content-disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [null, "scenario.toml"])[1];
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/* A scenario file into the form: the server reads it and checks it as natwin validate does
+   (POST /api/scenario-file); its values fill the form, its problems show beside their fields. */
+async function uploadScenario(file) {
+  clearProblems();
+  let answer;
+  try {
+    answer = await api("POST", "/api/scenario-file", { toml: await file.text() });
+  } catch (error) { showProblems(error); return; }
+  const raw = answer.scenario;
+  const plant = raw.plant || {};
+  if (typeof plant === "object" && state.catalog.chemistries.some((c) => c.id === plant.chemistry)) {
+    applyBase(clone(raw), state.baseName);
+    $("#run-name").value = typeof plant.name === "string" ? plant.name : "";
+    state.nameEdited = true;
+  }
+  if (answer.problems.length) showProblems({ message: "", problems: answer.problems });
+  else $("#problems").replaceChildren(el("li", { class: "ok", style: "color: var(--good)",
+    text: `${file.name}: valid (scenario ${answer.scenario_hash.slice(0, 12)}), loaded into the form` }));
+  if (answer.warnings.length) showProblems({ message: "", problems: answer.warnings }, "warning");
 }
 
 /* ------------------------------------------------------------------ jobs */
@@ -776,6 +894,12 @@ async function init() {
       const result = await api("POST", "/api/validate", scenarioFromForm());
       $("#problems").replaceChildren(el("li", { class: "ok", style: "color: var(--good)", text: `valid (scenario ${result.scenario_hash.slice(0, 12)})` }));
     } catch (error) { showProblems(error); }
+  });
+  $("#toml-download").addEventListener("click", downloadScenario);
+  $("#toml-upload").addEventListener("change", async () => {
+    const file = $("#toml-upload").files[0];
+    if (file) await uploadScenario(file);
+    $("#toml-upload").value = "";  // the same file again is a new upload
   });
   $("#mc-btn").addEventListener("click", () => startJob("montecarlo", { draws: Number($("#mc-draws").value) }));
   $("#sweep-btn").addEventListener("click", () => {
