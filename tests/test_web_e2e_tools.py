@@ -97,3 +97,56 @@ def test_a_bad_value_shows_its_message_beside_its_field_in_words(page):  # noqa:
     assert "{" not in text  # not the section as raw JSON
     assert page.inner_text("#problems") == ""
     page.select_option("#energy-target", "")
+
+
+#: A dotted input path (prices.product.NFM111) or a snake_case key (cost_cny_per_t) left in text.
+RAW_KEY = re.compile(
+    r"\b(?:prices|plant|process|carbon|finance|energy|site|equipment|operations|construction|chemistry)"
+    r"\.[A-Za-z_]|\b[a-z0-9]+_[a-z0-9_]+\b"
+)
+#: A number in e-notation (6.931e+8).
+E_NOTATION = re.compile(r"\d[eE][+-]?\d")
+
+
+def raw_notation(text: str) -> list[str]:
+    """Raw keys and e-notation numbers in ``text`` (what a reader should not see)."""
+    return [m.group(0) for m in RAW_KEY.finditer(text)] + [m.group(0) for m in E_NOTATION.finditer(text)]
+
+
+def test_raw_notation_finds_keys_and_e_notation():
+    assert raw_notation("tornado of prices.product.NFM111: 6.931e+8 COST_CNY_PER_T cost_cny_per_t") == [
+        "prices.p", "cost_cny_per_t", "1e+8"
+    ]
+    assert raw_notation("Selling price of NFM111 (CNY/t): 693.1 million, 10,712.43 kg/kWh") == []
+
+
+def test_a_tornado_runs_from_the_app_and_shows_labelled_bars(page):  # noqa: F811
+    """Sensitivity could not be run from the app; tornado bars were labelled prices.product.NFM111."""
+    page.click('#tabs button[data-view="plant"]')
+    page.set_checked("#simulate", False)
+    page.set_checked("#energy", False)
+    page.click("#sensitivity-box > summary")
+    page.select_option("#sens-method", "tornado")
+    page.select_option("#sens-output", "npv_cny")
+    previous = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    page.click("#sens-btn")
+    page.wait_for_selector('#job-stages li[data-stage="sensitivity"]', timeout=30_000)  # a job like the others
+    wait_until(page, "prev => localStorage.getItem('natwin.shownRun') !== prev", previous, timeout_s=120)
+    wait_until(page, "() => { const c = document.getElementById('sensitivity-chart');"
+               " return !!(c && c.data && c.data.length === 2); }", timeout_s=30)
+    labels, axis = page.evaluate("() => { const c = document.getElementById('sensitivity-chart');"
+                                 " return [c.data[0].y, c.layout.xaxis.title.text]; }")
+    assert len(labels) == 12
+    assert raw_notation(" ".join(labels)) == []
+    assert sum("(CNY/t)" in label for label in labels) >= 3  # inputs in words with their units
+    assert "NPV" in axis
+    assert "CNY" in axis
+    shown = page.inner_text("#sensitivity-results")
+    assert "Tornado of" in shown
+    assert raw_notation(shown) == []
+    assert page.locator("#sensitivity-table tbody tr").count() == 12
+
+
+def test_no_javascript_errors_and_no_outside_requests(page):  # noqa: F811
+    assert page.errors == []
+    assert page.outside == []

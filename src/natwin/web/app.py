@@ -12,6 +12,7 @@
     POST   /api/scenario-file               read and check a TOML scenario file (upload)
     POST   /api/jobs/run                    start a run         -> 202 job
     POST   /api/jobs/montecarlo             start a Monte Carlo -> 202 job
+    POST   /api/jobs/sensitivity            start a sensitivity study (tornado, Sobol) -> 202 job
     POST   /api/jobs/sweep                  start a sweep       -> 202 job
     GET    /api/jobs[?ids=..]               jobs, newest first
     GET    /api/jobs/{job_id}               status and progress of a job
@@ -1038,6 +1039,45 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         """Start a run plus a vectorised Monte Carlo study (percentiles, P(NPV < 0), histograms,
         S-curves in the report's uncertainty section)."""
         return await off_loop(request, _submit_montecarlo, manager, body)
+
+    @api.post(
+        "/jobs/sensitivity",
+        status_code=202,
+        response_model=models.JobModel,
+        responses=JOB_RESPONSES,
+        tags=["jobs"],
+    )
+    async def start_sensitivity(request: Request, body: models.SensitivityRequest) -> JSONResponse:
+        """Start a run plus a sensitivity study of its uncertain inputs (as ``natwin
+        sensitivity``): a tornado, Morris and/or Sobol indices. The stored run has the tables
+        ``tornado`` and ``sobol`` (inputs labelled in words with units) and its report the
+        sensitivity section."""
+        return await off_loop(request, _submit_sensitivity, manager, body)
+
+
+def _submit_sensitivity(manager: Callable[[], JobManager], body: models.SensitivityRequest) -> JSONResponse:
+    """Check a sensitivity request and queue its job (CPU-bound: run by :func:`off_loop`)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.uncertainty import load_study
+
+    raw, prefix, name = _resolve_scenario(body)
+    scenario = check_scenario(raw, prefix)
+    try:
+        load_study(scenario, None)
+    except InputError as exc:
+        raise _prefixed(exc, f"{prefix}uncertainty.") from None
+    request = {
+        "scenario": scenario.model_dump(mode="json"),
+        "simulate": body.simulate,
+        "energy": body.energy,
+        "name": body.name,
+        "method": body.method,
+        "outputs": list(dict.fromkeys(body.outputs)),
+        "samples": body.samples,
+        "trajectories": body.trajectories,
+        "seed": body.seed,
+    }
+    return _accepted(manager, manager().submit("sensitivity", request, name))
 
 
 def _submit_run(manager: Callable[[], JobManager], body: models.RunRequest) -> JSONResponse:

@@ -162,12 +162,19 @@ function pointPaths(name) {
   return name.split("; ").filter((part) => part.includes("=")).map((part) => part.slice(0, part.indexOf("=")));
 }
 
-function shortNumber(value) {
+/* A number as people write it: thousands separated, millions and billions in words, never in
+   e-notation (6.931e+8 read as "693.1 million"); ``fractionDigits`` fixes the decimals. */
+function plainNumber(value, fractionDigits) {
   if (typeof value !== "number" || !isFinite(value)) return value === null || value === undefined ? "–" : String(value);
+  const fmt = (v, options) => v.toLocaleString("en-US", options);
+  if (fractionDigits !== undefined) return fmt(value, { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits });
   const a = Math.abs(value);
-  if (a !== 0 && (a < 0.01 || a >= 1e7)) return value.toExponential(3);
-  return value.toLocaleString("en-US", { maximumFractionDigits: a < 10 ? 4 : a < 1000 ? 2 : 0 });
+  if (a >= 1e9) return `${fmt(value / 1e9, { maximumFractionDigits: 2 })} billion`;
+  if (a >= 1e7) return `${fmt(value / 1e6, { maximumFractionDigits: 1 })} million`;
+  if (a !== 0 && a < 0.01) return fmt(value, { maximumSignificantDigits: 3 });
+  return fmt(value, { maximumFractionDigits: a < 10 ? 4 : a < 1000 ? 2 : 0 });
 }
+const shortNumber = (value) => plainNumber(value);
 
 function loadJobIds() {
   try { return JSON.parse(localStorage.getItem(KEY_JOBS) || "[]").filter((id) => /^[0-9a-f]{32}$/.test(id)); }
@@ -466,7 +473,7 @@ async function uploadScenario(file) {
 
 /* ------------------------------------------------------------------ jobs */
 
-const START_BUTTONS = ["#run-btn", "#mc-btn", "#sweep-btn"];
+const START_BUTTONS = ["#run-btn", "#mc-btn", "#sens-btn", "#sweep-btn"];
 
 async function startJob(kind, extra = {}) {
   if (state.submitting) return;  // a double click, or Run while a submission is in flight: one job
@@ -557,6 +564,7 @@ function showPreliminary(job) {
   $("#run-results").hidden = false;
   $("#run-results").dataset.preliminary = "true";
   $("#sweep-results").hidden = true;
+  $("#sensitivity-results").hidden = true;
   $("#run-edit").hidden = true;
   $("#run-title").textContent = `${job.name} (preliminary)`;
   $("#run-meta").textContent = `job ${job.id} · ${job.status}`;
@@ -692,6 +700,7 @@ async function showRun(runId) {
   $("#verdict").className = `verdict verdict-${run.kpis.verdict_status || "none"}`;
   $("#verdict").hidden = typeof verdict !== "string";
   $("#kpis").replaceChildren(...kpiCards(run.kpis));
+  await showSensitivity(runId, run);
   const links = run.files.map((name) => el("a", {
     href: `/api/runs/${encodeURIComponent(runId)}/files/${name}${name.endsWith(".html") ? "?download=true" : ""}`,
     "data-file": name, text: FILE_LABELS[name] || name,
@@ -709,6 +718,69 @@ async function showRun(runId) {
   }
 }
 
+/* ------------------------------------------------------------------ sensitivity */
+
+const SENSITIVITY_BARS = 12;
+
+/* A run's sensitivity study (its tables "tornado" or "sobol"): a chart and a table of the
+   inputs that matter most, each input named in words with its unit (the server's labels),
+   the output by the KPI registry's heading and scale. */
+async function showSensitivity(runId, run) {
+  const box = $("#sensitivity-results");
+  const name = ["tornado", "sobol"].find((t) => (run.tables || []).includes(t));
+  box.hidden = !name;
+  if (!name) return;
+  let rows;
+  try { rows = await api("GET", `/api/runs/${encodeURIComponent(runId)}/tables/${name}`); }
+  catch (e) { box.hidden = true; return; }
+  const output = rows.length ? rows[0].output : "";
+  const mine = rows.filter((r) => r.output === output).slice(0, SENSITIVITY_BARS);
+  if (name === "tornado") drawTornado(output, mine);
+  else drawSobol(output, mine);
+}
+
+function drawTornado(output, bars) {
+  const row = kpiRow(output);
+  const scale = row && typeof row.scale === "number" ? row.scale : 1;
+  const base = bars.length ? bars[0].base_output : 0;
+  $("#sensitivity-title").textContent = `Tornado of ${kpiLabel(output)}: each input alone at its P10 and P90, the others at the run's values`;
+  const labels = bars.map((b) => b.label);
+  if (window.Plotly) {
+    const trace = (key, name, color) => ({ type: "bar", orientation: "h", name, y: labels, marker: { color },
+      x: bars.map((b) => (b[key] - base) * scale), base: bars.map(() => base * scale) });
+    Plotly.react("sensitivity-chart", [trace("low_output", "input at its P10", "#5b8bd0"), trace("high_output", "input at its P90", "#e0a100")],
+      { barmode: "overlay", height: 90 + 28 * bars.length, margin: { t: 10, l: 320, r: 20, b: 50 },
+        yaxis: { autorange: "reversed", automargin: true }, xaxis: { title: { text: kpiHeading(output) } },
+        legend: { orientation: "h", y: -0.25 } },
+      { displaylogo: false, responsive: true });
+  }
+  $("#sensitivity-table thead").replaceChildren(el("tr", {}, el("th", { text: "input" }),
+    el("th", { class: "num", text: "P10 → P90 of the input" }), el("th", { class: "num", text: `${kpiLabel(output)} at P10` }),
+    el("th", { class: "num", text: `at P90 (${row ? row.unit : ""})` })));
+  $("#sensitivity-table tbody").replaceChildren(...bars.map((b) => el("tr", { "data-input": b.input },
+    el("td", { text: b.label }), el("td", { class: "num", text: `${plainNumber(b.low_input)} → ${plainNumber(b.high_input)}` }),
+    el("td", { class: "num", text: kpiNumber(output, b.low_output) }), el("td", { class: "num", text: kpiNumber(output, b.high_output) }))));
+}
+
+function drawSobol(output, rows) {
+  $("#sensitivity-title").textContent = `Sobol indices of ${kpiLabel(output)}: the share of its variance each input explains (first order) and with its interactions (total)`;
+  const labels = rows.map((r) => r.label);
+  if (window.Plotly) {
+    const trace = (key, name, color) => ({ type: "bar", orientation: "h", name, y: labels, x: rows.map((r) => r[key]),
+      error_x: { type: "data", array: rows.map((r) => r[`${key}_conf`]) }, marker: { color } });
+    Plotly.react("sensitivity-chart", [trace("S1", "first order S1", "#5b8bd0"), trace("ST", "total order ST", "#e0a100")],
+      { barmode: "group", height: 90 + 34 * rows.length, margin: { t: 10, l: 320, r: 20, b: 50 },
+        yaxis: { autorange: "reversed", automargin: true }, xaxis: { title: { text: "share of the variance (95 % confidence interval)" } },
+        legend: { orientation: "h", y: -0.25 } },
+      { displaylogo: false, responsive: true });
+  }
+  const share = (v, c) => `${plainNumber(v, 3)} ± ${plainNumber(c, 3)}`;
+  $("#sensitivity-table thead").replaceChildren(el("tr", {}, el("th", { text: "input" }),
+    el("th", { class: "num", text: "first order S1" }), el("th", { class: "num", text: "total order ST" })));
+  $("#sensitivity-table tbody").replaceChildren(...rows.map((r) => el("tr", { "data-input": r.input },
+    el("td", { text: r.label }), el("td", { class: "num", text: share(r.S1, r.S1_conf) }), el("td", { class: "num", text: share(r.ST, r.ST_conf) }))));
+}
+
 async function showSweep(sweepId) {
   const sweep = await api("GET", `/api/sweeps/${sweepId}`);
   state.sweep = sweep;
@@ -718,6 +790,7 @@ async function showSweep(sweepId) {
   $("#empty-results").hidden = true;
   $("#run-results").hidden = false;
   $("#report-frame").hidden = true;
+  $("#sensitivity-results").hidden = true;
   $("#downloads").replaceChildren();
   $("#run-edit").hidden = true;
   $("#run-title").textContent = `Sweep: ${sweep.name}`;
@@ -901,6 +974,10 @@ async function init() {
     if (file) await uploadScenario(file);
     $("#toml-upload").value = "";  // the same file again is a new upload
   });
+  fillSelect($("#sens-output"), [["npv_cny"], ["cost_cny_per_t"], ["co2_kg_per_kwh"], ["co2_kg_per_kg"]].map(([k]) => [k, kpiHeading(k)]));
+  $("#sens-method").addEventListener("change", () => { $("#sens-samples-box").hidden = $("#sens-method").value !== "sobol"; });
+  $("#sens-btn").addEventListener("click", () => startJob("sensitivity", { method: $("#sens-method").value,
+    outputs: [$("#sens-output").value], samples: Number($("#sens-samples").value) }));
   $("#mc-btn").addEventListener("click", () => startJob("montecarlo", { draws: Number($("#mc-draws").value) }));
   $("#sweep-btn").addEventListener("click", () => {
     const values = $("#sweep-values").value.split(/[,;\s]+/).filter((v) => v !== "").map(Number);
