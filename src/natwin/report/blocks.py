@@ -247,24 +247,47 @@ def kpi_card(key: str, value: Any, note: str = "", refs: str = "", **options: st
 class Column:
     title: str
     numeric: bool = False
+    optional: bool = False  # hidden until chosen in the table's column chooser; printed always
 
 
 def table_html(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], css: Sequence[str] = (), table_class: str = ""
 ) -> str:
-    """A data table; cells are HTML already escaped. ``css`` gives a class per row (optional)."""
-    head = "".join(f'<th class="{"num" if c.numeric else ""}">{esc(c.title)}</th>' for c in columns)
+    """A data table; cells are HTML already escaped. ``css`` gives a class per row (optional).
+
+    A table with ``optional`` columns gets a column chooser above it: the other columns show by
+    default, a tick shows or hides any column (the report's script), and a printout has all."""
+    choosable = any(c.optional for c in columns)
+
+    def attrs(i: int, c: Column) -> str:
+        classes = " ".join(x for x in ("num" if c.numeric else "", "col-off" if c.optional else "") if x)
+        return f' class="{classes}"' + (f' data-col="{i}"' if choosable else "")
+
+    head = "".join(f"<th{attrs(i, c)}>{esc(c.title)}</th>" for i, c in enumerate(columns))
     body = []
     for i, row in enumerate(rows):
         cls = css[i] if i < len(css) else ""
-        cells = "".join(
-            f'<td class="{"num" if c.numeric else ""}">{cell}</td>'
-            for c, cell in zip(columns, row, strict=True)
-        )
+        cells = "".join(f"<td{attrs(j, c)}>{cell}</td>" for j, (c, cell) in enumerate(zip(columns, row, strict=True)))
         body.append(f'<tr class="{cls}">{cells}</tr>')
+    table = (
+        f'<div class="table-wrap"><table class="data {table_class}{" choosable" if choosable else ""}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+    return f'<div class="chosen-columns">{column_chooser(columns)}{table}</div>' if choosable else table
+
+
+def column_chooser(columns: Sequence[Column]) -> str:
+    """The folded list of a table's columns with a tick each (ticked: shown); the first column
+    (the row's name) always shows."""
+    shown = sum(not c.optional for c in columns)
+    ticks = "".join(
+        f'<label><input type="checkbox" data-col="{i}"{"" if c.optional else " checked"}> {esc(c.title)}</label>'
+        for i, c in enumerate(columns)
+        if i > 0
+    )
     return (
-        f'<div class="table-wrap"><table class="data {table_class}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
+        f'<details class="columns"><summary>Columns: <span class="shown">{shown}</span> of {len(columns)} '
+        f"shown (all when printed)</summary><div class=\"column-list\">{ticks}</div></details>"
     )
 
 
