@@ -251,7 +251,7 @@ def _histogram(counts: np.ndarray, edges: np.ndarray, finite: np.ndarray, title:
             width=np.abs(np.diff(edges)),
             marker_color="#4c78a8",
             name=title,
-            hovertemplate="%{x:.4g}: %{y:,} draws<extra></extra>",
+            hovertemplate="%{x:,.4r}: %{y:,} draws<extra></extra>",
         )
     )
     fig.update_layout(bargap=0)
