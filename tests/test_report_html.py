@@ -402,10 +402,10 @@ def test_energy_tables_name_capacities_and_costs_in_words(reports):
     assert "battery mwh" not in energy
 
 
-#: A dotted input path (prices.product.NFM111) or a snake_case key (cost_cny_per_t) left in text.
+#: A dotted input path (prices.product.NFM111, fee.NFM111) or a snake_case key (cost_cny_per_t) left in text.
 RAW_KEY = re.compile(
     r"\b(?:prices|plant|process|carbon|finance|energy|site|equipment|operations|construction|chemistry)"
-    r"\.[A-Za-z_]|\b[a-z0-9]+_[a-z0-9_]+\b"
+    r"\.[A-Za-z_]|\b[a-z0-9]+_[a-z0-9_]+\b|\b[a-z_]+\.[A-Z][A-Za-z0-9]"
 )
 #: A number in e-notation (6.931e+8).
 E_NOTATION = re.compile(r"\d[eE][+-]?\d")

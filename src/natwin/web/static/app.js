@@ -176,6 +176,14 @@ function plainNumber(value, fractionDigits) {
 }
 const shortNumber = (value) => plainNumber(value);
 
+/* Two numbers "low → high" in the same manner (both in millions when the larger is). */
+function plainRange(low, high) {
+  const top = Math.max(Math.abs(low), Math.abs(high));
+  if (top >= 1e9) return `${plainNumber(low / 1e9, 2)} → ${plainNumber(high / 1e9, 2)} billion`;
+  if (top >= 1e7) return `${plainNumber(low / 1e6, 1)} → ${plainNumber(high / 1e6, 1)} million`;
+  return `${plainNumber(low)} → ${plainNumber(high)}`;
+}
+
 function loadJobIds() {
   try { return JSON.parse(localStorage.getItem(KEY_JOBS) || "[]").filter((id) => /^[0-9a-f]{32}$/.test(id)); }
   catch (e) { return []; }
@@ -217,17 +225,22 @@ function fillRoutes(chemistry, route) {
 function showRouteFigures() {
   const r = routeOf($("#route").value);
   // the catalog's route electricity is without chillers: the registry's process electricity
-  const figure = (key, value) => `${kpiLabel(key).toLowerCase()} ${kpiNumber(key, value)} ${kpiRow(key) ? kpiRow(key).unit : ""}`;
+  const figure = (key, value) => { const label = kpiLabel(key); return `${label.charAt(0).toLowerCase()}${label.slice(1)} ${kpiNumber(key, value)} ${kpiRow(key) ? kpiRow(key).unit : ""}`; };
   $("#route-figures").textContent = r
     ? [`${r.units} units`, figure("raw_materials_t_per_t", r.raw_materials_t_per_t),
       figure("electricity_process_kwh_per_t", r.electricity_kwh_per_t), figure("process_co2_kg_per_t", r.process_co2_kg_per_t)].join(" · ")
     : "";
 }
 
+/* A price's name in words, without its unit (shown beside it): the server's label of the input
+   ("Processing fee of NFM111 (CNY/t)" -> "Processing fee of NFM111"), else the name's words. */
 function priceLabel(name) {
+  const label = inputLabel(`prices.${name}`);
+  if (label !== `prices.${name}`) return label.replace(/ \([^()]*\)$/, "");
   if (name.startsWith("product.")) return `${name.slice(8)} (product)`;
   if (name.startsWith("by_product.")) return `${name.slice(11)} (by-product)`;
-  if (name.startsWith("utility.")) return name.slice(8).replace("_", " ");
+  if (name.startsWith("fee.")) return `processing fee of ${name.slice(4)}`;
+  if (name.startsWith("utility.")) return name.slice(8).replace(/_/g, " ");
   return name;
 }
 
@@ -288,8 +301,10 @@ function applyBase(raw, name) {
 function autoName() {
   if (state.nameEdited) return;
   const share = Number($("#green").value);
-  $("#run-name").value = `${$("#chemistry").value} ${$("#route").value} ${Number($("#capacity").value).toLocaleString("en-US")} t/yr` +
-    ` at ${$("#site").value}${share ? `, ${share} % green electricity` : ""}`;
+  const route = routeOf($("#route").value);
+  const site = state.catalog.sites.find((x) => x.id === $("#site").value);
+  $("#run-name").value = `${$("#chemistry").value}, ${Number($("#capacity").value).toLocaleString("en-US")} t/yr` +
+    `${route ? `, ${route.name}` : ""}${site ? `, ${site.name}` : ""}${share ? `, ${share} % green electricity` : ""}`;
 }
 
 /* The scenario mapping of the form: the base scenario with the form's changes. */
@@ -755,10 +770,11 @@ function drawTornado(output, bars) {
       { displaylogo: false, responsive: true });
   }
   $("#sensitivity-table thead").replaceChildren(el("tr", {}, el("th", { text: "input" }),
-    el("th", { class: "num", text: "P10 → P90 of the input" }), el("th", { class: "num", text: `${kpiLabel(output)} at P10` }),
-    el("th", { class: "num", text: `at P90 (${row ? row.unit : ""})` })));
+    el("th", { class: "num", text: "the input at its P10 → P90" }),
+    el("th", { class: "num", text: `${kpiLabel(output)} at the input's P10 (${row ? row.unit : ""})` }),
+    el("th", { class: "num", text: `at its P90 (${row ? row.unit : ""})` })));
   $("#sensitivity-table tbody").replaceChildren(...bars.map((b) => el("tr", { "data-input": b.input },
-    el("td", { text: b.label }), el("td", { class: "num", text: `${plainNumber(b.low_input)} → ${plainNumber(b.high_input)}` }),
+    el("td", { text: b.label }), el("td", { class: "num", text: plainRange(b.low_input, b.high_input) }),
     el("td", { class: "num", text: kpiNumber(output, b.low_output) }), el("td", { class: "num", text: kpiNumber(output, b.high_output) }))));
 }
 
@@ -846,6 +862,44 @@ function drawSweep() {
   }));
 }
 
+/* ------------------------------------------------------------------ column chooser */
+
+/* A wide table's column chooser: a folded list above the table with a tick per column; the
+   columns in ``optional`` (indices) start hidden, the user's ticks are kept while the page
+   lives (the table is redrawn on refresh), and a printout shows every column (app.css).
+   ``fixed`` columns (the row's name, a selection box) always show. */
+function chooseColumns(table, optional, fixed = [0]) {
+  const id = table.id;
+  state.columnChoice = state.columnChoice || {};
+  const heads = [...table.querySelectorAll("thead th")];
+  const key = `${id}:${heads.map((h) => h.textContent).join("|")}`;  // new columns: fresh defaults
+  if (!state.columnChoice[id] || state.columnChoice[id].key !== key) {
+    state.columnChoice[id] = { key, hidden: new Set(optional.filter((i) => i < heads.length)) };
+  }
+  const hidden = state.columnChoice[id].hidden;
+  const apply = () => {
+    for (const row of table.querySelectorAll("tr")) {
+      [...row.children].forEach((cell, i) => cell.classList.toggle("col-off", hidden.has(i)));
+    }
+    summary.textContent = `Columns: ${heads.length - hidden.size} of ${heads.length} shown (all when printed)`;
+  };
+  let box = document.querySelector(`details.columns[data-table="${id}"]`);
+  if (!box) {
+    box = el("details", { class: "columns", "data-table": id });
+    table.before(box);
+  }
+  const summary = el("summary");
+  const ticks = heads.map((th, i) => {
+    if (fixed.includes(i)) return null;
+    const tick = el("input", { type: "checkbox", "data-col": i });
+    tick.checked = !hidden.has(i);
+    tick.addEventListener("change", () => { if (tick.checked) hidden.delete(i); else hidden.add(i); apply(); });
+    return el("label", {}, tick, ` ${th.textContent || "(select)"}`);
+  }).filter(Boolean);
+  box.replaceChildren(summary, el("div", { class: "column-list" }, ...ticks));
+  apply();
+}
+
 /* ------------------------------------------------------------------ stored runs and comparison */
 
 async function refreshRuns() {
@@ -864,6 +918,7 @@ async function refreshRuns() {
       el("td", { text: (r.created_at || "").slice(0, 19).replace("T", " ") }), el("td", { text: r.status }),
       cost, npv, el("td", { text: r.files.length ? `${r.files.length}` : "–" }), el("td", {}, el("code", { text: r.run_id })));
   }));
+  chooseColumns($("#runs-table"), [3, 6, 7], [0, 1]);  // status, files and run id on demand
 }
 
 async function fillComparePickers(a, b) {
@@ -894,6 +949,8 @@ async function compareRuns(ids) {
       el("td", { class: cls, text: row.delta === null ? "" : kpiNumber(row.kpi, row.delta) }),
       el("td", { class: cls, text: row.delta_pct === null ? "" : `${row.delta_pct.toFixed(1)}` }));
   }));
+  // many runs: the baseline, the last run and the differences show; the runs between on demand
+  chooseColumns($("#compare-table"), data.run_ids.slice(1, -1).map((_, i) => i + 2));
   const shown = rows.filter((r) => keys.includes(r.kpi) && r.delta_pct !== null);
   if (window.Plotly) {
     Plotly.react("compare-chart", [{
