@@ -579,7 +579,7 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
             "GetJob": _link(JOB, "get", **{"path.job_id": "$response.body#/id"}),
             "DeleteJob": _link(JOB, "delete", **{"path.job_id": "$response.body#/id"}),
         }
-        for kind in ("run", "montecarlo", "sweep")
+        for kind in ("run", "montecarlo", "sensitivity", "sweep")
     },
     (JOB, "get", "200"): {
         "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/run_id"}),

@@ -431,6 +431,8 @@ function showProblems(error, kind = "error") {
         text: `${rule.charAt(0).toUpperCase()}${rule.slice(1)}${echoed(p.value)}` });
       note.setAttribute("role", kind === "error" ? "alert" : "note");
       const cell = control.closest("td");
+      const folded = control.closest("details");
+      if (folded) folded.open = true;  // a field in a folded block (Monte Carlo, prices): unfold it
       if (cell) cell.append(note);
       else (control.closest("label") || control).after(note);
     } else {
