@@ -615,6 +615,7 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
     },
     (SWEEP, "get", "200"): {
         "GetPoint": _link(RUN, "get", **{"path.run_id": "$response.body#/points/0/run_id"}),
+        "ComparePoint": _link("/api/compare", "get", **{"query.run_ids": "$response.body#/points/0/run_id"}),
     },
     ("/api/compare", "get", "200"): {
         "GetBaseline": _link(RUN, "get", **{"path.run_id": "$response.body#/run_ids/0"}),
