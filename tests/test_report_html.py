@@ -465,3 +465,4 @@ def test_wide_tables_have_a_column_chooser_and_print_every_column(full_page):
     operations = page.inner_text("#operations .chosen-columns table thead")
     assert "Utilisation (%)" in operations
     assert "Processed (t/yr)" in operations
+

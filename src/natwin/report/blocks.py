@@ -48,6 +48,21 @@ def fmt(value: Any, decimals: int | None = None) -> str:
     return "0" if text in ("-0", "-0.0") else text
 
 
+def exact(value: float) -> str:
+    """A setting's value as written, shortest form, never in e-notation (``f"{x:g}"`` writes
+    9,432,458 as 9.43246e+06).
+
+    >>> exact(0.62), exact(9432458.0), exact(1.5e-05), exact(30)
+    ('0.62', '9,432,458', '0.000015', '30')
+    """
+    x = float(value)
+    if not math.isfinite(x) or x == 0 or 1e-4 <= abs(x) < 1e6:
+        return f"{x:g}"
+    if abs(x) >= 1e6:
+        return f"{x:,.0f}" if x.is_integer() else f"{x:,.2f}"
+    return f"{x:.10f}".rstrip("0")
+
+
 def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
@@ -147,9 +162,9 @@ class Sources:
                 f"Scenario [process.parameters] overrides (route defaults and their sources are "
                 f"listed under Parameters; scenario {self.result.scenario_hash[:12]})",
                 "S",
-                use=f"{name} = {overrides[name]:g} {param.unit} (default {param.default:g})",
+                use=f"{name} = {exact(overrides[name])} {param.unit} (default {exact(param.default)})",
             )
-        return self.cite(param.source, param.tag, use=f"{name} = {param.default:g} {param.unit}".strip())
+        return self.cite(param.source, param.tag, use=f"{name} = {exact(param.default)} {param.unit}".strip())
 
     def parameters(self, names: Iterable[str]) -> list[int]:
         known = self.result.route.parameters
@@ -163,14 +178,14 @@ class Sources:
                 f"Scenario [{section}] settings (scenario {self.result.scenario_hash[:12]}); the packaged "
                 "defaults and their sources are listed with each stage",
                 "S",
-                use=f"{section}.{name} = {first(overrides[name]):g} {param.unit} (default {param.default:g})",
+                use=f"{section}.{name} = {exact(first(overrides[name]))} {param.unit} (default {exact(param.default)})",
             )
         return self.cite(
-            param.source, param.tag, use=f"{section}.{name} = {param.default:g} {param.unit}".strip()
+            param.source, param.tag, use=f"{section}.{name} = {exact(param.default)} {param.unit}".strip()
         )
 
     def sourced(self, name: str, value: Sourced) -> int:
-        return self.cite(value.source, value.tag, use=f"{name} = {value.value:g} {value.unit}".strip())
+        return self.cite(value.source, value.tag, use=f"{name} = {exact(value.value)} {value.unit}".strip())
 
     def scenario(self, field_name: str, value: str) -> int:
         plant = self.result.scenario.plant.name
