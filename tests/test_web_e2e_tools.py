@@ -147,6 +147,31 @@ def test_a_tornado_runs_from_the_app_and_shows_labelled_bars(page):  # noqa: F81
     assert page.locator("#sensitivity-table tbody tr").count() == 12
 
 
+def test_sobol_indices_run_from_the_app_with_labelled_bars(page):  # noqa: F811
+    """Sobol (first and total order) from the app, as natwin sensitivity --method sobol."""
+    page.click('#tabs button[data-view="plant"]')
+    page.set_checked("#simulate", False)
+    page.set_checked("#energy", False)
+    if not page.is_visible("#sens-method"):
+        page.click("#sensitivity-box > summary")
+    page.select_option("#sens-method", "sobol")
+    assert page.is_visible("#sens-samples")
+    page.fill("#sens-samples", "64")
+    page.select_option("#sens-output", "cost_cny_per_t")
+    previous = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    page.click("#sens-btn")
+    wait_until(page, "prev => localStorage.getItem('natwin.shownRun') !== prev", previous, timeout_s=120)
+    wait_until(page, "() => { const c = document.getElementById('sensitivity-chart');"
+               " return !!(c && c.data && c.data[0] && c.data[0].name === 'first order S1'); }", timeout_s=30)
+    labels = page.evaluate("() => document.getElementById('sensitivity-chart').data[0].y")
+    assert 1 <= len(labels) <= 12
+    assert raw_notation(" ".join(labels)) == []
+    shown = page.inner_text("#sensitivity-results")
+    assert "Sobol indices of Cost" in shown
+    assert raw_notation(shown) == []
+    page.select_option("#sens-method", "tornado")
+
+
 def test_the_form_names_prices_and_route_figures_in_words(page):  # noqa: F811
     """The price list showed keys ("fee.NFM111", "by_product") and the run name route and site ids."""
     page.click('#tabs button[data-view="plant"]')
