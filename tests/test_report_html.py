@@ -400,3 +400,69 @@ def test_energy_tables_name_capacities_and_costs_in_words(reports):
     assert "Grid demand charge" in energy
     assert "pv mw" not in energy
     assert "battery mwh" not in energy
+
+
+#: A dotted input path (prices.product.NFM111, fee.NFM111) or a snake_case key (cost_cny_per_t) left in text.
+RAW_KEY = re.compile(
+    r"\b(?:prices|plant|process|carbon|finance|energy|site|equipment|operations|construction|chemistry)"
+    r"\.[A-Za-z_]|\b[a-z0-9]+_[a-z0-9_]+\b|\b[a-z_]+\.[A-Z][A-Za-z0-9]"
+)
+#: A number in e-notation (6.931e+8).
+E_NOTATION = re.compile(r"\d[eE][+-]?\d")
+
+
+def _shown_text(page, section_id: str) -> str:
+    """The text a reader sees in a section: without keys set in code (what a scenario file
+    takes), scripts, the sources' uses and folded-away chooser lists."""
+    return page.evaluate(
+        "id => { const s = document.getElementById(id).cloneNode(true);"
+        " s.querySelectorAll('code, script, style, .js-plotly-plot, details.columns').forEach(n => n.remove());"
+        " s.querySelectorAll('p, li, td, th, h2, h3, div, summary, figcaption').forEach(n => n.append(' '));"
+        " return s.textContent; }",
+        section_id,
+    )
+
+
+@pytest.mark.parametrize("section_id", ["overview", "summary", "equipment", "opex", "cashflow", "operations", "schedule"])
+def test_views_show_words_not_raw_keys_or_e_notation(full_page, section_id):
+    """Raw keys and notation were left in views: unit ids (ammonia_stripping), finance settings
+    (discount_rate), price keys (by_product.Na2SO4), activity ids on the critical path."""
+    text = _shown_text(full_page.page, section_id)
+    assert RAW_KEY.findall(text) == [], section_id
+    assert E_NOTATION.findall(text) == [], section_id
+
+
+def test_table_headings_keep_the_case_of_their_units(reports):
+    """Headings were upper-cased by the style sheet: "Power kW" read "POWER KW", "t/yr" "T/YR"."""
+    css = reports["full"].read_text(encoding="utf-8")
+    rule = css[css.index("table.data th {") :]
+    assert "uppercase" not in rule[: rule.index("}")]
+
+
+def test_wide_tables_have_a_column_chooser_and_print_every_column(full_page):
+    """The Operations table had 26 raw columns and the equipment table was cut at "Installed M CNY"."""
+    page = full_page.page
+    for section_id in ("operations", "equipment"):
+        table = page.locator(f"#{section_id} .chosen-columns").first
+        headings = table.locator("table th")
+        total = headings.count()
+        visible = [headings.nth(i).is_visible() for i in range(total)]
+        assert 3 <= sum(visible) < total, (section_id, sum(visible), total)  # the main ones by default
+        hidden = visible.index(False)
+        table.locator("details.columns > summary").click()
+        table.locator(f'details.columns input[data-col="{hidden}"]').check()
+        assert headings.nth(hidden).is_visible()
+        assert table.locator(f'tbody td[data-col="{hidden}"]').first.is_visible()
+        assert f"{sum(visible) + 1} of {total}" in table.locator("details.columns > summary").inner_text()
+        table.locator(f'details.columns input[data-col="{hidden}"]').uncheck()
+        assert not headings.nth(hidden).is_visible()
+        table.locator("details.columns > summary").click()
+        page.emulate_media(media="print")
+        try:
+            assert all(headings.nth(i).is_visible() for i in range(total))  # a printout has every column
+        finally:
+            page.emulate_media(media="screen")
+    operations = page.inner_text("#operations .chosen-columns table thead")
+    assert "Utilisation (%)" in operations
+    assert "Processed (t/yr)" in operations
+

@@ -458,6 +458,40 @@ def test_a_montecarlo_job_stores_percentiles_and_the_uncertainty_report(client):
     assert 'id="uncertainty"' in report
 
 
+def test_a_sensitivity_job_stores_the_tornado_and_sobol_of_natwin_sensitivity(client):
+    """The web's sensitivity job gives the bars ``natwin sensitivity`` computes (the same
+    function on the same scenario), each input labelled in words with its unit."""
+    from natwin.uncertainty import load_study, run_sensitivity, share_run
+
+    response = client.post(
+        "/api/jobs/sensitivity",
+        json={"base": "binhai_nfm111", "method": "all", "outputs": ["npv_cny"], "samples": 64,
+              "trajectories": 4, "simulate": False, "energy": False},
+    )
+    assert response.status_code == 202
+    job = wait_for(client, response.json()["id"])
+    assert job["status"] == "done", job
+    assert [s["name"] for s in job["stages"]][-2:] == ["sensitivity", "report"]
+    run = client.get(f"/api/runs/{job['run_id']}").json()
+    assert {"tornado", "sobol"} <= set(run["tables"])
+    tornado = client.get(f"/api/runs/{job['run_id']}/tables/tornado").json()
+    sobol = client.get(f"/api/runs/{job['run_id']}/tables/sobol").json()
+    raw = default_raw()
+    raw["energy"] = {**raw.get("energy", {}), "enabled": False}
+    scenario = parse_scenario(raw)
+    share_run(run_pipeline(scenario, {"simulate": False, "energy": False}))
+    direct = run_sensitivity(scenario, load_study(scenario), ("npv_cny",), "tornado").tornado["npv_cny"]
+    assert [r["input"] for r in tornado] == [b.name for b in direct]
+    assert [r["swing"] for r in tornado] == pytest.approx([b.swing for b in direct], rel=1e-9)
+    assert tornado[0]["label"].endswith(")")  # in words with its unit
+    assert "." not in tornado[0]["label"].split(" (")[0]
+    assert {r["input"] for r in sobol} == {b.name for b in direct}
+    assert all(r["S1_conf"] >= 0 and r["ST_conf"] >= 0 for r in sobol)
+    report = client.get(f"/api/runs/{job['run_id']}/files/report.html").text
+    assert 'id="uncertainty"' in report  # the report's sensitivity section
+    assert 'id="tornado-0"' in report
+
+
 def test_a_sweep_job_stores_each_point(client, store_path):
     grid = {"carbon.green_electricity_share": [0.0, 1.0]}
     response = client.post(

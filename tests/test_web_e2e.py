@@ -290,7 +290,7 @@ def test_a_number_field_with_text_that_is_not_a_number_is_refused_not_defaulted(
         jobs_before = len(json.loads(answer.read())["jobs"])
     page.click("#run-btn")
     page.wait_for_selector("#capacity.invalid", timeout=5_000)
-    assert "not one" in page.inner_text("#problems")
+    assert "not one" in page.inner_text('.field-error[data-for="plant.capacity_t_per_year"]')
     with urllib.request.urlopen(f"{server}/api/jobs", timeout=10) as answer:
         assert len(json.loads(answer.read())["jobs"]) == jobs_before  # nothing was sent
     page.fill("#capacity", before)

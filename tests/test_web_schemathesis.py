@@ -127,8 +127,11 @@ def test_schema_covers_every_endpoint():
         "/api/catalog",
         "/api/scenarios/{name}",
         "/api/validate",
+        "/api/scenario.toml",
+        "/api/scenario-file",
         "/api/jobs/run",
         "/api/jobs/montecarlo",
+        "/api/jobs/sensitivity",
         "/api/jobs/sweep",
         "/api/jobs",
         "/api/jobs/{job_id}",
@@ -148,10 +151,12 @@ def test_schema_covers_every_endpoint():
 def test_fuzz_reached_job_creation():
     """Runs after the fuzz: valid job requests were generated (from the schema's examples and
     data) and accepted, so the job endpoints were exercised beyond their 422 paths."""
-    for kind in ("run", "montecarlo", "sweep"):
+    for kind in ("run", "montecarlo", "sensitivity", "sweep"):
         assert 202 in STATUSES[("POST", f"/api/jobs/{kind}")], dict(STATUSES)
         assert 422 in STATUSES[("POST", f"/api/jobs/{kind}")], dict(STATUSES)
     assert {200, 422} <= STATUSES[("POST", "/api/validate")], dict(STATUSES)
+    assert {200, 422} <= STATUSES[("POST", "/api/scenario.toml")], dict(STATUSES)
+    assert {200, 422} <= STATUSES[("POST", "/api/scenario-file")], dict(STATUSES)
 
 
 def test_stateful_testing_reached_compare_tables_and_deleted_jobs():

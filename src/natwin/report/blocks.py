@@ -48,6 +48,21 @@ def fmt(value: Any, decimals: int | None = None) -> str:
     return "0" if text in ("-0", "-0.0") else text
 
 
+def exact(value: float) -> str:
+    """A setting's value as written, shortest form, never in e-notation (``f"{x:g}"`` writes
+    9,432,458 as 9.43246e+06).
+
+    >>> exact(0.62), exact(9432458.0), exact(1.5e-05), exact(30)
+    ('0.62', '9,432,458', '0.000015', '30')
+    """
+    x = float(value)
+    if not math.isfinite(x) or x == 0 or 1e-4 <= abs(x) < 1e6:
+        return f"{x:g}"
+    if abs(x) >= 1e6:
+        return f"{x:,.0f}" if x.is_integer() else f"{x:,.2f}"
+    return f"{x:.10f}".rstrip("0")
+
+
 def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
@@ -147,9 +162,9 @@ class Sources:
                 f"Scenario [process.parameters] overrides (route defaults and their sources are "
                 f"listed under Parameters; scenario {self.result.scenario_hash[:12]})",
                 "S",
-                use=f"{name} = {overrides[name]:g} {param.unit} (default {param.default:g})",
+                use=f"{name} = {exact(overrides[name])} {param.unit} (default {exact(param.default)})",
             )
-        return self.cite(param.source, param.tag, use=f"{name} = {param.default:g} {param.unit}".strip())
+        return self.cite(param.source, param.tag, use=f"{name} = {exact(param.default)} {param.unit}".strip())
 
     def parameters(self, names: Iterable[str]) -> list[int]:
         known = self.result.route.parameters
@@ -163,14 +178,14 @@ class Sources:
                 f"Scenario [{section}] settings (scenario {self.result.scenario_hash[:12]}); the packaged "
                 "defaults and their sources are listed with each stage",
                 "S",
-                use=f"{section}.{name} = {first(overrides[name]):g} {param.unit} (default {param.default:g})",
+                use=f"{section}.{name} = {exact(first(overrides[name]))} {param.unit} (default {exact(param.default)})",
             )
         return self.cite(
-            param.source, param.tag, use=f"{section}.{name} = {param.default:g} {param.unit}".strip()
+            param.source, param.tag, use=f"{section}.{name} = {exact(param.default)} {param.unit}".strip()
         )
 
     def sourced(self, name: str, value: Sourced) -> int:
-        return self.cite(value.source, value.tag, use=f"{name} = {value.value:g} {value.unit}".strip())
+        return self.cite(value.source, value.tag, use=f"{name} = {exact(value.value)} {value.unit}".strip())
 
     def scenario(self, field_name: str, value: str) -> int:
         plant = self.result.scenario.plant.name
@@ -247,24 +262,47 @@ def kpi_card(key: str, value: Any, note: str = "", refs: str = "", **options: st
 class Column:
     title: str
     numeric: bool = False
+    optional: bool = False  # hidden until chosen in the table's column chooser; printed always
 
 
 def table_html(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], css: Sequence[str] = (), table_class: str = ""
 ) -> str:
-    """A data table; cells are HTML already escaped. ``css`` gives a class per row (optional)."""
-    head = "".join(f'<th class="{"num" if c.numeric else ""}">{esc(c.title)}</th>' for c in columns)
+    """A data table; cells are HTML already escaped. ``css`` gives a class per row (optional).
+
+    A table with ``optional`` columns gets a column chooser above it: the other columns show by
+    default, a tick shows or hides any column (the report's script), and a printout has all."""
+    choosable = any(c.optional for c in columns)
+
+    def attrs(i: int, c: Column) -> str:
+        classes = " ".join(x for x in ("num" if c.numeric else "", "col-off" if c.optional else "") if x)
+        return f' class="{classes}"' + (f' data-col="{i}"' if choosable else "")
+
+    head = "".join(f"<th{attrs(i, c)}>{esc(c.title)}</th>" for i, c in enumerate(columns))
     body = []
     for i, row in enumerate(rows):
         cls = css[i] if i < len(css) else ""
-        cells = "".join(
-            f'<td class="{"num" if c.numeric else ""}">{cell}</td>'
-            for c, cell in zip(columns, row, strict=True)
-        )
+        cells = "".join(f"<td{attrs(j, c)}>{cell}</td>" for j, (c, cell) in enumerate(zip(columns, row, strict=True)))
         body.append(f'<tr class="{cls}">{cells}</tr>')
+    table = (
+        f'<div class="table-wrap"><table class="data {table_class}{" choosable" if choosable else ""}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+    return f'<div class="chosen-columns">{column_chooser(columns)}{table}</div>' if choosable else table
+
+
+def column_chooser(columns: Sequence[Column]) -> str:
+    """The folded list of a table's columns with a tick each (ticked: shown); the first column
+    (the row's name) always shows."""
+    shown = sum(not c.optional for c in columns)
+    ticks = "".join(
+        f'<label><input type="checkbox" data-col="{i}"{"" if c.optional else " checked"}> {esc(c.title)}</label>'
+        for i, c in enumerate(columns)
+        if i > 0
+    )
     return (
-        f'<div class="table-wrap"><table class="data {table_class}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
+        f'<details class="columns"><summary>Columns: <span class="shown">{shown}</span> of {len(columns)} '
+        f"shown (all when printed)</summary><div class=\"column-list\">{ticks}</div></details>"
     )
 
 

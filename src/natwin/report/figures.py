@@ -10,6 +10,7 @@ the plant by outlet kind; energy carriers in their usual colours.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -177,10 +178,23 @@ def compact(value: float) -> str:
     >>> compact(12345.0), compact(2_345_678.0), compact(87.4)
     ('12.3 k', '2.35 M', '87.4')
     """
-    for factor, suffix in ((1e6, " M"), (1e3, " k")):
+    for factor, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
         if abs(value) >= factor:
-            return f"{value / factor:.3g}{suffix}"
-    return f"{value:.3g}"
+            return f"{_three_figures(value / factor)}{suffix}"
+    return _three_figures(value)
+
+
+def _three_figures(value: float) -> str:
+    """Three significant figures, never in e-notation (``f"{x:.3g}"`` writes 1500 as 1.5e+03).
+
+    >>> _three_figures(999.6), _three_figures(0.000123456), _three_figures(2.0), _three_figures(-12.34)
+    ('1,000', '0.000123', '2', '-12.3')
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def sankey_figure(data: SankeyData, height: int = 560) -> go.Figure:

@@ -27,6 +27,7 @@ All amounts are shown for draw 0, in CNY.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ import numpy as np
 from natwin.energy import parameter_table as energy_parameters
 from natwin.kpis import format_number, format_value, kpi
 from natwin.kpis import label as kpi_label
+from natwin.labels import path_label
 from natwin.parameters import ParameterTable
 from natwin.report import figures
 from natwin.report.blocks import (
@@ -338,12 +340,12 @@ def _equipment_table(eq: EquipmentResult, sources: Sources) -> tuple[str, dict[s
         [
             Column("Unit and equipment"),
             Column("Pieces", True),
-            Column("Capacity per piece", True),
+            Column("Capacity per piece", True, optional=True),
             Column("Utili­sation", True),
-            Column("Power kW", True),
-            Column("Operators per shift", True),
-            Column("Purchase M CNY", True),
-            Column("Installed M CNY", True),
+            Column("Power (kW)", True, optional=True),
+            Column("Operators per shift", True, optional=True),
+            Column("Purchase (M CNY)", True, optional=True),
+            Column("Installed (M CNY)", True),
             Column("Source"),
         ],
         rows,
@@ -614,7 +616,7 @@ def price_dates_html(result: RunResult, sources: Sources) -> str:
     basis = f"the as-of date {dates.as_of}" if dates.as_of else f"the run date {dates.reference}"
     rows = [
         [
-            esc(item.key),
+            esc(setting_name("prices", item.key)),
             f"{fmt(item.value)} {esc(item.unit)}",
             "scenario" if item.overridden else (str(item.date) if item.date else "undated"),
             "" if item.age_days is None else fmt(item.age_days / 30.44, 1),
@@ -626,7 +628,7 @@ def price_dates_html(result: RunResult, sources: Sources) -> str:
     css = ["stale" if item.stale else "" for item in dates.items]
     lead = (
         f'<h3 id="price-dates">Price dates</h3><p class="small">{len(dates.stale)} of {len(dates.items)} prices are '
-        f"older than 12 months against {esc(basis)}. A scenario's [market] as_of reruns at another date.</p>"
+        f"older than 12 months against {esc(basis)}. A scenario's <code>[market] as_of</code> reruns at another date.</p>"
     )
     columns = [Column("Price"), Column("Value", True), Column("Date"), Column("Age (months)", True), Column("Flag"), Column("Source")]
     return lead + table_html(columns, rows, css)
@@ -783,6 +785,16 @@ def _yearly_cash_flow_table(eco: EconomicsResult, years: list[int]) -> str:
     )
 
 
+def setting_name(section: str, name: str) -> str:
+    """A setting's name in words without its unit (a table shows the unit beside it), from
+    :func:`natwin.labels.path_label`: ``finance.discount_rate`` -> "Discount rate",
+    ``prices.by_product.Na2SO4`` -> "By-product price of Na2SO4"; else the name's words."""
+    label = path_label(f"{section}.{name}")
+    if label == f"{section}.{name}":
+        return humanise(name.replace(".", " "))
+    return re.sub(r" \([^()]*\)$", "", label)
+
+
 def _finance_settings(result: RunResult, finance: ParameterTable, s: Sources) -> str:
     """Every finance setting with its value (* when the scenario sets it) and source, folded."""
     overrides = result.scenario.finance
@@ -791,7 +803,7 @@ def _finance_settings(result: RunResult, finance: ParameterTable, s: Sources) ->
         value = overrides.get(name, param.default)
         settings.append(
             [
-                f'<span class="formula">{esc(name)}</span>',
+                f'{esc(setting_name("finance", name))}<span class="sub"><code>{esc(name)}</code></span>',
                 fmt(value) + (" *" if name in overrides else ""),
                 esc(param.unit),
                 s.refs([s.table_parameter("finance", name, param, overrides)]),

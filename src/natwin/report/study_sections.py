@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from natwin.energy.results import CAPACITY_LABELS, COST_LABELS
 from natwin.kpis import format_number, format_value, kpi, probability_label
 from natwin.labels import input_label
-from natwin.report.blocks import Column, Section, Sources, esc, figure_block, fmt, table_html
+from natwin.report.blocks import Column, Section, Sources, esc, figure_block, fmt, humanise, table_html
 from natwin.report.figures import SERIES_COLOURS, figure_html
 from natwin.report.figures import figure_layout as _layout
 
@@ -130,7 +130,7 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
     activities = _activities_table(plan, sources)  # cites the activities' sources first
     parts = [
         f"<p>Groundbreaking {esc(plan.start_date.isoformat())}; {plan.risk.draws:,} Monte Carlo draws of PERT "
-        f"durations through the activity network. Critical path (red): {esc(' → '.join(plan.cpm.critical_path))}.</p>",
+        f"durations through the activity network. Critical path (red): {esc(' → '.join(_activity_names(plan, plan.cpm.critical_path)))}.</p>",
         figure_block(
             figure_html(_gantt(result), "schedule-gantt"),
             "Gantt chart of the P50 schedule (PERT means); hover for float and criticality index.",
@@ -145,6 +145,12 @@ def schedule_section(result: Any, sources: Sources) -> Section | None:
     parts += _crash_parts(result, plan)
     parts.append(_ramp_up_figure(plan, sources))
     return Section("schedule", "Construction schedule and ramp-up", "\n".join(parts))
+
+
+def _activity_names(plan: Any, ids: Any) -> list[str]:
+    """The names of activities given by id (an unknown id as it is)."""
+    names = {a.id: a.name for a in plan.network.activity}
+    return [names.get(i, i) for i in ids]
 
 
 def _activities_table(plan: Any, sources: Sources) -> str:
@@ -198,7 +204,8 @@ def _crash_parts(result: Any, plan: Any) -> list[str]:
     if plan.crash is not None:
         value = k.get("acceleration_value_cny")
         per_day = value / plan.crash.days_saved if value is not None and plan.crash.days_saved else None
-        bought = ", ".join(f"{esc(a)} {d:.0f} d" for a, d in plan.crash.crashed_days.items())
+        names = dict(zip(plan.crash.crashed_days, _activity_names(plan, plan.crash.crashed_days), strict=True))
+        bought = ", ".join(f"{esc(names[a])} {d:.0f} d" for a, d in plan.crash.crashed_days.items())
         verdict = (
             "worth it"
             if value is not None and value > plan.crash.cost_cny
@@ -244,7 +251,7 @@ def _histogram(counts: np.ndarray, edges: np.ndarray, finite: np.ndarray, title:
             width=np.abs(np.diff(edges)),
             marker_color="#4c78a8",
             name=title,
-            hovertemplate="%{x:.4g}: %{y:,} draws<extra></extra>",
+            hovertemplate="%{x:,.4r}: %{y:,} draws<extra></extra>",
         )
     )
     fig.update_layout(bargap=0)
@@ -507,7 +514,7 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
         f"product ({v['output_vs_nameplate']} of nameplate, 95 % interval {esc(format_number('output_t_per_year_low', k['output_t_per_year_low']))}"
         f"–{v['output_t_per_year_high']}), line OEE {v['oee']} = availability "
         f"{v['oee_availability']} × performance {v['oee_performance']} × quality "
-        f"{v['oee_quality']}; bottleneck <b>{v['bottleneck']}</b> (active-period method); work in "
+        f"{v['oee_quality']}; bottleneck <b>{esc(humanise(str(k['bottleneck'])))}</b> (active-period method); work in "
         f"process {v['wip_t']}, lead time {v['lead_time_h']}.</p>"
     ]
     if plant.sizing is not None:
@@ -524,21 +531,7 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
         parts.append(figure_block(figure_html(fig, f"ops-{name}"), esc(captions.get(name, name))))
     rows = ops.unit_rows()
     if rows:
-        keys: list[str] = []
-        for r in rows:
-            keys += [c for c in r if c != "unit" and c not in keys and isinstance(r[c], int | float | str)]
-
-        def cell(r: dict[str, Any], c: str) -> str:
-            v = r.get(c)
-            return (
-                esc(fmt(v))
-                if isinstance(v, int | float) and not isinstance(v, bool)
-                else esc(v if v is not None else "")
-            )
-
-        columns = [Column("Unit")] + [Column(c.replace("_", " "), numeric=True) for c in keys]
-        body = [[esc(r["unit"])] + [cell(r, c) for c in keys] for r in rows]
-        parts.append(table_html(columns, body))
+        parts.append(_unit_table(rows))
     # lazy: a stage's figures load only when its section is drawn
     from natwin.operations.data import parameter_table
 
@@ -547,6 +540,59 @@ def operations_section(result: Any, sources: Sources) -> Section | None:
         f"<p>Reliability, maintenance, shift and quality data{sources.refs(used, limit=len(used))}.</p>"
     )
     return Section("operations", "Simulated plant year", "\n".join(parts))
+
+
+#: The simulated units' columns (natwin.operations.results.UnitResult.unit_rows): heading in words
+#: with unit, scale (100: a share shown in %) and whether the column shows by default (the
+#: others are in the table's column chooser).
+UNIT_COLUMNS: dict[str, tuple[str, float, bool]] = {
+    "operation": ("Operation", 1.0, True),
+    "equipment": ("Equipment", 1.0, False),
+    "mode": ("Mode", 1.0, False),
+    "pieces": ("Pieces", 1.0, True),
+    "availability": ("Availability (%)", 100.0, False),
+    "performance": ("Performance (%)", 100.0, False),
+    "quality": ("Quality (%)", 100.0, False),
+    "oee": ("OEE (%)", 100.0, True),
+    "utilisation": ("Utilisation (%)", 100.0, True),
+    "bottleneck_share": ("Bottleneck share (%)", 100.0, True),
+    "mean_active_period_h": ("Mean active period (h)", 1.0, False),
+    "processed_t_per_year": ("Processed (t/yr)", 1.0, True),
+    "failures_per_year": ("Failures per year", 1.0, True),
+    "rework_t_per_year": ("Rework (t/yr)", 1.0, False),
+    "scrap_t_per_year": ("Scrap (t/yr)", 1.0, False),
+}
+
+
+def _unit_column(key: str) -> tuple[str, float, bool]:
+    """Heading, scale and default visibility of a unit-table column; time shares by state
+    (``share_down``) as "Time down (%)"."""
+    if key in UNIT_COLUMNS:
+        return UNIT_COLUMNS[key]
+    if key.startswith("share_"):
+        return (f"Time {humanise(key.removeprefix('share_')).lower()} (%)", 100.0, False)
+    return (humanise(key), 1.0, False)
+
+
+def _unit_table(rows: list[dict[str, Any]]) -> str:
+    """One row per simulated unit, headings and identifiers in words; the main columns show, the
+    others are in the column chooser (all print)."""
+    keys: list[str] = []
+    for r in rows:
+        keys += [c for c in r if c != "unit" and c not in keys and isinstance(r[c], int | float | str)]
+
+    def cell(r: dict[str, Any], c: str) -> str:
+        v = r.get(c)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            scale = _unit_column(c)[1]
+            return esc(fmt(v * scale, 1) if scale != 1.0 else fmt(v))
+        return esc(humanise(v) if isinstance(v, str) else "")
+
+    columns = [Column("Unit")] + [
+        Column(_unit_column(c)[0], numeric=True, optional=not _unit_column(c)[2]) for c in keys
+    ]
+    body = [[esc(humanise(str(r["unit"])))] + [cell(r, c) for c in keys] for r in rows]
+    return table_html(columns, body)
 
 
 # --------------------------------------------------------------------------- energy

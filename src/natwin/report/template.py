@@ -59,7 +59,7 @@ $reveal_js
 #: Opens the folded block (``<details>``, e.g. the sources list) that holds the target of a link,
 #: before the browser scrolls to it, and on loading a page whose address names such a target; and
 #: opens every folded block while the page prints (the cash-flow table, settings, parameters and
-#: sources were missing from a printed report).
+#: sources were missing from a printed report); and works the column choosers of wide tables.
 REVEAL_JS = """
 (function () {
   function reveal(id) {
@@ -90,6 +90,17 @@ REVEAL_JS = """
   window.addEventListener('afterprint', function () {
     folded.forEach(function (d) { d.open = false; });
     folded = [];
+  });
+  // a wide table's column chooser: a tick shows or hides its column (a printout shows all)
+  document.addEventListener('change', function (event) {
+    var box = event.target;
+    var chooser = box.closest && box.closest('details.columns');
+    if (!chooser || !box.hasAttribute('data-col')) return;
+    var table = chooser.parentElement.querySelector('table');
+    var cells = table.querySelectorAll('[data-col="' + box.getAttribute('data-col') + '"]');
+    Array.prototype.forEach.call(cells, function (cell) { cell.classList.toggle('col-off', !box.checked); });
+    var shown = 1 + chooser.querySelectorAll('input[data-col]:checked').length;
+    chooser.querySelector('.shown').textContent = String(shown);
   });
 })();
 """
@@ -158,8 +169,7 @@ figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
 .table-wrap { overflow-x: auto; }
 table.data { width: 100%; border-collapse: collapse; font-size: 13px; }
 table.data th { text-align: left; font-weight: 600; color: var(--muted); border-bottom: 2px solid var(--line);
-  padding: 6px 8px; font-size: 11.5px; text-transform: uppercase; letter-spacing: .03em;
-  vertical-align: bottom; }
+  padding: 6px 8px; font-size: 12px; vertical-align: bottom; }
 table.data td { padding: 5px 8px; border-bottom: 1px solid #eef1f5; vertical-align: top; }
 table.data .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.data tbody tr:hover { background: #f6f9fd; }
@@ -201,7 +211,13 @@ footer { color: var(--muted); font-size: 12px; padding: 8px 24px 40px; }
   ol.sources li { grid-template-columns: 32px 30px minmax(0, 1fr); gap: 4px; }
   .cards { grid-template-columns: minmax(0, 1fr); }
 }
+table.choosable .col-off { display: none; }
+details.columns { font-size: 12.5px; margin: 4px 0; }
+details.columns .column-list { display: flex; flex-wrap: wrap; gap: 2px 14px; padding: 4px 0 8px; }
+details.columns label { white-space: nowrap; cursor: pointer; }
 @media print {
+  table.choosable .col-off { display: table-cell; }
+  details.columns { display: none; }
   nav.toc { display: none; }
   body { background: #fff; }
   section { border: none; break-inside: avoid-page; padding: 8px 0; }

@@ -8,8 +8,11 @@
                                             packaged scenarios, editable prices, limits
     GET    /api/scenarios/{name}            a packaged scenario as a mapping
     POST   /api/validate                    check a scenario (body: the scenario mapping)
+    POST   /api/scenario.toml               the scenario mapping as a TOML file (download)
+    POST   /api/scenario-file               read and check a TOML scenario file (upload)
     POST   /api/jobs/run                    start a run         -> 202 job
     POST   /api/jobs/montecarlo             start a Monte Carlo -> 202 job
+    POST   /api/jobs/sensitivity            start a sensitivity study (tornado, Sobol) -> 202 job
     POST   /api/jobs/sweep                  start a sweep       -> 202 job
     GET    /api/jobs[?ids=..]               jobs, newest first
     GET    /api/jobs/{job_id}               status and progress of a job
@@ -576,7 +579,7 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
             "GetJob": _link(JOB, "get", **{"path.job_id": "$response.body#/id"}),
             "DeleteJob": _link(JOB, "delete", **{"path.job_id": "$response.body#/id"}),
         }
-        for kind in ("run", "montecarlo", "sweep")
+        for kind in ("run", "montecarlo", "sensitivity", "sweep")
     },
     (JOB, "get", "200"): {
         "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/run_id"}),
@@ -612,6 +615,7 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
     },
     (SWEEP, "get", "200"): {
         "GetPoint": _link(RUN, "get", **{"path.run_id": "$response.body#/points/0/run_id"}),
+        "ComparePoint": _link("/api/compare", "get", **{"query.run_ids": "$response.body#/points/0/run_id"}),
     },
     ("/api/compare", "get", "200"): {
         "GetBaseline": _link(RUN, "get", **{"path.run_id": "$response.body#/run_ids/0"}),
@@ -796,6 +800,7 @@ def _api_router(manager: Callable[[], JobManager]) -> APIRouter:
     """The /api routes, area by area (the order of registration is the schema's order)."""
     api = APIRouter(prefix="/api")
     _catalog_routes(api, manager)
+    _scenario_file_routes(api)
     _run_job_routes(api, manager)
     _sweep_job_routes(api, manager)
     _job_routes(api, manager)
@@ -923,6 +928,93 @@ def _validation(body: bytes) -> dict[str, Any]:
 
 
 
+def _scenario_file_routes(api: APIRouter) -> None:
+    """Scenario files: the form's scenario as TOML (download), a TOML file read and checked (upload)."""
+
+    @api.post(
+        "/scenario.toml",
+        response_class=Response,
+        responses={
+            200: {"content": {"application/toml": {"schema": {"type": "string"}}}, "description": "the TOML file"},
+            415: {"model": models.ErrorModel, "description": "the body is not application/json"},
+            422: {"model": models.ErrorModel, "description": "the scenario breaks a rule"},
+        },
+        tags=["scenarios"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/Scenario"},
+                        "example": packaged_scenarios()[DEFAULT_SCENARIO],
+                    }
+                },
+            }
+        },
+    )
+    async def scenario_toml_file(request: Request) -> Response:
+        """The scenario (the body, a scenario mapping) as a TOML file for ``natwin run`` and
+        ``natwin validate``, checked first (422 with its problems)."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":  # also keeps cross-site "simple" requests out
+            raise HTTPException(415, "send the scenario as application/json")
+        text, name = await off_loop(request, _scenario_toml, await request.body())
+        return Response(
+            text,
+            media_type="application/toml",
+            headers={"content-disposition": f'attachment; filename="{name}.toml"'},
+        )
+
+    @api.post(
+        "/scenario-file",
+        response_model=models.ScenarioFileResult,
+        responses={422: {"model": models.ErrorModel, "description": "the text is not a TOML document"}},
+        tags=["scenarios"],
+    )
+    async def read_scenario_file(request: Request, body: models.ScenarioText) -> dict[str, Any]:
+        """Read a scenario file (TOML) and check it as ``natwin validate`` does: 200 with the
+        file's scenario as a mapping (what the form and the job endpoints take), whether it
+        is valid, its problems and warnings; 422 only when the text is not TOML."""
+        return await off_loop(request, _scenario_file, body.toml)
+
+
+def _scenario_toml(body: bytes) -> tuple[str, str]:
+    """The TOML text of a checked scenario mapping and a file name from its plant's name."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.web.scenario_file import scenario_toml
+
+    try:
+        raw = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
+    scenario = check_scenario(raw)
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", scenario.plant.name).strip("_")[:60] or "scenario"
+    comment = f"natwin {__version__} scenario (hash {scenario.hash[:12]}); run it: natwin run {name}.toml"
+    return scenario_toml(raw, comment), name
+
+
+def _scenario_file(text: str) -> dict[str, Any]:
+    """Read ``text`` as a scenario file and check it as ``natwin validate`` does."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.pipeline import check
+    from natwin.report.files import jsonable
+    from natwin.web.scenario_file import read_scenario_toml
+
+    raw = read_scenario_toml(text)
+    answer: dict[str, Any] = {"valid": False, "scenario": jsonable(raw), "problems": [], "warnings": []}
+    try:
+        scenario = check_scenario(raw)
+        warnings = check(scenario)
+    except InputError as exc:
+        answer["problems"] = problem_documents(exc.problems)
+        return answer
+    except Exception as exc:  # a checker bug must not turn a bad file into a 5xx
+        log.exception("checking a scenario file failed")
+        answer["problems"] = [{"path": "file", "value": None, "allowed": f"a scenario natwin can run ({exc})"}]
+        return answer
+    return answer | {"valid": True, "scenario_hash": scenario.hash, "warnings": problem_documents(warnings)}
+
+
 # -- jobs -----------------------------------------------------------------------------------
 
 
@@ -948,6 +1040,45 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         """Start a run plus a vectorised Monte Carlo study (percentiles, P(NPV < 0), histograms,
         S-curves in the report's uncertainty section)."""
         return await off_loop(request, _submit_montecarlo, manager, body)
+
+    @api.post(
+        "/jobs/sensitivity",
+        status_code=202,
+        response_model=models.JobModel,
+        responses=JOB_RESPONSES,
+        tags=["jobs"],
+    )
+    async def start_sensitivity(request: Request, body: models.SensitivityRequest) -> JSONResponse:
+        """Start a run plus a sensitivity study of its uncertain inputs (as ``natwin
+        sensitivity``): a tornado, Morris and/or Sobol indices. The stored run has the tables
+        ``tornado`` and ``sobol`` (inputs labelled in words with units) and its report the
+        sensitivity section."""
+        return await off_loop(request, _submit_sensitivity, manager, body)
+
+
+def _submit_sensitivity(manager: Callable[[], JobManager], body: models.SensitivityRequest) -> JSONResponse:
+    """Check a sensitivity request and queue its job (CPU-bound: run by :func:`off_loop`)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.uncertainty import load_study
+
+    raw, prefix, name = _resolve_scenario(body)
+    scenario = check_scenario(raw, prefix)
+    try:
+        load_study(scenario, None)
+    except InputError as exc:
+        raise _prefixed(exc, f"{prefix}uncertainty.") from None
+    request = {
+        "scenario": scenario.model_dump(mode="json"),
+        "simulate": body.simulate,
+        "energy": body.energy,
+        "name": body.name,
+        "method": body.method,
+        "outputs": list(dict.fromkeys(body.outputs)),
+        "samples": body.samples,
+        "trajectories": body.trajectories,
+        "seed": body.seed,
+    }
+    return _accepted(manager, manager().submit("sensitivity", request, name))
 
 
 def _submit_run(manager: Callable[[], JobManager], body: models.RunRequest) -> JSONResponse:

@@ -18,6 +18,13 @@ MAX_JSON_DEPTH = 32  #: nesting of arrays/objects in a request body
 MAX_CAPACITY_T_PER_YEAR = 100_000.0  #: plant capacity [t/yr]; 100 kt/yr takes about 25 s to simulate
 MAX_MC_DRAWS = 200_000  #: Monte Carlo draws of one study
 MAX_SWEEP_POINTS = 64  #: scenarios of one sweep
+#: characters of an uploaded scenario file (the packaged ones have 1,000-1,600); at up to 6 bytes
+#: a character in JSON its request stays under MAX_BODY_BYTES
+MAX_SCENARIO_FILE_CHARS = 40_000
+#: Sobol base samples of one web study: 4,096 x (115 inputs + 2) evaluations, about 15 s (scaled
+#: from 0.9 s measured at 256 samples, three outputs, on the default scenario)
+MAX_SOBOL_SAMPLES = 4096
+MAX_MORRIS_TRAJECTORIES = 200  #: Morris trajectories of one web study
 MAX_SWEEP_AXES = 6  #: grid axes of one sweep
 MAX_SCHEDULE_DRAWS = 100_000  #: construction schedule Monte Carlo draws
 MAX_SIMULATED_YEARS = 20  #: operations.replications x operations.years

@@ -137,6 +137,46 @@ class MonteCarloRequest(ScenarioChoice):
         return _whole_number(value)
 
 
+#: KPIs a sensitivity study may analyse (numeric outputs of the steady-state model).
+SENSITIVITY_OUTPUTS = (
+    "npv_cny", "cost_cny_per_t", "co2_kg_per_kwh", "co2_kg_per_kg", "irr_project_after_tax",
+    "payback_years", "total_investment_cny", "opex_cny_per_t", "electricity_kwh_per_t",
+)
+if TYPE_CHECKING:  # the literal is built from the tuple above
+    SensitivityOutput = str
+else:
+    SensitivityOutput = Literal[SENSITIVITY_OUTPUTS]
+
+
+class SensitivityRequest(ScenarioChoice):
+    """A run of the scenario plus a sensitivity study of its uncertain inputs, as ``natwin
+    sensitivity``: a one-at-a-time tornado (each input at its P10 and P90, the others at base),
+    Morris screening and/or Sobol indices (first and total order, with confidence intervals)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=job_request_schema(
+            {"base": "binhai_nfm111", "method": "tornado", "outputs": ["npv_cny"], "simulate": False}
+        )
+    )
+
+    method: Literal["tornado", "morris", "sobol", "all"] = "tornado"
+    outputs: list[SensitivityOutput] = Field(
+        default=["npv_cny", "cost_cny_per_t", "co2_kg_per_kwh"], min_length=1, max_length=3
+    )
+    samples: StrictInt = Field(
+        default=512, ge=16, le=limits.MAX_SOBOL_SAMPLES,
+        description="Sobol base samples (evaluations = samples x (inputs + 2))",
+    )
+    trajectories: StrictInt = Field(default=40, ge=4, le=limits.MAX_MORRIS_TRAJECTORIES, description="Morris trajectories")
+    seed: StrictInt | None = Field(default=None, ge=0, le=2**32 - 1, description="default: the study's (0)")
+
+    @field_validator("samples", "trajectories", "seed", mode="before")
+    @classmethod
+    def _integers(cls, value: Any) -> Any:
+        """JSON schema's integers: ``3.0`` and ``1e6`` too (never ``true`` or ``"3"``)."""
+        return _whole_number(value)
+
+
 class SweepRequest(ScenarioChoice):
     """A grid (and/or list) of scenarios around a base, each run and stored.
 
@@ -197,7 +237,7 @@ class PreliminaryModel(BaseModel):
 
 class JobModel(BaseModel):
     id: str
-    kind: Literal["run", "montecarlo", "sweep"]
+    kind: Literal["run", "montecarlo", "sensitivity", "sweep"]
     name: str
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float = Field(ge=0, le=1)
@@ -205,7 +245,7 @@ class JobModel(BaseModel):
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None
-    run_id: str | None = Field(default=None, description="the stored run, once done (run, montecarlo)")
+    run_id: str | None = Field(default=None, description="the stored run, once done (run, montecarlo, sensitivity)")
     sweep_id: str | None = Field(default=None, description="the stored sweep (sweep)")
     error: str | None = None
     problems: list[ProblemModel] | None = None
@@ -238,6 +278,28 @@ class ValidationResult(BaseModel):
     valid: Literal[True] = True
     scenario_hash: str
     scenario: dict[str, Any] = Field(description="the scenario with every default filled in")
+
+
+class ScenarioText(Strict):
+    """A scenario file's text (TOML, as ``natwin run`` and ``natwin validate`` read it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"toml": '[plant]\ncapacity_t_per_year = 12000\n'}]}
+    )
+
+    toml: Annotated[str, StringConstraints(max_length=limits.MAX_SCENARIO_FILE_CHARS)]
+
+
+class ScenarioFileResult(BaseModel):
+    """An uploaded scenario file, read and checked as ``natwin validate`` checks it."""
+
+    valid: bool = Field(description="true when the scenario passes every check of natwin validate")
+    scenario: dict[str, Any] = Field(description="the file's scenario as a mapping (as written, no defaults added)")
+    scenario_hash: str | None = Field(default=None, description="the scenario's hash when valid")
+    problems: list[ProblemModel] = Field(default_factory=list, description="why it is not valid")
+    warnings: list[ProblemModel] = Field(
+        default_factory=list, description="inputs far outside their sourced range (the scenario still runs)"
+    )
 
 
 class RunSummary(BaseModel):

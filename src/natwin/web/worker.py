@@ -35,10 +35,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from natwin.errors import InputError, NatwinError
+from natwin.errors import InputError, NatwinError, Problem
 from natwin.files import atomic_write, jsonable
 from natwin.sweep import evaluate_point
-from natwin.web.stages import MONTE_CARLO, PRELIMINARY, REPORT, pipeline_stages
+from natwin.web.stages import MONTE_CARLO, PRELIMINARY, REPORT, SENSITIVITY, pipeline_stages
 
 _channel: Any = None  # this process's end of its pipe to the server (anything with .send)
 _memory_bytes: int | None = None  # the address-space cap of this process, if any
@@ -324,6 +324,76 @@ def _uncertainty_rows(mc: Any) -> list[dict[str, Any]]:
     ]
 
 
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _sensitivity_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """A run plus ``natwin sensitivity``'s study of it (tornado, Morris and/or Sobol); the
+    report gains its sensitivity section, the stored run the tables ``tornado`` and ``sobol``."""
+    # lazy: loaded in the worker process when a job runs
+    from natwin.report.files import write_run
+    from natwin.store import result_payload
+    from natwin.uncertainty import load_study, run_sensitivity, share_run, uncertainty_document
+
+    scenario = _scenario(request)
+    study = load_study(scenario, None, **({"seed": request["seed"]} if request.get("seed") is not None else {}))
+    announce_stages(job_id, scenario, request, SENSITIVITY)
+    start = time.perf_counter()
+    send_preliminary(job_id, scenario)
+    result = run_pipeline(scenario, request, job_id)
+    share_run(result)  # the analyses centre on this run's links: no second pipeline run
+    outputs = tuple(request["outputs"])
+    missing = [k for k in outputs if not isinstance(result.kpis.get(k), int | float)]
+    if missing:
+        raise InputError([Problem("outputs", missing, "numeric KPIs of this run")], "sensitivity")
+    _send("stage", job_id, {"name": SENSITIVITY})
+    found = run_sensitivity(
+        scenario, study, outputs, request["method"],
+        base_samples=request["samples"], trajectories=request["trajectories"],
+    )
+    _send("stage", job_id, {"name": REPORT})
+    with_study = dataclasses.replace(result, uncertainty=found)
+    write_run(with_study, out_dir)
+    document = jsonable(uncertainty_document(found))
+    atomic_write(
+        out_dir / "uncertainty.json",
+        lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
+    )
+    payload = result_payload(with_study, name=request.get("name"), duration_s=time.perf_counter() - start)
+    payload["tables"] = dict(payload["tables"]) | sensitivity_tables(found, result.kpis)
+    return {"payload": payload}
+
+
+def sensitivity_tables(found: Any, kpis: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The web app's tables of a sensitivity study: ``tornado`` (one row per output and input,
+    widest swing first, with the input's label and unit) and ``sobol`` (S1, ST and their 95 %
+    confidence half-widths)."""
+    # lazy: loaded in the worker process when a job runs
+    from natwin.labels import input_label
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    tornado = [
+        {
+            "output": output, "base_output": kpis.get(output), "input": bar.name, "label": input_label(bar.name),
+            "low_input": bar.low_input, "high_input": bar.high_input,
+            "low_output": bar.low_output, "high_output": bar.high_output, "swing": bar.swing,
+            "replaced": bar.replaced,
+        }
+        for output, bars in (found.tornado or {}).items()
+        for bar in bars
+    ]
+    if tornado:
+        tables["tornado"] = tornado
+    sobol = [
+        {"output": output, "input": name, "label": input_label(name), "S1": s1, "S1_conf": c1, "ST": st, "ST_conf": ct}
+        for output, idx in (found.sobol or {}).items()
+        for name, s1, c1, st, ct in idx.ranked()
+    ]
+    if sobol:
+        tables["sobol"] = sobol
+    return tables
+
+
 # --------------------------------------------------------------------------- sweeps
 
 
@@ -340,5 +410,6 @@ def _sweep_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str,
 JOB_KINDS: dict[str, Callable[[str, dict[str, Any], Path], dict[str, Any]]] = {
     "run": _run_job,
     "montecarlo": _montecarlo_job,
+    "sensitivity": _sensitivity_job,
     "sweep": _sweep_job,
 }

@@ -162,11 +162,26 @@ function pointPaths(name) {
   return name.split("; ").filter((part) => part.includes("=")).map((part) => part.slice(0, part.indexOf("=")));
 }
 
-function shortNumber(value) {
+/* A number as people write it: thousands separated, millions and billions in words, never in
+   e-notation (6.931e+8 read as "693.1 million"); ``fractionDigits`` fixes the decimals. */
+function plainNumber(value, fractionDigits) {
   if (typeof value !== "number" || !isFinite(value)) return value === null || value === undefined ? "–" : String(value);
+  const fmt = (v, options) => v.toLocaleString("en-US", options);
+  if (fractionDigits !== undefined) return fmt(value, { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits });
   const a = Math.abs(value);
-  if (a !== 0 && (a < 0.01 || a >= 1e7)) return value.toExponential(3);
-  return value.toLocaleString("en-US", { maximumFractionDigits: a < 10 ? 4 : a < 1000 ? 2 : 0 });
+  if (a >= 1e9) return `${fmt(value / 1e9, { maximumFractionDigits: 2 })} billion`;
+  if (a >= 1e7) return `${fmt(value / 1e6, { maximumFractionDigits: 1 })} million`;
+  if (a !== 0 && a < 0.01) return fmt(value, { maximumSignificantDigits: 3 });
+  return fmt(value, { maximumFractionDigits: a < 10 ? 4 : a < 1000 ? 2 : 0 });
+}
+const shortNumber = (value) => plainNumber(value);
+
+/* Two numbers "low → high" in the same manner (both in millions when the larger is). */
+function plainRange(low, high) {
+  const top = Math.max(Math.abs(low), Math.abs(high));
+  if (top >= 1e9) return `${plainNumber(low / 1e9, 2)} → ${plainNumber(high / 1e9, 2)} billion`;
+  if (top >= 1e7) return `${plainNumber(low / 1e6, 1)} → ${plainNumber(high / 1e6, 1)} million`;
+  return `${plainNumber(low)} → ${plainNumber(high)}`;
 }
 
 function loadJobIds() {
@@ -210,17 +225,22 @@ function fillRoutes(chemistry, route) {
 function showRouteFigures() {
   const r = routeOf($("#route").value);
   // the catalog's route electricity is without chillers: the registry's process electricity
-  const figure = (key, value) => `${kpiLabel(key).toLowerCase()} ${kpiNumber(key, value)} ${kpiRow(key) ? kpiRow(key).unit : ""}`;
+  const figure = (key, value) => { const label = kpiLabel(key); return `${label.charAt(0).toLowerCase()}${label.slice(1)} ${kpiNumber(key, value)} ${kpiRow(key) ? kpiRow(key).unit : ""}`; };
   $("#route-figures").textContent = r
     ? [`${r.units} units`, figure("raw_materials_t_per_t", r.raw_materials_t_per_t),
       figure("electricity_process_kwh_per_t", r.electricity_kwh_per_t), figure("process_co2_kg_per_t", r.process_co2_kg_per_t)].join(" · ")
     : "";
 }
 
+/* A price's name in words, without its unit (shown beside it): the server's label of the input
+   ("Processing fee of NFM111 (CNY/t)" -> "Processing fee of NFM111"), else the name's words. */
 function priceLabel(name) {
+  const label = inputLabel(`prices.${name}`);
+  if (label !== `prices.${name}`) return label.replace(/ \([^()]*\)$/, "");
   if (name.startsWith("product.")) return `${name.slice(8)} (product)`;
   if (name.startsWith("by_product.")) return `${name.slice(11)} (by-product)`;
-  if (name.startsWith("utility.")) return name.slice(8).replace("_", " ");
+  if (name.startsWith("fee.")) return `processing fee of ${name.slice(4)}`;
+  if (name.startsWith("utility.")) return name.slice(8).replace(/_/g, " ");
   return name;
 }
 
@@ -264,6 +284,12 @@ function applyBase(raw, name) {
   $("#green").value = Math.round(share * 100);
   $("#green-out").textContent = `${Math.round(share * 100)} %`;
   $("#energy").checked = !(raw.energy && raw.energy.enabled === false);
+  if (state.catalog.energy_targets.length) {  // the scenario's target, or none
+    const target = (raw.energy && raw.energy.target) || "";
+    $("#energy-target").value = [...$("#energy-target").options].some((o) => o.value === target) ? target : "";
+    const value = raw.energy && raw.energy.target_value;
+    $("#energy-target-value").value = value === undefined || value === null ? "" : value;
+  }
   syncGreen();
   for (const input of document.querySelectorAll("#prices input")) {
     input.value = raw.prices && raw.prices[input.dataset.name] !== undefined ? raw.prices[input.dataset.name] : "";
@@ -275,8 +301,10 @@ function applyBase(raw, name) {
 function autoName() {
   if (state.nameEdited) return;
   const share = Number($("#green").value);
-  $("#run-name").value = `${$("#chemistry").value} ${$("#route").value} ${Number($("#capacity").value).toLocaleString("en-US")} t/yr` +
-    ` at ${$("#site").value}${share ? `, ${share} % green electricity` : ""}`;
+  const route = routeOf($("#route").value);
+  const site = state.catalog.sites.find((x) => x.id === $("#site").value);
+  $("#run-name").value = `${$("#chemistry").value}, ${Number($("#capacity").value).toLocaleString("en-US")} t/yr` +
+    `${route ? `, ${route.name}` : ""}${site ? `, ${site.name}` : ""}${share ? `, ${share} % green electricity` : ""}`;
 }
 
 /* The scenario mapping of the form: the base scenario with the form's changes. */
@@ -331,24 +359,138 @@ function scenarioFromForm() {
 function clearProblems() {
   $("#problems").replaceChildren();
   for (const node of document.querySelectorAll(".invalid")) node.classList.remove("invalid");
+  for (const node of document.querySelectorAll("#scenario-form .field-error")) node.remove();
 }
 
-function showProblems(error) {
-  clearProblems();
+/* The form control of a problem's path: the control with that data-path; for a problem of a
+   whole section ("energy": "target 'cfe_hourly' needs target_value") the section's control whose
+   field the message names; null when no control shows the field. */
+function controlOf(path, message) {
+  if (!path) return null;
+  const exact = document.querySelector(`#scenario-form [data-path="${CSS.escape(path)}"]`);
+  if (exact) return exact;
+  const inside = [...document.querySelectorAll(`#scenario-form [data-path^="${CSS.escape(path + ".")}"]`)];
+  const named = inside.filter((c) => String(message).includes(c.dataset.path.slice(path.length + 1)));
+  return named.sort((a, b) => b.dataset.path.length - a.dataset.path.length)[0] || null;
+}
+
+/* The name of a field in words: its control's label, the server's label of the path, or the
+   path's last part with spaces ("operating days per year"). */
+function fieldName(path, control) {
+  const label = control && control.closest("label");
+  if (label) {
+    const text = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(" ").trim();
+    if (text) return text;
+  }
+  if (control && control.dataset.name) return priceLabel(control.dataset.name);
+  const known = inputLabels.get(path);
+  if (known && known !== path) return known;
+  if (path === "file") return "The file";
+  if (!path || path === "<body>") return "The scenario";
+  const parts = path.split(".");
+  const last = parts[parts.length - 1].replace(/_/g, " ");
+  return parts.length > 1 ? `${parts[0]}: ${last}` : last;
+}
+
+/* What a rule allows, in plain words ("expected greater than or equal to 100" -> "must be at
+   least 100"). */
+function plainRule(allowed) {
+  const text = String(allowed || "").trim();
+  const rules = [
+    [/^expected greater than or equal to (.+)$/, "must be at least $1"],
+    [/^expected greater than (.+)$/, "must be more than $1"],
+    [/^expected less than or equal to (.+)$/, "must be at most $1"],
+    [/^expected less than (.+)$/, "must be less than $1"],
+    [/^required field is missing$/, "is needed"],
+    [/^expected a valid (number|integer).*$/, "must be a $1"],
+    [/^expected (.+)$/, "must be $1"],
+  ];
+  for (const [pattern, words] of rules) if (pattern.test(text)) return text.replace(pattern, words);
+  return text;
+}
+
+/* A value worth echoing: a number, text or true/false (never a whole section as JSON). */
+function echoed(value) {
+  if (value === null || value === undefined || typeof value === "object") return "";
+  return ` (you gave ${typeof value === "string" ? `"${value}"` : String(value)})`;
+}
+
+/* Problems (from the server's validation or the form's own checks): each beside the control of
+   its field, in words; those of fields without a control in the box by the Run button. */
+function showProblems(error, kind = "error") {
+  if (kind === "error") clearProblems();
   const list = $("#problems");
   const problems = error.problems && error.problems.length ? error.problems : [{ path: "", value: null, allowed: error.message }];
   for (const p of problems) {
     const path = String(p.path || "").replace(/^scenario\./, "");
-    const got = p.value === null || p.value === undefined ? "" : ` (got ${JSON.stringify(p.value)})`;
-    list.append(el("li", { text: `${path || "request"}: ${p.allowed}${got}` }));
-    const field = document.querySelector(`[data-path="${CSS.escape(path)}"]`);
-    if (field) field.classList.add("invalid");
+    const control = controlOf(path, p.allowed);
+    const rule = plainRule(p.allowed);
+    if (control && !control.closest("[hidden]")) {
+      if (kind === "error") control.classList.add("invalid");
+      const note = el("span", { class: `field-error ${kind}`, "data-path": null, "data-for": path,
+        text: `${rule.charAt(0).toUpperCase()}${rule.slice(1)}${echoed(p.value)}` });
+      note.setAttribute("role", kind === "error" ? "alert" : "note");
+      const cell = control.closest("td");
+      const folded = control.closest("details");
+      if (folded) folded.open = true;  // a field in a folded block (Monte Carlo, prices): unfold it
+      if (cell) cell.append(note);
+      else (control.closest("label") || control).after(note);
+    } else {
+      list.append(el("li", { class: kind, "data-for": path, text: `${fieldName(path, null)}: ${rule}${echoed(p.value)}` }));
+    }
   }
+}
+
+/* ------------------------------------------------------------------ scenario files */
+
+/* The form's scenario as a TOML file (the server checks it and writes it: POST /api/scenario.toml). */
+async function downloadScenario() {
+  clearProblems();
+  let scenario;
+  try { scenario = scenarioFromForm(); } catch (error) { showProblems(error); return; }
+  const response = await fetch("/api/scenario.toml", {
+    method: "POST", headers: { "Content-Type": "application/json", Accept: "application/toml" }, body: JSON.stringify(scenario),
+  });
+  if (!response.ok) {
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    showProblems({ message: (data && data.detail) || response.statusText, problems: (data && data.problems) || [] });
+    return;
+  }
+  const disposition = response.headers.get("content-disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [null, "scenario.toml"])[1];
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/* A scenario file into the form: the server reads it and checks it as natwin validate does
+   (POST /api/scenario-file); its values fill the form, its problems show beside their fields. */
+async function uploadScenario(file) {
+  clearProblems();
+  let answer;
+  try {
+    answer = await api("POST", "/api/scenario-file", { toml: await file.text() });
+  } catch (error) { showProblems(error); return; }
+  const raw = answer.scenario;
+  const plant = raw.plant || {};
+  if (typeof plant === "object" && state.catalog.chemistries.some((c) => c.id === plant.chemistry)) {
+    applyBase(clone(raw), state.baseName);
+    $("#run-name").value = typeof plant.name === "string" ? plant.name : "";
+    state.nameEdited = true;
+  }
+  if (answer.problems.length) showProblems({ message: "", problems: answer.problems });
+  else $("#problems").replaceChildren(el("li", { class: "ok", style: "color: var(--good)",
+    text: `${file.name}: valid (scenario ${answer.scenario_hash.slice(0, 12)}), loaded into the form` }));
+  if (answer.warnings.length) showProblems({ message: "", problems: answer.warnings }, "warning");
 }
 
 /* ------------------------------------------------------------------ jobs */
 
-const START_BUTTONS = ["#run-btn", "#mc-btn", "#sweep-btn"];
+const START_BUTTONS = ["#run-btn", "#mc-btn", "#sens-btn", "#sweep-btn"];
 
 async function startJob(kind, extra = {}) {
   if (state.submitting) return;  // a double click, or Run while a submission is in flight: one job
@@ -439,6 +581,7 @@ function showPreliminary(job) {
   $("#run-results").hidden = false;
   $("#run-results").dataset.preliminary = "true";
   $("#sweep-results").hidden = true;
+  $("#sensitivity-results").hidden = true;
   $("#run-edit").hidden = true;
   $("#run-title").textContent = `${job.name} (preliminary)`;
   $("#run-meta").textContent = `job ${job.id} · ${job.status}`;
@@ -574,6 +717,7 @@ async function showRun(runId) {
   $("#verdict").className = `verdict verdict-${run.kpis.verdict_status || "none"}`;
   $("#verdict").hidden = typeof verdict !== "string";
   $("#kpis").replaceChildren(...kpiCards(run.kpis));
+  await showSensitivity(runId, run);
   const links = run.files.map((name) => el("a", {
     href: `/api/runs/${encodeURIComponent(runId)}/files/${name}${name.endsWith(".html") ? "?download=true" : ""}`,
     "data-file": name, text: FILE_LABELS[name] || name,
@@ -591,6 +735,70 @@ async function showRun(runId) {
   }
 }
 
+/* ------------------------------------------------------------------ sensitivity */
+
+const SENSITIVITY_BARS = 12;
+
+/* A run's sensitivity study (its tables "tornado" or "sobol"): a chart and a table of the
+   inputs that matter most, each input named in words with its unit (the server's labels),
+   the output by the KPI registry's heading and scale. */
+async function showSensitivity(runId, run) {
+  const box = $("#sensitivity-results");
+  const name = ["tornado", "sobol"].find((t) => (run.tables || []).includes(t));
+  box.hidden = !name;
+  if (!name) return;
+  let rows;
+  try { rows = await api("GET", `/api/runs/${encodeURIComponent(runId)}/tables/${name}`); }
+  catch (e) { box.hidden = true; return; }
+  const output = rows.length ? rows[0].output : "";
+  const mine = rows.filter((r) => r.output === output).slice(0, SENSITIVITY_BARS);
+  if (name === "tornado") drawTornado(output, mine);
+  else drawSobol(output, mine);
+}
+
+function drawTornado(output, bars) {
+  const row = kpiRow(output);
+  const scale = row && typeof row.scale === "number" ? row.scale : 1;
+  const base = bars.length ? bars[0].base_output : 0;
+  $("#sensitivity-title").textContent = `Tornado of ${kpiLabel(output)}: each input alone at its P10 and P90, the others at the run's values`;
+  const labels = bars.map((b) => b.label);
+  if (window.Plotly) {
+    const trace = (key, name, color) => ({ type: "bar", orientation: "h", name, y: labels, marker: { color },
+      x: bars.map((b) => (b[key] - base) * scale), base: bars.map(() => base * scale) });
+    Plotly.react("sensitivity-chart", [trace("low_output", "input at its P10", "#5b8bd0"), trace("high_output", "input at its P90", "#e0a100")],
+      { barmode: "overlay", height: 90 + 28 * bars.length, margin: { t: 10, l: 320, r: 20, b: 50 },
+        yaxis: { autorange: "reversed", automargin: true }, xaxis: { title: { text: kpiHeading(output) } },
+        legend: { orientation: "h", y: -0.25 } },
+      { displaylogo: false, responsive: true });
+  }
+  $("#sensitivity-table thead").replaceChildren(el("tr", {}, el("th", { text: "input" }),
+    el("th", { class: "num", text: "the input at its P10 → P90" }),
+    el("th", { class: "num", text: `${kpiLabel(output)} at the input's P10 (${row ? row.unit : ""})` }),
+    el("th", { class: "num", text: `at its P90 (${row ? row.unit : ""})` })));
+  $("#sensitivity-table tbody").replaceChildren(...bars.map((b) => el("tr", { "data-input": b.input },
+    el("td", { text: b.label }), el("td", { class: "num", text: plainRange(b.low_input, b.high_input) }),
+    el("td", { class: "num", text: kpiNumber(output, b.low_output) }), el("td", { class: "num", text: kpiNumber(output, b.high_output) }))));
+}
+
+function drawSobol(output, rows) {
+  $("#sensitivity-title").textContent = `Sobol indices of ${kpiLabel(output)}: the share of its variance each input explains (first order) and with its interactions (total)`;
+  const labels = rows.map((r) => r.label);
+  if (window.Plotly) {
+    const trace = (key, name, color) => ({ type: "bar", orientation: "h", name, y: labels, x: rows.map((r) => r[key]),
+      error_x: { type: "data", array: rows.map((r) => r[`${key}_conf`]) }, marker: { color } });
+    Plotly.react("sensitivity-chart", [trace("S1", "first order S1", "#5b8bd0"), trace("ST", "total order ST", "#e0a100")],
+      { barmode: "group", height: 90 + 34 * rows.length, margin: { t: 10, l: 320, r: 20, b: 50 },
+        yaxis: { autorange: "reversed", automargin: true }, xaxis: { title: { text: "share of the variance (95 % confidence interval)" } },
+        legend: { orientation: "h", y: -0.25 } },
+      { displaylogo: false, responsive: true });
+  }
+  const share = (v, c) => `${plainNumber(v, 3)} ± ${plainNumber(c, 3)}`;
+  $("#sensitivity-table thead").replaceChildren(el("tr", {}, el("th", { text: "input" }),
+    el("th", { class: "num", text: "first order S1" }), el("th", { class: "num", text: "total order ST" })));
+  $("#sensitivity-table tbody").replaceChildren(...rows.map((r) => el("tr", { "data-input": r.input },
+    el("td", { text: r.label }), el("td", { class: "num", text: share(r.S1, r.S1_conf) }), el("td", { class: "num", text: share(r.ST, r.ST_conf) }))));
+}
+
 async function showSweep(sweepId) {
   const sweep = await api("GET", `/api/sweeps/${sweepId}`);
   state.sweep = sweep;
@@ -600,6 +808,7 @@ async function showSweep(sweepId) {
   $("#empty-results").hidden = true;
   $("#run-results").hidden = false;
   $("#report-frame").hidden = true;
+  $("#sensitivity-results").hidden = true;
   $("#downloads").replaceChildren();
   $("#run-edit").hidden = true;
   $("#run-title").textContent = `Sweep: ${sweep.name}`;
@@ -655,6 +864,44 @@ function drawSweep() {
   }));
 }
 
+/* ------------------------------------------------------------------ column chooser */
+
+/* A wide table's column chooser: a folded list above the table with a tick per column; the
+   columns in ``optional`` (indices) start hidden, the user's ticks are kept while the page
+   lives (the table is redrawn on refresh), and a printout shows every column (app.css).
+   ``fixed`` columns (the row's name, a selection box) always show. */
+function chooseColumns(table, optional, fixed = [0]) {
+  const id = table.id;
+  state.columnChoice = state.columnChoice || {};
+  const heads = [...table.querySelectorAll("thead th")];
+  const key = `${id}:${heads.map((h) => h.textContent).join("|")}`;  // new columns: fresh defaults
+  if (!state.columnChoice[id] || state.columnChoice[id].key !== key) {
+    state.columnChoice[id] = { key, hidden: new Set(optional.filter((i) => i < heads.length)) };
+  }
+  const hidden = state.columnChoice[id].hidden;
+  const apply = () => {
+    for (const row of table.querySelectorAll("tr")) {
+      [...row.children].forEach((cell, i) => cell.classList.toggle("col-off", hidden.has(i)));
+    }
+    summary.textContent = `Columns: ${heads.length - hidden.size} of ${heads.length} shown (all when printed)`;
+  };
+  let box = document.querySelector(`details.columns[data-table="${id}"]`);
+  if (!box) {
+    box = el("details", { class: "columns", "data-table": id });
+    table.before(box);
+  }
+  const summary = el("summary");
+  const ticks = heads.map((th, i) => {
+    if (fixed.includes(i)) return null;
+    const tick = el("input", { type: "checkbox", "data-col": i });
+    tick.checked = !hidden.has(i);
+    tick.addEventListener("change", () => { if (tick.checked) hidden.delete(i); else hidden.add(i); apply(); });
+    return el("label", {}, tick, ` ${th.textContent || "(select)"}`);
+  }).filter(Boolean);
+  box.replaceChildren(summary, el("div", { class: "column-list" }, ...ticks));
+  apply();
+}
+
 /* ------------------------------------------------------------------ stored runs and comparison */
 
 async function refreshRuns() {
@@ -673,6 +920,7 @@ async function refreshRuns() {
       el("td", { text: (r.created_at || "").slice(0, 19).replace("T", " ") }), el("td", { text: r.status }),
       cost, npv, el("td", { text: r.files.length ? `${r.files.length}` : "–" }), el("td", {}, el("code", { text: r.run_id })));
   }));
+  chooseColumns($("#runs-table"), [3, 6, 7], [0, 1]);  // status, files and run id on demand
 }
 
 async function fillComparePickers(a, b) {
@@ -703,6 +951,8 @@ async function compareRuns(ids) {
       el("td", { class: cls, text: row.delta === null ? "" : kpiNumber(row.kpi, row.delta) }),
       el("td", { class: cls, text: row.delta_pct === null ? "" : `${row.delta_pct.toFixed(1)}` }));
   }));
+  // many runs: the baseline, the last run and the differences show; the runs between on demand
+  chooseColumns($("#compare-table"), data.run_ids.slice(1, -1).map((_, i) => i + 2));
   const shown = rows.filter((r) => keys.includes(r.kpi) && r.delta_pct !== null);
   if (window.Plotly) {
     Plotly.react("compare-chart", [{
@@ -777,6 +1027,16 @@ async function init() {
       $("#problems").replaceChildren(el("li", { class: "ok", style: "color: var(--good)", text: `valid (scenario ${result.scenario_hash.slice(0, 12)})` }));
     } catch (error) { showProblems(error); }
   });
+  $("#toml-download").addEventListener("click", downloadScenario);
+  $("#toml-upload").addEventListener("change", async () => {
+    const file = $("#toml-upload").files[0];
+    if (file) await uploadScenario(file);
+    $("#toml-upload").value = "";  // the same file again is a new upload
+  });
+  fillSelect($("#sens-output"), [["npv_cny"], ["cost_cny_per_t"], ["co2_kg_per_kwh"], ["co2_kg_per_kg"]].map(([k]) => [k, kpiHeading(k)]));
+  $("#sens-method").addEventListener("change", () => { $("#sens-samples-box").hidden = $("#sens-method").value !== "sobol"; });
+  $("#sens-btn").addEventListener("click", () => startJob("sensitivity", { method: $("#sens-method").value,
+    outputs: [$("#sens-output").value], samples: Number($("#sens-samples").value) }));
   $("#mc-btn").addEventListener("click", () => startJob("montecarlo", { draws: Number($("#mc-draws").value) }));
   $("#sweep-btn").addEventListener("click", () => {
     const values = $("#sweep-values").value.split(/[,;\s]+/).filter((v) => v !== "").map(Number);
