@@ -172,6 +172,33 @@ def test_sobol_indices_run_from_the_app_with_labelled_bars(page):  # noqa: F811
     page.select_option("#sens-method", "tornado")
 
 
+def test_a_study_document_is_written_from_a_shown_run_and_downloads(page, tmp_path):  # noqa: F811
+    """A run's feasibility study could not be had from the app (natwin study only)."""
+    from pdfminer.high_level import extract_text
+
+    page.click('#tabs button[data-view="plant"]')
+    page.set_checked("#simulate", False)  # quick: the shown run (the Sobol test's) has no energy system
+    shown = page.evaluate("localStorage.getItem('natwin.shownRun')")
+    assert shown
+    page.wait_for_selector("#study-controls:not([hidden])", timeout=10_000)
+    page.select_option("#study-lang", "zh")
+    page.dblclick("#study-btn")  # one job, as for Run
+    page.wait_for_selector('#job-stages li[data-stage="study document"]', timeout=30_000)
+    wait_until(page, "prev => localStorage.getItem('natwin.shownRun') !== prev", shown, timeout_s=180)
+    page.wait_for_selector('#downloads a[data-file="study-zh.pdf"]', timeout=10_000)
+    assert page.locator('#downloads a[data-file="study-zh.docx"]').count() == 1
+    assert "可行性研究报告" in page.inner_text("#downloads")
+    assert "· study (zh)" in page.inner_text("#run-title")
+    with page.expect_download() as info:
+        page.click('#downloads a[data-file="study-zh.pdf"]')
+    pdf = Path(info.value.path())
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    text = extract_text(str(pdf), maxpages=4)
+    assert "主要技术经济指标" in text  # the indicator table up front, in Chinese
+    jobs = page.evaluate("async () => (await (await fetch('/api/jobs')).json()).jobs.filter(j => j.kind === 'study').length")
+    assert jobs == 1
+
+
 def test_the_form_names_prices_and_route_figures_in_words(page):  # noqa: F811
     """The price list showed keys ("fee.NFM111", "by_product") and the run name route and site ids."""
     page.click('#tabs button[data-view="plant"]')

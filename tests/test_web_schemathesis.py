@@ -151,7 +151,7 @@ def test_schema_covers_every_endpoint():
 def test_fuzz_reached_job_creation():
     """Runs after the fuzz: valid job requests were generated (from the schema's examples and
     data) and accepted, so the job endpoints were exercised beyond their 422 paths."""
-    for kind in ("run", "montecarlo", "sensitivity", "sweep"):
+    for kind in ("run", "montecarlo", "sensitivity", "study", "sweep"):
         assert 202 in STATUSES[("POST", f"/api/jobs/{kind}")], dict(STATUSES)
         assert 422 in STATUSES[("POST", f"/api/jobs/{kind}")], dict(STATUSES)
     assert {200, 422} <= STATUSES[("POST", "/api/validate")], dict(STATUSES)

@@ -90,6 +90,10 @@ RUN_FILES = {
     "balance.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "results.json": "application/json",
     "uncertainty.json": "application/json",
+    "study-en.pdf": "application/pdf",
+    "study-en.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "study-zh.pdf": "application/pdf",
+    "study-zh.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 if TYPE_CHECKING:  # the literal is built at run time from RUN_FILES
     RunFile = str
@@ -579,7 +583,7 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
             "GetJob": _link(JOB, "get", **{"path.job_id": "$response.body#/id"}),
             "DeleteJob": _link(JOB, "delete", **{"path.job_id": "$response.body#/id"}),
         }
-        for kind in ("run", "montecarlo", "sensitivity", "sweep")
+        for kind in ("run", "montecarlo", "sensitivity", "study", "sweep")
     },
     (JOB, "get", "200"): {
         "GetRun": _link(RUN, "get", **{"path.run_id": "$response.body#/run_id"}),
@@ -1055,6 +1059,19 @@ def _run_job_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         sensitivity section."""
         return await off_loop(request, _submit_sensitivity, manager, body)
 
+    @api.post(
+        "/jobs/study",
+        status_code=202,
+        response_model=models.JobModel,
+        responses={**JOB_RESPONSES, 503: {"model": models.ErrorModel, "description": "no study font on this server"}},
+        tags=["jobs"],
+    )
+    async def start_study(request: Request, body: models.StudyRequest) -> JSONResponse:
+        """Start a run plus the feasibility study of it (as ``natwin study``): a Monte Carlo and
+        an NPV tornado, the report, and ``study-<lang>.pdf`` / ``.docx`` among the stored run's
+        files."""
+        return await off_loop(request, _submit_study, manager, body)
+
 
 def _submit_sensitivity(manager: Callable[[], JobManager], body: models.SensitivityRequest) -> JSONResponse:
     """Check a sensitivity request and queue its job (CPU-bound: run by :func:`off_loop`)."""
@@ -1079,6 +1096,30 @@ def _submit_sensitivity(manager: Callable[[], JobManager], body: models.Sensitiv
         "seed": body.seed,
     }
     return _accepted(manager, manager().submit("sensitivity", request, name))
+
+
+def _submit_study(manager: Callable[[], JobManager], body: models.StudyRequest) -> JSONResponse:
+    """Check a study request and queue its job (CPU-bound: run by :func:`off_loop`); 503 when
+    this server has no study font (the job would fail after its run)."""
+    # lazy: loaded by the first request that needs it (the server starts quickly)
+    from natwin.study.fonts import FontMissingError, find_font
+
+    try:
+        find_font()
+    except FontMissingError as exc:
+        raise HTTPException(503, str(exc)) from None
+    raw, prefix, name = _resolve_scenario(body)
+    scenario = check_scenario(raw, prefix)
+    request = {
+        "scenario": scenario.model_dump(mode="json"),
+        "simulate": body.simulate,
+        "energy": body.energy,
+        "name": body.name,
+        "lang": body.lang,
+        "formats": list(dict.fromkeys(body.formats)),
+        "draws": body.draws,
+    }
+    return _accepted(manager, manager().submit("study", request, name))
 
 
 def _submit_run(manager: Callable[[], JobManager], body: models.RunRequest) -> JSONResponse:

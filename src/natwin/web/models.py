@@ -137,6 +137,31 @@ class MonteCarloRequest(ScenarioChoice):
         return _whole_number(value)
 
 
+class StudyRequest(ScenarioChoice):
+    """A run of the scenario plus the studies of a feasibility study (a Monte Carlo and an NPV
+    tornado), and the study document itself, as ``natwin study``: the stored run keeps
+    ``study-<lang>.pdf`` and/or ``study-<lang>.docx`` among its files."""
+
+    model_config = ConfigDict(
+        json_schema_extra=job_request_schema({"base": "binhai_nfm111", "lang": "zh", "formats": ["pdf", "docx"]})
+    )
+
+    lang: Literal["en", "zh"] = Field(default="en", description="the study's language: English or Chinese")
+    formats: list[Literal["pdf", "docx"]] = Field(
+        default=["pdf", "docx"], min_length=1, max_length=2, description="the documents to write"
+    )
+    draws: StrictInt = Field(
+        default=2_000, ge=100, le=limits.MAX_MC_DRAWS,
+        description="Monte Carlo draws of the risk chapter (2,000: probabilities to about one percentage point)",
+    )
+
+    @field_validator("draws", mode="before")
+    @classmethod
+    def _integers(cls, value: Any) -> Any:
+        """JSON schema's integers: ``3.0`` and ``1e6`` too (never ``true`` or ``"3"``)."""
+        return _whole_number(value)
+
+
 #: KPIs a sensitivity study may analyse (numeric outputs of the steady-state model).
 SENSITIVITY_OUTPUTS = (
     "npv_cny", "cost_cny_per_t", "co2_kg_per_kwh", "co2_kg_per_kg", "irr_project_after_tax",
@@ -237,7 +262,7 @@ class PreliminaryModel(BaseModel):
 
 class JobModel(BaseModel):
     id: str
-    kind: Literal["run", "montecarlo", "sensitivity", "sweep"]
+    kind: Literal["run", "montecarlo", "sensitivity", "study", "sweep"]
     name: str
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float = Field(ge=0, le=1)
@@ -245,7 +270,7 @@ class JobModel(BaseModel):
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None
-    run_id: str | None = Field(default=None, description="the stored run, once done (run, montecarlo, sensitivity)")
+    run_id: str | None = Field(default=None, description="the stored run, once done (run, montecarlo, sensitivity, study)")
     sweep_id: str | None = Field(default=None, description="the stored sweep (sweep)")
     error: str | None = None
     problems: list[ProblemModel] | None = None

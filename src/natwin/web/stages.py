@@ -3,7 +3,8 @@
 A run job goes through the preliminary figures (the steady-state core on one draw, without the
 plant-year simulation and the energy system: :func:`natwin.pipeline.run` with both switched
 off, well under a second), then the stages of the full pipeline
-(:func:`natwin.pipeline.stages`), a Monte Carlo study for that kind of job, and the report.
+(:func:`natwin.pipeline.stages`), a Monte Carlo or sensitivity study for those kinds of job, the
+report, and for a study job the feasibility-study document.
 The worker announces each stage as it starts; the server times them. The estimate of the time
 left is the typical time of every stage still to come, plus what is left of the typical time
 of the running one: typical is the median of the last :data:`HISTORY` finished jobs' times of
@@ -21,6 +22,7 @@ PRELIMINARY = "preliminary figures"
 MONTE_CARLO = "Monte Carlo"
 SENSITIVITY = "sensitivity"
 REPORT = "report"
+STUDY = "study document"
 
 #: Seconds each stage typically takes on the default scenario before this server has timed
 #: any. E: measured with ``natwin run`` (stage times it prints) and a web run on the 2-core
@@ -39,6 +41,9 @@ TYPICAL_SECONDS = {
     MONTE_CARLO: 3.0,
     SENSITIVITY: 1.0,
     REPORT: 2.0,
+    # E: natwin study on the same machine, default scenario, both formats: PDF 1-3 s (two
+    # passes for the contents page), DOCX 0.5-1.1 s (docs/study.md)
+    STUDY: 4.0,
 }
 
 #: Finished jobs whose stage times make a stage's typical time.
@@ -67,8 +72,9 @@ def planned(kind: str, request: dict[str, Any]) -> list[str]:
     core = pipeline_stages(bool(request.get("simulate", True)), bool(request.get("energy", True)) and enabled)
     if kind == "sweep":
         return core
-    study = {"montecarlo": [MONTE_CARLO], "sensitivity": [SENSITIVITY]}.get(kind, [])
-    return [PRELIMINARY, *core, *study, REPORT]
+    study = {"montecarlo": [MONTE_CARLO], "sensitivity": [SENSITIVITY], "study": [MONTE_CARLO, SENSITIVITY]}
+    document = [STUDY] if kind == "study" else []
+    return [PRELIMINARY, *core, *study.get(kind, []), REPORT, *document]
 
 
 @dataclass

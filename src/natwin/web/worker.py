@@ -38,7 +38,7 @@ from typing import Any
 from natwin.errors import InputError, NatwinError, Problem
 from natwin.files import atomic_write, jsonable
 from natwin.sweep import evaluate_point
-from natwin.web.stages import MONTE_CARLO, PRELIMINARY, REPORT, SENSITIVITY, pipeline_stages
+from natwin.web.stages import MONTE_CARLO, PRELIMINARY, REPORT, SENSITIVITY, STUDY, pipeline_stages
 
 _channel: Any = None  # this process's end of its pipe to the server (anything with .send)
 _memory_bytes: int | None = None  # the address-space cap of this process, if any
@@ -397,6 +397,49 @@ def sensitivity_tables(found: Any, kpis: dict[str, Any]) -> dict[str, list[dict[
 # --------------------------------------------------------------------------- sweeps
 
 
+def _study_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """A run plus ``natwin study``: its Monte Carlo and NPV tornado (the risk and sensitivity
+    chapters), the report, and the feasibility study as ``study-<lang>.pdf`` / ``.docx``."""
+    # lazy: loaded in the worker process when a job runs
+    from natwin.report.files import write_run
+    from natwin.store import result_payload
+    from natwin.study import attach_studies, write_study
+    from natwin.study.fonts import find_font
+    from natwin.uncertainty import uncertainty_document
+
+    find_font()  # no study font on this server: say so before the run, not after it
+    scenario = _scenario(request)
+    _send("stages", job_id, {"names": [*_stage_names(scenario, request), STUDY]})
+    start = time.perf_counter()
+    send_preliminary(job_id, scenario)
+    result = run_pipeline(scenario, request, job_id)
+
+    def on_step(name: str, done: int, total: int) -> None:
+        if name in {"monte carlo", "tornado"}:
+            _send("stage", job_id, {"name": MONTE_CARLO if name == "monte carlo" else SENSITIVITY})
+
+    with_study = attach_studies(result, int(request["draws"]), on_step)
+    _send("stage", job_id, {"name": REPORT})
+    write_run(with_study, out_dir)
+    document = jsonable(uncertainty_document(with_study.uncertainty))
+    atomic_write(
+        out_dir / "uncertainty.json",
+        lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
+    )
+    _send("stage", job_id, {"name": STUDY})
+    write_study(with_study, out_dir, request["lang"], tuple(request["formats"]))
+    payload = result_payload(with_study, name=request.get("name"), duration_s=time.perf_counter() - start)
+    payload["kpis"] = dict(payload["kpis"]) | _uncertainty_kpis(with_study.uncertainty.monte_carlo)
+    return {"payload": payload}
+
+
+def _stage_names(scenario: Any, request: dict[str, Any]) -> list[str]:
+    """The stages of a study job up to its report (as :func:`announce_stages` lists them)."""
+    energy = bool(request.get("energy", True)) and scenario.energy.enabled
+    core = pipeline_stages(bool(request.get("simulate", True)), energy)
+    return [PRELIMINARY, *core, MONTE_CARLO, SENSITIVITY, REPORT]
+
+
 def _sweep_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     points = request["points"]
     for i, (index, label, raw) in enumerate(points):
@@ -411,5 +454,6 @@ JOB_KINDS: dict[str, Callable[[str, dict[str, Any], Path], dict[str, Any]]] = {
     "run": _run_job,
     "montecarlo": _montecarlo_job,
     "sensitivity": _sensitivity_job,
+    "study": _study_job,
     "sweep": _sweep_job,
 }

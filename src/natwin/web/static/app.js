@@ -490,7 +490,7 @@ async function uploadScenario(file) {
 
 /* ------------------------------------------------------------------ jobs */
 
-const START_BUTTONS = ["#run-btn", "#mc-btn", "#sens-btn", "#sweep-btn"];
+const START_BUTTONS = ["#run-btn", "#mc-btn", "#sens-btn", "#sweep-btn", "#study-btn"];
 
 async function startJob(kind, extra = {}) {
   if (state.submitting) return;  // a double click, or Run while a submission is in flight: one job
@@ -583,6 +583,7 @@ function showPreliminary(job) {
   $("#sweep-results").hidden = true;
   $("#sensitivity-results").hidden = true;
   $("#run-edit").hidden = true;
+  $("#study-controls").hidden = true;
   $("#run-title").textContent = `${job.name} (preliminary)`;
   $("#run-meta").textContent = `job ${job.id} · ${job.status}`;
   $("#preliminary-note").textContent = pre.note;
@@ -689,6 +690,8 @@ function kpiCards(kpis) {
 const FILE_LABELS = {
   "report.html": "Report (HTML)", "workbook.xlsx": "Cost workbook (xlsx)", "balance.xlsx": "Balance workbook (xlsx)",
   "results.json": "results.json", "uncertainty.json": "uncertainty.json",
+  "study-en.pdf": "Feasibility study (PDF)", "study-en.docx": "Feasibility study (DOCX)",
+  "study-zh.pdf": "可行性研究报告 (PDF)", "study-zh.docx": "可行性研究报告 (DOCX)",
 };
 
 async function showRun(runId) {
@@ -702,6 +705,7 @@ async function showRun(runId) {
   state.shownRun = runId;
   state.shownRunDetail = run;
   $("#run-edit").hidden = !run.scenario;
+  $("#study-controls").hidden = !run.scenario;
   state.preliminaryJob = null;
   localStorage.setItem(KEY_RUN, runId);
   $("#run-results").dataset.preliminary = "false";
@@ -811,6 +815,7 @@ async function showSweep(sweepId) {
   $("#sensitivity-results").hidden = true;
   $("#downloads").replaceChildren();
   $("#run-edit").hidden = true;
+  $("#study-controls").hidden = true;
   $("#run-title").textContent = `Sweep: ${sweep.name}`;
   $("#run-meta").textContent = `sweep ${sweep.sweep_id} · ${sweep.done} of ${sweep.n_points} points stored` +
     (sweep.failed ? `, ${sweep.failed} failed` : "");
@@ -1019,6 +1024,12 @@ async function init() {
     $("#run-name").value = run.name || "";
     state.nameEdited = true;
     showView("plant");
+  });
+  $("#study-btn").addEventListener("click", () => {  // the feasibility study of the run shown
+    const run = state.shownRunDetail;
+    if (!run || !run.scenario) return;
+    const lang = $("#study-lang").value;
+    startJob("study", { scenario: clone(run.scenario), lang, name: `${run.name || run.run_id} · study (${lang})`.slice(0, 200) });
   });
   $("#validate-btn").addEventListener("click", async () => {
     clearProblems();
