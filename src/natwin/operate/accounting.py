@@ -370,7 +370,7 @@ class Accounts:
     factors: Factors
     monthly: pd.DataFrame  # period_accounts by local month
     daily: pd.DataFrame  # period_accounts by local day (the lots' figures)
-    lot_lines: pd.DataFrame  # kg CO2e per lot (rows) and line key (columns)
+    day_activity: pd.DataFrame  # activity of each line (columns: line keys) per local day
 
 
 def account(ops: Operations, basis: DesignBasis, timezone: str = "Asia/Shanghai") -> Accounts:
@@ -381,11 +381,8 @@ def account(ops: Operations, basis: DesignBasis, timezone: str = "Asia/Shanghai"
     month_keys = period_keys(act.index, "MS", timezone)
     day_keys = period_keys(act.index, "D", timezone)
     daily = period_accounts(act, lines, factors, day_keys)
-    day_sums = act.groupby(day_keys).sum()
-    lot_lines = pd.DataFrame(
-        {ln.key: day_sums[ln.key] * ln.factor for ln in lines if ln.method in ("both", "market")}
-    )
-    return Accounts(lines, factors, period_accounts(act, lines, factors, month_keys), daily, lot_lines)
+    day_activity = act.groupby(day_keys).sum()
+    return Accounts(lines, factors, period_accounts(act, lines, factors, month_keys), daily, day_activity)
 
 
 def lots_of(accounts: Accounts, basis: DesignBasis) -> pd.DataFrame:
