@@ -84,7 +84,8 @@ def test_kpi_table_days_and_months_in_plant_time(basis: DesignBasis) -> None:
     flows, energy = plant_hours(basis, 35)
     daily = performance.kpi_table(ops_of(flows, energy), basis, "D")
     monthly = performance.kpi_table(ops_of(flows, energy), basis, "MS")
-    assert len(daily) == 35 and (daily["hours"] == 24).all()
+    assert len(daily) == 35
+    assert (daily["hours"] == 24).all()
     assert list(monthly.index) == [pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-01")]
     assert monthly["hours"].tolist() == [31 * 24, 4 * 24]
     rate = basis.design_rate_kg_per_h
@@ -108,9 +109,8 @@ def test_a_stopped_day_has_no_per_tonne_figures(basis: DesignBasis) -> None:
     flows, energy = plant_hours(basis, 3)
     flows.iloc[24:48] = 0.0
     table = performance.kpi_table(ops_of(flows, energy), basis, "D")
-    assert np.isnan(table["electricity_kwh_per_t"].iloc[1]) and np.isfinite(
-        table["electricity_kwh_per_t"].iloc[0]
-    )
+    assert np.isnan(table["electricity_kwh_per_t"].iloc[1])
+    assert np.isfinite(table["electricity_kwh_per_t"].iloc[0])
     assert table["output_t"].iloc[1] == 0.0
 
 
@@ -141,8 +141,11 @@ def test_a_drift_raises_one_alert_with_direction_and_length(
     elec = alerts[alerts["kpi"] == "electricity_kwh_per_t"]
     assert len(elec) == 1
     alert = elec.iloc[0]
-    assert alert["direction"] == "above" and alert["periods"] == 5 and bool(alert["worse"])
-    assert alert["start"] == pd.Timestamp("2025-03-10") and alert["end"] == pd.Timestamp("2025-03-14")
+    assert alert["direction"] == "above"
+    assert alert["periods"] == 5
+    assert bool(alert["worse"])
+    assert alert["start"] == pd.Timestamp("2025-03-10")
+    assert alert["end"] == pd.Timestamp("2025-03-14")
     assert alert["worst"] > alert["high"]
 
 
@@ -240,4 +243,5 @@ def test_lot_footprints_export(basis: DesignBasis, tmp_path) -> None:
     json_path, csv_path = footprint.write_lots(document, tmp_path)
     assert json.loads(json_path.read_text())["lots"][1]["lot_id"] == "BHP1-20250303"
     rows = csv_path.read_text().splitlines()
-    assert rows[0].split(",") == list(footprint.CSV_FIELDS) and len(rows) == 3
+    assert rows[0].split(",") == list(footprint.CSV_FIELDS)
+    assert len(rows) == 3
