@@ -136,30 +136,27 @@ def electricity_hours(energy: pd.DataFrame) -> pd.DataFrame:
 
 def activity_lines(basis: DesignBasis, factors: Factors) -> list[Line]:
     """Every line of the accounts with its factor (the activity columns of :func:`activities`)."""
+    return energy_lines(basis, factors) + material_lines(basis, factors)
+
+
+def _factor_line(
+    f: Factors, key: str, source: str, scope: str, unit: str, name: str, method: str = "both"
+) -> Line:
+    """A line with a measured activity and the carbon table's factor ``name``."""
+    return Line(key, source, scope, method, unit, f(name), name, f.cite(name), True)
+
+
+def energy_lines(basis: DesignBasis, factors: Factors) -> list[Line]:
+    """Scope 1 (process CO2, natural gas) and scope 2 (electricity, steam)."""
     f = factors
-    steady = basis.steady
-    product_kg = float(steady.carbon.product_kg[0])
-    process = float(steady.carbon.process_co2_kg[0]) / product_kg
-    biogenic = float(steady.carbon.biogenic_co2_kg[0]) / product_kg
+    carbon = basis.steady.carbon
+    product_kg = float(carbon.product_kg[0])
     defined = "[C] CO2 of the route's reactions per kg of product, from the design mass balance"
-
-    def line(
-        key: str, source: str, scope: str, unit: str, name: str, primary: bool, method: str = "both"
-    ) -> Line:
-        return Line(key, source, scope, method, unit, f(name), name, f.cite(name), primary)
-
-    lines = [
-        Line(
-            "product_kg",
-            "process CO2, fossil (design kg CO2 per kg of product)",
-            "1",
-            "both",
-            "kg",
-            process,
-            "",
-            defined,
-            False,
-        ),
+    process = float(carbon.process_co2_kg[0]) / product_kg
+    biogenic = float(carbon.biogenic_co2_kg[0]) / product_kg
+    fossil_source = "process CO2, fossil (design kg CO2 per kg of product)"
+    return [
+        Line("product_kg", fossil_source, "1", "both", "kg", process, "", defined, False),
         Line(
             "product_kg_biogenic",
             "process CO2, biogenic (outside the totals)",
@@ -171,69 +168,79 @@ def activity_lines(basis: DesignBasis, factors: Factors) -> list[Line]:
             defined,
             False,
         ),
-        line("natural_gas_nm3", "natural gas combustion", "1", "Nm3", "fuel.natural_gas_kgco2_per_nm3", True),
-        line(
+        _factor_line(
+            f, "natural_gas_nm3", "natural gas combustion", "1", "Nm3", "fuel.natural_gas_kgco2_per_nm3"
+        ),
+        _factor_line(
+            f,
             "grid_import_kwh",
             "electricity from the grid (location-based)",
             "2",
             "kWh",
             f.grid_key,
-            True,
             "location",
         ),
-        line(
+        _factor_line(
+            f,
             "grid_kwh",
             "electricity not matched hourly by green power (market-based)",
             "2",
             "kWh",
             f.residual_key,
-            True,
             "market",
         ),
-        line("steam_mj", "purchased steam (heat supplied)", "2", "MJ", "heat.purchased_kgco2_per_mj", True),
+        _factor_line(
+            f, "steam_mj", "purchased steam (heat supplied)", "2", "MJ", "heat.purchased_kgco2_per_mj"
+        ),
     ]
-    for ref in basis.refs("feed", "raw_material"):
-        species = basis.feed_species(ref)
-        lines.append(line(f"raw_{species}_kg", f"raw material {species}", "3", "kg", f"raw.{species}", True))
+
+
+def material_lines(basis: DesignBasis, factors: Factors) -> list[Line]:
+    """Scope 3: raw materials, water, wastewater, upstream gas, transport, bought gases."""
+    f = factors
+    lines = [
+        _factor_line(
+            f,
+            f"raw_{basis.feed_species(ref)}_kg",
+            f"raw material {basis.feed_species(ref)}",
+            "3",
+            "kg",
+            f"raw.{basis.feed_species(ref)}",
+        )
+        for ref in basis.refs("feed", "raw_material")
+    ]
     lines += [
-        line("water_m3", "process water supply", "3", "m3", "water.supply_kgco2e_per_m3", True),
-        line("wastewater_m3", "wastewater treatment", "3", "m3", "water.wastewater_kgco2e_per_m3", True),
-        line(
+        _factor_line(f, "water_m3", "process water supply", "3", "m3", "water.supply_kgco2e_per_m3"),
+        _factor_line(f, "wastewater_m3", "wastewater treatment", "3", "m3", "water.wastewater_kgco2e_per_m3"),
+        _factor_line(
+            f,
             "natural_gas_nm3_upstream",
             "natural gas supply (upstream)",
             "3",
             "Nm3",
             "fuel.natural_gas_upstream_kgco2e_per_nm3",
-            True,
         ),
     ]
     for mode in TRANSPORT_MODES:
         km = f(f"transport.{mode}_km")
         if km > 0:
             name = f"transport.{mode}_kgco2e_per_tkm"
-            lines.append(
-                Line(
-                    f"raw_t_{mode}",
-                    f"inbound transport of raw materials, {mode} ({km:g} km)",
-                    "3",
-                    "both",
-                    "t",
-                    f(name) * km,
-                    name,
-                    f"{f.cite(name)}; distance {f.cite(f'transport.{mode}_km')}",
-                    False,
-                )
-            )
-    gas = sum((ln.co2_kg for ln in steady.carbon.lines if ln.category == "process_gas"), np.zeros(1))
-    if float(gas[0]) > 0:
+            cite = f"{f.cite(name)}; distance {f.cite(f'transport.{mode}_km')}"
+            source = f"inbound transport of raw materials, {mode} ({km:g} km)"
+            lines.append(Line(f"raw_t_{mode}", source, "3", "both", "t", f(name) * km, name, cite, False))
+    carbon = basis.steady.carbon
+    gas = sum((float(ln.co2_kg[0]) for ln in carbon.lines if ln.category == "process_gas"), 0.0)
+    if gas > 0:
+        per_kg = gas / float(carbon.product_kg[0])
+        source = "bought process gases (design rate per kg of product)"
         lines.append(
             Line(
                 "product_kg_gases",
-                "bought process gases (design rate per kg of product)",
+                source,
                 "3",
                 "both",
                 "kg",
-                float(gas[0]) / product_kg,
+                per_kg,
                 "gas.purchased_share",
                 f.cite("gas.purchased_share"),
                 False,
