@@ -1,0 +1,1 @@
+"""Operating plant: measured data in, reconciliation, design vs actual, carbon from meters."""
