@@ -205,3 +205,23 @@ def design_hours(basis: DesignBasis, index: pd.DatetimeIndex) -> tuple[pd.DataFr
     flows = pd.DataFrame({ref: s.design_kg_per_h for ref, s in basis.streams.items()}, index=index)
     energy = pd.DataFrame({f"site.{m}": v for m, v in basis.design_energy_per_h.items()}, index=index)
     return flows, energy
+
+
+def steam_heat_per_kg_mj() -> float:
+    """Heat purchased steam carries as supplied, per kg: supply minus feedwater enthalpy (the NDRC
+    guidelines' rule, ``conventions.toml`` [steam]). [MJ/kg]"""
+    s = catalog.conventions().steam
+    return (s["supply_enthalpy_kj_per_kg"].value - s["feedwater_enthalpy_kj_per_kg"].value) / 1000.0
+
+
+def site_meters_in_account_units(energy: pd.DataFrame, quantities: Mapping[str, str]) -> pd.DataFrame:
+    """Site meters in the units the KPIs and accounts use: steam as heat supplied [MJ/h] (a steam
+    mass meter [kg/h] x :func:`steam_heat_per_kg_mj`; a heat meter [MJ/h] is read as heat supplied)
+    and water in m3/h (a mass meter [kg/h] / 1000). ``quantities``: site ref -> the tag's
+    quantity (``mass_flow``, ``heat_flow``, ``volume_flow``, ...)."""
+    out = energy.copy()
+    if "site.steam" in out and quantities.get("site.steam") == "mass_flow":
+        out["site.steam"] = out["site.steam"] * steam_heat_per_kg_mj()
+    if "site.water" in out and quantities.get("site.water") == "mass_flow":
+        out["site.water"] = out["site.water"] / 1000.0
+    return out
