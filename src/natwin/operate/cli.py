@@ -1,0 +1,199 @@
+"""The ``natwin operate`` commands: reconcile measured months, report them, and the demo.
+
+Registered in :mod:`natwin.cli` as ``app.add_typer(operate_app, name="operate")``. Errors follow
+the CLI's rule: one line per problem, exit status 2 for input errors and 1 for other natwin errors.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from natwin.errors import InputError, NatwinError, Problem
+from natwin.files import atomic_write
+
+operate_app = typer.Typer(
+    name="operate",
+    help="The plant in operation: reconcile measured data, compare with the design, account carbon.",
+    no_args_is_help=True,
+)
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+FolderOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--folder",
+        help="Operate folder of reconciled months; default $NATWIN_OPERATE or the user data directory.",
+    ),
+]
+PlantOption = Annotated[str, typer.Option("--plant", help="Plant id (a folder name) in the operate folder.")]
+MonthOption = Annotated[str, typer.Option("--month", help="Month in plant time, YYYY-MM.")]
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; natwin's errors become one line per problem and an exit status."""
+    try:
+        return action()
+    except InputError as exc:
+        err_console.print(f"[bold red]error:[/] invalid {escape(exc.context)}", highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except NatwinError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _folder(folder: Path | None) -> Path:
+    from natwin.operate.dashboard import default_folder  # lazy: pandas only when a command runs
+
+    return folder or default_folder()
+
+
+def _progress(step: str, detail: str) -> None:
+    console.print(f"  {step:<11} {detail}", highlight=False, markup=False)
+
+
+def write_report(document: dict[str, Any], out: Path) -> list[Path]:
+    """report.html, dashboard.json, lots.json and lots.csv of a month in ``out``."""
+    from natwin.files import jsonable
+    from natwin.operate.footprint import write_lots
+    from natwin.operate.htmlreport import report_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    page = report_html(document)
+    text = json.dumps(jsonable(document), indent=2, allow_nan=False)
+    html_path = atomic_write(out / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    json_path = atomic_write(out / "dashboard.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    lots = write_lots({**document["declaration"], "lots": document["lots"]}, out)
+    return [html_path, json_path, *lots]
+
+
+def _report(folder: Path, plant: str, month: str, out: Path) -> None:
+    from natwin.operate.workflow import report_month
+
+    started = time.perf_counter()
+    document = report_month(folder, plant, month)
+    for path in write_report(document, out):
+        console.print(f"wrote {path.name:<15} {path}", highlight=False)
+    alerts = len(document["alerts"])
+    carbon = document["carbon"][-1] if document["carbon"] else {}
+    console.print(
+        f"{month}: {alerts} drift alert(s); {carbon.get('co2_kg_per_kg', float('nan')):.2f} kg CO2e/kg; "
+        f"{carbon.get('tco2_per_tce', float('nan')):.2f} tCO2/tce (YTD {carbon.get('tco2_per_tce_ytd', float('nan')):.2f}, "
+        f"threshold {document['threshold_tco2_per_tce']:.2f}); {len(document['lots'])} lots "
+        f"({time.perf_counter() - started:.1f} s)",
+        highlight=False,
+    )
+
+
+@operate_app.command()
+def report(
+    month: MonthOption,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html, dashboard.json, lots.json, lots.csv.")
+    ],
+    plant: PlantOption = "demo",
+    folder: FolderOption = None,
+) -> None:
+    """Monthly energy-carbon report of a reconciled month, with per-lot footprints (JSON + CSV)."""
+    _guard(lambda: _report(_folder(folder), plant, month, out))
+
+
+@operate_app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the last month's report.")] = Path(
+        "operate-demo"
+    ),
+    months: Annotated[
+        int, typer.Option(min=1, max=12, help="Months of plant operation from January 2025.")
+    ] = 3,
+    plant: PlantOption = "demo",
+    folder: FolderOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic historian.")] = 20241028,
+) -> None:
+    """Try it: a synthetic plant (natwin's own plant-year simulation, 1-min tags with meter noise,
+    drifts, outages and gross errors), reconciled month by month and reported."""
+
+    def act() -> None:
+        from natwin.operate.workflow import run_demo
+
+        started = time.perf_counter()
+        target = _folder(folder)
+        console.print(f"operate demo: {months} month(s) into {target}", highlight=False)
+        result = run_demo(target, plant, months, seed, _progress)
+        gross = result.events[result.events["kind"] == "gross_error"]
+        console.print(
+            f"  injected    {len(gross)} gross errors: {', '.join(sorted(set(gross['tag']))) or 'none'}",
+            highlight=False,
+        )
+        _report(target, plant, result.months[-1], out)
+        console.print(f"demo done in {time.perf_counter() - started:.1f} s", highlight=False)
+
+    _guard(act)
+
+
+@operate_app.command()
+def reconcile(
+    hourly: Annotated[
+        Path,
+        typer.Argument(
+            help="Parquet file of hourly tag means (index UTC hours, one column per tag, base units)."
+        ),
+    ],
+    tags: Annotated[Path, typer.Option("--tags", help="Tag map TOML (docs/operate.md).")],
+    plant: PlantOption = "plant",
+    folder: FolderOption = None,
+) -> None:
+    """Reconcile hourly tag data month by month (plant time) into the operate folder."""
+
+    def act() -> None:
+        import pandas as pd
+
+        from natwin.operate.tagmap import load_tag_map
+        from natwin.operate.workflow import reconcile_months
+
+        if not hourly.is_file():
+            raise InputError(
+                [Problem("hourly", str(hourly), "an existing Parquet file")], "operate reconcile"
+            )
+        tag_map = load_tag_map(tags)
+        frame = pd.read_parquet(hourly)
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise InputError(
+                [Problem("hourly", str(hourly), "a table indexed by hour (a DatetimeIndex, UTC)")],
+                "operate reconcile",
+            )
+        written = reconcile_months(_folder(folder), plant, tag_map, frame, progress=_progress)
+        console.print(f"reconciled {len(written)} month(s): {', '.join(written)}", highlight=False)
+
+    _guard(act)
+
+
+@operate_app.command()
+def months(plant: PlantOption = "demo", folder: FolderOption = None) -> None:
+    """List the reconciled months of a plant."""
+
+    def act() -> None:
+        from natwin.operate.dashboard import stored_months, stored_plants
+
+        target = _folder(folder)
+        have = stored_months(target, plant)
+        if not have:
+            plants = ", ".join(stored_plants(target)) or "none"
+            raise InputError(
+                [Problem("plant", plant, f"a plant with reconciled months in {target} (plants: {plants})")],
+                "operate",
+            )
+        console.print("\n".join(have), highlight=False)
+
+    _guard(act)
