@@ -172,8 +172,8 @@ class OperateMonth(BaseModel):
     bands: dict[str, OperateBand]
 
 
-PlantId = Annotated[str, PathParam(pattern=PLANT_PATTERN, max_length=64)]
-MonthId = Annotated[str, PathParam(pattern=MONTH_PATTERN, max_length=7)]
+PlantId = Annotated[str, PathParam(pattern=PLANT_PATTERN, max_length=64, examples=["demo"])]
+MonthId = Annotated[str, PathParam(pattern=MONTH_PATTERN, max_length=7, examples=["2025-01"])]
 
 
 def operate_router(folder: Path | None = None) -> APIRouter:
