@@ -157,3 +157,9 @@ def test_gross_error_names_the_meter_and_estimates_its_bias() -> None:
 def test_sidak_critical_value() -> None:
     assert sidak_critical(0.05, 1) == pytest.approx(1.959964, abs=1e-6)
     assert sidak_critical(0.05, 10) == pytest.approx(stats.norm.ppf(1 - (1 - 0.95**0.1) / 2))
+
+
+def test_total_mass_only_network_has_one_row_per_unit(default_scenario) -> None:
+    mass_only = build_network(default_scenario, elements=False)
+    assert all(label.endswith(":mass") for label in mass_only.constraint_labels)
+    assert len(mass_only.constraint_labels) == len(mass_only.nodes) - 1  # the envelope is their sum

@@ -142,8 +142,9 @@ class Network:
         return np.asarray(flows, dtype=float) @ self.constraints.T / float(np.max(np.abs(self.design)))
 
 
-def build_network(scenario: Scenario, balance: Balance | None = None) -> Network:
-    """The reconciliation network of ``scenario`` (its design balance if ``balance`` is None)."""
+def build_network(scenario: Scenario, balance: Balance | None = None, elements: bool = True) -> Network:
+    """The reconciliation network of ``scenario`` (its design balance if ``balance`` is None);
+    ``elements=False`` keeps the total-mass balances only (no fixed-composition assumption)."""
     if balance is None:
         from natwin import core  # lazy: the design chain is only needed when not given
 
@@ -151,7 +152,7 @@ def build_network(scenario: Scenario, balance: Balance | None = None) -> Network
     hours = float(scenario.plant.operating_hours_per_year)
     streams = _streams(balance, hours)
     units = tuple(ub.id for ub in balance.units)
-    rows, labels = _balance_rows(balance, streams, units)
+    rows, labels = _balance_rows(balance, streams, units, elements)
     kept = independent_rows(rows)
     return Network(
         route=balance.route.id,
@@ -189,12 +190,12 @@ def _stream(ref: str, source: str, target: str, kind: str, flow: Mapping[str, Ar
 
 
 def _balance_rows(
-    balance: Balance, streams: Sequence[Stream], units: Sequence[str]
+    balance: Balance, streams: Sequence[Stream], units: Sequence[str], with_elements: bool = True
 ) -> tuple[Array, list[str]]:
     """All mass and element rows, (units x (1 + elements), n), before rank reduction."""
     route = balance.route
     species = list(route.species)
-    elements = sorted(route.composition)
+    elements = sorted(route.composition) if with_elements else []
     # kmol of each element per kg of each stream (n, E); total mass column first
     per_kg = np.zeros((len(streams), 1 + len(elements)))
     per_kg[:, 0] = 1.0

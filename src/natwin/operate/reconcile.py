@@ -184,17 +184,17 @@ def reconcile_block(proj: Projection, y: Array, sigma: Array) -> Block:
     if proj.dof == 0:
         return _unreconciled(proj, y, var)
     r = y @ b.T  # (h, k)
-    v = np.einsum("kp,hp,jp->hkj", b, var, b)
+    v = (b[None, :, :] * var[:, None, :]) @ b.T  # B S B^T, (h, k, k)
     v_inv = np.linalg.inv(v)
-    v_r = np.einsum("hkj,hj->hk", v_inv, r)
+    v_r = (v_inv @ r[:, :, None])[:, :, 0]
     adjust = var * (v_r @ b)
-    w_diag = var**2 * np.einsum("kp,hkj,jp->hp", b, v_inv, b)
+    w_diag = var**2 * np.sum((v_inv @ b) * b[None, :, :], axis=1)  # diag(S B^T V^-1 B S)
     redundant = np.asarray(np.max(w_diag / np.maximum(var, 1e-300), axis=0) > TOLERANCE)
     z = np.where(redundant, np.abs(adjust) / np.sqrt(np.where(redundant, w_diag, 1.0)), 0.0)
     adjusted = y - adjust
     adjusted_var = np.maximum(var - w_diag, 0.0)
     est, est_var = _estimate_unmeasured(proj, adjusted, var, b, v_inv)
-    return Block(adjusted, adjusted_var, est, est_var, np.einsum("hk,hk->h", r, v_r), z, redundant)
+    return Block(adjusted, adjusted_var, est, est_var, np.sum(r * v_r, axis=1), z, redundant)
 
 
 def _unreconciled(proj: Projection, y: Array, var: Array) -> Block:
@@ -212,11 +212,18 @@ def _estimate_unmeasured(
     """x_u = E x_m_hat and diag(E Cov(x_m_hat) E^T), Cov = S - S B^T V^-1 B S."""
     e = proj.estimator
     est = adjusted @ e.T
-    g = np.einsum("up,hp,kp->huk", e, var, b)  # E S B^T
-    est_var = var @ (e.T**2) - np.einsum("huk,hkj,huj->hu", g, v_inv, g)
+    g = (e[None, :, :] * var[:, None, :]) @ b.T  # E S B^T, (h, u, k)
+    est_var = var @ (e.T**2) - np.sum((g @ v_inv) * g, axis=2)
     est[:, ~proj.observable] = np.nan
     est_var[:, ~proj.observable] = np.nan
     return est, np.maximum(est_var, 0.0)
+
+
+def chi2_critical(alpha: float, dof: IntArray) -> Array:
+    """Chi-square critical values at level ``alpha`` for degrees of freedom ``dof`` (NaN at 0)."""
+    values, inverse = np.unique(dof, return_inverse=True)
+    table = np.where(values > 0, stats.chi2.ppf(1.0 - alpha, np.maximum(values, 1)), np.nan)
+    return np.asarray(table[np.asarray(inverse).ravel()], dtype=float)
 
 
 def sidak_critical(alpha: float, tests: int) -> float:
@@ -417,8 +424,8 @@ def reconcile_hours(
     )
     index = hourly.index
     refs = list(network.refs)
-    critical = np.array([stats.chi2.ppf(1.0 - alpha, d) if d > 0 else np.nan for d in series.dof])
-    final_critical = np.array([stats.chi2.ppf(1.0 - alpha, d) if d > 0 else np.nan for d in series.final_dof])
+    critical = chi2_critical(alpha, series.dof)
+    final_critical = chi2_critical(alpha, series.final_dof)
     global_test = pd.DataFrame(
         {
             "statistic": series.statistic,

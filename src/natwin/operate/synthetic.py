@@ -7,11 +7,10 @@ profile, the profile the energy stage takes), turned into a throughput factor
     f[h] = P_el[h] / sum(P_el) x operating hours per year x (simulated output / nameplate),
 
 so f is ~1 in a running hour, ~0 in shutdowns and its year sums to the simulated output. True
-stream flows are ``x[h] = f[h] (x_design + N z[h])``: the design balance's flows [kg/h] plus a
-slow, balance-preserving variation along the null space ``N`` of the network's constraints
-(AR(1) over hours, ``VARIATION_SHARE`` of the most varied stream's design flow, 1 sigma), so the
-true flows satisfy every mass and element balance exactly, hour by hour, without being a mere
-multiple of the design. Energy meters read ``f[h]`` x their design use. True values are held
+stream flows are ``x[h] = f[h] (x_design + v[h])``: the design balance's flows [kg/h] plus a
+slow variation ``v`` (AR(1) over hours, about ``VARIATION_SHARE`` of each stream's design flow)
+projected onto the balances (:func:`_variation`), so the true flows satisfy every mass and
+element balance exactly, hour by hour, without being a mere multiple of the design. Energy meters read ``f[h]`` x their design use. True values are held
 constant within an hour.
 
 Meter readings, per tag and minute (base units), are
@@ -53,8 +52,8 @@ if TYPE_CHECKING:
 Array = NDArray[np.float64]
 HOURS_PER_YEAR = 8760
 
-#: 1-sigma variation of the most varied stream along the balance's null space, as a share of
-#: its design flow (E: feed ratios and washing water of a running line move by a few per cent).
+#: 1-sigma variation of each stream before projection onto the balances, as a share of its
+#: design flow (E: feed ratios and washing water of a running line move by a few per cent).
 VARIATION_SHARE = 0.03
 #: Hour-to-hour autocorrelation of that variation (E: a time constant of ~1.4 days, a shift
 #: pattern and raw-material lots).
@@ -144,19 +143,25 @@ class SyntheticPlant:
         values = _freeze(values, frozen)
         return values, missing, frozen
 
+    @cached_property
+    def _intervals(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+        """Outage and frozen events as minute offsets: (tag position, first, end, is_outage)."""
+        pos = {t.id: i for i, t in enumerate(self.tags)}
+        ev = self.events[self.events["kind"].isin(["outage", "frozen"])]
+        minute = pd.Timedelta(minutes=1)
+        first = np.array([(s - self.start) // minute for s in ev["start"]], dtype=np.int64)
+        end = np.array([(e - self.start) // minute for e in ev["end"]], dtype=np.int64)
+        tag = np.array([pos[t] for t in ev["tag"]], dtype=np.int64)
+        return tag, first, end, (ev["kind"] == "outage").to_numpy()
+
     def _masks(self, m0: int, m1: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         n = m1 - m0
         missing = np.zeros((n, len(self.tags)), dtype=bool)
         frozen = np.zeros_like(missing)
-        pos = {t.id: i for i, t in enumerate(self.tags)}
-        for ev in self.events.itertuples():
-            if ev.kind not in ("outage", "frozen"):
-                continue
-            a = int((ev.start - self.start) / pd.Timedelta(minutes=1)) - m0
-            b = int((ev.end - self.start) / pd.Timedelta(minutes=1)) - m0
-            if b <= 0 or a >= n:
-                continue
-            (missing if ev.kind == "outage" else frozen)[max(a, 0) : min(b, n), pos[ev.tag]] = True
+        tag, first, end, outage = self._intervals
+        for i in np.flatnonzero((end > m0) & (first < m1)):
+            a, b = max(int(first[i]) - m0, 0), min(int(end[i]) - m0, n)
+            (missing if outage[i] else frozen)[a:b, tag[i]] = True
         return missing, frozen
 
     def days(self) -> Iterator[int]:
@@ -307,11 +312,7 @@ def _abs_sigma(tag: TagLike) -> float:
 
 def _truth(network: Network, tags: Sequence[TagLike], load: Array, index: pd.DatetimeIndex, rng: np.random.Generator) -> pd.DataFrame:
     """True hourly values of every stream and every tag's reference. [base units]"""
-    design = network.design
-    null = scipy.linalg.null_space(network.constraints)
-    scale = VARIATION_SHARE / max(float(np.max(np.linalg.norm(null, axis=1) / np.maximum(design, 1e-9))), 1e-12)
-    z = _ar1(rng, load.size, null.shape[1], VARIATION_AR)
-    flows = load[:, None] * (design[None, :] + scale * z @ null.T)
+    flows = load[:, None] * (network.design[None, :] + _variation(network, load.size, rng))
     columns: dict[str, Array] = dict(zip(network.refs, flows.T, strict=True))
     electricity = network.energy_design.get("site.electricity", 0.0) * load
     site = {"site.grid_import": electricity, "site.pv": 0 * load, "site.wind": 0 * load, "site.green_certificates": 0 * load}
@@ -328,6 +329,19 @@ def _truth(network: Network, tags: Sequence[TagLike], load: Array, index: pd.Dat
         else:
             columns[ref] = np.full(load.size, _constant_of(tag))
     return pd.DataFrame(columns, index=index)
+
+
+def _variation(network: Network, hours: int, rng: np.random.Generator) -> Array:
+    """(hours, n) balance-preserving deviations from the design flows [kg/h]: relative AR(1)
+    deviations ``d = D e`` (``D = VARIATION_SHARE x design``) replaced by the nearest vector of
+    the balances' null space ``N`` in the metric of ``D`` (weighted least squares,
+    ``min |D^-1 (N c - d)|``), so each stream moves by about its own share and ``A x = 0``
+    holds exactly."""
+    null = scipy.linalg.null_space(network.constraints)
+    scale = VARIATION_SHARE * np.maximum(network.design, 1e-6 * float(np.max(network.design)))
+    deviations = _ar1(rng, hours, null.shape[0], VARIATION_AR) * scale
+    coefficients, *_ = np.linalg.lstsq(null / scale[:, None], (deviations / scale).T, rcond=None)
+    return np.asarray((null @ coefficients).T)
 
 
 def _ar1(rng: np.random.Generator, n: int, k: int, phi: float) -> Array:
@@ -427,3 +441,50 @@ def injected(plant: SyntheticPlant, kind: str = "gross_error") -> Mapping[str, N
         h0, h1 = plant._hour_span(ev.start, ev.end)
         out.setdefault(ev.tag, np.zeros(plant.hours, dtype=bool))[h0:h1] = True
     return out
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How well reconciliation found the injected gross errors, per (hour, tag) with a reading.
+
+    ``detection_rate``: share of biased hour-tags whose meter was named in that hour;
+    ``false_alarm_rate``: share of unbiased hour-tags named; ``misnamed``: hours with a biased
+    meter in which another meter was named instead."""
+
+    biased: int
+    detected: int
+    unbiased: int
+    false_alarms: int
+    misnamed: int
+
+    @property
+    def detection_rate(self) -> float:
+        return self.detected / self.biased if self.biased else float("nan")
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.false_alarms / self.unbiased if self.unbiased else float("nan")
+
+
+def detection(plant: SyntheticPlant, measured: pd.DataFrame, suspects: pd.DataFrame) -> Detection:
+    """Score ``suspects`` (the reconciliation's table) against ``plant``'s injected gross errors,
+    over the tags and hours of ``measured`` that have a reading."""
+    ids = list(measured.columns)
+    has = measured.notna().to_numpy()
+    biased = np.zeros_like(has)
+    for tag, hours in injected(plant).items():
+        if tag in ids:
+            biased[:, ids.index(tag)] = hours[: has.shape[0]]
+    named = np.zeros_like(has)
+    row = {h: i for i, h in enumerate(measured.index)}
+    for s in suspects.itertuples():
+        named[row[s.hour], ids.index(s.tag)] = True
+    biased &= has
+    misnamed = int(np.sum(biased.any(axis=1) & (named & ~biased).any(axis=1)))
+    return Detection(
+        biased=int(biased.sum()),
+        detected=int((biased & named).sum()),
+        unbiased=int((has & ~biased).sum()),
+        false_alarms=int((named & ~biased).sum()),
+        misnamed=misnamed,
+    )
