@@ -17,7 +17,7 @@ import pytest
 
 from natwin.energy.cfe import cfe_score
 from natwin.operate import accounting, footprint, performance
-from natwin.operate.basis import DesignBasis, design_basis, design_hours
+from natwin.operate.basis import DesignBasis, design_basis, design_hours, site_meters_in_account_units
 from natwin.scenario import load_scenario
 
 
@@ -245,3 +245,13 @@ def test_lot_footprints_export(basis: DesignBasis, tmp_path) -> None:
     rows = csv_path.read_text().splitlines()
     assert rows[0].split(",") == list(footprint.CSV_FIELDS)
     assert len(rows) == 3
+
+
+def test_a_steam_mass_meter_is_counted_at_the_heat_it_carries(basis: DesignBasis) -> None:
+    """1 t/h of steam = (2,777.1 - 83.74) MJ supplied (conventions.toml [steam], NDRC rule)."""
+    energy = pd.DataFrame({"site.steam": [1000.0], "site.water": [2000.0]})
+    out = site_meters_in_account_units(energy, {"site.steam": "mass_flow", "site.water": "mass_flow"})
+    assert out["site.steam"].iloc[0] == pytest.approx(2777.1 - 83.74)
+    assert out["site.water"].iloc[0] == pytest.approx(2.0)
+    same = site_meters_in_account_units(energy, {"site.steam": "heat_flow", "site.water": "volume_flow"})
+    assert same.equals(energy)

@@ -164,3 +164,16 @@ def test_the_operation_tab_shows_the_month(server, client, tmp_path_factory) -> 
         context.close()
     assert errors == []
     assert outside == []
+
+
+def test_the_demo_command_reconciles_and_reports(tmp_path) -> None:
+    folder, out = tmp_path / "operate", tmp_path / "out"
+    args = ["operate", "demo", "--months", "1", "--folder", str(folder), "--out", str(out)]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    assert "reconciled  2025-01: 744 h" in result.output
+    assert "gross errors" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["dashboard.json", "lots.csv", "lots.json", "report.html"]
+    assert json.loads((out / "dashboard.json").read_text())["month"] == "2025-01"
+    months = CliRunner().invoke(cli_app, ["operate", "months", "--folder", str(folder)])
+    assert months.output.split() == ["2025-01"]

@@ -157,14 +157,8 @@ def operations_of(
     """Hourly operations of several stored months together (running status from the kiln tag)."""
     quantities = dict(months[-1].meta.get("site_quantities", {}))
     energy = site_meters_in_account_units(_concat(months, "energy"), quantities)
-    flows = _concat(months, "flows")
-    kiln = f"{basis.kiln_unit}.running"
-    if kiln in energy:
-        running = energy[kiln].clip(0.0, 1.0)
-        return performance.Operations(flows, energy, running)
-    return performance.operations_from(
-        _Frames(flows, _concat(months, "measured"), energy), tag_measures, basis
-    )
+    frames = _Frames(_concat(months, "flows"), _concat(months, "measured"), energy)
+    return performance.operations_from(frames, tag_measures, basis)
 
 
 @dataclass(frozen=True)

@@ -104,11 +104,17 @@ class Operations:
 def operations_from(
     reconciled: ReconciledData, tag_measures: Mapping[str, str], basis: DesignBasis
 ) -> Operations:
-    """The KPIs' inputs from a reconciliation; ``tag_measures`` maps tag id -> what it measures."""
-    running_tags = [t for t, ref in tag_measures.items() if ref == f"{basis.kiln_unit}.running"]
+    """The KPIs' inputs from a reconciliation: the kiln's running status from its reference
+    among the non-stream meters (``energy``), else from its tag (``tag_measures``: tag id ->
+    what it measures) among the measured values."""
+    kiln = f"{basis.kiln_unit}.running"
     running = None
-    if running_tags and running_tags[0] in reconciled.measured:
-        running = reconciled.measured[running_tags[0]].clip(0.0, 1.0)
+    if kiln in reconciled.energy:
+        running = reconciled.energy[kiln].clip(0.0, 1.0)
+    else:
+        tags = [t for t, ref in tag_measures.items() if ref == kiln and t in reconciled.measured]
+        if tags:
+            running = reconciled.measured[tags[0]].clip(0.0, 1.0)
     return Operations(reconciled.flows, reconciled.energy, running)
 
 
