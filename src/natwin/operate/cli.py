@@ -65,6 +65,7 @@ def _progress(step: str, detail: str) -> None:
 
 def write_report(document: dict[str, Any], out: Path) -> list[Path]:
     """report.html, dashboard.json, lots.json and lots.csv of a month in ``out``."""
+    # lazy: pandas and the report's modules only when a command writes a report
     from natwin.files import jsonable
     from natwin.operate.footprint import write_lots
     from natwin.operate.htmlreport import report_html
@@ -79,7 +80,7 @@ def write_report(document: dict[str, Any], out: Path) -> list[Path]:
 
 
 def _report(folder: Path, plant: str, month: str, out: Path) -> None:
-    from natwin.operate.workflow import report_month
+    from natwin.operate.workflow import report_month  # lazy: the design core and pandas only when asked
 
     started = time.perf_counter()
     document = report_month(folder, plant, month)
@@ -125,7 +126,7 @@ def demo(
     drifts, outages and gross errors), reconciled month by month and reported."""
 
     def act() -> None:
-        from natwin.operate.workflow import run_demo
+        from natwin.operate.workflow import run_demo  # lazy: the simulation only for the demo
 
         started = time.perf_counter()
         target = _folder(folder)
@@ -159,6 +160,7 @@ def reconcile(
     def act() -> None:
         import pandas as pd
 
+        # lazy: the tag map's models and the reconciliation only when the command runs
         from natwin.operate.tagmap import load_tag_map
         from natwin.operate.workflow import reconcile_months
 
@@ -184,7 +186,7 @@ def months(plant: PlantOption = "demo", folder: FolderOption = None) -> None:
     """List the reconciled months of a plant."""
 
     def act() -> None:
-        from natwin.operate.dashboard import stored_months, stored_plants
+        from natwin.operate.dashboard import stored_months, stored_plants  # lazy: pandas on use
 
         target = _folder(folder)
         have = stored_months(target, plant)

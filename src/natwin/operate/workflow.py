@@ -41,7 +41,7 @@ def reconcile_months(
 ) -> list[str]:
     """Reconcile ``hourly`` (hourly tag means, base units) local month by local month and store
     each month in ``folder``; returns the months written."""
-    from natwin.operate.tagmap import tag_map_scenario  # the scenario's design: only when reconciling
+    from natwin.operate.tagmap import tag_map_scenario  # lazy: the scenario's design only when reconciling
 
     network = network or build_network(tag_map_scenario(tag_map))
     months = local_months(pd.DatetimeIndex(hourly.index), tag_map.plant.timezone)
@@ -116,9 +116,9 @@ def run_demo(
 
 def report_month(folder: Path, plant: str, month: str) -> dict[str, Any]:
     """The dashboard document of a stored month (earlier months of its year give the YTD)."""
+    # lazy: the design core only when a report is asked for
     from natwin import catalog
     from natwin.operate.basis import design_basis
-    from natwin.operate.tagmap import tag_map_scenario  # noqa: F401 - (scenario by reference below)
     from natwin.scenario import load_scenario
 
     year, _ = dashboard.check_month(month)

@@ -190,7 +190,7 @@ def operate_router(folder: Path | None = None) -> APIRouter:
     @api.get("/plants", response_model=OperatePlants)
     def get_plants() -> dict[str, Any]:
         """Plants with reconciled months (``natwin operate demo`` or ``natwin operate reconcile``)."""
-        from natwin.operate.dashboard import stored_months, stored_plants
+        from natwin.operate.dashboard import stored_months, stored_plants  # lazy: pandas on first use
 
         base = where()
         plants = [{"plant": p, "months": stored_months(base, p)} for p in stored_plants(base)]
@@ -204,6 +204,7 @@ def operate_router(folder: Path | None = None) -> APIRouter:
     def get_month(plant: PlantId, month: MonthId) -> dict[str, Any]:
         """The month's dashboard: design vs actual KPIs and bands, daily series, drift alerts,
         carbon by scope with the park indicator (monthly and year to date), lots' footprints."""
+        # lazy: pandas and the design core on the first request (the server starts quickly)
         from natwin.operate.dashboard import month_folder, stored_months
         from natwin.operate.workflow import report_month
 
