@@ -32,7 +32,7 @@ FolderOption = Annotated[
     Path | None,
     typer.Option(
         "--folder",
-        help="Operate folder of reconciled months; default $NATWIN_OPERATE or the user data directory.",
+        help="Operate folder of reconciled months; default $NATWIN_OPERATE_STORE or operate/ beside the run store.",
     ),
 ]
 PlantOption = Annotated[str, typer.Option("--plant", help="Plant id (a folder name) in the operate folder.")]

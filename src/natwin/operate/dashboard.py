@@ -2,8 +2,8 @@
 month's figures (design vs actual, alerts, carbon by scope, the park indicator, lots) as one
 JSON-ready document that the CLI's report, the HTML report and the web dashboard all show.
 
-Reconciled months live under the operate folder (``$NATWIN_OPERATE`` or the user data directory,
-``natwin/operate``): ``reconciled/<plant>/<YYYY-MM>/<table>.parquet`` for the tables of
+Reconciled months live under the operate folder, the time-series store's root
+(``$NATWIN_OPERATE_STORE``, else ``operate/`` beside the run store): ``reconciled/<plant>/<YYYY-MM>/<table>.parquet`` for the tables of
 :class:`natwin.operate.reconcile.Reconciled`, with ``meta.json`` (tag map of the month, when it was
 reconciled). A month is written to a temporary folder and renamed into place, so a failed write
 never leaves half a month.
@@ -23,15 +23,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import platformdirs
 
 from natwin import catalog
 from natwin.errors import InputError, Problem
 from natwin.files import jsonable
 from natwin.operate import accounting, footprint, performance
 from natwin.operate.basis import DesignBasis, site_meters_in_account_units
+from natwin.store import default_store_path
 
-ENV_FOLDER = "NATWIN_OPERATE"
+ENV_FOLDER = "NATWIN_OPERATE_STORE"
 TABLES = ("flows", "measured", "adjusted", "status", "global_test", "suspects", "energy")
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 PLANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -40,9 +40,9 @@ CHART_KPIS = ("electricity_kwh_per_t", "energy_tce_per_t", "overall_mass_yield",
 
 
 def default_folder() -> Path:
-    """``$NATWIN_OPERATE`` or ``<user data dir>/natwin/operate``."""
+    """``$NATWIN_OPERATE_STORE``, else ``operate/`` in the run store's folder (as the time-series store)."""
     env = os.environ.get(ENV_FOLDER)
-    return Path(env) if env else Path(platformdirs.user_data_dir("natwin", appauthor=False)) / "operate"
+    return Path(env) if env else default_store_path().parent / "operate"
 
 
 def check_month(text: str, path: str = "month") -> tuple[int, int]:

@@ -407,8 +407,8 @@ def create_app(
     max_pending : int
         Jobs queued or running at once; more get 429.
     operate_dir : path, optional
-        The operating plant's reconciled months (default: ``$NATWIN_OPERATE`` or the user data
-        directory, as ``natwin operate``).
+        The operating plant's reconciled months (default: ``$NATWIN_OPERATE_STORE`` or
+        ``operate/`` beside the run store, as ``natwin operate``).
     """
     # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.store import default_store_path

@@ -3,8 +3,8 @@
     GET /api/operate/plants                   plants with reconciled months in the operate folder
     GET /api/operate/plants/{plant}/{month}   the month's dashboard (natwin.operate.dashboard.month_view)
 
-The operate folder is the CLI's (``natwin operate demo|reconcile``): ``$NATWIN_OPERATE`` or the user
-data directory, or ``create_app(operate_dir=...)``. A month's document is computed on first
+The operate folder is the CLI's (``natwin operate demo|reconcile``): ``$NATWIN_OPERATE_STORE`` or ``operate/``
+beside the run store, or ``create_app(operate_dir=...)``. A month's document is computed on first
 request (design basis, Monte Carlo design bands, accounts: a few seconds) and kept in memory until
 the month is reconciled again.
 """
