@@ -62,6 +62,14 @@ from natwin.settings.sections import carbon_table
 from natwin.utilities import comprehensive_energy_tce
 
 TRANSPORT_MODES = ("road", "rail", "sea")
+#: Columns of the period accounts by scope: (column, scope, scope 2 method). [t CO2e]
+SCOPE_COLUMNS = (
+    ("scope1_t", "1", "market"),
+    ("scope2_location_t", "2", "location"),
+    ("scope2_market_t", "2", "market"),
+    ("scope3_t", "3", "market"),
+    ("biogenic_t", "biogenic", "market"),
+)
 
 
 @dataclass(frozen=True)
@@ -300,25 +308,10 @@ def period_accounts(
     out = pd.DataFrame(index=sums.index)
     out["product_t"] = sums["product_kg"] / 1000.0
     primary = pd.Series(0.0, index=sums.index)
-    for scope, method in (
-        ("1", "market"),
-        ("2", "location"),
-        ("2", "market"),
-        ("3", "market"),
-        ("biogenic", "market"),
-    ):
-        name = (
-            f"scope{scope}_{method}_t"
-            if scope == "2"
-            else f"scope{scope}_t"
-            if scope != "biogenic"
-            else "biogenic_t"
-        )
+    zero = pd.Series(0.0, index=sums.index)
+    for name, scope, method in SCOPE_COLUMNS:
         chosen = [ln for ln in lines if ln.scope == scope and ln.method in ("both", method)]
-        out[name] = (
-            sum((sums[ln.key] * ln.factor for ln in chosen), pd.Series(0.0, index=sums.index)) / 1000.0
-        )
-    out = out.rename(columns={"scope2_location_t": "scope2_location_t", "scope2_market_t": "scope2_market_t"})
+        out[name] = sum((sums[ln.key] * ln.factor for ln in chosen), zero) / 1000.0
     out["total_market_t"] = out["scope1_t"] + out["scope2_market_t"] + out["scope3_t"]
     out["total_location_t"] = out["scope1_t"] + out["scope2_location_t"] + out["scope3_t"]
     for ln in lines:
