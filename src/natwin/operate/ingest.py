@@ -434,7 +434,7 @@ def _long(run: _Run, read: Callable[[list[str]], pa.Table], cols: dict[str, str 
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     names = [str(n) for n in encoded.dictionary.to_pylist()]
     del table
-    present = ~np.isnan(values) | text
+    present = ~np.isnan(values) | text | quality  # a bad reading counts even without a value
     run.prepared.rows_in += int(present.sum())
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
