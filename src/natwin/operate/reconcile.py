@@ -8,9 +8,9 @@ with ``y`` the hourly means of the measuring tags, ``S = diag(sigma^2)`` their e
 ``x_m`` the true values of the measured variables (one per tag; two tags on one stream add the
 row ``x_t1 - x_t2 = 0``) and ``x_u`` the stream flows no tag measures.
 
-*Unmeasured variables are eliminated by Crowe's projection* [2], computed from a QR
-factorisation of ``A2`` (``A2 = Q R``, ``Q = [Q1 Q2]`` with ``Q2`` spanning the left null
-space): ``B = Q2^T A1`` are the constraints on the measured variables alone (rows reduced to an
+*Unmeasured variables are eliminated by Crowe's projection* [2]: ``Q2`` spans the left null
+space of ``A2`` (the trailing columns of the QR factor ``A2 = [Q1 Q2] R`` of [2], here taken from
+one singular value decomposition of ``A2``, which also gives its pseudo-inverse and null space): ``B = Q2^T A1`` are the constraints on the measured variables alone (rows reduced to an
 orthonormal basis of their span, by SVD). Then, with ``r = B y`` and ``V = B S B^T``,
 
     x_m_hat = y - S B^T V^-1 r,        Cov(x_m_hat) = S - S B^T V^-1 B S,
@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -84,6 +83,10 @@ TOLERANCE = 1e-9
 #: it has at this share of its stream's design flow (E: Coriolis and magnetic meters state
 #: their accuracy as % of reading above ~10 % of span and a fixed zero stability below it).
 FLOOR_SHARE = 0.1
+
+#: Hours are reconciled in chunks of at most this many (hours x dof x meters) values, so the
+#: stacked matrices stay within ~100 MB however many meters a plant has. (E, memory)
+CHUNK_VALUES = 2_000_000
 
 STATUS = ("measured", "estimated", "unobservable")
 
@@ -125,21 +128,24 @@ def projection(constraints: Array, stream_of: Sequence[int] | IntArray, toleranc
     unmeasured = np.array([s for s in range(n) if s not in first], dtype=np.int64)
     a1 = np.vstack([a1_cols, *extra]) if extra else a1_cols
     a2 = np.vstack([a[:, unmeasured], np.zeros((len(extra), unmeasured.size))])
-    q2 = _left_null_space(a2, tolerance)
+    q2, pinv, observable = _unmeasured_part(a2, tolerance)
     reduced = _row_basis(q2.T @ a1, tolerance)
-    pinv = np.linalg.pinv(a2, rcond=tolerance) if unmeasured.size else np.zeros((0, a1.shape[0]))
-    observable = _observable(a2, tolerance)
     return Projection(streams, reduced, unmeasured, -pinv @ a1, observable)
 
 
-def _left_null_space(a2: Array, tolerance: float) -> Array:
-    """Q2 of the QR factorisation of ``a2``: orthonormal columns with Q2^T a2 = 0."""
-    if a2.shape[1] == 0:
-        return np.eye(a2.shape[0])
-    q, r, _ = scipy.linalg.qr(a2, pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int(np.sum(diag > tolerance * max(float(diag[0]) if diag.size else 0.0, 1.0)))
-    return q[:, rank:]
+def _unmeasured_part(a2: Array, tolerance: float) -> tuple[Array, Array, NDArray[np.bool_]]:
+    """From one SVD of ``a2`` (m, u): the left null space Q2 (Q2^T a2 = 0, orthonormal columns;
+    spans the same space as the trailing columns of the QR factor of [2]), the Moore-Penrose
+    inverse, and which unmeasured streams are observable (zero rows of the null-space basis)."""
+    m, u = a2.shape
+    if u == 0:
+        return np.eye(m), np.zeros((0, m)), np.zeros(0, dtype=bool)
+    left, s, right_t = np.linalg.svd(a2, full_matrices=True)
+    rank = int(np.sum(s > tolerance * max(float(s[0]) if s.size else 0.0, 1.0)))
+    pinv = (right_t[:rank].T / s[:rank]) @ left[:, :rank].T
+    null = right_t[rank:].T  # (u, u - rank)
+    observable = np.linalg.norm(null, axis=1) < np.sqrt(tolerance) if null.size else np.ones(u, dtype=bool)
+    return left[:, rank:], pinv, np.asarray(observable)
 
 
 def _row_basis(b: Array, tolerance: float) -> Array:
@@ -149,15 +155,6 @@ def _row_basis(b: Array, tolerance: float) -> Array:
     _, s, vt = np.linalg.svd(b, full_matrices=False)
     rank = int(np.sum(s > tolerance * max(float(s[0]) if s.size else 0.0, 1.0)))
     return vt[:rank]
-
-
-def _observable(a2: Array, tolerance: float) -> NDArray[np.bool_]:
-    if a2.shape[1] == 0:
-        return np.zeros(0, dtype=bool)
-    null = scipy.linalg.null_space(a2, rcond=tolerance)
-    if null.size == 0:
-        return np.ones(a2.shape[1], dtype=bool)
-    return np.asarray(np.linalg.norm(null, axis=1) < np.sqrt(tolerance))
 
 
 # --------------------------------------------------------------------------- one group of hours
@@ -343,13 +340,16 @@ def _serial_round(
         if key not in cache:
             cache[key] = projection(constraints, streams[tags])
         proj = cache[key]
-        blk = reconcile_block(proj, y[np.ix_(hours, tags)], sigma[np.ix_(hours, tags)])
-        acc.store(hours, proj, blk)
-        critical = sidak_critical(alpha, int(blk.redundant.sum()))
-        worst = np.argmax(blk.z, axis=1)
-        z_max = blk.z[np.arange(hours.size), worst]
-        for i in np.flatnonzero(z_max > critical):
-            found.append((int(hours[i]), int(tags[worst[i]]), float(z_max[i])))
+        size = max(16, CHUNK_VALUES // max(proj.dof * tags.size, 1))
+        for first in range(0, hours.size, size):
+            part = hours[first : first + size]
+            blk = reconcile_block(proj, y[np.ix_(part, tags)], sigma[np.ix_(part, tags)])
+            acc.store(part, proj, blk)
+            critical = sidak_critical(alpha, int(blk.redundant.sum()))
+            worst = np.argmax(blk.z, axis=1)
+            z_max = blk.z[np.arange(part.size), worst]
+            for i in np.flatnonzero(z_max > critical):
+                found.append((int(part[i]), int(tags[worst[i]]), float(z_max[i])))
     return found
 
 
@@ -467,3 +467,17 @@ def _energy_table(hourly: pd.DataFrame, tags: Sequence[TagLike], network: Networ
             by_ref.setdefault(tag.measures, []).append(tag.id)
     columns = {ref: hourly[ids].mean(axis=1, skipna=True) for ref, ids in by_ref.items()}
     return pd.DataFrame(columns, index=hourly.index)
+
+
+def detectability(network: Network, tag_map: object) -> dict[str, float]:
+    """Stream tag id -> detectability at design flows, all meters reading: ``sqrt(W_ii)/sigma_i``
+    with ``W = S B^T V^-1 B S`` (0 non-redundant .. 1): a bias of ``b`` sigma gives a normalised
+    residual of about ``b x detectability`` (Narasimhan & Jordache 2000, ch. 7)."""
+    tags = [t for t in tags_of(tag_map) if network.stream_of(t.measures) is not None]
+    streams = [network.stream_of(t.measures) or "" for t in tags]
+    index = [network.index(s) for s in streams]
+    y = network.design[index][None, :]
+    sigma = meter_sigma(network, tags, streams, y)
+    block = reconcile_block(projection(network.constraints, index), y, sigma)
+    share = np.clip(1.0 - block.adjusted_var[0] / sigma[0] ** 2, 0.0, 1.0)
+    return {t.id: float(np.sqrt(v)) for t, v in zip(tags, share, strict=True)}
