@@ -135,10 +135,14 @@ class SyntheticPlant:
         """Day ``day``'s samples: values (1440, T) [base units], missing mask, frozen mask."""
         h0, h1 = day * 24, min(day * 24 + 24, self.hours)
         rng = np.random.default_rng([self.seed, day])
-        truth = np.repeat(self.tag_truth[h0:h1], 60, axis=0)
-        sigma = self.sigma(truth)
-        hourly = np.repeat(self.hour_error[h0:h1] * np.sqrt(1.0 - 1.0 / 60.0), 60, axis=0)
-        values = truth + np.repeat(self._offsets[h0:h1], 60, axis=0) + sigma * (hourly + rng.standard_normal(truth.shape))
+        truth = self.tag_truth[h0:h1]
+        sigma = np.repeat(self.sigma(truth), 60, axis=0)  # held within the hour, as the truth
+        hourly = self.hour_error[h0:h1] * np.sqrt(1.0 - 1.0 / 60.0)
+        noise = rng.standard_normal(sigma.shape, dtype=np.float32).astype(np.float64)
+        noise += np.repeat(hourly, 60, axis=0)
+        noise *= sigma
+        noise += np.repeat(truth + self._offsets[h0:h1], 60, axis=0)
+        values = noise
         missing, frozen = self._masks(h0 * 60, h1 * 60)
         values = _freeze(values, frozen)
         return values, missing, frozen
@@ -200,11 +204,14 @@ class SyntheticPlant:
 
 def _freeze(values: Array, frozen: NDArray[np.bool_]) -> Array:
     """Hold each tag's value at the last unfrozen sample through its frozen minutes."""
-    if not frozen.any():
+    columns = np.flatnonzero(frozen.any(axis=0))
+    if columns.size == 0:
         return values
-    idx = np.where(frozen, 0, np.arange(values.shape[0])[:, None])
+    part = frozen[:, columns]
+    idx = np.where(part, 0, np.arange(values.shape[0])[:, None])
     np.maximum.accumulate(idx, axis=0, out=idx)
-    return np.take_along_axis(values, idx, axis=0)
+    values[:, columns] = np.take_along_axis(values[:, columns], idx, axis=0)
+    return values
 
 
 def _from_base(tag: TagLike, values: Array) -> Array:
