@@ -194,3 +194,15 @@ def test_plant_year_load_comes_from_the_simulation(default_scenario) -> None:
     hours = default_scenario.plant.operating_hours_per_year
     assert load.sum() == pytest.approx(hours, rel=0.05)  # the simulated output is ~nameplate
     assert np.mean(load < 0.1) > 0.01  # shutdown hours
+
+
+def test_site_meters_read_in_their_own_quantities(network, tag_map) -> None:
+    """Steam metered in t/h reads the design heat over the delivered heat per kg; a carrier the
+    design does not use (natural gas) reads zero; PV and wind are zero without capacity."""
+    plant = synthetic_plant(network, tag_map.tag, _load(24), seed=12, faults=CLEAN)
+    steam_kg_h = plant.truth["site.steam"].iloc[0]
+    heat_mj_h = network.energy_design["site.steam"] * _load(24)[0]
+    assert 2.0 < heat_mj_h / steam_kg_h < 3.0  # 2.01 MJ/kg delivered (conventions.toml)
+    assert (plant.truth["site.natural_gas"] == 0).all()
+    assert (plant.truth["site.pv"] == 0).all()
+    assert plant.truth["site.electricity"].iloc[0] == pytest.approx(network.energy_design["site.electricity"] * _load(24)[0])

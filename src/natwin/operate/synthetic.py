@@ -327,8 +327,12 @@ def _truth(network: Network, tags: Sequence[TagLike], load: Array, index: pd.Dat
         ref = _ref_of(network, tag)
         if ref in columns:
             continue
-        if ref in network.energy_design:
+        if ref == "site.steam" and getattr(tag, "quantity", "heat_flow") == "mass_flow":
+            columns[ref] = network.energy_design.get(ref, 0.0) / _steam_mj_per_kg() * load
+        elif ref in network.energy_design:
             columns[ref] = network.energy_design[ref] * load
+        elif ref.startswith("site.") and ref not in site:
+            columns[ref] = 0.0 * load  # a site carrier the design does not use (natural gas)
         elif ref in site:
             columns[ref] = site[ref]
         elif ref.endswith(".running"):
@@ -349,6 +353,14 @@ def _variation(network: Network, hours: int, rng: np.random.Generator) -> Array:
     deviations = _ar1(rng, hours, null.shape[0], VARIATION_AR) * scale
     coefficients, *_ = np.linalg.lstsq(null / scale[:, None], (deviations / scale).T, rcond=None)
     return np.asarray((null @ coefficients).T)
+
+
+def _steam_mj_per_kg() -> float:
+    """Heat delivered per kg of purchased steam (data/conventions.toml, with its source). [MJ/kg]"""
+    from natwin import catalog
+
+    conventions = catalog.read_toml(catalog.data_path("conventions.toml"))
+    return float(conventions["steam"]["delivered_heat_kj_per_kg"]["value"]) / 1000.0
 
 
 def _ar1(rng: np.random.Generator, n: int, k: int, phi: float) -> Array:
