@@ -35,13 +35,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
 from numpy.typing import NDArray
+from scipy.signal import lfilter
 
+from natwin import catalog
 from natwin.errors import InputError, Problem
 from natwin.operate.reconcile import FLOOR_SHARE
 
@@ -229,7 +232,8 @@ def plant_year_load(scenario: Scenario) -> Array:
     """Hourly throughput factor f (8760,) of ``scenario``'s simulated plant year (see module doc).
 
     Runs (or reads from its disk cache) the plant-year simulation. [-]"""
-    from natwin import core  # lazy: the design chain and the simulation only when asked
+    # lazy: the design chain and the simulation (SimPy) load only when a load is asked for
+    from natwin import core
     from natwin.operations import simulate_plant
 
     plant = core.design(scenario)
@@ -357,16 +361,12 @@ def _variation(network: Network, hours: int, rng: np.random.Generator) -> Array:
 
 def _steam_mj_per_kg() -> float:
     """Heat delivered per kg of purchased steam (data/conventions.toml, with its source). [MJ/kg]"""
-    from natwin import catalog
-
     conventions = catalog.read_toml(catalog.data_path("conventions.toml"))
     return float(conventions["steam"]["delivered_heat_kj_per_kg"]["value"]) / 1000.0
 
 
 def _ar1(rng: np.random.Generator, n: int, k: int, phi: float) -> Array:
     """(n, k) stationary AR(1) series with unit variance (scipy.signal.lfilter)."""
-    from scipy.signal import lfilter
-
     shocks = rng.standard_normal((n, k)) * np.sqrt(1.0 - phi**2)
     shocks[0] = rng.standard_normal(k)
     return np.asarray(lfilter([1.0], [1.0, -phi], shocks, axis=0))
@@ -438,8 +438,6 @@ def _gross(
 def write_parquet(plant: SyntheticPlant, directory: str, layout: str = "wide") -> list[str]:
     """Write one Parquet file per day (``<directory>/<YYYY-MM-DD>.parquet``), ``wide`` or
     ``long`` (:meth:`SyntheticPlant.wide`, :meth:`SyntheticPlant.long`); returns the paths."""
-    from pathlib import Path
-
     if layout not in ("wide", "long"):
         raise InputError([Problem("layout", layout, "wide or long")], "synthetic export")
     folder = Path(directory)
