@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -103,6 +104,7 @@ class Projection:
     unmeasured: IntArray  # (u,) stream indices without a usable meter
     estimator: Array  # (u, p): x_u = estimator @ x_m for observable unmeasured streams
     observable: NDArray[np.bool_]  # (u,)
+    feasible: Array  # (p, p - r) orthonormal columns spanning {x_m : B x_m = 0}
 
     @property
     def dof(self) -> int:
@@ -127,10 +129,13 @@ def projection(constraints: Array, stream_of: Sequence[int] | IntArray, toleranc
             a1_cols[:, j] = a[:, s]
     unmeasured = np.array([s for s in range(n) if s not in first], dtype=np.int64)
     a1 = np.vstack([a1_cols, *extra]) if extra else a1_cols
-    a2 = np.vstack([a[:, unmeasured], np.zeros((len(extra), unmeasured.size))])
-    q2, pinv, observable = _unmeasured_part(a2, tolerance)
-    reduced = _row_basis(q2.T @ a1, tolerance)
-    return Projection(streams, reduced, unmeasured, -pinv @ a1, observable)
+    # the equality rows of duplicate meters have no unmeasured part: their left null space is
+    # the identity, so only the network's rows need factorising
+    q2_net, pinv_net, observable = _unmeasured_part(a[:, unmeasured], tolerance)
+    q2 = scipy.linalg.block_diag(q2_net, np.eye(len(extra))) if extra else q2_net
+    pinv = np.hstack([pinv_net, np.zeros((unmeasured.size, len(extra)))])
+    reduced, feasible = _row_basis(q2.T @ a1, tolerance)
+    return Projection(streams, reduced, unmeasured, -pinv @ a1, observable, feasible)
 
 
 def _unmeasured_part(a2: Array, tolerance: float) -> tuple[Array, Array, NDArray[np.bool_]]:
@@ -148,13 +153,15 @@ def _unmeasured_part(a2: Array, tolerance: float) -> tuple[Array, Array, NDArray
     return left[:, rank:], pinv, np.asarray(observable)
 
 
-def _row_basis(b: Array, tolerance: float) -> Array:
-    """Orthonormal rows spanning the rows of ``b`` (SVD), so ``b x = 0`` iff ``basis x = 0``."""
+def _row_basis(b: Array, tolerance: float) -> tuple[Array, Array]:
+    """Orthonormal rows spanning the rows of ``b`` (SVD), so ``b x = 0`` iff ``basis x = 0``,
+    and orthonormal columns spanning its null space (the feasible measured values)."""
+    p = b.shape[1]
     if b.size == 0:
-        return np.zeros((0, b.shape[1]))
-    _, s, vt = np.linalg.svd(b, full_matrices=False)
+        return np.zeros((0, p)), np.eye(p)
+    _, s, vt = np.linalg.svd(b, full_matrices=True)
     rank = int(np.sum(s > tolerance * max(float(s[0]) if s.size else 0.0, 1.0)))
-    return vt[:rank]
+    return vt[:rank], vt[rank:].T
 
 
 # --------------------------------------------------------------------------- one group of hours
@@ -173,13 +180,20 @@ class Block:
     redundant: NDArray[np.bool_]  # (p,) measurements the balances can test
 
 
-def reconcile_block(proj: Projection, y: Array, sigma: Array) -> Block:
-    """Reconcile hours ``y`` (h, p) with standard deviations ``sigma`` (h, p) under ``proj``."""
+def reconcile_block(proj: Projection, y: Array, sigma: Array, form: str = "auto") -> Block:
+    """Reconcile hours ``y`` (h, p) with standard deviations ``sigma`` (h, p) under ``proj``.
+
+    ``form``: ``"projection"`` solves with ``V = B S B^T`` (dof x dof per hour), ``"feasible"``
+    with the same solution written on the feasible set ``x_m = F t`` (``F`` spanning the null
+    space of ``B``: ``x_m_hat = F (F^T S^-1 F)^-1 F^T S^-1 y``, (p - dof) x (p - dof) per hour),
+    ``"auto"`` the smaller of the two. Both give the same estimates, covariances and tests."""
     y = np.asarray(y, dtype=float)
     var = np.asarray(sigma, dtype=float) ** 2
     b = proj.reduced
     if proj.dof == 0:
         return _unreconciled(proj, y, var)
+    if form == "feasible" or (form == "auto" and proj.feasible.shape[1] < proj.dof):
+        return _feasible_block(proj, y, var)
     r = y @ b.T  # (h, k)
     v = (b[None, :, :] * var[:, None, :]) @ b.T  # B S B^T, (h, k, k)
     v_inv = np.linalg.inv(v)
@@ -192,6 +206,27 @@ def reconcile_block(proj: Projection, y: Array, sigma: Array) -> Block:
     adjusted_var = np.maximum(var - w_diag, 0.0)
     est, est_var = _estimate_unmeasured(proj, adjusted, var, b, v_inv)
     return Block(adjusted, adjusted_var, est, est_var, np.sum(r * v_r, axis=1), z, redundant)
+
+
+def _feasible_block(proj: Projection, y: Array, var: Array) -> Block:
+    """The weighted least-squares solution on the feasible set (see :func:`reconcile_block`)."""
+    f = proj.feasible
+    weighted = f[None, :, :] / var[:, :, None]  # S^-1 F, (h, p, d)
+    m_inv = np.linalg.inv(np.swapaxes(weighted, 1, 2) @ f)  # (F^T S^-1 F)^-1, (h, d, d)
+    theta = (m_inv @ np.einsum("hpd,hp->hd", weighted, y)[:, :, None])[:, :, 0]
+    adjusted = theta @ f.T
+    adjusted_var = np.sum((f @ m_inv) * f[None, :, :], axis=2)  # diag(F M^-1 F^T)
+    adjust = y - adjusted
+    w_diag = np.maximum(var - adjusted_var, 0.0)
+    redundant = np.asarray(np.max(w_diag / np.maximum(var, 1e-300), axis=0) > TOLERANCE)
+    z = np.where(redundant, np.abs(adjust) / np.sqrt(np.where(redundant, w_diag, 1.0)), 0.0)
+    g = proj.estimator @ f  # (u, d)
+    est = adjusted @ proj.estimator.T
+    est_var = np.sum((g[None, :, :] @ m_inv) * g[None, :, :], axis=2)
+    est[:, ~proj.observable] = np.nan
+    est_var[:, ~proj.observable] = np.nan
+    statistic = np.sum(adjust**2 / var, axis=1)
+    return Block(adjusted, adjusted_var, est, est_var, statistic, z, redundant)
 
 
 def _unreconciled(proj: Projection, y: Array, var: Array) -> Block:
