@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -97,18 +98,28 @@ STATUS = ("measured", "estimated", "unobservable")
 
 @dataclass(frozen=True)
 class Projection:
-    """Crowe's projection for one set of usable measurements (shared by a group of hours)."""
+    """Crowe's projection for one set of usable measurements (shared by a group of hours).
+
+    ``feasible`` spans the measured values the balances allow (``x_m = H x`` with ``A x = 0``,
+    from the network's null space: cheap however many meters); ``reduced``, Crowe's ``B``, is
+    formed on first use (its SVD costs meters^3)."""
 
     stream_of: IntArray  # (p,) stream index of each measured variable
-    reduced: Array  # (r, p) orthonormal rows spanning B = Q2^T A1
     unmeasured: IntArray  # (u,) stream indices without a usable meter
     estimator: Array  # (u, p): x_u = estimator @ x_m for observable unmeasured streams
     observable: NDArray[np.bool_]  # (u,)
-    feasible: Array  # (p, p - r) orthonormal columns spanning {x_m : B x_m = 0}
+    feasible: Array  # (p, p - dof) orthonormal columns spanning {x_m : B x_m = 0}
+    a1: Array = field(repr=False)  # measured columns of A (+ equality rows of duplicate meters)
+    q2: Array = field(repr=False)  # left null space of the unmeasured columns
 
     @property
     def dof(self) -> int:
-        return int(self.reduced.shape[0])
+        return int(self.stream_of.size - self.feasible.shape[1])
+
+    @cached_property
+    def reduced(self) -> Array:
+        """(dof, p) orthonormal rows spanning Crowe's B = Q2^T A1."""
+        return _row_basis(self.q2.T @ self.a1, self.dof)
 
 
 def projection(constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE) -> Projection:
@@ -134,8 +145,17 @@ def projection(constraints: Array, stream_of: Sequence[int] | IntArray, toleranc
     q2_net, pinv_net, observable = _unmeasured_part(a[:, unmeasured], tolerance)
     q2 = scipy.linalg.block_diag(q2_net, np.eye(len(extra))) if extra else q2_net
     pinv = np.hstack([pinv_net, np.zeros((unmeasured.size, len(extra)))])
-    reduced, feasible = _row_basis(q2.T @ a1, tolerance)
-    return Projection(streams, reduced, unmeasured, -pinv @ a1, observable, feasible)
+    feasible = _column_basis(scipy.linalg.null_space(a, rcond=tolerance)[streams], tolerance)
+    return Projection(streams, unmeasured, -pinv @ a1, observable, feasible, a1, q2)
+
+
+def _column_basis(m: Array, tolerance: float) -> Array:
+    """Orthonormal columns spanning the columns of ``m`` (SVD)."""
+    if m.size == 0:
+        return np.zeros((m.shape[0], 0))
+    u, s, _ = np.linalg.svd(m, full_matrices=False)
+    rank = int(np.sum(s > tolerance * max(float(s[0]) if s.size else 0.0, 1.0)))
+    return u[:, :rank]
 
 
 def _unmeasured_part(a2: Array, tolerance: float) -> tuple[Array, Array, NDArray[np.bool_]]:
@@ -153,15 +173,13 @@ def _unmeasured_part(a2: Array, tolerance: float) -> tuple[Array, Array, NDArray
     return left[:, rank:], pinv, np.asarray(observable)
 
 
-def _row_basis(b: Array, tolerance: float) -> tuple[Array, Array]:
-    """Orthonormal rows spanning the rows of ``b`` (SVD), so ``b x = 0`` iff ``basis x = 0``,
-    and orthonormal columns spanning its null space (the feasible measured values)."""
-    p = b.shape[1]
-    if b.size == 0:
-        return np.zeros((0, p)), np.eye(p)
-    _, s, vt = np.linalg.svd(b, full_matrices=True)
-    rank = int(np.sum(s > tolerance * max(float(s[0]) if s.size else 0.0, 1.0)))
-    return vt[:rank], vt[rank:].T
+def _row_basis(b: Array, rank: int) -> Array:
+    """``rank`` orthonormal rows spanning the rows of ``b`` (SVD), so ``b x = 0`` iff
+    ``basis x = 0``; the rank is the one the feasible set gives (``p - dim``)."""
+    if rank == 0:
+        return np.zeros((0, b.shape[1]))
+    _, _, vt = np.linalg.svd(b, full_matrices=False)
+    return vt[:rank]
 
 
 # --------------------------------------------------------------------------- one group of hours
@@ -189,11 +207,11 @@ def reconcile_block(proj: Projection, y: Array, sigma: Array, form: str = "auto"
     ``"auto"`` the smaller of the two. Both give the same estimates, covariances and tests."""
     y = np.asarray(y, dtype=float)
     var = np.asarray(sigma, dtype=float) ** 2
-    b = proj.reduced
     if proj.dof == 0:
         return _unreconciled(proj, y, var)
     if form == "feasible" or (form == "auto" and proj.feasible.shape[1] < proj.dof):
         return _feasible_block(proj, y, var)
+    b = proj.reduced
     r = y @ b.T  # (h, k)
     v = (b[None, :, :] * var[:, None, :]) @ b.T  # B S B^T, (h, k, k)
     v_inv = np.linalg.inv(v)
