@@ -4,13 +4,15 @@ Run on demand (never inside the test suite, never while tests run):
 
     .venv/bin/python benchmarks/bench_operate_reconcile.py            # 500 tags, whole command
     .venv/bin/python benchmarks/bench_operate_reconcile.py --tags 65  # the packaged tag map only
+    .venv/bin/python benchmarks/bench_operate_reconcile.py --pad flow # 500 tags, 270 on streams
 
 The parent starts a fresh interpreter (start-up and imports included) that
 
 1. loads the default scenario, builds the reconciliation network and the packaged tag map
    (65 tags, 34 on streams), padded to ``--tags`` with further non-stream meters (copies of the
    energy, site and kiln meters under new ids: sub-meters; a plant's extra tags are energy,
-   temperature and status tags, not flow meters on the 41 streams);
+   temperature and status tags, not flow meters on the 41 streams), or with ``--pad flow``
+   with copies of the flow meters (a stress test: several meters on every stream);
 2. takes the hourly load of the simulated plant year (``plant_year_load``, the operations
    stage's disk cache if present);
 3. makes the synthetic year (8,760 h x 60 min x tags samples, noise, drifts, outages, frozen
@@ -37,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child(tags: int, seed: int) -> dict[str, float]:
+def child(tags: int, seed: int, pad: str = "other") -> dict[str, float]:
     marks = {"start": time.perf_counter()}
     import numpy as np
 
@@ -52,7 +54,8 @@ def child(tags: int, seed: int) -> dict[str, float]:
     network = build_network(scenario)
     tag_map = packaged_tag_map()
     base = list(tag_map.tag)
-    others = [t for t in base if network.stream_of(t.measures) is None]
+    flows = network.stream_of
+    others = [t for t in base if (flows(t.measures) is None) == (pad == "other")]
     extra = [t.model_copy(update={"id": f"{t.id}-S{k}"}) for k in range(1000) for t in others]
     all_tags = base + extra[: max(tags - len(base), 0)]
     marks["network"] = time.perf_counter()
@@ -87,11 +90,11 @@ def child(tags: int, seed: int) -> dict[str, float]:
     return out
 
 
-def main(tags: int = 500, seed: int = 20241028) -> dict[str, float]:
+def main(tags: int = 500, seed: int = 20241028, pad: str = "other") -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, __file__, "--child", "--tags", str(tags), "--seed", str(seed)],
+        [sys.executable, __file__, "--child", "--tags", str(tags), "--seed", str(seed), "--pad", pad],
         env=env,
         check=True,
         capture_output=True,
@@ -109,9 +112,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tags", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20241028)
+    parser.add_argument(
+        "--pad", choices=("other", "flow"), default="other", help="pad with non-flow meters or with more flow meters"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.tags, args.seed)))
+        print(json.dumps(child(args.tags, args.seed, args.pad)))
     else:
-        main(args.tags, args.seed)
+        main(args.tags, args.seed, args.pad)
