@@ -163,3 +163,33 @@ def test_total_mass_only_network_has_one_row_per_unit(default_scenario) -> None:
     mass_only = build_network(default_scenario, elements=False)
     assert all(label.endswith(":mass") for label in mass_only.constraint_labels)
     assert len(mass_only.constraint_labels) == len(mass_only.nodes) - 1  # the envelope is their sum
+
+
+@pytest.mark.parametrize("meters", [[0, 1, 2, 3, 4, 5], [0, 2, 4, 5], [0, 1, 1, 3, 5, 5, 2], [0, 5]])
+def test_projection_and_feasible_set_forms_agree(meters) -> None:
+    """Crowe's projection (V = B S B^T) and the feasible-set form (x_m = F t) are two ways to
+    the same least-squares solution: estimates, variances, tests and unmeasured flows agree."""
+    rng = np.random.default_rng(len(meters))
+    sigma = rng.uniform(0.5, 2.0, (50, len(meters)))
+    y = HEX_TRUE[meters] + sigma * rng.standard_normal((50, len(meters)))
+    proj = projection(HEX, meters)
+    a = reconcile_block(proj, y, sigma, form="projection")
+    b = reconcile_block(proj, y, sigma, form="feasible")
+    for name in ("adjusted", "adjusted_var", "unmeasured", "unmeasured_var", "statistic", "z"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-8, atol=1e-9, err_msg=name)
+    assert a.redundant.tolist() == b.redundant.tolist()
+
+
+def test_forms_agree_on_the_plant(network) -> None:
+    meters = [*[network.index(s.ref) for s in network.streams][::2], network.index("packing.out.product")]
+    rng = np.random.default_rng(3)
+    sigma = 0.005 * np.broadcast_to(network.design[meters], (20, len(meters)))
+    y = network.design[meters] + sigma * rng.standard_normal(sigma.shape)
+    proj = projection(network.constraints, meters)
+    a = reconcile_block(proj, y, sigma, form="projection")
+    b = reconcile_block(proj, y, sigma, form="feasible")
+    np.testing.assert_allclose(a.adjusted, b.adjusted, rtol=1e-9)
+    np.testing.assert_allclose(a.statistic, b.statistic, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(a.unmeasured, b.unmeasured, rtol=1e-7, atol=1e-6)
+    np.testing.assert_allclose(a.z, b.z, rtol=1e-5, atol=1e-6)
+    assert a.statistic.mean() > 1.0  # noisy readings, not a trivially consistent set

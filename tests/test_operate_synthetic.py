@@ -8,7 +8,7 @@ import pytest
 
 from natwin.errors import InputError
 from natwin.operate.network import build_network
-from natwin.operate.reconcile import meter_sigma, projection, reconcile_block, reconcile_hours
+from natwin.operate.reconcile import detectability, reconcile_hours
 from natwin.operate.synthetic import (
     Faults,
     detection,
@@ -121,18 +121,13 @@ def plant_month(network, tag_map):
     return plant, reconcile_hours(network, plant.hourly(), tag_map)
 
 
-def test_detectability_of_the_chosen_meters(network, tag_map, plant_month) -> None:
+def test_detectability_of_the_chosen_meters(network, tag_map) -> None:
     """The meters biased in ``plant_month`` are ones the balances test well: the normalised
     adjustment of a bias b is b x sqrt(W_ii)/sigma_i, W = S B^T V^-1 B S (Narasimhan & Jordache
     2000, ch. 7), so detectability >= 0.8 puts an 8-sigma bias at >= 6.4 against ~3.2."""
-    tags = [t for t in tag_map.tag if network.stream_of(t.measures)]
-    refs = [network.stream_of(t.measures) or "" for t in tags]
-    y = network.design[[network.index(r) for r in refs]][None, :]
-    sigma = meter_sigma(network, tags, refs, y)
-    block = reconcile_block(projection(network.constraints, [network.index(r) for r in refs]), y, sigma)
-    detectability = dict(zip([t.id for t in tags], np.sqrt(1 - block.adjusted_var[0] / sigma[0] ** 2), strict=True))
+    found = detectability(network, tag_map)
     for tag in ("FI-0101", "FI-0104", "FI-0201", "FI-0602", "FI-0801", "FI-0105", "FI-1402", "FI-0301"):
-        assert detectability[tag] >= 0.8, tag
+        assert found[tag] >= 0.8, tag
 
 
 def test_gross_errors_are_detected_and_named(plant_month) -> None:
@@ -199,3 +194,15 @@ def test_plant_year_load_comes_from_the_simulation(default_scenario) -> None:
     hours = default_scenario.plant.operating_hours_per_year
     assert load.sum() == pytest.approx(hours, rel=0.05)  # the simulated output is ~nameplate
     assert np.mean(load < 0.1) > 0.01  # shutdown hours
+
+
+def test_site_meters_read_in_their_own_quantities(network, tag_map) -> None:
+    """Steam metered in t/h reads the design heat over the delivered heat per kg; a carrier the
+    design does not use (natural gas) reads zero; PV and wind are zero without capacity."""
+    plant = synthetic_plant(network, tag_map.tag, _load(24), seed=12, faults=CLEAN)
+    steam_kg_h = plant.truth["site.steam"].iloc[0]
+    heat_mj_h = network.energy_design["site.steam"] * _load(24)[0]
+    assert 2.0 < heat_mj_h / steam_kg_h < 3.0  # 2.01 MJ/kg delivered (conventions.toml)
+    assert (plant.truth["site.natural_gas"] == 0).all()
+    assert (plant.truth["site.pv"] == 0).all()
+    assert plant.truth["site.electricity"].iloc[0] == pytest.approx(network.energy_design["site.electricity"] * _load(24)[0])

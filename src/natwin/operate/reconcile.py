@@ -8,9 +8,9 @@ with ``y`` the hourly means of the measuring tags, ``S = diag(sigma^2)`` their e
 ``x_m`` the true values of the measured variables (one per tag; two tags on one stream add the
 row ``x_t1 - x_t2 = 0``) and ``x_u`` the stream flows no tag measures.
 
-*Unmeasured variables are eliminated by Crowe's projection* [2], computed from a QR
-factorisation of ``A2`` (``A2 = Q R``, ``Q = [Q1 Q2]`` with ``Q2`` spanning the left null
-space): ``B = Q2^T A1`` are the constraints on the measured variables alone (rows reduced to an
+*Unmeasured variables are eliminated by Crowe's projection* [2]: ``Q2`` spans the left null
+space of ``A2`` (the trailing columns of the QR factor ``A2 = [Q1 Q2] R`` of [2], here taken from
+one singular value decomposition of ``A2``, which also gives its pseudo-inverse and null space): ``B = Q2^T A1`` are the constraints on the measured variables alone (rows reduced to an
 orthonormal basis of their span, by SVD). Then, with ``r = B y`` and ``V = B S B^T``,
 
     x_m_hat = y - S B^T V^-1 r,        Cov(x_m_hat) = S - S B^T V^-1 B S,
@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -85,6 +86,10 @@ TOLERANCE = 1e-9
 #: their accuracy as % of reading above ~10 % of span and a fixed zero stability below it).
 FLOOR_SHARE = 0.1
 
+#: Hours are reconciled in chunks of at most this many (hours x dof x meters) values, so the
+#: stacked matrices stay within ~100 MB however many meters a plant has. (E, memory)
+CHUNK_VALUES = 2_000_000
+
 STATUS = ("measured", "estimated", "unobservable")
 
 
@@ -93,22 +98,31 @@ STATUS = ("measured", "estimated", "unobservable")
 
 @dataclass(frozen=True)
 class Projection:
-    """Crowe's projection for one set of usable measurements (shared by a group of hours)."""
+    """Crowe's projection for one set of usable measurements (shared by a group of hours).
+
+    ``feasible`` spans the measured values the balances allow (``x_m = H x`` with ``A x = 0``,
+    from the network's null space: cheap however many meters); ``reduced``, Crowe's ``B``, is
+    formed on first use (its SVD costs meters^3)."""
 
     stream_of: IntArray  # (p,) stream index of each measured variable
-    reduced: Array  # (r, p) orthonormal rows spanning B = Q2^T A1
     unmeasured: IntArray  # (u,) stream indices without a usable meter
     estimator: Array  # (u, p): x_u = estimator @ x_m for observable unmeasured streams
     observable: NDArray[np.bool_]  # (u,)
+    feasible: Array  # (p, p - dof) orthonormal columns spanning {x_m : B x_m = 0}
+    a1: Array = field(repr=False)  # measured columns of A (+ equality rows of duplicate meters)
+    q2: Array = field(repr=False)  # left null space of the unmeasured columns
 
     @property
     def dof(self) -> int:
-        return int(self.reduced.shape[0])
+        return int(self.stream_of.size - self.feasible.shape[1])
+
+    @cached_property
+    def reduced(self) -> Array:
+        """(dof, p) orthonormal rows spanning Crowe's B = Q2^T A1."""
+        return _row_basis(self.q2.T @ self.a1, self.dof)
 
 
-def projection(
-    constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE
-) -> Projection:
+def projection(constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE) -> Projection:
     """Project the unmeasured streams out of ``constraints`` (m, n) for meters on ``stream_of``."""
     a = np.asarray(constraints, dtype=float)
     streams = np.asarray(stream_of, dtype=np.int64)
@@ -126,40 +140,46 @@ def projection(
             a1_cols[:, j] = a[:, s]
     unmeasured = np.array([s for s in range(n) if s not in first], dtype=np.int64)
     a1 = np.vstack([a1_cols, *extra]) if extra else a1_cols
-    a2 = np.vstack([a[:, unmeasured], np.zeros((len(extra), unmeasured.size))])
-    q2 = _left_null_space(a2, tolerance)
-    reduced = _row_basis(q2.T @ a1, tolerance)
-    pinv = np.linalg.pinv(a2, rcond=tolerance) if unmeasured.size else np.zeros((0, a1.shape[0]))
-    observable = _observable(a2, tolerance)
-    return Projection(streams, reduced, unmeasured, -pinv @ a1, observable)
+    # the equality rows of duplicate meters have no unmeasured part: their left null space is
+    # the identity, so only the network's rows need factorising
+    q2_net, pinv_net, observable = _unmeasured_part(a[:, unmeasured], tolerance)
+    q2 = scipy.linalg.block_diag(q2_net, np.eye(len(extra))) if extra else q2_net
+    pinv = np.hstack([pinv_net, np.zeros((unmeasured.size, len(extra)))])
+    feasible = _column_basis(scipy.linalg.null_space(a, rcond=tolerance)[streams], tolerance)
+    return Projection(streams, unmeasured, -pinv @ a1, observable, feasible, a1, q2)
 
 
-def _left_null_space(a2: Array, tolerance: float) -> Array:
-    """Q2 of the QR factorisation of ``a2``: orthonormal columns with Q2^T a2 = 0."""
-    if a2.shape[1] == 0:
-        return np.eye(a2.shape[0])
-    q, r, _ = scipy.linalg.qr(a2, pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int(np.sum(diag > tolerance * max(float(diag[0]) if diag.size else 0.0, 1.0)))
-    return q[:, rank:]
-
-
-def _row_basis(b: Array, tolerance: float) -> Array:
-    """Orthonormal rows spanning the rows of ``b`` (SVD), so ``b x = 0`` iff ``basis x = 0``."""
-    if b.size == 0:
-        return np.zeros((0, b.shape[1]))
-    _, s, vt = np.linalg.svd(b, full_matrices=False)
+def _column_basis(m: Array, tolerance: float) -> Array:
+    """Orthonormal columns spanning the columns of ``m`` (SVD)."""
+    if m.size == 0:
+        return np.zeros((m.shape[0], 0))
+    u, s, _ = np.linalg.svd(m, full_matrices=False)
     rank = int(np.sum(s > tolerance * max(float(s[0]) if s.size else 0.0, 1.0)))
+    return u[:, :rank]
+
+
+def _unmeasured_part(a2: Array, tolerance: float) -> tuple[Array, Array, NDArray[np.bool_]]:
+    """From one SVD of ``a2`` (m, u): the left null space Q2 (Q2^T a2 = 0, orthonormal columns;
+    spans the same space as the trailing columns of the QR factor of [2]), the Moore-Penrose
+    inverse, and which unmeasured streams are observable (zero rows of the null-space basis)."""
+    m, u = a2.shape
+    if u == 0:
+        return np.eye(m), np.zeros((0, m)), np.zeros(0, dtype=bool)
+    left, s, right_t = np.linalg.svd(a2, full_matrices=True)
+    rank = int(np.sum(s > tolerance * max(float(s[0]) if s.size else 0.0, 1.0)))
+    pinv = (right_t[:rank].T / s[:rank]) @ left[:, :rank].T
+    null = right_t[rank:].T  # (u, u - rank)
+    observable = np.linalg.norm(null, axis=1) < np.sqrt(tolerance) if null.size else np.ones(u, dtype=bool)
+    return left[:, rank:], pinv, np.asarray(observable)
+
+
+def _row_basis(b: Array, rank: int) -> Array:
+    """``rank`` orthonormal rows spanning the rows of ``b`` (SVD), so ``b x = 0`` iff
+    ``basis x = 0``; the rank is the one the feasible set gives (``p - dim``)."""
+    if rank == 0:
+        return np.zeros((0, b.shape[1]))
+    _, _, vt = np.linalg.svd(b, full_matrices=False)
     return vt[:rank]
-
-
-def _observable(a2: Array, tolerance: float) -> NDArray[np.bool_]:
-    if a2.shape[1] == 0:
-        return np.zeros(0, dtype=bool)
-    null = scipy.linalg.null_space(a2, rcond=tolerance)
-    if null.size == 0:
-        return np.ones(a2.shape[1], dtype=bool)
-    return np.asarray(np.linalg.norm(null, axis=1) < np.sqrt(tolerance))
 
 
 # --------------------------------------------------------------------------- one group of hours
@@ -178,13 +198,20 @@ class Block:
     redundant: NDArray[np.bool_]  # (p,) measurements the balances can test
 
 
-def reconcile_block(proj: Projection, y: Array, sigma: Array) -> Block:
-    """Reconcile hours ``y`` (h, p) with standard deviations ``sigma`` (h, p) under ``proj``."""
+def reconcile_block(proj: Projection, y: Array, sigma: Array, form: str = "auto") -> Block:
+    """Reconcile hours ``y`` (h, p) with standard deviations ``sigma`` (h, p) under ``proj``.
+
+    ``form``: ``"projection"`` solves with ``V = B S B^T`` (dof x dof per hour), ``"feasible"``
+    with the same solution written on the feasible set ``x_m = F t`` (``F`` spanning the null
+    space of ``B``: ``x_m_hat = F (F^T S^-1 F)^-1 F^T S^-1 y``, (p - dof) x (p - dof) per hour),
+    ``"auto"`` the smaller of the two. Both give the same estimates, covariances and tests."""
     y = np.asarray(y, dtype=float)
     var = np.asarray(sigma, dtype=float) ** 2
-    b = proj.reduced
     if proj.dof == 0:
         return _unreconciled(proj, y, var)
+    if form == "feasible" or (form == "auto" and proj.feasible.shape[1] < proj.dof):
+        return _feasible_block(proj, y, var)
+    b = proj.reduced
     r = y @ b.T  # (h, k)
     v = (b[None, :, :] * var[:, None, :]) @ b.T  # B S B^T, (h, k, k)
     v_inv = np.linalg.inv(v)
@@ -197,6 +224,27 @@ def reconcile_block(proj: Projection, y: Array, sigma: Array) -> Block:
     adjusted_var = np.maximum(var - w_diag, 0.0)
     est, est_var = _estimate_unmeasured(proj, adjusted, var, b, v_inv)
     return Block(adjusted, adjusted_var, est, est_var, np.sum(r * v_r, axis=1), z, redundant)
+
+
+def _feasible_block(proj: Projection, y: Array, var: Array) -> Block:
+    """The weighted least-squares solution on the feasible set (see :func:`reconcile_block`)."""
+    f = proj.feasible
+    weighted = f[None, :, :] / var[:, :, None]  # S^-1 F, (h, p, d)
+    m_inv = np.linalg.inv(np.swapaxes(weighted, 1, 2) @ f)  # (F^T S^-1 F)^-1, (h, d, d)
+    theta = (m_inv @ np.einsum("hpd,hp->hd", weighted, y)[:, :, None])[:, :, 0]
+    adjusted = theta @ f.T
+    adjusted_var = np.sum((f @ m_inv) * f[None, :, :], axis=2)  # diag(F M^-1 F^T)
+    adjust = y - adjusted
+    w_diag = np.maximum(var - adjusted_var, 0.0)
+    redundant = np.asarray(np.max(w_diag / np.maximum(var, 1e-300), axis=0) > TOLERANCE)
+    z = np.where(redundant, np.abs(adjust) / np.sqrt(np.where(redundant, w_diag, 1.0)), 0.0)
+    g = proj.estimator @ f  # (u, d)
+    est = adjusted @ proj.estimator.T
+    est_var = np.sum((g[None, :, :] @ m_inv) * g[None, :, :], axis=2)
+    est[:, ~proj.observable] = np.nan
+    est_var[:, ~proj.observable] = np.nan
+    statistic = np.sum(adjust**2 / var, axis=1)
+    return Block(adjusted, adjusted_var, est, est_var, statistic, z, redundant)
 
 
 def _unreconciled(proj: Projection, y: Array, var: Array) -> Block:
@@ -307,9 +355,7 @@ def reconcile_series(
     pending = np.arange(y.shape[0])
     initial: tuple[Array, IntArray] | None = None
     for round_ in range(max_eliminations + 1):
-        found = _serial_round(
-            constraints, streams, y, sigma, usable & ~eliminated, pending, acc, cache, alpha
-        )
+        found = _serial_round(constraints, streams, y, sigma, usable & ~eliminated, pending, acc, cache, alpha)
         if initial is None:
             initial = (acc.statistic.copy(), acc.dof.copy())
         if round_ == max_eliminations or not found:
@@ -322,15 +368,7 @@ def reconcile_series(
     adjusted = np.where(np.isfinite(y), acc.flows[:, streams], np.nan)
     named = tuple((h, t, z, float(y[h, t] - acc.flows[h, streams[t]])) for h, t, z in suspects)
     return Series(
-        acc.flows,
-        np.sqrt(acc.var),
-        acc.status,
-        adjusted,
-        initial[0],
-        initial[1],
-        acc.statistic,
-        acc.dof,
-        named,
+        acc.flows, np.sqrt(acc.var), acc.status, adjusted, initial[0], initial[1], acc.statistic, acc.dof, named
     )
 
 
@@ -355,13 +393,16 @@ def _serial_round(
         if key not in cache:
             cache[key] = projection(constraints, streams[tags])
         proj = cache[key]
-        blk = reconcile_block(proj, y[np.ix_(hours, tags)], sigma[np.ix_(hours, tags)])
-        acc.store(hours, proj, blk)
-        critical = sidak_critical(alpha, int(blk.redundant.sum()))
-        worst = np.argmax(blk.z, axis=1)
-        z_max = blk.z[np.arange(hours.size), worst]
-        for i in np.flatnonzero(z_max > critical):
-            found.append((int(hours[i]), int(tags[worst[i]]), float(z_max[i])))
+        size = max(16, CHUNK_VALUES // max(proj.dof * tags.size, 1))
+        for first in range(0, hours.size, size):
+            part = hours[first : first + size]
+            blk = reconcile_block(proj, y[np.ix_(part, tags)], sigma[np.ix_(part, tags)])
+            acc.store(part, proj, blk)
+            critical = sidak_critical(alpha, int(blk.redundant.sum()))
+            worst = np.argmax(blk.z, axis=1)
+            z_max = blk.z[np.arange(part.size), worst]
+            for i in np.flatnonzero(z_max > critical):
+                found.append((int(part[i]), int(tags[worst[i]]), float(z_max[i])))
     return found
 
 
@@ -396,9 +437,7 @@ def tags_of(tag_map: object) -> list[TagLike]:
     """The tags of a tag map (its ``tag`` tuple) or of an iterable of tags."""
     tags = getattr(tag_map, "tag", tag_map)
     if not isinstance(tags, Iterable):
-        raise InputError(
-            [Problem("tag_map", type(tag_map).__name__, "a TagMap or a sequence of tags")], "reconciliation"
-        )
+        raise InputError([Problem("tag_map", type(tag_map).__name__, "a TagMap or a sequence of tags")], "reconciliation")
     return list(tags)
 
 
@@ -464,17 +503,9 @@ def reconcile_hours(
     )
 
 
-def _suspect_table(
-    series: Series, index: pd.Index, ids: Sequence[str], streams: Sequence[str]
-) -> pd.DataFrame:
+def _suspect_table(series: Series, index: pd.Index, ids: Sequence[str], streams: Sequence[str]) -> pd.DataFrame:
     rows = [
-        {
-            "hour": index[h],
-            "tag": ids[t],
-            "stream": streams[t],
-            "normalised_residual": z,
-            "estimated_bias": bias,
-        }
+        {"hour": index[h], "tag": ids[t], "stream": streams[t], "normalised_residual": z, "estimated_bias": bias}
         for h, t, z, bias in series.suspects
     ]
     columns = ["hour", "tag", "stream", "normalised_residual", "estimated_bias"]
@@ -489,3 +520,17 @@ def _energy_table(hourly: pd.DataFrame, tags: Sequence[TagLike], network: Networ
             by_ref.setdefault(tag.measures, []).append(tag.id)
     columns = {ref: hourly[ids].mean(axis=1, skipna=True) for ref, ids in by_ref.items()}
     return pd.DataFrame(columns, index=hourly.index)
+
+
+def detectability(network: Network, tag_map: object) -> dict[str, float]:
+    """Stream tag id -> detectability at design flows, all meters reading: ``sqrt(W_ii)/sigma_i``
+    with ``W = S B^T V^-1 B S`` (0 non-redundant .. 1): a bias of ``b`` sigma gives a normalised
+    residual of about ``b x detectability`` (Narasimhan & Jordache 2000, ch. 7)."""
+    tags = [t for t in tags_of(tag_map) if network.stream_of(t.measures) is not None]
+    streams = [network.stream_of(t.measures) or "" for t in tags]
+    index = [network.index(s) for s in streams]
+    y = network.design[index][None, :]
+    sigma = meter_sigma(network, tags, streams, y)
+    block = reconcile_block(projection(network.constraints, index), y, sigma)
+    share = np.clip(1.0 - block.adjusted_var[0] / sigma[0] ** 2, 0.0, 1.0)
+    return {t.id: float(np.sqrt(v)) for t, v in zip(tags, share, strict=True)}

@@ -35,13 +35,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
 from numpy.typing import NDArray
+from scipy.signal import lfilter
 
+from natwin import catalog
 from natwin.errors import InputError, Problem
 from natwin.operate.reconcile import FLOOR_SHARE
 
@@ -135,14 +138,14 @@ class SyntheticPlant:
         """Day ``day``'s samples: values (1440, T) [base units], missing mask, frozen mask."""
         h0, h1 = day * 24, min(day * 24 + 24, self.hours)
         rng = np.random.default_rng([self.seed, day])
-        truth = np.repeat(self.tag_truth[h0:h1], 60, axis=0)
-        sigma = self.sigma(truth)
-        hourly = np.repeat(self.hour_error[h0:h1] * np.sqrt(1.0 - 1.0 / 60.0), 60, axis=0)
-        values = (
-            truth
-            + np.repeat(self._offsets[h0:h1], 60, axis=0)
-            + sigma * (hourly + rng.standard_normal(truth.shape))
-        )
+        truth = self.tag_truth[h0:h1]
+        sigma = np.repeat(self.sigma(truth), 60, axis=0)  # held within the hour, as the truth
+        hourly = self.hour_error[h0:h1] * np.sqrt(1.0 - 1.0 / 60.0)
+        noise = rng.standard_normal(sigma.shape, dtype=np.float32).astype(np.float64)
+        noise += np.repeat(hourly, 60, axis=0)
+        noise *= sigma
+        noise += np.repeat(truth + self._offsets[h0:h1], 60, axis=0)
+        values = noise
         missing, frozen = self._masks(h0 * 60, h1 * 60)
         values = _freeze(values, frozen)
         return values, missing, frozen
@@ -199,20 +202,19 @@ class SyntheticPlant:
         """Day ``day`` as a long export: columns ``tag``, ``ts`` (UTC), ``value`` (tag's unit);
         missing samples have no row."""
         wide = self.wide(day)
-        return (
-            wide.reset_index()
-            .melt(id_vars="ts", var_name="tag", value_name="value")
-            .dropna()[["tag", "ts", "value"]]
-        )
+        return wide.reset_index().melt(id_vars="ts", var_name="tag", value_name="value").dropna()[["tag", "ts", "value"]]
 
 
 def _freeze(values: Array, frozen: NDArray[np.bool_]) -> Array:
     """Hold each tag's value at the last unfrozen sample through its frozen minutes."""
-    if not frozen.any():
+    columns = np.flatnonzero(frozen.any(axis=0))
+    if columns.size == 0:
         return values
-    idx = np.where(frozen, 0, np.arange(values.shape[0])[:, None])
+    part = frozen[:, columns]
+    idx = np.where(part, 0, np.arange(values.shape[0])[:, None])
     np.maximum.accumulate(idx, axis=0, out=idx)
-    return np.take_along_axis(values, idx, axis=0)
+    values[:, columns] = np.take_along_axis(values[:, columns], idx, axis=0)
+    return values
 
 
 def _from_base(tag: TagLike, values: Array) -> Array:
@@ -230,7 +232,8 @@ def plant_year_load(scenario: Scenario) -> Array:
     """Hourly throughput factor f (8760,) of ``scenario``'s simulated plant year (see module doc).
 
     Runs (or reads from its disk cache) the plant-year simulation. [-]"""
-    from natwin import core  # lazy: the design chain and the simulation only when asked
+    # lazy: the design chain and the simulation (SimPy) load only when a load is asked for
+    from natwin import core
     from natwin.operations import simulate_plant
 
     plant = core.design(scenario)
@@ -269,9 +272,7 @@ def synthetic_plant(
     pct = np.array([(t.accuracy_pct or 0.0) / 200.0 for t in tags])
     absolute = np.array([_abs_sigma(t) for t in tags])
     floor = pct * FLOOR_SHARE * np.abs(design)
-    events = _events(
-        tags, refs, network, pct * np.abs(design) + absolute, t0, hours, rng, faults or Faults(), gross_errors
-    )
+    events = _events(tags, refs, network, pct * np.abs(design) + absolute, t0, hours, rng, faults or Faults(), gross_errors)
     hour_error = rng.standard_normal((hours, len(tags)))
     return SyntheticPlant(tuple(tags), refs, t0, hours, seed, truth, floor, pct, absolute, events, hour_error)
 
@@ -320,25 +321,22 @@ def _abs_sigma(tag: TagLike) -> float:
     return float(np.asarray(sigma(np.zeros(1))).ravel()[0]) if sigma is not None else tag.accuracy_abs / 2.0
 
 
-def _truth(
-    network: Network, tags: Sequence[TagLike], load: Array, index: pd.DatetimeIndex, rng: np.random.Generator
-) -> pd.DataFrame:
+def _truth(network: Network, tags: Sequence[TagLike], load: Array, index: pd.DatetimeIndex, rng: np.random.Generator) -> pd.DataFrame:
     """True hourly values of every stream and every tag's reference. [base units]"""
     flows = load[:, None] * (network.design[None, :] + _variation(network, load.size, rng))
     columns: dict[str, Array] = dict(zip(network.refs, flows.T, strict=True))
     electricity = network.energy_design.get("site.electricity", 0.0) * load
-    site = {
-        "site.grid_import": electricity,
-        "site.pv": 0 * load,
-        "site.wind": 0 * load,
-        "site.green_certificates": 0 * load,
-    }
+    site = {"site.grid_import": electricity, "site.pv": 0 * load, "site.wind": 0 * load, "site.green_certificates": 0 * load}
     for tag in tags:
         ref = _ref_of(network, tag)
         if ref in columns:
             continue
-        if ref in network.energy_design:
+        if ref == "site.steam" and getattr(tag, "quantity", "heat_flow") == "mass_flow":
+            columns[ref] = network.energy_design.get(ref, 0.0) / _steam_mj_per_kg() * load
+        elif ref in network.energy_design:
             columns[ref] = network.energy_design[ref] * load
+        elif ref.startswith("site.") and ref not in site:
+            columns[ref] = 0.0 * load  # a site carrier the design does not use (natural gas)
         elif ref in site:
             columns[ref] = site[ref]
         elif ref.endswith(".running"):
@@ -361,10 +359,14 @@ def _variation(network: Network, hours: int, rng: np.random.Generator) -> Array:
     return np.asarray((null @ coefficients).T)
 
 
+def _steam_mj_per_kg() -> float:
+    """Heat delivered per kg of purchased steam (data/conventions.toml, with its source). [MJ/kg]"""
+    conventions = catalog.read_toml(catalog.data_path("conventions.toml"))
+    return float(conventions["steam"]["delivered_heat_kj_per_kg"]["value"]) / 1000.0
+
+
 def _ar1(rng: np.random.Generator, n: int, k: int, phi: float) -> Array:
     """(n, k) stationary AR(1) series with unit variance (scipy.signal.lfilter)."""
-    from scipy.signal import lfilter
-
     shocks = rng.standard_normal((n, k)) * np.sqrt(1.0 - phi**2)
     shocks[0] = rng.standard_normal(k)
     return np.asarray(lfilter([1.0], [1.0, -phi], shocks, axis=0))
@@ -393,14 +395,10 @@ def _events(
             for _ in range(rng.poisson(rate * years)):
                 begin = int(rng.integers(0, hours * 60))
                 length = max(int(median * 60 * rng.lognormal(0.0, 1.0)), 1)
-                rows.append(
-                    (kind, tag.id, t0 + begin * minute, t0 + min(begin + length, hours * 60) * minute, 0.0)
-                )
+                rows.append((kind, tag.id, t0 + begin * minute, t0 + min(begin + length, hours * 60) * minute, 0.0))
     end = t0 + pd.Timedelta(hours=hours)
     for i in np.flatnonzero(rng.random(len(tags)) < faults.drifting_share):
-        rows.append(
-            ("drift", tags[int(i)].id, t0, end, float(rng.choice([-1, 1]) * DRIFT_SIGMAS * sigma_design[i]))
-        )
+        rows.append(("drift", tags[int(i)].id, t0, end, float(rng.choice([-1, 1]) * DRIFT_SIGMAS * sigma_design[i])))
     rows.extend(_gross(tags, refs, network, sigma_design, t0, hours, rng, faults, gross_errors))
     return pd.DataFrame(rows, columns=["kind", "tag", "start", "end", "magnitude"])
 
@@ -421,18 +419,9 @@ def _gross(
     if given is not None:
         unknown = [g[0] for g in given if g[0] not in pos]
         if unknown:
-            raise InputError(
-                [Problem("gross_errors", unknown, f"tag ids of the plant: {', '.join(pos)}")],
-                "synthetic plant",
-            )
+            raise InputError([Problem("gross_errors", unknown, f"tag ids of the plant: {', '.join(pos)}")], "synthetic plant")
         return [
-            (
-                "gross_error",
-                tag,
-                t0 + first * hour,
-                t0 + min(first + n, hours) * hour,
-                float(k * sigma_design[pos[tag]]),
-            )
+            ("gross_error", tag, t0 + first * hour, t0 + min(first + n, hours) * hour, float(k * sigma_design[pos[tag]]))
             for tag, first, n, k in given
         ]
     flow_tags = [i for i, r in enumerate(refs) if r in network.refs and sigma_design[i] > 0]
@@ -442,23 +431,13 @@ def _gross(
         first = int(rng.integers(0, hours))
         n = int(rng.uniform(*faults.gross_duration_h))
         k = float(rng.choice([-1, 1]) * rng.uniform(*GROSS_SIGMAS))
-        out.append(
-            (
-                "gross_error",
-                tags[i].id,
-                t0 + first * hour,
-                t0 + min(first + n, hours) * hour,
-                k * sigma_design[i],
-            )
-        )
+        out.append(("gross_error", tags[i].id, t0 + first * hour, t0 + min(first + n, hours) * hour, k * sigma_design[i]))
     return out
 
 
 def write_parquet(plant: SyntheticPlant, directory: str, layout: str = "wide") -> list[str]:
     """Write one Parquet file per day (``<directory>/<YYYY-MM-DD>.parquet``), ``wide`` or
     ``long`` (:meth:`SyntheticPlant.wide`, :meth:`SyntheticPlant.long`); returns the paths."""
-    from pathlib import Path
-
     if layout not in ("wide", "long"):
         raise InputError([Problem("layout", layout, "wide or long")], "synthetic export")
     folder = Path(directory)
