@@ -10,6 +10,7 @@ import re
 import threading
 import time
 
+import numpy as np
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -177,3 +178,52 @@ def test_the_demo_command_reconciles_and_reports(tmp_path) -> None:
     assert json.loads((out / "dashboard.json").read_text())["month"] == "2025-01"
     months = CliRunner().invoke(cli_app, ["operate", "months", "--folder", str(folder)])
     assert months.output.split() == ["2025-01"]
+
+
+def test_ingest_reconcile_report_from_a_historian_export(tmp_path) -> None:
+    """A month of 1-min tags as a wide Parquet export: ingested (checked), reconciled, reported."""
+    from natwin.catalog import data_path
+    from natwin.operate.network import build_network
+    from natwin.operate.synthetic import synthetic_plant
+    from natwin.operate.tagmap import DEFAULT_TAG_MAP_FILE, packaged_tag_map
+    from natwin.scenario import load_scenario
+
+    tag_map = packaged_tag_map()
+    plant = synthetic_plant(
+        build_network(load_scenario()), list(tag_map.tag), np.ones(744), start="2024-12-31 16:00"
+    )
+    (export,) = workflow.monthly_exports(plant, tag_map.plant.timezone, tmp_path / "exports")
+    tags, folder = str(data_path(*DEFAULT_TAG_MAP_FILE)), str(tmp_path / "store")
+    runner = CliRunner()
+    ingested = runner.invoke(cli_app, ["operate", "ingest", str(export), "--tags", tags, "--folder", folder])
+    assert ingested.exit_code == 0, ingested.output
+    assert "stored" in ingested.output
+    missing = runner.invoke(
+        cli_app, ["operate", "reconcile", "--tags", tags, "--month", "2025-04", "--folder", folder]
+    )
+    assert missing.exit_code == 2
+    assert "natwin operate ingest first" in missing.output
+    done = runner.invoke(
+        cli_app, ["operate", "reconcile", "--tags", tags, "--month", "2025-01", "--folder", folder]
+    )
+    assert done.exit_code == 0, done.output
+    assert "reconciled 1 month(s) of binhai_nfm111: 2025-01" in done.output
+    out = tmp_path / "out"
+    report = runner.invoke(
+        cli_app,
+        [
+            "operate",
+            "report",
+            "--month",
+            "2025-01",
+            "--plant",
+            "binhai_nfm111",
+            "--folder",
+            folder,
+            "--out",
+            str(out),
+        ],
+    )
+    assert report.exit_code == 0, report.output
+    lots = json.loads((out / "lots.json").read_text())["lots"]
+    assert len(lots) == 31  # constant load: every day of January is a lot

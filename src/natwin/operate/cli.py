@@ -143,40 +143,68 @@ def demo(
     _guard(act)
 
 
+TagsOption = Annotated[Path, typer.Option("--tags", help="Tag map TOML (docs/operate.md).")]
+StorePlantOption = Annotated[
+    str | None, typer.Option("--plant", help="Plant id in the store; default the tag map's scenario id.")
+]
+
+
 @operate_app.command()
-def reconcile(
-    hourly: Annotated[
-        Path,
-        typer.Argument(
-            help="Parquet file of hourly tag means (index UTC hours, one column per tag, base units)."
-        ),
+def ingest(
+    files: Annotated[
+        list[Path], typer.Argument(help="Historian exports: CSV or Parquet, long or wide (docs/operate.md).")
     ],
-    tags: Annotated[Path, typer.Option("--tags", help="Tag map TOML (docs/operate.md).")],
-    plant: PlantOption = "plant",
+    tags: TagsOption,
+    plant: StorePlantOption = None,
     folder: FolderOption = None,
 ) -> None:
-    """Reconcile hourly tag data month by month (plant time) into the operate folder."""
+    """Check historian exports on the way in and store them; a bad file changes nothing stored."""
 
     def act() -> None:
-        import pandas as pd
-
-        # lazy: the tag map's models and the reconciliation only when the command runs
+        # lazy: the tag map's models, pyarrow and DuckDB only when the command runs
+        from natwin.operate.ingest import plant_id
         from natwin.operate.tagmap import load_tag_map
-        from natwin.operate.workflow import reconcile_months
+        from natwin.operate.workflow import ingest_files
 
-        if not hourly.is_file():
-            raise InputError(
-                [Problem("hourly", str(hourly), "an existing Parquet file")], "operate reconcile"
-            )
         tag_map = load_tag_map(tags)
-        frame = pd.read_parquet(hourly)
-        if not isinstance(frame.index, pd.DatetimeIndex):
-            raise InputError(
-                [Problem("hourly", str(hourly), "a table indexed by hour (a DatetimeIndex, UTC)")],
-                "operate reconcile",
-            )
-        written = reconcile_months(_folder(folder), plant, tag_map, frame, progress=_progress)
-        console.print(f"reconciled {len(written)} month(s): {', '.join(written)}", highlight=False)
+        reports = ingest_files(_folder(folder), plant or plant_id(tag_map), tag_map, files, _progress)
+        if any(r.status == "refused" for r in reports):
+            raise typer.Exit(1)
+
+    _guard(act)
+
+
+@operate_app.command()
+def reconcile(
+    tags: TagsOption,
+    month: Annotated[
+        list[str], typer.Option("--month", help="Month(s) in plant time, YYYY-MM (repeat for more).")
+    ],
+    plant: StorePlantOption = None,
+    folder: FolderOption = None,
+) -> None:
+    """Reconcile stored months hour by hour (the route's mass and element balances, gross
+    errors named) into the operate folder."""
+
+    def act() -> None:
+        # lazy: the reconciliation's numerics and the store only when the command runs
+        from natwin.operate.dashboard import check_month
+        from natwin.operate.ingest import plant_id
+        from natwin.operate.tagmap import load_tag_map
+        from natwin.operate.workflow import local_months, reconcile_months, stored_hourly
+
+        for m in month:
+            check_month(m)
+        tag_map = load_tag_map(tags)
+        key = plant or plant_id(tag_map)
+        target = _folder(folder)
+        frame = stored_hourly(target, key, tag_map, sorted(month))
+        frame = frame[local_months(frame.index, tag_map.plant.timezone).isin(month).to_numpy()]
+        written = reconcile_months(target, key, tag_map, frame, progress=_progress)
+        if not written:
+            allowed = f"months with stored data of plant {key} (natwin operate ingest first)"
+            raise InputError([Problem("month", ", ".join(month), allowed)], "operate reconcile")
+        console.print(f"reconciled {len(written)} month(s) of {key}: {', '.join(written)}", highlight=False)
 
     _guard(act)
 
