@@ -255,3 +255,24 @@ def test_a_steam_mass_meter_is_counted_at_the_heat_it_carries(basis: DesignBasis
     assert out["site.water"].iloc[0] == pytest.approx(2.0)
     same = site_meters_in_account_units(energy, {"site.steam": "heat_flow", "site.water": "volume_flow"})
     assert same.equals(energy)
+
+
+def test_bands_of_site_meter_kpis_grow_by_the_meters_accuracy(
+    basis: DesignBasis, bands: dict[str, performance.Band]
+) -> None:
+    meters = {
+        "FI-9002": performance.Meter("site.water", 2.0, 47.0),
+        "FG-9001": performance.Meter("site.natural_gas", 1.0, 100.0),
+        "WI-1401": performance.Meter(basis.product_ref, 1.0, 4000.0),
+    }
+    wide = performance.widened_bands(bands, basis, meters)
+    u = np.hypot(2.0, 1.0) / 100
+    assert wide["water_t_per_t"].high == pytest.approx(bands["water_t_per_t"].high * (1 + u))
+    assert wide["water_t_per_t"].low == pytest.approx(bands["water_t_per_t"].low * (1 - u))
+    # the design burns no gas: the top is what a meter at zero flow may read, per tonne at design rate
+    assert bands["natural_gas_nm3_per_t"].high == 0.0
+    assert wide["natural_gas_nm3_per_t"].high == pytest.approx(
+        0.01 * 100.0 / (basis.design_rate_kg_per_h / 1000)
+    )
+    assert wide["electricity_kwh_per_t"] == bands["electricity_kwh_per_t"]  # no electricity meter given
+    assert wide["raw_materials_t_per_t"] == bands["raw_materials_t_per_t"]  # reconciled flows: not widened

@@ -180,7 +180,12 @@ def month_view(
     month = str(months[-1].meta["month"])
     tag_measures = dict(months[-1].meta.get("tag_measures", {}))
     ops = operations_of(months, basis, tag_measures)
-    bands = bands if bands is not None else performance.design_bands(basis)
+    if bands is None:
+        meters = {
+            tag: performance.Meter(str(ref), float(pct), float(top))
+            for tag, (ref, pct, top) in months[-1].meta.get("meters", {}).items()
+        }
+        bands = performance.widened_bands(performance.design_bands(basis), basis, meters)
     year, number = check_month(month)
     start = pd.Timestamp(year=year, month=number, day=1)
     daily = performance.kpi_table(ops, basis, "D", timezone)

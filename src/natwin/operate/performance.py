@@ -459,3 +459,54 @@ def _alert(run: list[pd.Series]) -> dict[str, object]:
         "worse": (better == "higher" and direction == "below")
         or (better == "lower" and direction == "above"),
     }
+
+
+# --------------------------------------------------------------------------- meter accuracy
+
+#: KPIs read from one site meter per tonne of product: KPI -> the meter's reference.
+SITE_METER_KPIS = {
+    "electricity_kwh_per_t": "site.electricity",
+    "natural_gas_nm3_per_t": "site.natural_gas",
+    "steam_mj_per_t": "site.steam",
+    "water_t_per_t": "site.water",
+    "energy_tce_per_t": "site.electricity",  # the electricity is 99 % of the default plant's tce
+}
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A tag's accuracy as the bands need it: +- % of reading (~95 %) and the top of its range."""
+
+    measures: str
+    accuracy_pct: float
+    range_high: float  # [base units]
+
+
+def widened_bands(
+    bands: Mapping[str, Band], basis: DesignBasis, meters: Mapping[str, Meter]
+) -> dict[str, Band]:
+    """Design bands of the site-meter KPIs widened by what the meters cannot tell apart.
+
+    The design band is the process's spread; an actual KPI also carries its meters' error. The
+    band grows by ``u = sqrt(a_meter^2 + a_product^2)`` of its ends (accuracies at ~95 %, as the
+    tag map states them, the same confidence as P5-P95) and, where the design uses none of the
+    carrier (design value 0), its top is the meter's accuracy over its full range per tonne at the
+    design rate (E: a meter at zero flow reads within its accuracy of full scale, as differential
+    -pressure and thermal meters are specified). ``meters``: tag id -> :class:`Meter`.
+    """
+    by_ref = {m.measures: m for m in meters.values()}
+    product = by_ref.get(basis.product_ref)
+    a_product = product.accuracy_pct if product is not None else 0.0
+    nominal = design_kpis(basis, 1.0)
+    out = dict(bands)
+    for key, ref in SITE_METER_KPIS.items():
+        meter = by_ref.get(ref)
+        if meter is None or key not in bands:
+            continue
+        band = bands[key]
+        u = float(np.hypot(meter.accuracy_pct, a_product)) / 100.0
+        zero = meter.accuracy_pct / 100.0 * meter.range_high / (basis.design_rate_kg_per_h / 1000.0)
+        high = band.high * (1 + u) + (zero if nominal[key] == 0 else 0.0)
+        note = f"; widened by the meters' accuracy (+-{100 * u:.1f} %: {ref} {meter.accuracy_pct:g} %, product {a_product:g} %)"
+        out[key] = Band(band.low * (1 - u), high, band.source + note, band.relative)
+    return out

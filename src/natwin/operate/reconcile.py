@@ -122,7 +122,9 @@ class Projection:
         return _row_basis(self.q2.T @ self.a1, self.dof)
 
 
-def projection(constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE) -> Projection:
+def projection(
+    constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE
+) -> Projection:
     """Project the unmeasured streams out of ``constraints`` (m, n) for meters on ``stream_of``."""
     a = np.asarray(constraints, dtype=float)
     streams = np.asarray(stream_of, dtype=np.int64)
@@ -355,7 +357,9 @@ def reconcile_series(
     pending = np.arange(y.shape[0])
     initial: tuple[Array, IntArray] | None = None
     for round_ in range(max_eliminations + 1):
-        found = _serial_round(constraints, streams, y, sigma, usable & ~eliminated, pending, acc, cache, alpha)
+        found = _serial_round(
+            constraints, streams, y, sigma, usable & ~eliminated, pending, acc, cache, alpha
+        )
         if initial is None:
             initial = (acc.statistic.copy(), acc.dof.copy())
         if round_ == max_eliminations or not found:
@@ -368,7 +372,15 @@ def reconcile_series(
     adjusted = np.where(np.isfinite(y), acc.flows[:, streams], np.nan)
     named = tuple((h, t, z, float(y[h, t] - acc.flows[h, streams[t]])) for h, t, z in suspects)
     return Series(
-        acc.flows, np.sqrt(acc.var), acc.status, adjusted, initial[0], initial[1], acc.statistic, acc.dof, named
+        acc.flows,
+        np.sqrt(acc.var),
+        acc.status,
+        adjusted,
+        initial[0],
+        initial[1],
+        acc.statistic,
+        acc.dof,
+        named,
     )
 
 
@@ -437,7 +449,9 @@ def tags_of(tag_map: object) -> list[TagLike]:
     """The tags of a tag map (its ``tag`` tuple) or of an iterable of tags."""
     tags = getattr(tag_map, "tag", tag_map)
     if not isinstance(tags, Iterable):
-        raise InputError([Problem("tag_map", type(tag_map).__name__, "a TagMap or a sequence of tags")], "reconciliation")
+        raise InputError(
+            [Problem("tag_map", type(tag_map).__name__, "a TagMap or a sequence of tags")], "reconciliation"
+        )
     return list(tags)
 
 
@@ -503,9 +517,17 @@ def reconcile_hours(
     )
 
 
-def _suspect_table(series: Series, index: pd.Index, ids: Sequence[str], streams: Sequence[str]) -> pd.DataFrame:
+def _suspect_table(
+    series: Series, index: pd.Index, ids: Sequence[str], streams: Sequence[str]
+) -> pd.DataFrame:
     rows = [
-        {"hour": index[h], "tag": ids[t], "stream": streams[t], "normalised_residual": z, "estimated_bias": bias}
+        {
+            "hour": index[h],
+            "tag": ids[t],
+            "stream": streams[t],
+            "normalised_residual": z,
+            "estimated_bias": bias,
+        }
         for h, t, z, bias in series.suspects
     ]
     columns = ["hour", "tag", "stream", "normalised_residual", "estimated_bias"]

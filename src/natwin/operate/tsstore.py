@@ -82,7 +82,10 @@ def default_operate_path() -> Path:
 def check_plant(plant: str) -> str:
     """A plant id as the store keys it: 1-64 letters, digits, ``_``, ``.``, ``-``."""
     if not (0 < len(plant) <= 64) or not set(plant) <= _PLANT_CHARS or plant.startswith("."):
-        raise InputError([Problem("plant", plant, "1-64 letters, digits, '_', '.' or '-' (not starting with '.')")], "plant")
+        raise InputError(
+            [Problem("plant", plant, "1-64 letters, digits, '_', '.' or '-' (not starting with '.')")],
+            "plant",
+        )
     return plant
 
 
@@ -133,7 +136,9 @@ def _us(value: dt.datetime) -> int:
     return (value - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
 
 
-def write_part(folder: Path, name: str, ts: NDArray[np.int64], tags: Sequence[str], values: NDArray[np.float64]) -> Path:
+def write_part(
+    folder: Path, name: str, ts: NDArray[np.int64], tags: Sequence[str], values: NDArray[np.float64]
+) -> Path:
     """Write a wide part file atomically (temporary name, flush, rename) and return its path.
 
     ``values`` (n, k) in base units, NaN where there is no kept sample (written as NaN, not
@@ -179,7 +184,9 @@ class TimeSeriesStore:
             except duckdb.Error as exc:
                 text = str(exc)
                 if "lock" not in text.lower() and "different configuration" not in text:
-                    raise NatwinError(f"cannot open the measured-data store {self.catalog}: {text.splitlines()[0]}") from None
+                    raise NatwinError(
+                        f"cannot open the measured-data store {self.catalog}: {text.splitlines()[0]}"
+                    ) from None
                 if time.monotonic() >= deadline:
                     raise StoreBusyError(
                         f"the measured-data store {self.catalog} stayed in use by another process for "
@@ -218,13 +225,16 @@ class TimeSeriesStore:
 
     def stored_ingest(self, plant: str, sha256: str) -> str | None:
         """The id of the stored ingest of this file content for ``plant``, if any."""
-        found = self._frame("SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'", [plant, sha256])
+        found = self._frame(
+            "SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'", [plant, sha256]
+        )
         return None if found.empty else str(found["id"].iloc[0])
 
     def stored_spans(self, plant: str) -> dict[str, list[tuple[int, int]]]:
         """Per tag, the (first, last) timestamps in microseconds of each stored ingest's samples."""
         frame = self._frame(
-            "SELECT tag, epoch_us(ts_min) AS a, epoch_us(ts_max) AS b FROM spans WHERE plant = ? ORDER BY tag, a", [plant]
+            "SELECT tag, epoch_us(ts_min) AS a, epoch_us(ts_max) AS b FROM spans WHERE plant = ? ORDER BY tag, a",
+            [plant],
         )
         out: dict[str, list[tuple[int, int]]] = {}
         for tag, a, b in frame.itertuples(index=False):
@@ -236,9 +246,13 @@ class TimeSeriesStore:
 
     def tags(self, plant: str) -> list[str]:
         """Tags with stored samples for ``plant``, sorted."""
-        return list(self._frame("SELECT DISTINCT tag FROM spans WHERE plant = ? ORDER BY tag", [plant])["tag"])
+        return list(
+            self._frame("SELECT DISTINCT tag FROM spans WHERE plant = ? ORDER BY tag", [plant])["tag"]
+        )
 
-    def parts(self, plant: str, start: dt.datetime | None = None, end: dt.datetime | None = None) -> list[tuple[Path, tuple[str, ...]]]:
+    def parts(
+        self, plant: str, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> list[tuple[Path, tuple[str, ...]]]:
         """Part files of ``plant`` with samples in [start, end), with the tags each holds."""
         lo = _ts(_us(start)) if start is not None else dt.datetime(1, 1, 1)
         hi = _ts(_us(end)) if end is not None else dt.datetime(9999, 12, 31)
@@ -276,19 +290,29 @@ class TimeSeriesStore:
         if prepared.status != "stored":
             return prepared
         dup = con.execute(
-            "SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'", [prepared.plant, prepared.sha256]
+            "SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'",
+            [prepared.plant, prepared.sha256],
         ).fetchone()
         if dup is not None:
             return _refused(prepared, f"the same file content is already stored as ingest {dup[0]}")
         if prepared.spans.empty:
             return prepared
         spans = prepared.spans.assign(plant=prepared.plant)
-        clash = con.from_df(spans).set_alias("n").join(
-            con.table("spans").set_alias("s"),
-            "n.plant = s.plant AND n.tag = s.tag AND epoch_us(s.ts_min) <= n.ts_max AND epoch_us(s.ts_max) >= n.ts_min",
-        ).limit(1).fetchall()
+        clash = (
+            con.from_df(spans)
+            .set_alias("n")
+            .join(
+                con.table("spans").set_alias("s"),
+                "n.plant = s.plant AND n.tag = s.tag AND epoch_us(s.ts_min) <= n.ts_max AND epoch_us(s.ts_max) >= n.ts_min",
+            )
+            .limit(1)
+            .fetchall()
+        )
         if clash:
-            return _refused(prepared, "another ingest of overlapping samples for the same tags was stored meanwhile; ingest again")
+            return _refused(
+                prepared,
+                "another ingest of overlapping samples for the same tags was stored meanwhile; ingest again",
+            )
         return prepared
 
     def _move_parts(self, prepared: PreparedIngest) -> list[Path]:
@@ -305,20 +329,43 @@ class TimeSeriesStore:
         try:
             con.execute(
                 "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [p.ingest_id, p.plant, p.file, p.sha256, p.status, p.reason, p.rows_in, p.rows_kept,
-                 p.rows_rejected, _ts(p.ts_min), _ts(p.ts_max), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                [
+                    p.ingest_id,
+                    p.plant,
+                    p.file,
+                    p.sha256,
+                    p.status,
+                    p.reason,
+                    p.rows_in,
+                    p.rows_kept,
+                    p.rows_rejected,
+                    _ts(p.ts_min),
+                    _ts(p.ts_max),
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                ],
             )
             for part, path in zip(p.parts if p.status == "stored" else [], moved, strict=True):
                 con.execute(
                     "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [p.ingest_id, p.plant, part.year, part.month, str(path.relative_to(self.root)), part.rows,
-                     _ts(part.ts_min), _ts(part.ts_max), list(part.tags)],
+                    [
+                        p.ingest_id,
+                        p.plant,
+                        part.year,
+                        part.month,
+                        str(path.relative_to(self.root)),
+                        part.rows,
+                        _ts(part.ts_min),
+                        _ts(part.ts_max),
+                        list(part.tags),
+                    ],
                 )
             if p.status == "stored" and not p.spans.empty:
                 spans = p.spans.assign(ingest_id=p.ingest_id, plant=p.plant)
                 spans["ts_min"] = pd.to_datetime(spans["ts_min"], unit="us")
                 spans["ts_max"] = pd.to_datetime(spans["ts_max"], unit="us")
-                con.from_df(spans[["ingest_id", "plant", "tag", "ts_min", "ts_max", "rows"]]).insert_into("spans")
+                con.from_df(spans[["ingest_id", "plant", "tag", "ts_min", "ts_max", "rows"]]).insert_into(
+                    "spans"
+                )
             if not p.rejections.empty:
                 rej = p.rejections.assign(ingest_id=p.ingest_id, plant=p.plant, file=p.file)
                 cols = ["ingest_id", "plant", "tag", "ts_from", "ts_to", "rule", "rows", "detail", "file"]
@@ -342,12 +389,20 @@ class TimeSeriesStore:
     def remove_ingest(self, ingest_id: str) -> None:
         """Take a stored ingest out (its samples, spans and rejections), e.g. to replace it."""
         with self.connect(write=True) as con:
-            paths = [self.root / p for (p,) in con.execute("SELECT path FROM parts WHERE ingest_id = ?", [ingest_id]).fetchall()]
+            paths = [
+                self.root / p
+                for (p,) in con.execute("SELECT path FROM parts WHERE ingest_id = ?", [ingest_id]).fetchall()
+            ]
             found = con.execute("SELECT count(*) FROM ingests WHERE id = ?", [ingest_id]).fetchone()
             if not found or not found[0]:
                 raise InputError([Problem("ingest", ingest_id, "the id of an ingest of this store")], "store")
             con.execute("BEGIN TRANSACTION")
-            for table, key in (("parts", "ingest_id"), ("spans", "ingest_id"), ("rejections", "ingest_id"), ("ingests", "id")):
+            for table, key in (
+                ("parts", "ingest_id"),
+                ("spans", "ingest_id"),
+                ("rejections", "ingest_id"),
+                ("ingests", "id"),
+            ):
                 con.execute(f"DELETE FROM {table} WHERE {key} = ?", [ingest_id])  # table names are ours
             con.execute("COMMIT")
         for path in paths:
@@ -355,7 +410,9 @@ class TimeSeriesStore:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def samples(self, plant: str, start: dt.datetime, end: dt.datetime, tags: Sequence[str] | None = None) -> pd.DataFrame:
+    def samples(
+        self, plant: str, start: dt.datetime, end: dt.datetime, tags: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """The contract's long table for one plant: columns plant, tag, ts (UTC, naive), value
         (base units), one row per stored sample in [start, end), sorted by tag and time."""
         frames = []
@@ -368,7 +425,9 @@ class TimeSeriesStore:
             long = wide.melt(ignore_index=False, var_name="tag", value_name="value").dropna()
             frames.append(long.reset_index())
         if not frames:
-            return pd.DataFrame({"plant": [], "tag": [], "ts": pd.Series([], dtype="datetime64[us]"), "value": []})
+            return pd.DataFrame(
+                {"plant": [], "tag": [], "ts": pd.Series([], dtype="datetime64[us]"), "value": []}
+            )
         out = pd.concat(frames, ignore_index=True).sort_values(["tag", "ts"], ignore_index=True)
         out.insert(0, "plant", plant)
         return out[["plant", "tag", "ts", "value"]]
@@ -396,7 +455,9 @@ def open_store(path: str | Path | None = None) -> TimeSeriesStore:
     by default :func:`default_operate_path`."""
     root = Path(path).expanduser() if path is not None else default_operate_path()
     if root.exists() and not root.is_dir():
-        raise InputError([Problem("store", str(root), "a folder for the measured-data store (this is a file)")], "store")
+        raise InputError(
+            [Problem("store", str(root), "a folder for the measured-data store (this is a file)")], "store"
+        )
     root.mkdir(parents=True, exist_ok=True)
     store = TimeSeriesStore(root)
     with store.connect(write=True) as con:
@@ -418,7 +479,11 @@ def _hour_range(start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
 
 
 def hourly(
-    store: TimeSeriesStore, plant: str, start: dt.datetime, end: dt.datetime, tags: Sequence[str] | None = None
+    store: TimeSeriesStore,
+    plant: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    tags: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Hourly means of the stored samples of ``plant`` in [start, end) (widened to whole hours).
 
@@ -445,14 +510,23 @@ def hourly(
     return frame
 
 
-def _accumulate(table: pa.Table, cols: list[str], where: list[int], a: int, sums: NDArray[np.float64], counts: NDArray[np.float64]) -> None:
+def _accumulate(
+    table: pa.Table,
+    cols: list[str],
+    where: list[int],
+    a: int,
+    sums: NDArray[np.float64],
+    counts: NDArray[np.float64],
+) -> None:
     """Add one part's hourly sums and valid-sample counts into ``sums`` / ``counts``."""
     if table.num_rows == 0:
         return
     ts = table.column("ts").to_numpy().astype("datetime64[us]").astype(np.int64)
     hour = (ts - a) // HOUR_US
     starts = np.concatenate(([0], np.flatnonzero(np.diff(hour)) + 1))
-    values = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in cols])
+    values = np.column_stack(
+        [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in cols]
+    )
     valid = ~np.isnan(values)
     rows = hour[starts][:, None]
     idx = np.asarray(where)[None, :]

@@ -68,6 +68,11 @@ def reconcile_months(
             "scenario": tag_map.plant.scenario,
             "tag_measures": measures,
             "site_quantities": quantities,
+            "meters": {
+                t.id: [t.measures, t.accuracy_pct, t.base_range[1]]
+                for t in tag_map.tag
+                if t.accuracy_pct is not None
+            },
         }
         dashboard.save_month(folder, plant, month, reconciled, meta)
         progress(
