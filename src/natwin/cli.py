@@ -1219,6 +1219,10 @@ from natwin.web.cli import serve  # noqa: E402 - registered after the other comm
 
 app.command()(serve)
 
+from natwin.operate.cli import operate_app  # noqa: E402 - registered after the other commands
+
+app.add_typer(operate_app, name="operate")
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from natwin.energy.cfe import cfe_score
 from natwin.energy.inputs import EnergyInputs
 from natwin.energy.network import COST_SCALE, Target, quiet, uses_gec
 from natwin.energy.periods import (
@@ -236,7 +237,7 @@ class DesignModel:
     def _cfe(self, x: Array) -> float:
         use = self.process_mwh + float(x[self.cols["chiller_total"][0]])
         grid = float(x[self.cols["grid_total"][0]])
-        return 1.0 - (1.0 - self.inputs.grid_cfe_share) * grid / use if use > 0 else 1.0
+        return cfe_score(use, grid, self.inputs.grid_cfe_share)
 
 
 #: The capacities the LP sizes or is given (keys of ``results.capacities_of`` less the chillers).

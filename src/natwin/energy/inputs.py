@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from natwin import catalog
 from natwin.energy import profiles
+from natwin.energy.cfe import grid_cfe_share
 from natwin.energy.settings import EnergySettings, parameter_table
 from natwin.errors import InputError, Problem
 from natwin.numbers import first_draw as _first
@@ -328,8 +329,7 @@ def _other_energy(balance: Balance, factors: Mapping[str, float]) -> tuple[float
 
 def _grid_cfe_share(grid_factor: float, p: _Param) -> float:
     """Carbon-free share of grid electricity: 1 - grid factor / fossil-only factor, in [0, 1]. [-]"""
-    fossil = p("grid.fossil_only_kgco2_per_kwh")
-    return min(max(1.0 - grid_factor / fossil, 0.0), 1.0)
+    return grid_cfe_share(grid_factor, p("grid.fossil_only_kgco2_per_kwh"))
 
 
 def _product_t(balance: Balance) -> float:

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from natwin.energy.cfe import hourly_cfe_share
 from natwin.energy.inputs import EnergyInputs
 from natwin.energy.network import Solved, Target, aggregate
 from natwin.utilities import comprehensive_energy_tce
@@ -298,9 +299,7 @@ def dispatch_table(inputs: EnergyInputs, op: Operation) -> pd.DataFrame:
     }
     frame = pd.DataFrame(data, index=inputs.index)
     use = frame["electricity_load_mw"] + frame["chiller_electricity_mw"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = (use - (1.0 - inputs.grid_cfe_share) * frame["grid_import_mw"]) / use
-    frame["cfe_share"] = np.clip(np.nan_to_num(share.to_numpy(), nan=1.0), 0.0, 1.0)
+    frame["cfe_share"] = hourly_cfe_share(use.to_numpy(), frame["grid_import_mw"].to_numpy(), inputs.grid_cfe_share)
     frame.attrs["wind_via_public_grid"] = inputs.settings.wind_via_public_grid
     return frame[list(DISPATCH_COLUMNS)]
 

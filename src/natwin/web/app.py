@@ -75,6 +75,7 @@ from natwin.version import __version__
 from natwin.web import limits, models
 from natwin.web.catalog import catalog_document, packaged_scenarios
 from natwin.web.jobs import JobManager, ServerBusyError, TooManyJobsError
+from natwin.web.operate import operate_router
 from natwin.web.registry import registry_router
 
 log = logging.getLogger("natwin.web")
@@ -394,6 +395,7 @@ def create_app(
     allowed_hosts: tuple[str, ...] | None = LOCAL_HOSTS,
     execute_jobs: bool = True,
     max_pending: int = limits.MAX_PENDING_JOBS,
+    operate_dir: str | Path | None = None,
 ) -> FastAPI:
     """Build the web server's ASGI application.
 
@@ -411,6 +413,9 @@ def create_app(
         False: jobs are validated and accepted but not run (for fuzzing the API).
     max_pending : int
         Jobs queued or running at once; more get 429.
+    operate_dir : path, optional
+        The operating plant's reconciled months (default: ``$NATWIN_OPERATE_STORE`` or
+        ``operate/`` beside the run store, as ``natwin operate``).
     """
     # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.store import default_store_path
@@ -452,6 +457,7 @@ def create_app(
     app.state.manager = manager
     app.include_router(_api_router(manager))
     app.include_router(registry_router())  # GET /api/kpis, /api/labels (natwin.web.registry)
+    app.include_router(operate_router(Path(operate_dir) if operate_dir is not None else None))  # natwin.web.operate
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     _add_error_handlers(app)
     _add_web_app(app)

@@ -1,0 +1,229 @@
+"""The ``natwin operate`` commands: reconcile measured months, report them, and the demo.
+
+Registered in :mod:`natwin.cli` as ``app.add_typer(operate_app, name="operate")``. Errors follow
+the CLI's rule: one line per problem, exit status 2 for input errors and 1 for other natwin errors.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from natwin.errors import InputError, NatwinError, Problem
+from natwin.files import atomic_write
+
+operate_app = typer.Typer(
+    name="operate",
+    help="The plant in operation: reconcile measured data, compare with the design, account carbon.",
+    no_args_is_help=True,
+)
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+FolderOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--folder",
+        help="Operate folder of reconciled months; default $NATWIN_OPERATE_STORE or operate/ beside the run store.",
+    ),
+]
+PlantOption = Annotated[str, typer.Option("--plant", help="Plant id (a folder name) in the operate folder.")]
+MonthOption = Annotated[str, typer.Option("--month", help="Month in plant time, YYYY-MM.")]
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; natwin's errors become one line per problem and an exit status."""
+    try:
+        return action()
+    except InputError as exc:
+        err_console.print(f"[bold red]error:[/] invalid {escape(exc.context)}", highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except NatwinError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _folder(folder: Path | None) -> Path:
+    from natwin.operate.dashboard import default_folder  # lazy: pandas only when a command runs
+
+    return folder or default_folder()
+
+
+def _progress(step: str, detail: str) -> None:
+    console.print(f"  {step:<11} {detail}", highlight=False, markup=False)
+
+
+def write_report(document: dict[str, Any], out: Path) -> list[Path]:
+    """report.html, dashboard.json, lots.json and lots.csv of a month in ``out``."""
+    # lazy: pandas and the report's modules only when a command writes a report
+    from natwin.files import jsonable
+    from natwin.operate.footprint import write_lots
+    from natwin.operate.htmlreport import report_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    page = report_html(document)
+    text = json.dumps(jsonable(document), indent=2, allow_nan=False)
+    html_path = atomic_write(out / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    json_path = atomic_write(out / "dashboard.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    lots = write_lots({**document["declaration"], "lots": document["lots"]}, out)
+    return [html_path, json_path, *lots]
+
+
+def _report(folder: Path, plant: str, month: str, out: Path) -> None:
+    from natwin.operate.workflow import report_month  # lazy: the design core and pandas only when asked
+
+    started = time.perf_counter()
+    document = report_month(folder, plant, month)
+    for path in write_report(document, out):
+        console.print(f"wrote {path.name:<15} {path}", highlight=False)
+    alerts = len(document["alerts"])
+    carbon = document["carbon"][-1] if document["carbon"] else {}
+    console.print(
+        f"{month}: {alerts} drift alert(s); {carbon.get('co2_kg_per_kg', float('nan')):.2f} kg CO2e/kg; "
+        f"{carbon.get('tco2_per_tce', float('nan')):.2f} tCO2/tce (YTD {carbon.get('tco2_per_tce_ytd', float('nan')):.2f}, "
+        f"threshold {document['threshold_tco2_per_tce']:.2f}); {len(document['lots'])} lots "
+        f"({time.perf_counter() - started:.1f} s)",
+        highlight=False,
+    )
+
+
+@operate_app.command()
+def report(
+    month: MonthOption,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html, dashboard.json, lots.json, lots.csv.")
+    ],
+    plant: PlantOption = "demo",
+    folder: FolderOption = None,
+) -> None:
+    """Monthly energy-carbon report of a reconciled month, with per-lot footprints (JSON + CSV)."""
+    _guard(lambda: _report(_folder(folder), plant, month, out))
+
+
+@operate_app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the last month's report.")] = Path(
+        "operate-demo"
+    ),
+    months: Annotated[
+        int, typer.Option(min=1, max=12, help="Months of plant operation from January 2025.")
+    ] = 3,
+    plant: PlantOption = "demo",
+    folder: FolderOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic historian.")] = 20241028,
+) -> None:
+    """Try it: a synthetic plant (natwin's own plant-year simulation, 1-min tags with meter noise,
+    drifts, outages and gross errors), reconciled month by month and reported."""
+
+    def act() -> None:
+        from natwin.operate.workflow import run_demo  # lazy: the simulation only for the demo
+
+        started = time.perf_counter()
+        target = _folder(folder)
+        console.print(f"operate demo: {months} month(s) into {target}", highlight=False)
+        result = run_demo(target, plant, months, seed, _progress)
+        gross = result.events[result.events["kind"] == "gross_error"]
+        console.print(
+            f"  injected    {len(gross)} gross errors: {', '.join(sorted(set(gross['tag']))) or 'none'}",
+            highlight=False,
+        )
+        _report(target, plant, result.months[-1], out)
+        console.print(f"demo done in {time.perf_counter() - started:.1f} s", highlight=False)
+
+    _guard(act)
+
+
+TagsOption = Annotated[Path, typer.Option("--tags", help="Tag map TOML (docs/operate.md).")]
+StorePlantOption = Annotated[
+    str | None, typer.Option("--plant", help="Plant id in the store; default the tag map's scenario id.")
+]
+
+
+@operate_app.command()
+def ingest(
+    files: Annotated[
+        list[Path], typer.Argument(help="Historian exports: CSV or Parquet, long or wide (docs/operate.md).")
+    ],
+    tags: TagsOption,
+    plant: StorePlantOption = None,
+    folder: FolderOption = None,
+) -> None:
+    """Check historian exports on the way in and store them; a bad file changes nothing stored."""
+
+    def act() -> None:
+        # lazy: the tag map's models, pyarrow and DuckDB only when the command runs
+        from natwin.operate.ingest import plant_id
+        from natwin.operate.tagmap import load_tag_map
+        from natwin.operate.workflow import ingest_files
+
+        tag_map = load_tag_map(tags)
+        reports = ingest_files(_folder(folder), plant or plant_id(tag_map), tag_map, files, _progress)
+        if any(r.status == "refused" for r in reports):
+            raise typer.Exit(1)
+
+    _guard(act)
+
+
+@operate_app.command()
+def reconcile(
+    tags: TagsOption,
+    month: Annotated[
+        list[str], typer.Option("--month", help="Month(s) in plant time, YYYY-MM (repeat for more).")
+    ],
+    plant: StorePlantOption = None,
+    folder: FolderOption = None,
+) -> None:
+    """Reconcile stored months hour by hour (the route's mass and element balances, gross
+    errors named) into the operate folder."""
+
+    def act() -> None:
+        # lazy: the reconciliation's numerics and the store only when the command runs
+        from natwin.operate.dashboard import check_month
+        from natwin.operate.ingest import plant_id
+        from natwin.operate.tagmap import load_tag_map
+        from natwin.operate.workflow import local_months, reconcile_months, stored_hourly
+
+        for m in month:
+            check_month(m)
+        tag_map = load_tag_map(tags)
+        key = plant or plant_id(tag_map)
+        target = _folder(folder)
+        frame = stored_hourly(target, key, tag_map, sorted(month))
+        frame = frame[local_months(frame.index, tag_map.plant.timezone).isin(month).to_numpy()]
+        written = reconcile_months(target, key, tag_map, frame, progress=_progress)
+        if not written:
+            allowed = f"months with stored data of plant {key} (natwin operate ingest first)"
+            raise InputError([Problem("month", ", ".join(month), allowed)], "operate reconcile")
+        console.print(f"reconciled {len(written)} month(s) of {key}: {', '.join(written)}", highlight=False)
+
+    _guard(act)
+
+
+@operate_app.command()
+def months(plant: PlantOption = "demo", folder: FolderOption = None) -> None:
+    """List the reconciled months of a plant."""
+
+    def act() -> None:
+        from natwin.operate.dashboard import stored_months, stored_plants  # lazy: pandas on use
+
+        target = _folder(folder)
+        have = stored_months(target, plant)
+        if not have:
+            plants = ", ".join(stored_plants(target)) or "none"
+            raise InputError(
+                [Problem("plant", plant, f"a plant with reconciled months in {target} (plants: {plants})")],
+                "operate",
+            )
+        console.print("\n".join(have), highlight=False)
+
+    _guard(act)
