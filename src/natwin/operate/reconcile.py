@@ -109,8 +109,9 @@ class Projection:
     estimator: Array  # (u, p): x_u = estimator @ x_m for observable unmeasured streams
     observable: NDArray[np.bool_]  # (u,)
     feasible: Array  # (p, p - dof) orthonormal columns spanning {x_m : B x_m = 0}
-    a1: Array = field(repr=False)  # measured columns of A (+ equality rows of duplicate meters)
-    q2: Array = field(repr=False)  # left null space of the unmeasured columns
+    a1: Array = field(repr=False)  # measured columns of A (first meter of each stream)
+    q2: Array = field(repr=False)  # left null space of the unmeasured columns of A
+    duplicates: IntArray = field(repr=False)  # (e, 2) meter pairs on one stream: x_i - x_j = 0
 
     @property
     def dof(self) -> int:
@@ -118,8 +119,14 @@ class Projection:
 
     @cached_property
     def reduced(self) -> Array:
-        """(dof, p) orthonormal rows spanning Crowe's B = Q2^T A1."""
-        return _row_basis(self.q2.T @ self.a1, self.dof)
+        """(dof, p) orthonormal rows spanning Crowe's B = Q2^T A1 (with the duplicate meters'
+        rows ``x_i - x_j = 0``, which have no unmeasured part: their left null space is the
+        identity)."""
+        pairs = np.zeros((len(self.duplicates), self.stream_of.size))
+        rows = np.arange(len(self.duplicates))
+        pairs[rows, self.duplicates[:, 0]] = 1.0
+        pairs[rows, self.duplicates[:, 1]] = -1.0
+        return _row_basis(np.vstack([self.q2.T @ self.a1, pairs]), self.dof)
 
 
 def projection(constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE) -> Projection:
@@ -127,26 +134,18 @@ def projection(constraints: Array, stream_of: Sequence[int] | IntArray, toleranc
     a = np.asarray(constraints, dtype=float)
     streams = np.asarray(stream_of, dtype=np.int64)
     n, p = a.shape[1], streams.size
-    first: dict[int, int] = {}
-    a1_cols = np.zeros((a.shape[0], p))
-    extra: list[Array] = []
-    for j, s in enumerate(streams):
-        if int(s) in first:  # a second meter on a measured stream: x_first - x_j = 0
-            row = np.zeros(p)
-            row[first[int(s)]], row[j] = 1.0, -1.0
-            extra.append(row)
-        else:
-            first[int(s)] = j
-            a1_cols[:, j] = a[:, s]
-    unmeasured = np.array([s for s in range(n) if s not in first], dtype=np.int64)
-    a1 = np.vstack([a1_cols, *extra]) if extra else a1_cols
-    # the equality rows of duplicate meters have no unmeasured part: their left null space is
-    # the identity, so only the network's rows need factorising
-    q2_net, pinv_net, observable = _unmeasured_part(a[:, unmeasured], tolerance)
-    q2 = scipy.linalg.block_diag(q2_net, np.eye(len(extra))) if extra else q2_net
-    pinv = np.hstack([pinv_net, np.zeros((unmeasured.size, len(extra)))])
+    _, first_of, inverse = np.unique(streams, return_index=True, return_inverse=True)
+    first = np.asarray(first_of)[np.asarray(inverse).ravel()]  # first meter of each meter's stream
+    duplicates = np.flatnonzero(first != np.arange(p))
+    a1 = np.zeros((a.shape[0], p))
+    a1[:, first_of] = a[:, streams[first_of]]
+    measured = np.zeros(n, dtype=bool)
+    measured[streams] = True
+    unmeasured = np.flatnonzero(~measured).astype(np.int64)
+    q2, pinv, observable = _unmeasured_part(a[:, unmeasured], tolerance)
     feasible = _column_basis(scipy.linalg.null_space(a, rcond=tolerance)[streams], tolerance)
-    return Projection(streams, unmeasured, -pinv @ a1, observable, feasible, a1, q2)
+    pairs = np.column_stack([first[duplicates], duplicates]).astype(np.int64)
+    return Projection(streams, unmeasured, -pinv @ a1, observable, feasible, a1, q2, pairs)
 
 
 def _column_basis(m: Array, tolerance: float) -> Array:
