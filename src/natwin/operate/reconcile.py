@@ -30,10 +30,17 @@ exceeds ``z_c``, that meter is named a suspect and dropped (its stream becomes u
 the hour is reconciled again, up to ``max_eliminations`` meters. The bias of a named meter is
 estimated as its reading minus the flow reconciled without it.
 
+The same solution written on the *feasible set* of the measured values, ``x_m = F t`` with
+``F`` spanning ``{x_m : B x_m = 0}`` (from the network's null space, ``x_m = H x``, ``A x = 0``),
+is ``x_m_hat = F (F^T S^-1 F)^-1 F^T S^-1 y`` with covariance ``F (F^T S^-1 F)^-1 F^T`` and
+``gamma = (y - x_m_hat)^T S^-1 (y - x_m_hat)``; each hour is solved in the form with the smaller
+system (dof x dof for Crowe's, (p - dof) x (p - dof) for the feasible set's; the tests check
+that both agree).
+
 Vectorisation: every hour has the same network; the set of usable tags varies (missing hours,
 eliminated meters). Hours are grouped by that set; each group shares its projection and is
-solved in one batch (``numpy.linalg.solve`` over stacked matrices), so a year of 8,760 hours
-costs a few dozen factorisations, not 8,760.
+solved in batches of stacked matrices (``numpy.linalg.inv`` and ``matmul``), so a year of 8,760
+hours costs one factorisation per distinct set of usable meters, not 8,760.
 
 References
 ----------
