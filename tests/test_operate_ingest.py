@@ -146,8 +146,13 @@ def test_same_file_twice_changes_nothing(tmp_path, store, tag_map):
     again = ingest_file(store, tag_map, path)
     assert again.status == "duplicate"
     assert again.ingest_id == first.ingest_id
+    copy = tmp_path / "renamed.csv"
+    copy.write_bytes(path.read_bytes())
+    renamed = ingest_file(store, tag_map, copy)  # same content under another name: found by its hash
+    assert renamed.status == "duplicate"
     assert _snapshot(store) == before
     assert len(store.ingests()) == 1
+    assert not list((store.root / "staging").glob("*/*"))
 
 
 def test_overlapping_file_keeps_what_is_stored(tmp_path, store, tag_map):

@@ -596,15 +596,29 @@ def ingest_file(
     if not file.is_file():
         raise InputError([Problem("file", str(file), "an existing CSV or Parquet file")], "ingest")
     key = check_plant(plant or plant_id(tag_map))
-    sha = sha256_file(file)
-    existing = store.stored_ingest(key, sha)
-    if existing is not None:
-        empty = PreparedIngest(existing, key, str(file), sha, rejections=checks.empty_spans())
-        return report(empty, time.perf_counter() - start, "duplicate")
-    prepared = prepare(store.root, tag_map, file, label=str(file), sha256=sha, plant=key,
-                       stored=store.stored_spans(key), fmt=fmt, layout=layout)
+    stored = store.stored_spans(key)
+    if store.has_file(key, str(file)):  # the same path was stored before: hash first, it may be the same content
+        sha = sha256_file(file)
+        existing = store.stored_ingest(key, sha)
+        if existing is not None:
+            return _duplicate(existing, key, str(file), sha, start)
+        prepared = prepare(store.root, tag_map, file, label=str(file), sha256=sha, plant=key, stored=stored, fmt=fmt, layout=layout)
+    else:  # hash while the file is read and checked (hashlib releases the GIL)
+        with ThreadPoolExecutor(1) as pool:
+            digest = pool.submit(sha256_file, file)
+            prepared = prepare(store.root, tag_map, file, label=str(file), sha256="", plant=key, stored=stored, fmt=fmt, layout=layout)
+            prepared.sha256 = digest.result()
+        existing = store.stored_ingest(key, prepared.sha256)
+        if existing is not None:
+            store.discard(prepared)
+            return _duplicate(existing, key, str(file), prepared.sha256, start)
     store.commit(prepared)
     return report(prepared, time.perf_counter() - start)
+
+
+def _duplicate(existing: str, plant: str, label: str, sha: str, start: float) -> IngestReport:
+    empty = PreparedIngest(existing, plant, label, sha, rejections=checks.empty_spans())
+    return report(empty, time.perf_counter() - start, "duplicate")
 
 
 def table_sha256(table: pa.Table) -> str:
@@ -623,8 +637,7 @@ def ingest_table(store: TimeSeriesStore, tag_map: TagMap, table: pa.Table, label
     sha = table_sha256(table)
     existing = store.stored_ingest(key, sha)
     if existing is not None:
-        empty = PreparedIngest(existing, key, label, sha, rejections=checks.empty_spans())
-        return report(empty, time.perf_counter() - start, "duplicate")
+        return _duplicate(existing, key, label, sha, start)
     source = (list(table.column_names), lambda cols: table.select(cols))
     prepared = prepare(store.root, tag_map, source, label=label, sha256=sha, plant=key, stored=store.stored_spans(key))
     store.commit(prepared)

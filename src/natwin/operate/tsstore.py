@@ -32,6 +32,7 @@ import random
 import shutil
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +221,15 @@ class TimeSeriesStore:
         """The id of the stored ingest of this file content for ``plant``, if any."""
         found = self._frame("SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'", [plant, sha256])
         return None if found.empty else str(found["id"].iloc[0])
+
+    def has_file(self, plant: str, file: str) -> bool:
+        """Whether an ingest of ``plant`` stored a file of this name."""
+        found = self._frame("SELECT count(*) AS n FROM ingests WHERE plant = ? AND file = ? AND status = 'stored'", [plant, file])
+        return bool(found["n"].iloc[0])
+
+    def discard(self, prepared: PreparedIngest) -> None:
+        """Drop a prepared ingest's staged files without recording anything."""
+        shutil.rmtree(self.root / "staging" / prepared.ingest_id, ignore_errors=True)
 
     def stored_spans(self, plant: str) -> dict[str, list[tuple[int, int]]]:
         """Per tag, the (first, last) timestamps in microseconds of each stored ingest's samples."""
@@ -425,17 +435,20 @@ def hourly(
     Index: hourly UTC timestamps (tz-aware, left-labelled); columns: ``tags`` (default every tag
     stored for the plant); values: mean of the hour's valid samples in base units, NaN where
     fewer than half of the hour's 60 samples are valid. ``attrs["coverage"]``: the share of valid
-    samples per hour and tag (0-1). Naive ``start`` / ``end`` are UTC."""
+    samples per hour and tag (0-1). Naive ``start`` / ``end`` are UTC. Part files are read and
+    summed two at a time (Arrow and numpy's reductions release the GIL)."""
     a, b = _hour_range(start, end)
     want = list(tags) if tags is not None else store.tags(plant)
     column = {tag: i for i, tag in enumerate(want)}
     n_hours = (b - a) // HOUR_US
     sums = np.zeros((n_hours, len(want)))
     counts = np.zeros((n_hours, len(want)))
-    for path, file_tags in store.parts(plant, _ts(a), _ts(b)):
-        cols = [t for t in file_tags if t in column]
-        if cols:
-            _accumulate(_read_part(path, cols, a, b), cols, [column[t] for t in cols], a, sums, counts)
+    jobs = [(path, [t for t in file_tags if t in column]) for path, file_tags in store.parts(plant, _ts(a), _ts(b))]
+    with ThreadPoolExecutor(2) as pool:
+        for hours, cols, part_sums, part_counts in pool.map(lambda job: _part_hours(job[0], job[1], a, b), [j for j in jobs if j[1]]):
+            idx = np.array([column[c] for c in cols])[None, :]
+            sums[hours[:, None], idx] += part_sums
+            counts[hours[:, None], idx] += part_counts
     coverage = np.minimum(counts / SAMPLES_PER_HOUR, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(coverage >= MIN_COVERAGE, sums / counts, np.nan)
@@ -445,16 +458,24 @@ def hourly(
     return frame
 
 
-def _accumulate(table: pa.Table, cols: list[str], where: list[int], a: int, sums: NDArray[np.float64], counts: NDArray[np.float64]) -> None:
-    """Add one part's hourly sums and valid-sample counts into ``sums`` / ``counts``."""
-    if table.num_rows == 0:
-        return
-    ts = table.column("ts").to_numpy().astype("datetime64[us]").astype(np.int64)
+def _part_hours(path: Path, cols: list[str], a: int, b: int) -> tuple[NDArray[np.int64], list[str], NDArray[np.float64], NDArray[np.float64]]:
+    """One part's hours (index from ``a``), and per hour and tag the sum and count of valid samples."""
+    table = pq.ParquetFile(path).read(columns=["ts", *cols])
+    ts = table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+    lo, hi = int(np.searchsorted(ts, a)), int(np.searchsorted(ts, b))
+    ts = ts[lo:hi]
+    empty = np.zeros((0, len(cols)))
+    if ts.size == 0:
+        return np.zeros(0, np.int64), cols, empty, empty
     hour = (ts - a) // HOUR_US
     starts = np.concatenate(([0], np.flatnonzero(np.diff(hour)) + 1))
-    values = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in cols])
-    valid = ~np.isnan(values)
-    rows = hour[starts][:, None]
-    idx = np.asarray(where)[None, :]
-    sums[rows, idx] += np.add.reduceat(np.where(valid, values, 0.0), starts, axis=0)
-    counts[rows, idx] += np.add.reduceat(valid, starts, axis=0)
+    rows = np.diff(np.concatenate((starts, [ts.size])))
+    sums = np.empty((starts.size, len(cols)))
+    counts = np.empty((starts.size, len(cols)))
+    for j, name in enumerate(cols):
+        values = table.column(name).combine_chunks().to_numpy(zero_copy_only=False)[lo:hi]
+        missing = np.isnan(values)
+        gaps = np.add.reduceat(missing, starts)
+        sums[:, j] = np.add.reduceat(np.where(missing, 0.0, values) if gaps.any() else values, starts)
+        counts[:, j] = rows - gaps
+    return hour[starts], cols, sums, counts
