@@ -170,24 +170,11 @@ def _run_local(todo: list[tuple[int, str, dict[str, Any]]]) -> Iterator[tuple[in
 def _run_dask(
     todo: list[tuple[int, str, dict[str, Any]]], workers: int, scheduler: str | None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from natwin.cluster import as_completed_results  # Dask loads only when a sweep runs on it
 
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    try:
-        futures = {client.submit(evaluate_point, raw, label, pure=False): index for index, label, raw in todo}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    calls = [(evaluate_point, (raw, label)) for _, label, raw in todo]
+    for position, payload in as_completed_results(calls, workers=workers, scheduler=scheduler):
+        yield todo[position][0], payload
 
 
 def run_sweep(

@@ -160,6 +160,7 @@ class Tag(StrictModel):
     source: str = Field(min_length=1, max_length=2000)
     description: str = Field(default="", max_length=2000)
     frozen_after_min: int | None = Field(default=None, ge=0, le=10_080)
+    node: str | None = Field(default=None, min_length=1, max_length=500)  # OPC UA node id (natwin.operate.opcua)
 
     @field_validator("measures")
     @classmethod
