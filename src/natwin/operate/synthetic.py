@@ -297,9 +297,18 @@ def _ref_of(network: Network, tag: TagLike) -> str:
 
 
 def _design_of(network: Network, tag: TagLike, ref: str) -> float:
+    """Design reading of a tag while running, in its base unit (the scale of its sigma)."""
     if ref in network.refs:
         return network.streams[network.index(ref)].design_kg_per_h
-    return float(network.energy_design.get(ref, _constant_of(tag)))
+    if ref == "site.steam" and getattr(tag, "quantity", "heat_flow") == "mass_flow":
+        return network.energy_design.get(ref, 0.0) / _steam_mj_per_kg()
+    if ref in network.energy_design:
+        return float(network.energy_design[ref])
+    if ref == "site.grid_import":
+        return float(network.energy_design.get("site.electricity", 0.0))
+    if ref.startswith("site."):
+        return 0.0  # PV, wind, certificates, gas: none in the design
+    return _constant_of(tag)
 
 
 def _constant_of(tag: TagLike) -> float:
