@@ -311,3 +311,14 @@ def test_many_files_on_dask(tmp_path, store, tag_map):
 def test_rules_listed_in_order():
     assert checks.RULES[0] == "kept"
     assert len(set(checks.RULES)) == len(checks.RULES)
+
+
+def test_default_store_beside_the_run_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("NATWIN_STORE", str(tmp_path / "runs" / "runs.duckdb"))
+    monkeypatch.delenv("NATWIN_OPERATE_STORE", raising=False)
+    assert open_store().root == tmp_path / "runs" / "operate"
+    monkeypatch.setenv("NATWIN_OPERATE_STORE", str(tmp_path / "elsewhere"))
+    assert open_store().root == tmp_path / "elsewhere"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="folder"):
+        open_store(tmp_path / "file")

@@ -357,8 +357,10 @@ class TimeSeriesStore:
             if not found or not found[0]:
                 raise InputError([Problem("ingest", ingest_id, "the id of an ingest of this store")], "store")
             con.execute("BEGIN TRANSACTION")
-            for table, key in (("parts", "ingest_id"), ("spans", "ingest_id"), ("rejections", "ingest_id"), ("ingests", "id")):
-                con.execute(f"DELETE FROM {table} WHERE {key} = ?", [ingest_id])  # table names are ours
+            con.execute("DELETE FROM parts WHERE ingest_id = ?", [ingest_id])
+            con.execute("DELETE FROM spans WHERE ingest_id = ?", [ingest_id])
+            con.execute("DELETE FROM rejections WHERE ingest_id = ?", [ingest_id])
+            con.execute("DELETE FROM ingests WHERE id = ?", [ingest_id])
             con.execute("COMMIT")
         for path in paths:
             path.unlink(missing_ok=True)
