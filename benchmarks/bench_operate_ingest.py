@@ -88,6 +88,8 @@ else:
     h = hourly(store, "binhai_nfm111", dt.datetime(2025, 1, 1), dt.datetime(2026, 1, 1))
     out = {"hours": len(h), "tags": h.shape[1]}
 out["seconds"] = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_SELF)
+out["cpu_s"] = usage.ru_utime + usage.ru_stime
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
@@ -120,8 +122,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     values = args.tags * args.days * 1440
     figures = {
         "values": values, "file_mb": export.stat().st_size / 1e6 if args.keep else float("nan"),
-        "generate_s": generate_s, "ingest_s": ingest["seconds"], "ingest_peak_rss_mb": ingest["peak_rss_mb"],
-        "values_per_s": values / ingest["seconds"], "hourly_s": read["seconds"], "hourly_peak_rss_mb": read["peak_rss_mb"],
+        "generate_s": generate_s, "ingest_s": ingest["seconds"], "ingest_cpu_s": ingest["cpu_s"],
+        "ingest_peak_rss_mb": ingest["peak_rss_mb"],
+        "values_per_s": values / ingest["seconds"], "hourly_s": read["seconds"], "hourly_cpu_s": read["cpu_s"], "hourly_peak_rss_mb": read["peak_rss_mb"],
         "rows_kept": ingest["rows_kept"], "rows_rejected": ingest["rows_rejected"],
     }
     print(f"machine: {platform.machine()}, Python {platform.python_version()}; {args.tags} tags x {args.days} days at 1 min")

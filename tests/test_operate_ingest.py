@@ -146,8 +146,13 @@ def test_same_file_twice_changes_nothing(tmp_path, store, tag_map):
     again = ingest_file(store, tag_map, path)
     assert again.status == "duplicate"
     assert again.ingest_id == first.ingest_id
+    copy = tmp_path / "renamed.csv"
+    copy.write_bytes(path.read_bytes())
+    renamed = ingest_file(store, tag_map, copy)  # same content under another name: found by its hash
+    assert renamed.status == "duplicate"
     assert _snapshot(store) == before
     assert len(store.ingests()) == 1
+    assert not list((store.root / "staging").glob("*/*"))
 
 
 def test_overlapping_file_keeps_what_is_stored(tmp_path, store, tag_map):
@@ -306,3 +311,14 @@ def test_many_files_on_dask(tmp_path, store, tag_map):
 def test_rules_listed_in_order():
     assert checks.RULES[0] == "kept"
     assert len(set(checks.RULES)) == len(checks.RULES)
+
+
+def test_default_store_beside_the_run_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("NATWIN_STORE", str(tmp_path / "runs" / "runs.duckdb"))
+    monkeypatch.delenv("NATWIN_OPERATE_STORE", raising=False)
+    assert open_store().root == tmp_path / "runs" / "operate"
+    monkeypatch.setenv("NATWIN_OPERATE_STORE", str(tmp_path / "elsewhere"))
+    assert open_store().root == tmp_path / "elsewhere"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="folder"):
+        open_store(tmp_path / "file")

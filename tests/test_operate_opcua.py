@@ -73,11 +73,12 @@ def test_subscribe_play_and_ingest(tmp_path, tag_map):
 
 def test_ingest_opcua_from_a_served_day(tmp_path):
     """The public call: a server in a background thread plays part of the default plant's
-    demo day; ingest_opcua reads it for a few seconds into the store."""
+    demo day over and over; ingest_opcua reads it for a few seconds into the store (a minute
+    seen twice is averaged with itself)."""
     tag_map = packaged_tag_map()
     day = demo_day(tag_map, dt.date(2025, 6, 1)).iloc[:20]
     store = open_store(tmp_path / "store")
-    with serving(tag_map, day, rows_per_s=20.0) as url:
+    with serving(tag_map, day, rows_per_s=20.0, loop_forever=True) as url:  # replayed: no row missed
         report = ingest_opcua(store, tag_map, url, duration=4.0)
     assert report.status == "stored"
     assert report.rows_rejected == 0

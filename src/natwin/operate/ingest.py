@@ -102,14 +102,9 @@ class IngestReport:
             "refused": f"refused {self.file}: {self.reason}; nothing stored",
         }[self.status]
         out = [head]
-        out += [
-            f"  {rule}: {rows:,} {'samples missing' if rule == 'gap' else 'values'}"
-            for rule, rows in self.by_rule().items()
-        ]
+        out += [f"  {rule}: {rows:,} {'samples missing' if rule == 'gap' else 'values'}" for rule, rows in self.by_rule().items()]
         for row in self.rejections.head(limit).itertuples(index=False):
-            out.append(
-                f"    {row.tag} {row.ts_from} .. {row.ts_to} {row.rule} ({row.rows:,}) {row.detail}".rstrip()
-            )
+            out.append(f"    {row.tag} {row.ts_from} .. {row.ts_to} {row.rule} ({row.rows:,}) {row.detail}".rstrip())
         if len(self.rejections) > limit:
             out.append(f"    ... {len(self.rejections) - limit} more spans (IngestReport.rejections)")
         return out
@@ -153,11 +148,7 @@ def _read_csv(path: Path, as_text: bool) -> pa.Table:
 
 def _table_reader(path: Path, fmt: str) -> tuple[list[str], Callable[[list[str]], pa.Table]]:
     """Column names of the file and a reader of some of its columns."""
-    kind = (
-        fmt
-        if fmt != "auto"
-        else {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(path.suffix.lower(), "")
-    )
+    kind = fmt if fmt != "auto" else {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(path.suffix.lower(), "")
     if kind == "parquet":
         try:
             pf = pq.ParquetFile(path)
@@ -175,18 +166,11 @@ def _table_reader(path: Path, fmt: str) -> tuple[list[str], Callable[[list[str]]
         except (pa.ArrowException, OSError, UnicodeError) as exc:
             raise RefusedFileError(f"cannot read it as CSV ({str(exc).splitlines()[0]})") from None
         return list(table.column_names), lambda cols: table.select(cols)
-    raise RefusedFileError(
-        f"unknown format of {path.name!r}: name it .csv or .parquet, or pass fmt='csv' or 'parquet'"
-    )
+    raise RefusedFileError(f"unknown format of {path.name!r}: name it .csv or .parquet, or pass fmt='csv' or 'parquet'")
 
 
 def _numeric(kind: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_integer(kind)
-        or pa.types.is_floating(kind)
-        or pa.types.is_boolean(kind)
-        or pa.types.is_decimal(kind)
-    )
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))
 
 
 def fill_column(column: pa.ChunkedArray, values: NDArray[np.float64], text: NDArray[np.bool_]) -> None:
@@ -221,9 +205,7 @@ def column_values(column: pa.ChunkedArray | pa.Array) -> tuple[NDArray[np.float6
     return np.full(length, np.nan), np.asarray(present, bool)
 
 
-def parse_timestamps(
-    column: pa.ChunkedArray | pa.Array, zone: Any
-) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+def parse_timestamps(column: pa.ChunkedArray | pa.Array, zone: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """UTC microseconds since 1970 and a validity mask (False: unreadable, or a local time that
     is ambiguous or does not exist in ``zone``)."""
     kind = column.type
@@ -242,12 +224,7 @@ def parse_timestamps(
 
 def _parse_text(text: pd.Series, zone: Any) -> pd.DatetimeIndex:
     """ISO 8601 text: with an offset as given, without one in ``zone``; unreadable -> NaT."""
-    offset = (
-        text.astype("string")
-        .str.strip()
-        .str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
-        .to_numpy(bool)
-    )
+    offset = text.astype("string").str.strip().str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False).to_numpy(bool)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if offset.any():
         aware = pd.to_datetime(text[offset], format="ISO8601", utc=True, errors="coerce")
@@ -293,26 +270,13 @@ class _Run:
             self.rejections.append(frame)
 
 
-def _span_row(
-    tag: str, first: int | None, last: int | None, rule: str, rows: int, detail: str
-) -> pd.DataFrame:
+def _span_row(tag: str, first: int | None, last: int | None, rule: str, rows: int, detail: str) -> pd.DataFrame:
     stamp = [pd.NaT if first is None else pd.Timestamp(first, unit="us")]
     end = [pd.NaT if last is None else pd.Timestamp(last, unit="us")]
-    return pd.DataFrame(
-        {
-            "tag": [tag],
-            "ts_from": pd.to_datetime(stamp),
-            "ts_to": pd.to_datetime(end),
-            "rule": [rule],
-            "rows": [rows],
-            "detail": [detail],
-        }
-    )
+    return pd.DataFrame({"tag": [tag], "ts_from": pd.to_datetime(stamp), "ts_to": pd.to_datetime(end), "rule": [rule], "rows": [rows], "detail": [detail]})
 
 
-def _clock_spans(
-    tag: str, ts: NDArray[np.int64], clock: checks.ClockResult, present: NDArray[np.int64]
-) -> pd.DataFrame:
+def _clock_spans(tag: str, ts: NDArray[np.int64], clock: checks.ClockResult, present: NDArray[np.int64]) -> pd.DataFrame:
     """Spans of rows the clock rules rejected (``tag``: a tag, or ``*`` for every column of a
     wide file); ``present`` = values held in each row."""
     reason = clock.reason
@@ -351,9 +315,7 @@ def _process_block(run: _Run, block: Block) -> None:
     checks.check_block(block, tags, run.stored)
     spans = checks.rejection_spans(block)
     if not spans.empty:
-        spans["detail"] = [
-            _detail(r, run.tags.get(t)) for r, t in zip(spans["rule"], spans["tag"], strict=True)
-        ]
+        spans["detail"] = [_detail(r, run.tags.get(t)) for r, t in zip(spans["rule"], spans["tag"], strict=True)]
         block.values[block.reason != 0] = np.nan
     run.reject(spans)
     kept = np.asfortranarray(~np.isnan(block.values))
@@ -377,22 +339,16 @@ def _kept_spans(run: _Run, block: Block, kept: NDArray[np.bool_]) -> NDArray[np.
     if has.any():
         first = np.argmax(kept, axis=0)
         last = kept.shape[0] - 1 - np.argmax(kept[::-1], axis=0)
-        run.spans.append(
-            pd.DataFrame(
-                {
-                    "tag": np.array(block.tags, dtype=object)[has],
-                    "ts_min": block.ts[first[has]],
-                    "ts_max": block.ts[last[has]],
-                    "rows": counts[has].astype(np.int64),
-                }
-            )
-        )
+        run.spans.append(pd.DataFrame({
+            "tag": np.array(block.tags, dtype=object)[has],
+            "ts_min": block.ts[first[has]],
+            "ts_max": block.ts[last[has]],
+            "rows": counts[has].astype(np.int64),
+        }))
     return counts
 
 
-def _stage_months(
-    run: _Run, ts: NDArray[np.int64], tags: list[str], base: NDArray[np.float64], kept: NDArray[np.bool_]
-) -> None:
+def _stage_months(run: _Run, ts: NDArray[np.int64], tags: list[str], base: NDArray[np.float64], kept: NDArray[np.bool_]) -> None:
     """Write the kept samples as one part file per calendar month (UTC) into staging, in the
     background (Arrow's writer releases the GIL while the next block is checked)."""
     months = ts.astype("datetime64[us]").astype("datetime64[M]")
@@ -415,9 +371,7 @@ def _unknown(run: _Run, name: str, present: int) -> None:
     run.reject(_span_row(name, run.file_span[0], run.file_span[1], "unknown_tag", present, allowed))
 
 
-def _load(
-    read: Callable[[list[str]], pa.Table], chunk: list[str], n: int
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+def _load(read: Callable[[list[str]], pa.Table], chunk: list[str], n: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Read some columns into Fortran-ordered values and non-numeric masks."""
     table = read(chunk)
     values = np.empty((n, len(chunk)), order="F")
@@ -433,17 +387,13 @@ def _wide(run: _Run, names: list[str], read: Callable[[list[str]], pa.Table], ts
     clock = checks.check_clock(ts, valid, run.now_us)
     keep = clock.reason == 0
     if not keep.any():
-        raise RefusedFileError(
-            f"no row has a usable timestamp in column {ts_col!r} (ISO 8601, from 2000 to now)"
-        )
+        raise RefusedFileError(f"no row has a usable timestamp in column {ts_col!r} (ISO 8601, from 2000 to now)")
     clean = ts[keep]
     run.file_span = (int(clean[0]), int(clean[-1]))
     columns = [n for n in names if n != ts_col]
     known = [n for n in columns if n in run.tags]
     if not known:
-        raise RefusedFileError(
-            f"no column is a tag of the tag map (columns {', '.join(columns[:10])}; tags {', '.join(list(run.tags)[:10])}, ...)"
-        )
+        raise RefusedFileError(f"no column is a tag of the tag map (columns {', '.join(columns[:10])}; tags {', '.join(list(run.tags)[:10])}, ...)")
     step = _chunk_size(ts.size)
     unknown = [n for n in columns if n not in run.tags]
     chunks = [unknown[i : i + step] for i in range(0, len(unknown), step)]
@@ -498,20 +448,14 @@ def _long(run: _Run, read: Callable[[list[str]], pa.Table], cols: dict[str, str 
         clock = checks.check_clock(ts[idx], valid[idx], run.now_us)
         run.reject(_clock_spans(name, ts[idx], clock, present[idx].astype(np.int64)))
         ok = idx[clock.reason == 0]
-        reason = np.where(
-            text[ok], CODE["non_numeric"], np.where(quality[ok] & present[ok], CODE["bad_quality"], 0)
-        ).astype(np.int8)
+        reason = np.where(text[ok], CODE["non_numeric"], np.where(quality[ok] & present[ok], CODE["bad_quality"], 0)).astype(np.int8)
         series.append((name, ts[ok], values[ok], reason))
     if not series:
-        raise RefusedFileError(
-            f"no tag of the file is in the tag map (file tags {', '.join(names[:10])}, ...)"
-        )
+        raise RefusedFileError(f"no tag of the file is in the tag map (file tags {', '.join(names[:10])}, ...)")
     _long_blocks(run, series)
 
 
-def _long_blocks(
-    run: _Run, series: list[tuple[str, NDArray[np.int64], NDArray[np.float64], NDArray[np.int8]]]
-) -> None:
+def _long_blocks(run: _Run, series: list[tuple[str, NDArray[np.int64], NDArray[np.float64], NDArray[np.int8]]]) -> None:
     """Place per-tag series on their common time vector and process them in slices of tags."""
     union = np.unique(np.concatenate([s[1] for s in series]))
     if union.size == 0:
@@ -529,27 +473,16 @@ def _long_blocks(
         _process_block(run, Block(union, [s[0] for s in chunk], values, reason))
 
 
-def _dispatch(
-    run: _Run, names: list[str], read: Callable[[list[str]], pa.Table], layout: str, zone: Any
-) -> None:
+def _dispatch(run: _Run, names: list[str], read: Callable[[list[str]], pa.Table], layout: str, zone: Any) -> None:
     ts_col = _find(names, TS_NAMES)
     if ts_col is None:
-        raise RefusedFileError(
-            f"no timestamp column: name one of {', '.join(TS_NAMES)} (columns: {', '.join(names[:10])})"
-        )
+        raise RefusedFileError(f"no timestamp column: name one of {', '.join(TS_NAMES)} (columns: {', '.join(names[:10])})")
     tag_col, value_col = _find(names, TAG_NAMES), _find(names, VALUE_NAMES)
     long = tag_col is not None and value_col is not None
     if layout == "long" and not long:
-        raise RefusedFileError(
-            f"a long file needs a tag column ({', '.join(TAG_NAMES)}) and a value column ({', '.join(VALUE_NAMES)})"
-        )
+        raise RefusedFileError(f"a long file needs a tag column ({', '.join(TAG_NAMES)}) and a value column ({', '.join(VALUE_NAMES)})")
     if long and layout != "wide":
-        _long(
-            run,
-            read,
-            {"ts": ts_col, "tag": tag_col, "value": value_col, "quality": _find(names, QUALITY_NAMES)},
-            zone,
-        )
+        _long(run, read, {"ts": ts_col, "tag": tag_col, "value": value_col, "quality": _find(names, QUALITY_NAMES)}, zone)
     else:
         _wide(run, names, read, ts_col, zone)
 
@@ -560,20 +493,12 @@ def _finish(run: _Run) -> None:
     p = run.prepared
     p.parts = [replace(part, staged=str(future.result())) for part, future in run.writes]
     frames = [f for f in run.rejections if not f.empty]
-    p.rejections = (
-        pd.concat(frames, ignore_index=True)[checks.SPAN_COLUMNS] if frames else checks.empty_spans()
-    )
-    p.spans = (
-        pd.concat(run.spans, ignore_index=True)
-        if run.spans
-        else pd.DataFrame(columns=["tag", "ts_min", "ts_max", "rows"])
-    )
+    p.rejections = pd.concat(frames, ignore_index=True)[checks.SPAN_COLUMNS] if frames else checks.empty_spans()
+    p.spans = pd.concat(run.spans, ignore_index=True) if run.spans else pd.DataFrame(columns=["tag", "ts_min", "ts_max", "rows"])
     p.rows_rejected = int(p.rejections.loc[p.rejections["rule"] != "gap", "rows"].sum())
     p.ts_min, p.ts_max = run.file_span
     if p.rows_in != p.rows_kept + p.rows_rejected:  # every value is kept or rejected by one rule
-        raise AssertionError(
-            f"ingest counts disagree: {p.rows_in} in, {p.rows_kept} kept, {p.rows_rejected} rejected"
-        )
+        raise AssertionError(f"ingest counts disagree: {p.rows_in} in, {p.rows_kept} kept, {p.rows_rejected} rejected")
     if p.rows_kept == 0:
         raise RefusedFileError("no value passed the checks")
     share = p.rows_rejected / p.rows_in
@@ -602,11 +527,7 @@ def prepare(
     store = TimeSeriesStore(root)
     prepared = PreparedIngest(uuid.uuid4().hex[:16], plant, label, sha256)
     moment = now or dt.datetime.now(dt.UTC)
-    now_us = (
-        int(pd.Timestamp(moment).tz_convert("UTC").value // 1000)
-        if moment.tzinfo
-        else int(pd.Timestamp(moment).value // 1000)
-    )
+    now_us = int(pd.Timestamp(moment).tz_convert("UTC").value // 1000) if moment.tzinfo else int(pd.Timestamp(moment).value // 1000)
     run = _Run(prepared, store.staging(prepared.ingest_id), tag_map.tags, stored, now_us)
     try:
         names, read = _table_reader(source, fmt) if isinstance(source, Path) else source
@@ -624,13 +545,9 @@ def prepare(
 def _refuse(run: _Run, reason: str) -> None:
     p = run.prepared
     frames = [f for f in run.rejections if not f.empty]
-    p.rejections = (
-        pd.concat(frames, ignore_index=True)[checks.SPAN_COLUMNS] if frames else checks.empty_spans()
-    )
+    p.rejections = pd.concat(frames, ignore_index=True)[checks.SPAN_COLUMNS] if frames else checks.empty_spans()
     p.status, p.reason, p.rows_kept, p.parts = "refused", reason, 0, []
-    p.rows_rejected = (
-        int(p.rejections.loc[p.rejections["rule"] != "gap", "rows"].sum()) if len(p.rejections) else 0
-    )
+    p.rows_rejected = int(p.rejections.loc[p.rejections["rule"] != "gap", "rows"].sum()) if len(p.rejections) else 0
     p.spans = pd.DataFrame(columns=["tag", "ts_min", "ts_max", "rows"])
     if run.file_span != (0, 0):
         p.ts_min, p.ts_max = run.file_span
@@ -644,19 +561,8 @@ def report(prepared: PreparedIngest, seconds: float, status: str | None = None) 
     """The report of a committed (or refused) ingest."""
     p = prepared
     return IngestReport(
-        p.plant,
-        p.file,
-        p.sha256,
-        p.ingest_id,
-        status or p.status,
-        p.reason,
-        p.rows_in,
-        p.rows_kept,
-        p.rows_rejected,
-        _stamp(p.ts_min),
-        _stamp(p.ts_max),
-        seconds,
-        p.rejections,
+        p.plant, p.file, p.sha256, p.ingest_id, status or p.status, p.reason, p.rows_in, p.rows_kept,
+        p.rows_rejected, _stamp(p.ts_min), _stamp(p.ts_max), seconds, p.rejections,
     )
 
 
@@ -690,24 +596,29 @@ def ingest_file(
     if not file.is_file():
         raise InputError([Problem("file", str(file), "an existing CSV or Parquet file")], "ingest")
     key = check_plant(plant or plant_id(tag_map))
-    sha = sha256_file(file)
-    existing = store.stored_ingest(key, sha)
-    if existing is not None:
-        empty = PreparedIngest(existing, key, str(file), sha, rejections=checks.empty_spans())
-        return report(empty, time.perf_counter() - start, "duplicate")
-    prepared = prepare(
-        store.root,
-        tag_map,
-        file,
-        label=str(file),
-        sha256=sha,
-        plant=key,
-        stored=store.stored_spans(key),
-        fmt=fmt,
-        layout=layout,
-    )
+    stored = store.stored_spans(key)
+    if store.has_file(key, str(file)):  # the same path was stored before: hash first, it may be the same content
+        sha = sha256_file(file)
+        existing = store.stored_ingest(key, sha)
+        if existing is not None:
+            return _duplicate(existing, key, str(file), sha, start)
+        prepared = prepare(store.root, tag_map, file, label=str(file), sha256=sha, plant=key, stored=stored, fmt=fmt, layout=layout)
+    else:  # hash while the file is read and checked (hashlib releases the GIL)
+        with ThreadPoolExecutor(1) as pool:
+            digest = pool.submit(sha256_file, file)
+            prepared = prepare(store.root, tag_map, file, label=str(file), sha256="", plant=key, stored=stored, fmt=fmt, layout=layout)
+            prepared.sha256 = digest.result()
+        existing = store.stored_ingest(key, prepared.sha256)
+        if existing is not None:
+            store.discard(prepared)
+            return _duplicate(existing, key, str(file), prepared.sha256, start)
     store.commit(prepared)
     return report(prepared, time.perf_counter() - start)
+
+
+def _duplicate(existing: str, plant: str, label: str, sha: str, start: float) -> IngestReport:
+    empty = PreparedIngest(existing, plant, label, sha, rejections=checks.empty_spans())
+    return report(empty, time.perf_counter() - start, "duplicate")
 
 
 def table_sha256(table: pa.Table) -> str:
@@ -718,9 +629,7 @@ def table_sha256(table: pa.Table) -> str:
     return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
-def ingest_table(
-    store: TimeSeriesStore, tag_map: TagMap, table: pa.Table, label: str, *, plant: str | None = None
-) -> IngestReport:
+def ingest_table(store: TimeSeriesStore, tag_map: TagMap, table: pa.Table, label: str, *, plant: str | None = None) -> IngestReport:
     """Ingest samples held in memory (a long or wide Arrow table, as a file would hold them),
     e.g. values read from an OPC UA server; ``label`` names their source in the catalogue."""
     start = time.perf_counter()
@@ -728,12 +637,9 @@ def ingest_table(
     sha = table_sha256(table)
     existing = store.stored_ingest(key, sha)
     if existing is not None:
-        empty = PreparedIngest(existing, key, label, sha, rejections=checks.empty_spans())
-        return report(empty, time.perf_counter() - start, "duplicate")
+        return _duplicate(existing, key, label, sha, start)
     source = (list(table.column_names), lambda cols: table.select(cols))
-    prepared = prepare(
-        store.root, tag_map, source, label=label, sha256=sha, plant=key, stored=store.stored_spans(key)
-    )
+    prepared = prepare(store.root, tag_map, source, label=label, sha256=sha, plant=key, stored=store.stored_spans(key))
     store.commit(prepared)
     return report(prepared, time.perf_counter() - start)
 
@@ -753,22 +659,11 @@ class IngestJob:
     layout: str = "auto"
 
 
-def _prepare_job(
-    root: str, job: IngestJob, plant: str, stored: dict[str, list[tuple[int, int]]]
-) -> PreparedIngest:
+def _prepare_job(root: str, job: IngestJob, plant: str, stored: dict[str, list[tuple[int, int]]]) -> PreparedIngest:
     """Worker side of :func:`ingest_many`: hash, read, check and stage one file."""
     sha = sha256_file(job.path)
-    return prepare(
-        Path(root),
-        job.tag_map,
-        job.path,
-        label=str(job.path),
-        sha256=sha,
-        plant=plant,
-        stored=stored,
-        fmt=job.fmt,
-        layout=job.layout,
-    )
+    return prepare(Path(root), job.tag_map, job.path, label=str(job.path), sha256=sha, plant=plant,
+                   stored=stored, fmt=job.fmt, layout=job.layout)
 
 
 def ingest_many(
@@ -787,10 +682,7 @@ def ingest_many(
     plants = [check_plant(job.plant or plant_id(job.tag_map)) for job in jobs]
     stored = {plant: store.stored_spans(plant) for plant in set(plants)}
     start = time.perf_counter()
-    calls = [
-        (_prepare_job, (str(store.root), job, plant, stored[plant]))
-        for job, plant in zip(jobs, plants, strict=True)
-    ]
+    calls = [(_prepare_job, (str(store.root), job, plant, stored[plant])) for job, plant in zip(jobs, plants, strict=True)]
     reports: dict[int, IngestReport] = {}
     for index, prepared in as_completed_results(calls, workers=workers, scheduler=scheduler):
         store.commit(prepared)

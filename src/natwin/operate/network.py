@@ -57,16 +57,7 @@ ENVELOPE = "plant"
 RANK_TOLERANCE = 1e-8
 
 #: Site meters a tag may name as ``site.<meter>`` (OPERATE.md tag-map contract).
-SITE_METERS = (
-    "grid_import",
-    "pv",
-    "wind",
-    "green_certificates",
-    "electricity",
-    "natural_gas",
-    "steam",
-    "water",
-)
+SITE_METERS = ("grid_import", "pv", "wind", "green_certificates", "electricity", "natural_gas", "steam", "water")
 
 
 class TagLike(Protocol):
@@ -278,11 +269,7 @@ def check_measures(network: Network, tags: Iterable[TagLike]) -> None:
         parts = tag.measures.split(".")
         if len(parts) >= 3 and parts[1] in ("in", "out") and network.stream_of(tag.measures) is None:
             problems.append(
-                Problem(
-                    f"tag {tag.id}.measures",
-                    tag.measures,
-                    f"a stream of route {network.route!r}: {', '.join(refs)}",
-                )
+                Problem(f"tag {tag.id}.measures", tag.measures, f"a stream of route {network.route!r}: {', '.join(refs)}")
             )
     if problems:
         raise InputError(problems, "tag map")

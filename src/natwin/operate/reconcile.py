@@ -30,10 +30,17 @@ exceeds ``z_c``, that meter is named a suspect and dropped (its stream becomes u
 the hour is reconciled again, up to ``max_eliminations`` meters. The bias of a named meter is
 estimated as its reading minus the flow reconciled without it.
 
+The same solution written on the *feasible set* of the measured values, ``x_m = F t`` with
+``F`` spanning ``{x_m : B x_m = 0}`` (from the network's null space, ``x_m = H x``, ``A x = 0``),
+is ``x_m_hat = F (F^T S^-1 F)^-1 F^T S^-1 y`` with covariance ``F (F^T S^-1 F)^-1 F^T`` and
+``gamma = (y - x_m_hat)^T S^-1 (y - x_m_hat)``; each hour is solved in the form with the smaller
+system (dof x dof for Crowe's, (p - dof) x (p - dof) for the feasible set's; the tests check
+that both agree).
+
 Vectorisation: every hour has the same network; the set of usable tags varies (missing hours,
 eliminated meters). Hours are grouped by that set; each group shares its projection and is
-solved in one batch (``numpy.linalg.solve`` over stacked matrices), so a year of 8,760 hours
-costs a few dozen factorisations, not 8,760.
+solved in batches of stacked matrices (``numpy.linalg.inv`` and ``matmul``), so a year of 8,760
+hours costs one factorisation per distinct set of usable meters, not 8,760.
 
 References
 ----------
@@ -109,8 +116,9 @@ class Projection:
     estimator: Array  # (u, p): x_u = estimator @ x_m for observable unmeasured streams
     observable: NDArray[np.bool_]  # (u,)
     feasible: Array  # (p, p - dof) orthonormal columns spanning {x_m : B x_m = 0}
-    a1: Array = field(repr=False)  # measured columns of A (+ equality rows of duplicate meters)
-    q2: Array = field(repr=False)  # left null space of the unmeasured columns
+    a1: Array = field(repr=False)  # measured columns of A (first meter of each stream)
+    q2: Array = field(repr=False)  # left null space of the unmeasured columns of A
+    duplicates: IntArray = field(repr=False)  # (e, 2) meter pairs on one stream: x_i - x_j = 0
 
     @property
     def dof(self) -> int:
@@ -118,37 +126,33 @@ class Projection:
 
     @cached_property
     def reduced(self) -> Array:
-        """(dof, p) orthonormal rows spanning Crowe's B = Q2^T A1."""
-        return _row_basis(self.q2.T @ self.a1, self.dof)
+        """(dof, p) orthonormal rows spanning Crowe's B = Q2^T A1 (with the duplicate meters'
+        rows ``x_i - x_j = 0``, which have no unmeasured part: their left null space is the
+        identity)."""
+        pairs = np.zeros((len(self.duplicates), self.stream_of.size))
+        rows = np.arange(len(self.duplicates))
+        pairs[rows, self.duplicates[:, 0]] = 1.0
+        pairs[rows, self.duplicates[:, 1]] = -1.0
+        return _row_basis(np.vstack([self.q2.T @ self.a1, pairs]), self.dof)
 
 
-def projection(
-    constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE
-) -> Projection:
+def projection(constraints: Array, stream_of: Sequence[int] | IntArray, tolerance: float = TOLERANCE) -> Projection:
     """Project the unmeasured streams out of ``constraints`` (m, n) for meters on ``stream_of``."""
     a = np.asarray(constraints, dtype=float)
     streams = np.asarray(stream_of, dtype=np.int64)
     n, p = a.shape[1], streams.size
-    first: dict[int, int] = {}
-    a1_cols = np.zeros((a.shape[0], p))
-    extra: list[Array] = []
-    for j, s in enumerate(streams):
-        if int(s) in first:  # a second meter on a measured stream: x_first - x_j = 0
-            row = np.zeros(p)
-            row[first[int(s)]], row[j] = 1.0, -1.0
-            extra.append(row)
-        else:
-            first[int(s)] = j
-            a1_cols[:, j] = a[:, s]
-    unmeasured = np.array([s for s in range(n) if s not in first], dtype=np.int64)
-    a1 = np.vstack([a1_cols, *extra]) if extra else a1_cols
-    # the equality rows of duplicate meters have no unmeasured part: their left null space is
-    # the identity, so only the network's rows need factorising
-    q2_net, pinv_net, observable = _unmeasured_part(a[:, unmeasured], tolerance)
-    q2 = scipy.linalg.block_diag(q2_net, np.eye(len(extra))) if extra else q2_net
-    pinv = np.hstack([pinv_net, np.zeros((unmeasured.size, len(extra)))])
+    _, first_of, inverse = np.unique(streams, return_index=True, return_inverse=True)
+    first = np.asarray(first_of)[np.asarray(inverse).ravel()]  # first meter of each meter's stream
+    duplicates = np.flatnonzero(first != np.arange(p))
+    a1 = np.zeros((a.shape[0], p))
+    a1[:, first_of] = a[:, streams[first_of]]
+    measured = np.zeros(n, dtype=bool)
+    measured[streams] = True
+    unmeasured = np.flatnonzero(~measured).astype(np.int64)
+    q2, pinv, observable = _unmeasured_part(a[:, unmeasured], tolerance)
     feasible = _column_basis(scipy.linalg.null_space(a, rcond=tolerance)[streams], tolerance)
-    return Projection(streams, unmeasured, -pinv @ a1, observable, feasible, a1, q2)
+    pairs = np.column_stack([first[duplicates], duplicates]).astype(np.int64)
+    return Projection(streams, unmeasured, -pinv @ a1, observable, feasible, a1, q2, pairs)
 
 
 def _column_basis(m: Array, tolerance: float) -> Array:
@@ -357,9 +361,7 @@ def reconcile_series(
     pending = np.arange(y.shape[0])
     initial: tuple[Array, IntArray] | None = None
     for round_ in range(max_eliminations + 1):
-        found = _serial_round(
-            constraints, streams, y, sigma, usable & ~eliminated, pending, acc, cache, alpha
-        )
+        found = _serial_round(constraints, streams, y, sigma, usable & ~eliminated, pending, acc, cache, alpha)
         if initial is None:
             initial = (acc.statistic.copy(), acc.dof.copy())
         if round_ == max_eliminations or not found:
@@ -372,15 +374,7 @@ def reconcile_series(
     adjusted = np.where(np.isfinite(y), acc.flows[:, streams], np.nan)
     named = tuple((h, t, z, float(y[h, t] - acc.flows[h, streams[t]])) for h, t, z in suspects)
     return Series(
-        acc.flows,
-        np.sqrt(acc.var),
-        acc.status,
-        adjusted,
-        initial[0],
-        initial[1],
-        acc.statistic,
-        acc.dof,
-        named,
+        acc.flows, np.sqrt(acc.var), acc.status, adjusted, initial[0], initial[1], acc.statistic, acc.dof, named
     )
 
 
@@ -449,9 +443,7 @@ def tags_of(tag_map: object) -> list[TagLike]:
     """The tags of a tag map (its ``tag`` tuple) or of an iterable of tags."""
     tags = getattr(tag_map, "tag", tag_map)
     if not isinstance(tags, Iterable):
-        raise InputError(
-            [Problem("tag_map", type(tag_map).__name__, "a TagMap or a sequence of tags")], "reconciliation"
-        )
+        raise InputError([Problem("tag_map", type(tag_map).__name__, "a TagMap or a sequence of tags")], "reconciliation")
     return list(tags)
 
 
@@ -517,17 +509,9 @@ def reconcile_hours(
     )
 
 
-def _suspect_table(
-    series: Series, index: pd.Index, ids: Sequence[str], streams: Sequence[str]
-) -> pd.DataFrame:
+def _suspect_table(series: Series, index: pd.Index, ids: Sequence[str], streams: Sequence[str]) -> pd.DataFrame:
     rows = [
-        {
-            "hour": index[h],
-            "tag": ids[t],
-            "stream": streams[t],
-            "normalised_residual": z,
-            "estimated_bias": bias,
-        }
+        {"hour": index[h], "tag": ids[t], "stream": streams[t], "normalised_residual": z, "estimated_bias": bias}
         for h, t, z, bias in series.suspects
     ]
     columns = ["hour", "tag", "stream", "normalised_residual", "estimated_bias"]

@@ -202,11 +202,7 @@ class SyntheticPlant:
         """Day ``day`` as a long export: columns ``tag``, ``ts`` (UTC), ``value`` (tag's unit);
         missing samples have no row."""
         wide = self.wide(day)
-        return (
-            wide.reset_index()
-            .melt(id_vars="ts", var_name="tag", value_name="value")
-            .dropna()[["tag", "ts", "value"]]
-        )
+        return wide.reset_index().melt(id_vars="ts", var_name="tag", value_name="value").dropna()[["tag", "ts", "value"]]
 
 
 def _freeze(values: Array, frozen: NDArray[np.bool_]) -> Array:
@@ -276,9 +272,7 @@ def synthetic_plant(
     pct = np.array([(t.accuracy_pct or 0.0) / 200.0 for t in tags])
     absolute = np.array([_abs_sigma(t) for t in tags])
     floor = pct * FLOOR_SHARE * np.abs(design)
-    events = _events(
-        tags, refs, network, pct * np.abs(design) + absolute, t0, hours, rng, faults or Faults(), gross_errors
-    )
+    events = _events(tags, refs, network, pct * np.abs(design) + absolute, t0, hours, rng, faults or Faults(), gross_errors)
     hour_error = rng.standard_normal((hours, len(tags)))
     return SyntheticPlant(tuple(tags), refs, t0, hours, seed, truth, floor, pct, absolute, events, hour_error)
 
@@ -303,9 +297,18 @@ def _ref_of(network: Network, tag: TagLike) -> str:
 
 
 def _design_of(network: Network, tag: TagLike, ref: str) -> float:
+    """Design reading of a tag while running, in its base unit (the scale of its sigma)."""
     if ref in network.refs:
         return network.streams[network.index(ref)].design_kg_per_h
-    return float(network.energy_design.get(ref, _constant_of(tag)))
+    if ref == "site.steam" and getattr(tag, "quantity", "heat_flow") == "mass_flow":
+        return network.energy_design.get(ref, 0.0) / _steam_mj_per_kg()
+    if ref in network.energy_design:
+        return float(network.energy_design[ref])
+    if ref == "site.grid_import":
+        return float(network.energy_design.get("site.electricity", 0.0))
+    if ref.startswith("site."):
+        return 0.0  # PV, wind, certificates, gas: none in the design
+    return _constant_of(tag)
 
 
 def _constant_of(tag: TagLike) -> float:
@@ -327,19 +330,12 @@ def _abs_sigma(tag: TagLike) -> float:
     return float(np.asarray(sigma(np.zeros(1))).ravel()[0]) if sigma is not None else tag.accuracy_abs / 2.0
 
 
-def _truth(
-    network: Network, tags: Sequence[TagLike], load: Array, index: pd.DatetimeIndex, rng: np.random.Generator
-) -> pd.DataFrame:
+def _truth(network: Network, tags: Sequence[TagLike], load: Array, index: pd.DatetimeIndex, rng: np.random.Generator) -> pd.DataFrame:
     """True hourly values of every stream and every tag's reference. [base units]"""
     flows = load[:, None] * (network.design[None, :] + _variation(network, load.size, rng))
     columns: dict[str, Array] = dict(zip(network.refs, flows.T, strict=True))
     electricity = network.energy_design.get("site.electricity", 0.0) * load
-    site = {
-        "site.grid_import": electricity,
-        "site.pv": 0 * load,
-        "site.wind": 0 * load,
-        "site.green_certificates": 0 * load,
-    }
+    site = {"site.grid_import": electricity, "site.pv": 0 * load, "site.wind": 0 * load, "site.green_certificates": 0 * load}
     for tag in tags:
         ref = _ref_of(network, tag)
         if ref in columns:
@@ -408,14 +404,10 @@ def _events(
             for _ in range(rng.poisson(rate * years)):
                 begin = int(rng.integers(0, hours * 60))
                 length = max(int(median * 60 * rng.lognormal(0.0, 1.0)), 1)
-                rows.append(
-                    (kind, tag.id, t0 + begin * minute, t0 + min(begin + length, hours * 60) * minute, 0.0)
-                )
+                rows.append((kind, tag.id, t0 + begin * minute, t0 + min(begin + length, hours * 60) * minute, 0.0))
     end = t0 + pd.Timedelta(hours=hours)
     for i in np.flatnonzero(rng.random(len(tags)) < faults.drifting_share):
-        rows.append(
-            ("drift", tags[int(i)].id, t0, end, float(rng.choice([-1, 1]) * DRIFT_SIGMAS * sigma_design[i]))
-        )
+        rows.append(("drift", tags[int(i)].id, t0, end, float(rng.choice([-1, 1]) * DRIFT_SIGMAS * sigma_design[i])))
     rows.extend(_gross(tags, refs, network, sigma_design, t0, hours, rng, faults, gross_errors))
     return pd.DataFrame(rows, columns=["kind", "tag", "start", "end", "magnitude"])
 
@@ -436,18 +428,9 @@ def _gross(
     if given is not None:
         unknown = [g[0] for g in given if g[0] not in pos]
         if unknown:
-            raise InputError(
-                [Problem("gross_errors", unknown, f"tag ids of the plant: {', '.join(pos)}")],
-                "synthetic plant",
-            )
+            raise InputError([Problem("gross_errors", unknown, f"tag ids of the plant: {', '.join(pos)}")], "synthetic plant")
         return [
-            (
-                "gross_error",
-                tag,
-                t0 + first * hour,
-                t0 + min(first + n, hours) * hour,
-                float(k * sigma_design[pos[tag]]),
-            )
+            ("gross_error", tag, t0 + first * hour, t0 + min(first + n, hours) * hour, float(k * sigma_design[pos[tag]]))
             for tag, first, n, k in given
         ]
     flow_tags = [i for i, r in enumerate(refs) if r in network.refs and sigma_design[i] > 0]
@@ -457,15 +440,7 @@ def _gross(
         first = int(rng.integers(0, hours))
         n = int(rng.uniform(*faults.gross_duration_h))
         k = float(rng.choice([-1, 1]) * rng.uniform(*GROSS_SIGMAS))
-        out.append(
-            (
-                "gross_error",
-                tags[i].id,
-                t0 + first * hour,
-                t0 + min(first + n, hours) * hour,
-                k * sigma_design[i],
-            )
-        )
+        out.append(("gross_error", tags[i].id, t0 + first * hour, t0 + min(first + n, hours) * hour, k * sigma_design[i]))
     return out
 
 

@@ -32,6 +32,7 @@ import random
 import shutil
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,10 +83,7 @@ def default_operate_path() -> Path:
 def check_plant(plant: str) -> str:
     """A plant id as the store keys it: 1-64 letters, digits, ``_``, ``.``, ``-``."""
     if not (0 < len(plant) <= 64) or not set(plant) <= _PLANT_CHARS or plant.startswith("."):
-        raise InputError(
-            [Problem("plant", plant, "1-64 letters, digits, '_', '.' or '-' (not starting with '.')")],
-            "plant",
-        )
+        raise InputError([Problem("plant", plant, "1-64 letters, digits, '_', '.' or '-' (not starting with '.')")], "plant")
     return plant
 
 
@@ -136,9 +134,7 @@ def _us(value: dt.datetime) -> int:
     return (value - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
 
 
-def write_part(
-    folder: Path, name: str, ts: NDArray[np.int64], tags: Sequence[str], values: NDArray[np.float64]
-) -> Path:
+def write_part(folder: Path, name: str, ts: NDArray[np.int64], tags: Sequence[str], values: NDArray[np.float64]) -> Path:
     """Write a wide part file atomically (temporary name, flush, rename) and return its path.
 
     ``values`` (n, k) in base units, NaN where there is no kept sample (written as NaN, not
@@ -184,9 +180,7 @@ class TimeSeriesStore:
             except duckdb.Error as exc:
                 text = str(exc)
                 if "lock" not in text.lower() and "different configuration" not in text:
-                    raise NatwinError(
-                        f"cannot open the measured-data store {self.catalog}: {text.splitlines()[0]}"
-                    ) from None
+                    raise NatwinError(f"cannot open the measured-data store {self.catalog}: {text.splitlines()[0]}") from None
                 if time.monotonic() >= deadline:
                     raise StoreBusyError(
                         f"the measured-data store {self.catalog} stayed in use by another process for "
@@ -225,16 +219,22 @@ class TimeSeriesStore:
 
     def stored_ingest(self, plant: str, sha256: str) -> str | None:
         """The id of the stored ingest of this file content for ``plant``, if any."""
-        found = self._frame(
-            "SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'", [plant, sha256]
-        )
+        found = self._frame("SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'", [plant, sha256])
         return None if found.empty else str(found["id"].iloc[0])
+
+    def has_file(self, plant: str, file: str) -> bool:
+        """Whether an ingest of ``plant`` stored a file of this name."""
+        found = self._frame("SELECT count(*) AS n FROM ingests WHERE plant = ? AND file = ? AND status = 'stored'", [plant, file])
+        return bool(found["n"].iloc[0])
+
+    def discard(self, prepared: PreparedIngest) -> None:
+        """Drop a prepared ingest's staged files without recording anything."""
+        shutil.rmtree(self.root / "staging" / prepared.ingest_id, ignore_errors=True)
 
     def stored_spans(self, plant: str) -> dict[str, list[tuple[int, int]]]:
         """Per tag, the (first, last) timestamps in microseconds of each stored ingest's samples."""
         frame = self._frame(
-            "SELECT tag, epoch_us(ts_min) AS a, epoch_us(ts_max) AS b FROM spans WHERE plant = ? ORDER BY tag, a",
-            [plant],
+            "SELECT tag, epoch_us(ts_min) AS a, epoch_us(ts_max) AS b FROM spans WHERE plant = ? ORDER BY tag, a", [plant]
         )
         out: dict[str, list[tuple[int, int]]] = {}
         for tag, a, b in frame.itertuples(index=False):
@@ -246,13 +246,9 @@ class TimeSeriesStore:
 
     def tags(self, plant: str) -> list[str]:
         """Tags with stored samples for ``plant``, sorted."""
-        return list(
-            self._frame("SELECT DISTINCT tag FROM spans WHERE plant = ? ORDER BY tag", [plant])["tag"]
-        )
+        return list(self._frame("SELECT DISTINCT tag FROM spans WHERE plant = ? ORDER BY tag", [plant])["tag"])
 
-    def parts(
-        self, plant: str, start: dt.datetime | None = None, end: dt.datetime | None = None
-    ) -> list[tuple[Path, tuple[str, ...]]]:
+    def parts(self, plant: str, start: dt.datetime | None = None, end: dt.datetime | None = None) -> list[tuple[Path, tuple[str, ...]]]:
         """Part files of ``plant`` with samples in [start, end), with the tags each holds."""
         lo = _ts(_us(start)) if start is not None else dt.datetime(1, 1, 1)
         hi = _ts(_us(end)) if end is not None else dt.datetime(9999, 12, 31)
@@ -290,29 +286,19 @@ class TimeSeriesStore:
         if prepared.status != "stored":
             return prepared
         dup = con.execute(
-            "SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'",
-            [prepared.plant, prepared.sha256],
+            "SELECT id FROM ingests WHERE plant = ? AND sha256 = ? AND status = 'stored'", [prepared.plant, prepared.sha256]
         ).fetchone()
         if dup is not None:
             return _refused(prepared, f"the same file content is already stored as ingest {dup[0]}")
         if prepared.spans.empty:
             return prepared
         spans = prepared.spans.assign(plant=prepared.plant)
-        clash = (
-            con.from_df(spans)
-            .set_alias("n")
-            .join(
-                con.table("spans").set_alias("s"),
-                "n.plant = s.plant AND n.tag = s.tag AND epoch_us(s.ts_min) <= n.ts_max AND epoch_us(s.ts_max) >= n.ts_min",
-            )
-            .limit(1)
-            .fetchall()
-        )
+        clash = con.from_df(spans).set_alias("n").join(
+            con.table("spans").set_alias("s"),
+            "n.plant = s.plant AND n.tag = s.tag AND epoch_us(s.ts_min) <= n.ts_max AND epoch_us(s.ts_max) >= n.ts_min",
+        ).limit(1).fetchall()
         if clash:
-            return _refused(
-                prepared,
-                "another ingest of overlapping samples for the same tags was stored meanwhile; ingest again",
-            )
+            return _refused(prepared, "another ingest of overlapping samples for the same tags was stored meanwhile; ingest again")
         return prepared
 
     def _move_parts(self, prepared: PreparedIngest) -> list[Path]:
@@ -329,43 +315,20 @@ class TimeSeriesStore:
         try:
             con.execute(
                 "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    p.ingest_id,
-                    p.plant,
-                    p.file,
-                    p.sha256,
-                    p.status,
-                    p.reason,
-                    p.rows_in,
-                    p.rows_kept,
-                    p.rows_rejected,
-                    _ts(p.ts_min),
-                    _ts(p.ts_max),
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                ],
+                [p.ingest_id, p.plant, p.file, p.sha256, p.status, p.reason, p.rows_in, p.rows_kept,
+                 p.rows_rejected, _ts(p.ts_min), _ts(p.ts_max), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
             )
             for part, path in zip(p.parts if p.status == "stored" else [], moved, strict=True):
                 con.execute(
                     "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        p.ingest_id,
-                        p.plant,
-                        part.year,
-                        part.month,
-                        str(path.relative_to(self.root)),
-                        part.rows,
-                        _ts(part.ts_min),
-                        _ts(part.ts_max),
-                        list(part.tags),
-                    ],
+                    [p.ingest_id, p.plant, part.year, part.month, str(path.relative_to(self.root)), part.rows,
+                     _ts(part.ts_min), _ts(part.ts_max), list(part.tags)],
                 )
             if p.status == "stored" and not p.spans.empty:
                 spans = p.spans.assign(ingest_id=p.ingest_id, plant=p.plant)
                 spans["ts_min"] = pd.to_datetime(spans["ts_min"], unit="us")
                 spans["ts_max"] = pd.to_datetime(spans["ts_max"], unit="us")
-                con.from_df(spans[["ingest_id", "plant", "tag", "ts_min", "ts_max", "rows"]]).insert_into(
-                    "spans"
-                )
+                con.from_df(spans[["ingest_id", "plant", "tag", "ts_min", "ts_max", "rows"]]).insert_into("spans")
             if not p.rejections.empty:
                 rej = p.rejections.assign(ingest_id=p.ingest_id, plant=p.plant, file=p.file)
                 cols = ["ingest_id", "plant", "tag", "ts_from", "ts_to", "rule", "rows", "detail", "file"]
@@ -389,30 +352,22 @@ class TimeSeriesStore:
     def remove_ingest(self, ingest_id: str) -> None:
         """Take a stored ingest out (its samples, spans and rejections), e.g. to replace it."""
         with self.connect(write=True) as con:
-            paths = [
-                self.root / p
-                for (p,) in con.execute("SELECT path FROM parts WHERE ingest_id = ?", [ingest_id]).fetchall()
-            ]
+            paths = [self.root / p for (p,) in con.execute("SELECT path FROM parts WHERE ingest_id = ?", [ingest_id]).fetchall()]
             found = con.execute("SELECT count(*) FROM ingests WHERE id = ?", [ingest_id]).fetchone()
             if not found or not found[0]:
                 raise InputError([Problem("ingest", ingest_id, "the id of an ingest of this store")], "store")
             con.execute("BEGIN TRANSACTION")
-            for table, key in (
-                ("parts", "ingest_id"),
-                ("spans", "ingest_id"),
-                ("rejections", "ingest_id"),
-                ("ingests", "id"),
-            ):
-                con.execute(f"DELETE FROM {table} WHERE {key} = ?", [ingest_id])  # table names are ours
+            con.execute("DELETE FROM parts WHERE ingest_id = ?", [ingest_id])
+            con.execute("DELETE FROM spans WHERE ingest_id = ?", [ingest_id])
+            con.execute("DELETE FROM rejections WHERE ingest_id = ?", [ingest_id])
+            con.execute("DELETE FROM ingests WHERE id = ?", [ingest_id])
             con.execute("COMMIT")
         for path in paths:
             path.unlink(missing_ok=True)
 
     # -- reading ------------------------------------------------------------------------------
 
-    def samples(
-        self, plant: str, start: dt.datetime, end: dt.datetime, tags: Sequence[str] | None = None
-    ) -> pd.DataFrame:
+    def samples(self, plant: str, start: dt.datetime, end: dt.datetime, tags: Sequence[str] | None = None) -> pd.DataFrame:
         """The contract's long table for one plant: columns plant, tag, ts (UTC, naive), value
         (base units), one row per stored sample in [start, end), sorted by tag and time."""
         frames = []
@@ -425,9 +380,7 @@ class TimeSeriesStore:
             long = wide.melt(ignore_index=False, var_name="tag", value_name="value").dropna()
             frames.append(long.reset_index())
         if not frames:
-            return pd.DataFrame(
-                {"plant": [], "tag": [], "ts": pd.Series([], dtype="datetime64[us]"), "value": []}
-            )
+            return pd.DataFrame({"plant": [], "tag": [], "ts": pd.Series([], dtype="datetime64[us]"), "value": []})
         out = pd.concat(frames, ignore_index=True).sort_values(["tag", "ts"], ignore_index=True)
         out.insert(0, "plant", plant)
         return out[["plant", "tag", "ts", "value"]]
@@ -455,9 +408,7 @@ def open_store(path: str | Path | None = None) -> TimeSeriesStore:
     by default :func:`default_operate_path`."""
     root = Path(path).expanduser() if path is not None else default_operate_path()
     if root.exists() and not root.is_dir():
-        raise InputError(
-            [Problem("store", str(root), "a folder for the measured-data store (this is a file)")], "store"
-        )
+        raise InputError([Problem("store", str(root), "a folder for the measured-data store (this is a file)")], "store")
     root.mkdir(parents=True, exist_ok=True)
     store = TimeSeriesStore(root)
     with store.connect(write=True) as con:
@@ -479,28 +430,27 @@ def _hour_range(start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
 
 
 def hourly(
-    store: TimeSeriesStore,
-    plant: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    tags: Sequence[str] | None = None,
+    store: TimeSeriesStore, plant: str, start: dt.datetime, end: dt.datetime, tags: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Hourly means of the stored samples of ``plant`` in [start, end) (widened to whole hours).
 
     Index: hourly UTC timestamps (tz-aware, left-labelled); columns: ``tags`` (default every tag
     stored for the plant); values: mean of the hour's valid samples in base units, NaN where
     fewer than half of the hour's 60 samples are valid. ``attrs["coverage"]``: the share of valid
-    samples per hour and tag (0-1). Naive ``start`` / ``end`` are UTC."""
+    samples per hour and tag (0-1). Naive ``start`` / ``end`` are UTC. Part files are read and
+    summed two at a time (Arrow and numpy's reductions release the GIL)."""
     a, b = _hour_range(start, end)
     want = list(tags) if tags is not None else store.tags(plant)
     column = {tag: i for i, tag in enumerate(want)}
     n_hours = (b - a) // HOUR_US
     sums = np.zeros((n_hours, len(want)))
     counts = np.zeros((n_hours, len(want)))
-    for path, file_tags in store.parts(plant, _ts(a), _ts(b)):
-        cols = [t for t in file_tags if t in column]
-        if cols:
-            _accumulate(_read_part(path, cols, a, b), cols, [column[t] for t in cols], a, sums, counts)
+    jobs = [(path, [t for t in file_tags if t in column]) for path, file_tags in store.parts(plant, _ts(a), _ts(b))]
+    with ThreadPoolExecutor(2) as pool:
+        for hours, cols, part_sums, part_counts in pool.map(lambda job: _part_hours(job[0], job[1], a, b), [j for j in jobs if j[1]]):
+            idx = np.array([column[c] for c in cols])[None, :]
+            sums[hours[:, None], idx] += part_sums
+            counts[hours[:, None], idx] += part_counts
     coverage = np.minimum(counts / SAMPLES_PER_HOUR, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(coverage >= MIN_COVERAGE, sums / counts, np.nan)
@@ -510,25 +460,24 @@ def hourly(
     return frame
 
 
-def _accumulate(
-    table: pa.Table,
-    cols: list[str],
-    where: list[int],
-    a: int,
-    sums: NDArray[np.float64],
-    counts: NDArray[np.float64],
-) -> None:
-    """Add one part's hourly sums and valid-sample counts into ``sums`` / ``counts``."""
-    if table.num_rows == 0:
-        return
-    ts = table.column("ts").to_numpy().astype("datetime64[us]").astype(np.int64)
+def _part_hours(path: Path, cols: list[str], a: int, b: int) -> tuple[NDArray[np.int64], list[str], NDArray[np.float64], NDArray[np.float64]]:
+    """One part's hours (index from ``a``), and per hour and tag the sum and count of valid samples."""
+    table = pq.ParquetFile(path).read(columns=["ts", *cols])
+    ts = table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+    lo, hi = int(np.searchsorted(ts, a)), int(np.searchsorted(ts, b))
+    ts = ts[lo:hi]
+    empty = np.zeros((0, len(cols)))
+    if ts.size == 0:
+        return np.zeros(0, np.int64), cols, empty, empty
     hour = (ts - a) // HOUR_US
     starts = np.concatenate(([0], np.flatnonzero(np.diff(hour)) + 1))
-    values = np.column_stack(
-        [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in cols]
-    )
-    valid = ~np.isnan(values)
-    rows = hour[starts][:, None]
-    idx = np.asarray(where)[None, :]
-    sums[rows, idx] += np.add.reduceat(np.where(valid, values, 0.0), starts, axis=0)
-    counts[rows, idx] += np.add.reduceat(valid, starts, axis=0)
+    rows = np.diff(np.concatenate((starts, [ts.size])))
+    sums = np.empty((starts.size, len(cols)))
+    counts = np.empty((starts.size, len(cols)))
+    for j, name in enumerate(cols):
+        values = table.column(name).combine_chunks().to_numpy(zero_copy_only=False)[lo:hi]
+        missing = np.isnan(values)
+        gaps = np.add.reduceat(missing, starts)
+        sums[:, j] = np.add.reduceat(np.where(missing, 0.0, values) if gaps.any() else values, starts)
+        counts[:, j] = rows - gaps
+    return hour[starts], cols, sums, counts
