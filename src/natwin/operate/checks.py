@@ -142,10 +142,7 @@ def check_clock(ts: NDArray[np.int64], valid: NDArray[np.bool_], now_us: int) ->
     reason[good[duplicate]] = CODE["clock_duplicate"]
     reason[good[late & ~duplicate]] = CODE["clock_backward"]
     first_late = late & ~np.concatenate(([False], late[:-1]))
-    steps = [
-        (int(good[i]), int(t[i] - before[i]), "clock_duplicate" if duplicate[i] else "clock_backward")
-        for i in np.flatnonzero(first_late)
-    ]
+    steps = [(int(good[i]), int(t[i] - before[i]), "clock_duplicate" if duplicate[i] else "clock_backward") for i in np.flatnonzero(first_late)]
     return ClockResult(reason, steps)
 
 
@@ -199,9 +196,7 @@ def _column_flat(matrix: NDArray[Any]) -> NDArray[Any]:
     return flat
 
 
-def _group_runs(
-    flat_idx: NDArray[np.int64], n: int, key: NDArray[Any] | None = None
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _group_runs(flat_idx: NDArray[np.int64], n: int, key: NDArray[Any] | None = None) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Runs of consecutive flat (column-major) cell indices in the same column (and with the
     same ``key``): the index of each run's first and last cell."""
     if flat_idx.size == 0:
@@ -271,16 +266,14 @@ def rejection_spans(block: Block) -> pd.DataFrame:
     if bad.size == 0:
         return empty_spans()
     first, last = _group_runs(bad, n, reason[bad])
-    frame = pd.DataFrame(
-        {
-            "tag": np.array(block.tags, dtype=object)[first // n],
-            "ts_from": _ts(block.ts[first % n]),
-            "ts_to": _ts(block.ts[last % n]),
-            "rule": np.array(RULES, dtype=object)[reason[first]],
-            "rows": (last - first + 1).astype(np.int64),
-            "detail": "",
-        }
-    )
+    frame = pd.DataFrame({
+        "tag": np.array(block.tags, dtype=object)[first // n],
+        "ts_from": _ts(block.ts[first % n]),
+        "ts_to": _ts(block.ts[last % n]),
+        "rule": np.array(RULES, dtype=object)[reason[first]],
+        "rows": (last - first + 1).astype(np.int64),
+        "detail": "",
+    })
     return _cap(frame)
 
 
@@ -292,12 +285,9 @@ def _cap(frame: pd.DataFrame) -> pd.DataFrame:
     over = rank >= MAX_SPANS
     if not over.any():
         return frame
-    rest = (
-        frame[over]
-        .groupby(["tag", "rule"], sort=False)
-        .agg(ts_from=("ts_from", "min"), ts_to=("ts_to", "max"), rows=("rows", "sum"), spans=("rows", "size"))
-        .reset_index()
-    )
+    rest = frame[over].groupby(["tag", "rule"], sort=False).agg(
+        ts_from=("ts_from", "min"), ts_to=("ts_to", "max"), rows=("rows", "sum"), spans=("rows", "size")
+    ).reset_index()
     rest["detail"] = [f"{n} more spans of this rule, not listed one by one" for n in rest["spans"]]
     return pd.concat([frame[~over], rest[SPAN_COLUMNS]], ignore_index=True)
 
@@ -311,16 +301,11 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def empty_spans() -> pd.DataFrame:
     """An empty rejection table with its columns and types."""
-    return pd.DataFrame(
-        {
-            "tag": pd.Series([], dtype=object),
-            "ts_from": pd.Series([], dtype="datetime64[us]"),
-            "ts_to": pd.Series([], dtype="datetime64[us]"),
-            "rule": pd.Series([], dtype=object),
-            "rows": pd.Series([], dtype=np.int64),
-            "detail": pd.Series([], dtype=object),
-        }
-    )
+    return pd.DataFrame({
+        "tag": pd.Series([], dtype=object), "ts_from": pd.Series([], dtype="datetime64[us]"),
+        "ts_to": pd.Series([], dtype="datetime64[us]"), "rule": pd.Series([], dtype=object),
+        "rows": pd.Series([], dtype=np.int64), "detail": pd.Series([], dtype=object),
+    })
 
 
 def gap_spans(block: Block, span: tuple[int, int], kept: NDArray[np.bool_] | None = None) -> pd.DataFrame:
@@ -345,14 +330,8 @@ def gap_spans(block: Block, span: tuple[int, int], kept: NDArray[np.bool_] | Non
     if not long.any():
         return empty_spans()
     a, b = prev_t[long] + MINUTE_US, next_t[long] - MINUTE_US
-    frame = pd.DataFrame(
-        {
-            "tag": np.array(block.tags, dtype=object)[col[long]],
-            "ts_from": _ts(a),
-            "ts_to": _ts(b),
-            "rule": "gap",
-            "rows": ((b - a) // MINUTE_US + 1).astype(np.int64),
-            "detail": f"no valid sample for more than {GAP_MIN} min",
-        }
-    ).sort_values(["tag", "ts_from"], ignore_index=True)
+    frame = pd.DataFrame({
+        "tag": np.array(block.tags, dtype=object)[col[long]], "ts_from": _ts(a), "ts_to": _ts(b), "rule": "gap",
+        "rows": ((b - a) // MINUTE_US + 1).astype(np.int64), "detail": f"no valid sample for more than {GAP_MIN} min",
+    }).sort_values(["tag", "ts_from"], ignore_index=True)
     return _cap(frame)[SPAN_COLUMNS]

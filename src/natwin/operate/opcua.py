@@ -68,9 +68,7 @@ def _node_id(name: str, index: int) -> ua.NodeId:
 class PlantServer:
     """An OPC UA server with one Double variable per tag (async context manager)."""
 
-    def __init__(
-        self, tag_map: TagMap, *, host: str = "127.0.0.1", port: int | None = None, namespace: str = NAMESPACE
-    ) -> None:
+    def __init__(self, tag_map: TagMap, *, host: str = "127.0.0.1", port: int | None = None, namespace: str = NAMESPACE) -> None:
         self.tag_map = tag_map
         self.host = host
         self.port = port if port is not None else free_port(host)
@@ -87,9 +85,7 @@ class PlantServer:
         index = await self._server.register_namespace(self.namespace)
         folder = await self._server.nodes.objects.add_folder(_node_id("Plant", index), "Plant")
         for tag in self.tag_map.tag:
-            node = await folder.add_variable(
-                _node_id(tag.id, index), tag.id, ua.Variant(math.nan, ua.VariantType.Double)
-            )
+            node = await folder.add_variable(_node_id(tag.id, index), tag.id, ua.Variant(math.nan, ua.VariantType.Double))
             self._nodes[tag.id] = node
         await self._server.start()
         return self
@@ -97,9 +93,7 @@ class PlantServer:
     async def __aexit__(self, *exc: object) -> None:
         await self._server.stop()
 
-    async def publish(
-        self, ts: dt.datetime | pd.Timestamp, values: Mapping[str, float], good: bool = True
-    ) -> None:
+    async def publish(self, ts: dt.datetime | pd.Timestamp, values: Mapping[str, float], good: bool = True) -> None:
         """Write one value per tag with source timestamp ``ts`` (naive: UTC); NaN is skipped."""
         stamp = _utc(ts)
         status = ua.StatusCode(ua.UInt32(ua.StatusCodes.Good if good else ua.StatusCodes.Bad))
@@ -108,9 +102,7 @@ class PlantServer:
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
             variant = ua.Variant(float(value), ua.VariantType.Double)
-            await self._nodes[tag].write_value(
-                ua.DataValue(variant, StatusCode=status, SourceTimestamp=when, ServerTimestamp=when)
-            )
+            await self._nodes[tag].write_value(ua.DataValue(variant, StatusCode=status, SourceTimestamp=when, ServerTimestamp=when))
 
     async def play(self, frame: pd.DataFrame, rows_per_s: float | None = None) -> int:
         """Publish a wide data set row by row (column ``ts`` in UTC, one column per tag),
@@ -153,11 +145,7 @@ def _requests(nodes: list[Node]) -> list[ua.MonitoredItemCreateRequest]:
         params.ClientHandle, params.SamplingInterval, params.QueueSize = handle, 0.0, QUEUE_SIZE
         params.DiscardOldest, params.Filter = True, trigger
         request = ua.MonitoredItemCreateRequest()
-        request.ItemToMonitor, request.MonitoringMode, request.RequestedParameters = (
-            item,
-            ua.MonitoringMode.Reporting,
-            params,
-        )
+        request.ItemToMonitor, request.MonitoringMode, request.RequestedParameters = item, ua.MonitoringMode.Reporting, params
         requests.append(request)
     return requests
 
@@ -211,14 +199,8 @@ def to_minutes(rows: list[tuple[dt.datetime, str, float, str]]) -> pa.Table:
     quality Bad (so the checks count it). Columns ts (UTC), tag, value, quality."""
     frame = pd.DataFrame(rows, columns=["ts", "tag", "value", "quality"])
     if frame.empty:
-        return pa.table(
-            {
-                "ts": pa.array([], pa.timestamp("us", tz="UTC")),
-                "tag": pa.array([], pa.string()),
-                "value": pa.array([], pa.float64()),
-                "quality": pa.array([], pa.string()),
-            }
-        )
+        return pa.table({"ts": pa.array([], pa.timestamp("us", tz="UTC")), "tag": pa.array([], pa.string()),
+                         "value": pa.array([], pa.float64()), "quality": pa.array([], pa.string())})
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.floor("min")
     good = frame[frame["quality"] == "Good"].groupby(["ts", "tag"], as_index=False)["value"].mean()
     good["quality"] = "Good"
@@ -273,15 +255,8 @@ def demo_day(tag_map: TagMap, day: dt.date, seed: int = 0) -> pd.DataFrame:
 
 
 @contextmanager
-def serving(
-    tag_map: TagMap,
-    frame: pd.DataFrame | None = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int | None = None,
-    rows_per_s: float | None = 60.0,
-    loop_forever: bool = False,
-) -> Iterator[str]:
+def serving(tag_map: TagMap, frame: pd.DataFrame | None = None, *, host: str = "127.0.0.1", port: int | None = None,
+            rows_per_s: float | None = 60.0, loop_forever: bool = False) -> Iterator[str]:
     """Run a :class:`PlantServer` in a background thread (its own event loop) that plays
     ``frame`` (``rows_per_s`` rows a second, over and over when ``loop_forever``); yields its URL
     once it listens, stops it on exit."""
@@ -319,14 +294,7 @@ def serving(
         thread.join(30)
 
 
-def serve(
-    tag_map: TagMap,
-    frame: pd.DataFrame,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 4840,
-    rows_per_s: float = 60.0,
-) -> None:
+def serve(tag_map: TagMap, frame: pd.DataFrame, *, host: str = "127.0.0.1", port: int = 4840, rows_per_s: float = 60.0) -> None:
     """Serve ``frame`` on ``opc.tcp://host:port/natwin/`` until interrupted (Ctrl-C), playing
     it over and over: a plant to point :func:`ingest_opcua` (or any OPC UA client) at."""
     with serving(tag_map, frame, host=host, port=port, rows_per_s=rows_per_s, loop_forever=True) as url:
@@ -336,9 +304,7 @@ def serve(
 
 
 @asynccontextmanager
-async def plant_server(
-    tag_map: TagMap, *, host: str = "127.0.0.1", port: int | None = None
-) -> AsyncIterator[PlantServer]:
+async def plant_server(tag_map: TagMap, *, host: str = "127.0.0.1", port: int | None = None) -> AsyncIterator[PlantServer]:
     """``async with plant_server(tag_map) as server:`` a started :class:`PlantServer`."""
     async with PlantServer(tag_map, host=host, port=port) as server:
         yield server

@@ -160,9 +160,7 @@ class Tag(StrictModel):
     source: str = Field(min_length=1, max_length=2000)
     description: str = Field(default="", max_length=2000)
     frozen_after_min: int | None = Field(default=None, ge=0, le=10_080)
-    node: str | None = Field(
-        default=None, min_length=1, max_length=500
-    )  # OPC UA node id (natwin.operate.opcua)
+    node: str | None = Field(default=None, min_length=1, max_length=500)  # OPC UA node id (natwin.operate.opcua)
 
     @field_validator("measures")
     @classmethod
@@ -265,9 +263,7 @@ class TagMap(StrictModel):
         seen: dict[str, int] = {}
         for i, tag in enumerate(self.tag):
             if tag.id in seen:
-                raise ValueError(
-                    f"tag id {tag.id!r} of tag[{i}] already used by tag[{seen[tag.id]}]; ids are unique"
-                )
+                raise ValueError(f"tag id {tag.id!r} of tag[{i}] already used by tag[{seen[tag.id]}]; ids are unique")
             seen[tag.id] = i
         return self
 
@@ -339,9 +335,7 @@ def route_problems(tag_map: TagMap, route: CompiledRoute) -> list[Problem]:
             allowed = _listing(f"a unit of route {route.id!r} or site", refs)
             problems.append(Problem(path, tag.measures, f"{allowed} (unknown unit {ref.unit!r})"))
         elif tag.measures not in refs[ref.unit]:
-            problems.append(
-                Problem(path, tag.measures, _listing(f"one of unit {ref.unit!r}", refs[ref.unit]))
-            )
+            problems.append(Problem(path, tag.measures, _listing(f"one of unit {ref.unit!r}", refs[ref.unit])))
     return problems
 
 
@@ -386,9 +380,7 @@ def parse_tag_map(raw: Any, source: str = "tag map", base: Path | None = None) -
         raise InputError(bounds.capped(_validation_problems(exc, raw)), source) from None
     scenario_ref = resolve_scenario_ref(tag_map.plant.scenario, base, source)
     if scenario_ref != tag_map.plant.scenario:
-        tag_map = tag_map.model_copy(
-            update={"plant": tag_map.plant.model_copy(update={"scenario": scenario_ref})}
-        )
+        tag_map = tag_map.model_copy(update={"plant": tag_map.plant.model_copy(update={"scenario": scenario_ref})})
     problems = route_problems(tag_map, packaged_route(tag_map_scenario(tag_map).plant.route))
     if problems:
         raise InputError(bounds.capped(problems), source)
@@ -415,21 +407,14 @@ def resolve_scenario_ref(ref: str, base: Path | None, source: str = "tag map") -
         if not catalog.data_path("scenarios", f"{ref}.toml").is_file():
             known = sorted(p.stem for p in catalog.data_path("scenarios").glob("*.toml"))
             raise InputError(
-                [
-                    Problem(
-                        "plant.scenario", ref, _listing("a packaged scenario id or a path to a .toml", known)
-                    )
-                ],
-                source,
+                [Problem("plant.scenario", ref, _listing("a packaged scenario id or a path to a .toml", known))], source
             )
         return ref
     path = Path(ref).expanduser()
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
     if not path.is_file():
-        raise InputError(
-            [Problem("plant.scenario", ref, f"an existing scenario file (looked for {path})")], source
-        )
+        raise InputError([Problem("plant.scenario", ref, f"an existing scenario file (looked for {path})")], source)
     return str(path.resolve())
 
 
@@ -494,9 +479,7 @@ class _Builder:
     factor: float
     tags: list[dict[str, Any]]
 
-    def add(
-        self, prefix: str, number: int, measures: str, unit: str, cls: str, high: float, text: str
-    ) -> None:
+    def add(self, prefix: str, number: int, measures: str, unit: str, cls: str, high: float, text: str) -> None:
         meter = self.meters[cls]
         seq = sum(1 for t in self.tags if t["id"].startswith(f"{prefix}-{number:02d}")) + 1
         entry: dict[str, Any] = {"id": f"{prefix}-{number:02d}{seq:02d}", "measures": measures, "unit": unit}
@@ -562,20 +545,12 @@ def _stream_tags(build: _Builder, balance: Any, hours: float) -> None:
         for feed in unit.feeds:
             cls = _feed_class(species.get(route.species[feed.species]).category, feed.concentration)
             rate = _rate(sum(ub.feeds_kg[feed.label].values()), hours)
-            build.flow(
-                unit.index + 1, f"{unit.id}.in.{feed.label}", rate, cls, f"fresh {feed.label} to {unit.id}"
-            )
+            build.flow(unit.index + 1, f"{unit.id}.in.{feed.label}", rate, cls, f"fresh {feed.label} to {unit.id}")
         for name, kind in ub.outlet_kinds.items():
             if kind != "internal":
                 rate = _rate(ub.outlet_mass_kg(name), hours)
                 text = f"{kind.replace('_', ' ')} {name} of {unit.id}"
-                build.flow(
-                    unit.index + 1,
-                    f"{unit.id}.out.{name}",
-                    rate,
-                    _OUTLET_CLASSES.get(kind, "magnetic_slurry"),
-                    text,
-                )
+                build.flow(unit.index + 1, f"{unit.id}.out.{name}", rate, _OUTLET_CLASSES.get(kind, "magnetic_slurry"), text)
     for index, outlet in _internal_streams(route):
         ub = balance.units[index]
         if ub.outlet_kinds.get(outlet) != "internal":
@@ -584,9 +559,7 @@ def _stream_tags(build: _Builder, balance: Any, hours: float) -> None:
         total = float(sum(np.asarray(v).reshape(-1)[0] for v in flow.values()))
         water = float(np.asarray(flow.get("H2O", 0.0)).reshape(-1)[0])
         cls = "magnetic_slurry" if water > 0.3 * total else "belt_scale"
-        build.flow(
-            index + 1, f"{ub.id}.out.{outlet}", total / hours, cls, f"{outlet} from {ub.id} (internal)"
-        )
+        build.flow(index + 1, f"{ub.id}.out.{outlet}", total / hours, cls, f"{outlet} from {ub.id} (internal)")
 
 
 _ENERGY = {  # carrier -> (id prefix, unit, meter class)
@@ -612,63 +585,24 @@ def _site_tags(build: _Builder, scenario: Scenario, balance: Any, hours: float) 
     """Site meters: electricity (grid, PV, wind, certificates, total), gas, steam, water."""
     energy = balance.energy_by_carrier()
     zero = np.zeros(1)
-    site_kw = _rate(energy.get("electricity", zero), hours) + _rate(
-        energy.get("cooling", zero), hours
-    ) / chiller_cop(scenario)
+    site_kw = _rate(energy.get("electricity", zero), hours) + _rate(energy.get("cooling", zero), hours) / chiller_cop(scenario)
     high = _nice_ceiling(build.factor * site_kw)
     for meter, cls, text in (
         ("grid_import", "electricity_settlement", "grid import at the tariff metering point"),
         ("pv", "electricity_submeter", "on-site PV generation"),
         ("wind", "electricity_submeter", "on-site wind generation"),
-        (
-            "green_certificates",
-            "green_certificates",
-            "contracted green power (certificates), allocated hourly",
-        ),
+        ("green_certificates", "green_certificates", "contracted green power (certificates), allocated hourly"),
         ("electricity", "electricity_submeter", "site electricity consumption (all feeders)"),
     ):
         build.add("JI", 90, f"site.{meter}", "kW", cls, high, text)
-    gas_floor = float(
-        catalog.read_toml(catalog.data_path("operate", "meters.toml"))["ranges"][
-            "natural_gas_floor_nm3_per_h"
-        ]
-    )
+    gas_floor = float(catalog.read_toml(catalog.data_path("operate", "meters.toml"))["ranges"]["natural_gas_floor_nm3_per_h"])
     gas = max(build.factor * _rate(energy.get("natural_gas", zero), hours), gas_floor)
-    build.add(
-        "FG",
-        90,
-        "site.natural_gas",
-        "Nm3/h",
-        "natural_gas",
-        _nice_ceiling(gas),
-        "natural gas at the site's gas station",
-    )
-    steam_kj = catalog.read_toml(catalog.data_path("conventions.toml"))["steam"]["delivered_heat_kj_per_kg"][
-        "value"
-    ]
+    build.add("FG", 90, "site.natural_gas", "Nm3/h", "natural_gas", _nice_ceiling(gas), "natural gas at the site's gas station")
+    steam_kj = catalog.read_toml(catalog.data_path("conventions.toml"))["steam"]["delivered_heat_kj_per_kg"]["value"]
     steam_t_h = _rate(energy.get("heat", zero), hours) / float(steam_kj)  # MJ/h / (MJ/t) = t/h
-    build.add(
-        "FI",
-        90,
-        "site.steam",
-        "t/h",
-        "steam",
-        _nice_ceiling(build.factor * steam_t_h),
-        "purchased steam at the site boundary",
-    )
-    water = sum(
-        _rate(sum(ub.feeds_kg[label].get("H2O", zero) for label in ub.feeds_kg), hours)
-        for ub in balance.units
-    )
-    build.add(
-        "FI",
-        90,
-        "site.water",
-        "m3/h",
-        "water",
-        _nice_ceiling(build.factor * water / 1000),
-        "water taken from the park's main",
-    )
+    build.add("FI", 90, "site.steam", "t/h", "steam", _nice_ceiling(build.factor * steam_t_h), "purchased steam at the site boundary")
+    water = sum(_rate(sum(ub.feeds_kg[label].get("H2O", zero) for label in ub.feeds_kg), hours) for ub in balance.units)
+    build.add("FI", 90, "site.water", "m3/h", "water", _nice_ceiling(build.factor * water / 1000), "water taken from the park's main")
 
 
 def _kiln_tags(build: _Builder, balance: Any, hours: float, temperature: tuple[float, float]) -> None:
@@ -677,39 +611,17 @@ def _kiln_tags(build: _Builder, balance: Any, hours: float, temperature: tuple[f
     for unit, ub in zip(route.units, balance.units, strict=True):
         kiln = _is_kiln(unit)
         if kiln:
-            build.add(
-                "TI",
-                unit.index + 1,
-                f"{unit.id}.temperature",
-                "degC",
-                "thermocouple",
-                temperature[1],
-                f"firing-zone temperature of {unit.id}",
-            )
+            build.add("TI", unit.index + 1, f"{unit.id}.temperature", "degC", "thermocouple", temperature[1], f"firing-zone temperature of {unit.id}")
         if kiln or unit.index == route.product_unit:
             rate = _rate(ub.outlet_mass_kg(unit.main_outlet), hours)
             cls = "packing_scale" if unit.index == route.product_unit else "belt_scale"
-            build.add(
-                "WI",
-                unit.index + 1,
-                f"{unit.id}.throughput",
-                "kg/h",
-                cls,
-                _nice_ceiling(build.factor * rate),
-                f"product rate of {unit.id}",
-            )
+            build.add("WI", unit.index + 1, f"{unit.id}.throughput", "kg/h", cls, _nice_ceiling(build.factor * rate), f"product rate of {unit.id}")
         if kiln:
-            build.tags.append(
-                {
-                    "id": f"YS-{unit.index + 1:02d}01",
-                    "measures": f"{unit.id}.running",
-                    "unit": "1",
-                    "range": [0.0, 1.0],
-                    "source": build.meters["status"].source,
-                    "description": f"{unit.id} running (1) or stopped (0)",
-                    "frozen_after_min": 0,
-                }
-            )
+            build.tags.append({
+                "id": f"YS-{unit.index + 1:02d}01", "measures": f"{unit.id}.running", "unit": "1",
+                "range": [0.0, 1.0], "source": build.meters["status"].source,
+                "description": f"{unit.id} running (1) or stopped (0)", "frozen_after_min": 0,
+            })
 
 
 def default_tag_map(scenario: str | Path | Scenario = DEFAULT_SCENARIO, ref: str | None = None) -> TagMap:
@@ -726,14 +638,7 @@ def default_tag_map(scenario: str | Path | Scenario = DEFAULT_SCENARIO, ref: str
 
     if isinstance(scenario, Scenario):
         if ref is None:
-            raise InputError(
-                [
-                    Problem(
-                        "ref", None, "the scenario's packaged id or file path, to name it in [plant] scenario"
-                    )
-                ],
-                "tag map",
-            )
+            raise InputError([Problem("ref", None, "the scenario's packaged id or file path, to name it in [plant] scenario")], "tag map")
         model = scenario
     else:
         ref = resolve_scenario_ref(str(scenario), None)

@@ -87,16 +87,7 @@ CONVERSIONS: dict[tuple[str, str], Conversion] = {
 KNOWN_UNITS: tuple[str, ...] = tuple(dict.fromkeys(unit for unit, _ in CONVERSIONS))
 
 #: Units that are energy totals, refused with a hint (a tag carries rates).
-_TOTALS = {
-    "kWh": "kW",
-    "MWh": "MW",
-    "MJ": "MJ/h",
-    "GJ": "GJ/h",
-    "Nm3": "Nm3/h",
-    "m3": "m3/h",
-    "t": "t/h",
-    "kg": "kg/h",
-}
+_TOTALS = {"kWh": "kW", "MWh": "MW", "MJ": "MJ/h", "GJ": "GJ/h", "Nm3": "Nm3/h", "m3": "m3/h", "t": "t/h", "kg": "kg/h"}
 
 
 def units_for(quantity: str) -> tuple[str, ...]:
