@@ -6,7 +6,10 @@ the CLI's rule: one line per problem, exit status 2 for input errors and 1 for o
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -170,6 +173,79 @@ def ingest(
         reports = ingest_files(_folder(folder), plant or plant_id(tag_map), tag_map, files, _progress)
         if any(r.status == "refused" for r in reports):
             raise typer.Exit(1)
+
+    _guard(act)
+
+
+@operate_app.command()
+def listen(
+    url: Annotated[str, typer.Argument(help="OPC UA endpoint, e.g. opc.tcp://historian:4840/natwin/")],
+    tags: TagsOption,
+    seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="How long to read, in seconds.")] = 60.0,
+    plant: StorePlantOption = None,
+    folder: FolderOption = None,
+) -> None:
+    """Read the tag map's tags live from an OPC UA server for a while and store them, checked as
+    a file is (each tag's node: its `node` field, else ns=<natwin namespace>;s=<tag id>)."""
+
+    def act() -> None:
+        # lazy: asyncua, the tag map's models and the store only when the command runs
+        from natwin.operate.ingest import plant_id
+        from natwin.operate.opcua import ingest_opcua
+        from natwin.operate.tagmap import load_tag_map
+        from natwin.operate.tsstore import open_store
+
+        tag_map = load_tag_map(tags)
+        logging.getLogger("asyncua").setLevel(logging.ERROR)  # its session notices are not the user's business
+        with console.status(f"reading {len(tag_map.tag)} tags from {url} for {seconds:g} s"):
+            report = _opcua_report(lambda: ingest_opcua(
+                open_store(_folder(folder)), tag_map, url, duration=seconds, plant=plant or plant_id(tag_map)
+            ), url)
+        for line in report.lines():
+            console.print(line, highlight=False, markup=False)
+        if report.status == "refused":
+            raise typer.Exit(1)
+
+    _guard(act)
+
+
+def _opcua_report(read: Callable[[], T], url: str) -> T:
+    """``read()``, its connection failures as one natwin error naming the endpoint."""
+    try:
+        return read()
+    except (OSError, TimeoutError) as exc:
+        raise NatwinError(f"cannot read from the OPC UA server {url}: {exc or type(exc).__name__}") from None
+
+
+@operate_app.command()
+def serve(
+    tags: Annotated[
+        Path | None, typer.Option("--tags", help="Tag map TOML; default the packaged Binhai Port map.")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port on 127.0.0.1.")] = 4840,
+    hours: Annotated[int, typer.Option("--hours", min=1, max=24 * 31, help="Synthetic hours played over and over.")] = 24,
+    rate: Annotated[float, typer.Option("--rate", min=0.1, help="Minutes of plant data published per second.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic historian.")] = 20241028,
+) -> None:
+    """Serve the synthetic plant (natwin's plant-year simulation, meters with noise and faults)
+    on an OPC UA server on loopback until Ctrl-C: a live plant to point `natwin operate listen`
+    or any OPC UA client at."""
+
+    def act() -> None:
+        # lazy: the design chain, the simulation and asyncua only when the command runs
+        from natwin.operate.opcua import serving
+        from natwin.operate.tagmap import load_tag_map, packaged_tag_map
+        from natwin.operate.workflow import synthetic_minutes
+
+        tag_map = load_tag_map(tags) if tags is not None else packaged_tag_map()
+        minutes = synthetic_minutes(tag_map, hours, seed)
+        with serving(tag_map, minutes, port=port, rows_per_s=rate, loop_forever=True) as url:
+            console.print(
+                f"serving {len(tag_map.tag)} tags, {hours} synthetic hours at {rate:g} minutes a second, "
+                f"on {url} (Ctrl-C stops)", highlight=False, markup=False,
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
 
     _guard(act)
 

@@ -182,6 +182,22 @@ def run_demo(
     return DemoResult(written, synthetic.events, seconds, synthetic.truth)
 
 
+def synthetic_minutes(tag_map: TagMap, hours: int, seed: int = 20241028) -> pd.DataFrame:
+    """The first ``hours`` of the synthetic plant of ``tag_map``'s scenario (its plant-year
+    simulation, meters with noise and faults) as 1-min readings: column ``ts`` (UTC) and one
+    column per tag in the tag's own unit, NaN where a meter has no reading (what
+    :func:`natwin.operate.opcua.serve` plays)."""
+    # lazy: the simulation and the synthetic historian only when asked for
+    from natwin.operate.synthetic import plant_year_load, synthetic_plant
+    from natwin.operate.tagmap import tag_map_scenario
+
+    scenario = tag_map_scenario(tag_map)
+    load = plant_year_load(scenario)[:hours]
+    synthetic = synthetic_plant(build_network(scenario), list(tag_map.tag), load, hours=hours, seed=seed)
+    days = [synthetic.wide(day) for day in synthetic.days()]
+    return pd.concat(days).iloc[: hours * 60].reset_index()
+
+
 def report_month(folder: Path, plant: str, month: str) -> dict[str, Any]:
     """The dashboard document of a stored month (earlier months of its year give the YTD)."""
     # lazy: the design core only when a report is asked for
