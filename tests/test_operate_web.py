@@ -26,7 +26,12 @@ from test_web_e2e import free_port, wait_until
 @pytest.fixture(scope="module")
 def operate_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("operate")
-    workflow.run_demo(folder, "demo", months=2)
+    demo = workflow.run_demo(folder, "demo", months=2)
+    # the demo scores its reconciliation against what it injected (docs/operate.md, the test plant)
+    scored = demo.detection
+    assert scored.biased > 0
+    assert scored.detection_rate >= 0.9  # the demo's seeded gross errors: 6-96 h biases
+    assert scored.false_alarm_rate <= 0.03  # Sidak level per hour plus the drifting meters (E)
     return folder
 
 

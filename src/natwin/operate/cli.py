@@ -137,13 +137,28 @@ def demo(
         result = run_demo(target, plant, months, seed, _progress)
         gross = result.events[result.events["kind"] == "gross_error"]
         console.print(
-            f"  injected    {len(gross)} gross errors: {', '.join(sorted(set(gross['tag']))) or 'none'}",
+            f"  injected    {len(gross)} gross errors: {', '.join(sorted(set(gross['tag']))) or 'none'}; "
+            f"{_injected_others(result.events)}",
+            highlight=False,
+        )
+        scored = result.detection
+        console.print(
+            f"  found       biased meters named in {scored.detection_rate:.0%} of their {scored.biased:,} meter-hours; "
+            f"false alarms in {scored.false_alarm_rate:.2%} of the other {scored.unbiased:,} "
+            "(drifting meters count as false alarms here)",
             highlight=False,
         )
         _report(target, plant, result.months[-1], out)
         console.print(f"demo done in {time.perf_counter() - started:.1f} s", highlight=False)
 
     _guard(act)
+
+
+def _injected_others(events: Any) -> str:
+    """The demo's other injected faults in words, e.g. '13 drifts, 21 outages, 5 frozen spans'."""
+    names = {"drift": "drifts", "outage": "outages", "frozen": "frozen spans"}
+    counts = events["kind"].value_counts()
+    return ", ".join(f"{int(counts.get(kind, 0))} {word}" for kind, word in names.items())
 
 
 TagsOption = Annotated[Path, typer.Option("--tags", help="Tag map TOML (docs/operate.md).")]

@@ -16,12 +16,12 @@ import pandas as pd
 from natwin.operate import dashboard
 from natwin.operate.ingest import IngestReport, ingest_file
 from natwin.operate.network import Network, build_network
-from natwin.operate.reconcile import reconcile_hours
+from natwin.operate.reconcile import Reconciled, reconcile_hours
 from natwin.operate.tagmap import TagMap
 from natwin.operate.tsstore import hourly, open_store
 
 if TYPE_CHECKING:
-    from natwin.operate.synthetic import SyntheticPlant
+    from natwin.operate.synthetic import Detection, SyntheticPlant
 
 #: Called with (step, detail) as the workflow moves on (the CLI prints it).
 Progress = Callable[[str, str], None]
@@ -44,9 +44,11 @@ def reconcile_months(
     hourly: pd.DataFrame,
     network: Network | None = None,
     progress: Progress = _quiet,
+    keep: Callable[[str, Reconciled], None] | None = None,
 ) -> list[str]:
     """Reconcile ``hourly`` (hourly tag means, base units) local month by local month and store
-    each month in ``folder``; returns the months written."""
+    each month in ``folder`` (``keep(month, reconciled)`` sees each month too); returns the
+    months written."""
     from natwin.operate.tagmap import tag_map_scenario  # lazy: the scenario's design only when reconciling
 
     network = network or build_network(tag_map_scenario(tag_map))
@@ -75,6 +77,8 @@ def reconcile_months(
             },
         }
         dashboard.save_month(folder, plant, month, reconciled, meta)
+        if keep is not None:
+            keep(month, reconciled)
         progress(
             "reconciled",
             f"{month}: {len(part)} h in {time.perf_counter() - started:.1f} s, global test passed in {passed:.0%} of hours, "
@@ -140,6 +144,7 @@ class DemoResult:
     events: pd.DataFrame
     seconds: dict[str, float]
     truth: pd.DataFrame
+    detection: Detection  # the reconciliation's suspects scored against the injected gross errors
 
 
 def run_demo(
@@ -148,7 +153,7 @@ def run_demo(
     """A synthetic plant stretch of ``months`` months from 1 January 2025 (plant time), from the
     packaged tag map and natwin's own plant-year simulation, reconciled into ``folder``."""
     # lazy: the simulation and the synthetic historian only for the demo
-    from natwin.operate.synthetic import plant_year_load, synthetic_plant
+    from natwin.operate.synthetic import detection, plant_year_load, synthetic_plant
     from natwin.operate.tagmap import packaged_tag_map, tag_map_scenario
 
     seconds: dict[str, float] = {}
@@ -177,9 +182,13 @@ def run_demo(
     months_made = sorted({p.stem for p in paths})
     t3 = time.perf_counter()
     frame = stored_hourly(folder, plant, tag_map, months_made)
-    written = reconcile_months(folder, plant, tag_map, frame, network, progress)
+    found: list[Reconciled] = []
+    written = reconcile_months(folder, plant, tag_map, frame, network, progress, lambda _, r: found.append(r))
     seconds["reconcile"] = time.perf_counter() - t3
-    return DemoResult(written, synthetic.events, seconds, synthetic.truth)
+    measured = pd.concat([r.measured for r in found])
+    suspects = pd.concat([r.suspects for r in found], ignore_index=True)
+    scored = detection(synthetic, measured, suspects)
+    return DemoResult(written, synthetic.events, seconds, synthetic.truth, scored)
 
 
 def synthetic_minutes(tag_map: TagMap, hours: int, seed: int = 20241028) -> pd.DataFrame:
