@@ -7,12 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import re
-import threading
-import time
 
 import numpy as np
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -20,7 +17,7 @@ from conftest import chromium_context
 from natwin.cli import app as cli_app
 from natwin.operate import workflow
 from natwin.web import create_app
-from test_web_e2e import free_port, wait_until
+from test_web_e2e import serve_in_thread, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -109,26 +106,13 @@ def test_the_cli_names_a_bad_month(operate_dir, tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def server(operate_dir, tmp_path_factory):
-    port = free_port()
     app = create_app(
         tmp_path_factory.mktemp("store-e2e") / "runs.duckdb",
         workers=1,
         allowed_hosts=("127.0.0.1",),
         operate_dir=operate_dir,
     )
-    instance = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=instance.run, name="natwin-operate-server", daemon=True)
-    thread.start()
-    start = time.monotonic()
-    while not instance.started:
-        if not thread.is_alive() or time.monotonic() - start > 30:
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=20)
+    yield from serve_in_thread(app, "natwin-operate-server")
 
 
 def test_the_operation_tab_shows_the_month(server, client, tmp_path_factory) -> None:

@@ -38,14 +38,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    store = tmp_path_factory.mktemp("web-e2e") / "runs.duckdb"
+def serve_in_thread(app, name: str = "natwin-e2e-server"):
+    """Serve ``app`` on a free loopback port in a thread; yields its URL, stops it after."""
     port = free_port()
-    app = create_app(store, workers=1, allowed_hosts=("127.0.0.1",))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, name="natwin-e2e-server", daemon=True)
+    thread = threading.Thread(target=instance.run, name=name, daemon=True)
     thread.start()
     start = time.monotonic()
     while not instance.started:
@@ -55,6 +53,12 @@ def server(tmp_path_factory):
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     thread.join(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    store = tmp_path_factory.mktemp("web-e2e") / "runs.duckdb"
+    yield from serve_in_thread(create_app(store, workers=1, allowed_hosts=("127.0.0.1",)))
 
 
 @pytest.fixture(scope="module")

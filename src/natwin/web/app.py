@@ -906,34 +906,49 @@ def _catalog_routes(api: APIRouter, manager: Callable[[], JobManager]) -> None:
         response_model=models.ValidationResult,
         responses={415: {"model": models.ErrorModel, "description": "the body is not application/json"}},
         tags=["scenarios"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": "#/components/schemas/Scenario"},
-                        "example": packaged_scenarios()[DEFAULT_SCENARIO],
-                    }
-                },
-            }
-        },
+        openapi_extra=_scenario_body(),
     )
     async def validate(request: Request) -> dict[str, Any]:
         """Check a scenario (the body is the scenario mapping): 200 with the scenario completed
         by its defaults and its hash, or 422 with one problem per fault."""
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":  # also keeps cross-site "simple" requests out
-            raise HTTPException(415, "send the scenario as application/json")
+        _require_json(request)
         return await off_loop(request, _validation, await request.body())
 
 
-def _validation(body: bytes) -> dict[str, Any]:
-    """The answer of ``POST /api/validate`` to ``body`` (CPU-bound: run by :func:`off_loop`)."""
+def _scenario_body() -> dict[str, Any]:
+    """OpenAPI of a request body that is a scenario mapping (with the default as example)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/Scenario"},
+                    "example": packaged_scenarios()[DEFAULT_SCENARIO],
+                }
+            },
+        }
+    }
+
+
+def _require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (also keeps cross-site "simple" requests out)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise HTTPException(415, "send the scenario as application/json")
+
+
+def _checked_body(body: bytes) -> tuple[Any, Any]:
+    """A request body read as a scenario mapping and checked: (the mapping, the Scenario)."""
     try:
         raw = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
-    scenario = check_scenario(raw)
+    return raw, check_scenario(raw)
+
+
+def _validation(body: bytes) -> dict[str, Any]:
+    """The answer of ``POST /api/validate`` to ``body`` (CPU-bound: run by :func:`off_loop`)."""
+    _, scenario = _checked_body(body)
     return {"valid": True, "scenario_hash": scenario.hash, "scenario": scenario.model_dump(mode="json")}
 
 
@@ -950,24 +965,12 @@ def _scenario_file_routes(api: APIRouter) -> None:
             422: {"model": models.ErrorModel, "description": "the scenario breaks a rule"},
         },
         tags=["scenarios"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": "#/components/schemas/Scenario"},
-                        "example": packaged_scenarios()[DEFAULT_SCENARIO],
-                    }
-                },
-            }
-        },
+        openapi_extra=_scenario_body(),
     )
     async def scenario_toml_file(request: Request) -> Response:
         """The scenario (the body, a scenario mapping) as a TOML file for ``natwin run`` and
         ``natwin validate``, checked first (422 with its problems)."""
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":  # also keeps cross-site "simple" requests out
-            raise HTTPException(415, "send the scenario as application/json")
+        _require_json(request)
         text, name = await off_loop(request, _scenario_toml, await request.body())
         return Response(
             text,
@@ -993,11 +996,7 @@ def _scenario_toml(body: bytes) -> tuple[str, str]:
     # lazy: loaded by the first request that needs it (the server starts quickly)
     from natwin.web.scenario_file import scenario_toml
 
-    try:
-        raw = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InputError([Problem("<body>", None, f"a JSON object ({exc})")], "request") from None
-    scenario = check_scenario(raw)
+    raw, scenario = _checked_body(body)
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", scenario.plant.name).strip("_")[:60] or "scenario"
     comment = f"natwin {__version__} scenario (hash {scenario.hash[:12]}); run it: natwin run {name}.toml"
     return scenario_toml(raw, comment), name
@@ -1090,17 +1089,10 @@ def _submit_sensitivity(manager: Callable[[], JobManager], body: models.Sensitiv
         load_study(scenario, None)
     except InputError as exc:
         raise _prefixed(exc, f"{prefix}uncertainty.") from None
-    request = {
-        "scenario": scenario.model_dump(mode="json"),
-        "simulate": body.simulate,
-        "energy": body.energy,
-        "name": body.name,
-        "method": body.method,
-        "outputs": list(dict.fromkeys(body.outputs)),
-        "samples": body.samples,
-        "trajectories": body.trajectories,
-        "seed": body.seed,
-    }
+    request = _job_request(
+        scenario, body, method=body.method, outputs=list(dict.fromkeys(body.outputs)),
+        samples=body.samples, trajectories=body.trajectories, seed=body.seed,
+    )
     return _accepted(manager, manager().submit("sensitivity", request, name))
 
 
@@ -1116,28 +1108,27 @@ def _submit_study(manager: Callable[[], JobManager], body: models.StudyRequest) 
         raise HTTPException(503, str(exc)) from None
     raw, prefix, name = _resolve_scenario(body)
     scenario = check_scenario(raw, prefix)
-    request = {
+    request = _job_request(scenario, body, lang=body.lang, formats=list(dict.fromkeys(body.formats)), draws=body.draws)
+    return _accepted(manager, manager().submit("study", request, name))
+
+
+def _job_request(scenario: Any, body: models.ScenarioChoice, **study: Any) -> dict[str, Any]:
+    """What a job process gets: the checked scenario, the stage switches, the name, and the
+    study's own settings ``study``."""
+    return {
         "scenario": scenario.model_dump(mode="json"),
         "simulate": body.simulate,
         "energy": body.energy,
         "name": body.name,
-        "lang": body.lang,
-        "formats": list(dict.fromkeys(body.formats)),
-        "draws": body.draws,
+        **study,
     }
-    return _accepted(manager, manager().submit("study", request, name))
 
 
 def _submit_run(manager: Callable[[], JobManager], body: models.RunRequest) -> JSONResponse:
     """Check a run request and queue its job (CPU-bound: run by :func:`off_loop`)."""
     raw, prefix, name = _resolve_scenario(body)
     scenario = check_scenario(raw, prefix)
-    request = {
-        "scenario": scenario.model_dump(mode="json"),
-        "simulate": body.simulate,
-        "energy": body.energy,
-        "name": body.name,
-    }
+    request = _job_request(scenario, body)
     return _accepted(manager, manager().submit("run", request, name))
 
 
@@ -1155,16 +1146,9 @@ def _submit_montecarlo(manager: Callable[[], JobManager], body: models.MonteCarl
         load_study(scenario, None, **overrides)
     except InputError as exc:
         raise _prefixed(exc, f"{prefix}uncertainty.") from None
-    request = {
-        "scenario": scenario.model_dump(mode="json"),
-        "simulate": body.simulate,
-        "energy": body.energy,
-        "name": body.name,
-        "draws": body.draws,
-        "seed": body.seed,
-        "sampling": body.sampling,
-        "groups": overrides.get("defaults"),
-    }
+    request = _job_request(
+        scenario, body, draws=body.draws, seed=body.seed, sampling=body.sampling, groups=overrides.get("defaults")
+    )
     return _accepted(manager, manager().submit("montecarlo", request, name))
 
 

@@ -41,8 +41,9 @@ TYPICAL_SECONDS = {
     MONTE_CARLO: 3.0,
     SENSITIVITY: 1.0,
     REPORT: 2.0,
-    # E: natwin study on the same machine, default scenario, both formats: PDF 1-3 s (two
-    # passes for the contents page), DOCX 0.5-1.1 s (docs/study.md)
+    # E: the step times natwin study printed on the same machine, default scenario, Chinese,
+    # both formats, 2026-12-03 under parallel load: PDF 2.7 s (two passes for its contents
+    # page), DOCX 1.1 s; rounded up
     STUDY: 4.0,
 }
 

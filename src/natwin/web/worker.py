@@ -210,12 +210,14 @@ PRELIMINARY_NOTE = (
 )
 
 
-def announce_stages(job_id: str, scenario: Any, request: dict[str, Any], *extra: str) -> None:
+def announce_stages(
+    job_id: str, scenario: Any, request: dict[str, Any], *extra: str, after: tuple[str, ...] = ()
+) -> None:
     """Send the job's stage list: the preliminary figures, the pipeline's stages, ``extra``
-    (e.g. the Monte Carlo study) and the report."""
+    (e.g. the Monte Carlo study), the report and ``after`` it (the study document)."""
     energy = bool(request.get("energy", True)) and scenario.energy.enabled
     core = pipeline_stages(bool(request.get("simulate", True)), energy)
-    _send("stages", job_id, {"names": [PRELIMINARY, *core, *extra, REPORT]})
+    _send("stages", job_id, {"names": [PRELIMINARY, *core, *extra, REPORT, *after]})
 
 
 def send_preliminary(job_id: str, scenario: Any) -> None:
@@ -254,6 +256,18 @@ def _run_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, A
     return {"payload": payload}
 
 
+def write_uncertainty(out_dir: Path, study: Any) -> None:
+    """The job's ``uncertainty.json``: the study's document (Monte Carlo, sensitivity)."""
+    # lazy: loaded in the worker process when a job runs
+    from natwin.uncertainty import uncertainty_document
+
+    document = jsonable(uncertainty_document(study))
+    atomic_write(
+        out_dir / "uncertainty.json",
+        lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
+    )
+
+
 # --------------------------------------------------------------------------- Monte Carlo
 
 
@@ -261,7 +275,7 @@ def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict
     # lazy: loaded in the worker process when a job runs
     from natwin.report.files import write_run
     from natwin.store import result_payload
-    from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, share_run, uncertainty_document
+    from natwin.uncertainty import UncertaintyResult, load_study, monte_carlo, share_run
 
     scenario = _scenario(request)
     overrides = {"draws": request["draws"], "seed": request.get("seed"), "sampling": request.get("sampling")}
@@ -278,11 +292,7 @@ def _montecarlo_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict
     _send("stage", job_id, {"name": REPORT})
     with_study = dataclasses.replace(result, uncertainty=UncertaintyResult(monte_carlo=mc))
     write_run(with_study, out_dir)
-    document = jsonable(uncertainty_document(with_study.uncertainty))
-    atomic_write(
-        out_dir / "uncertainty.json",
-        lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
-    )
+    write_uncertainty(out_dir, with_study.uncertainty)
     payload = result_payload(with_study, name=request.get("name"), duration_s=time.perf_counter() - start)
     payload["kpis"] = dict(payload["kpis"]) | _uncertainty_kpis(mc)
     payload["tables"] = dict(payload["tables"]) | {"uncertainty": _uncertainty_rows(mc)}
@@ -333,7 +343,7 @@ def _sensitivity_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dic
     # lazy: loaded in the worker process when a job runs
     from natwin.report.files import write_run
     from natwin.store import result_payload
-    from natwin.uncertainty import load_study, run_sensitivity, share_run, uncertainty_document
+    from natwin.uncertainty import load_study, run_sensitivity, share_run
 
     scenario = _scenario(request)
     study = load_study(scenario, None, **({"seed": request["seed"]} if request.get("seed") is not None else {}))
@@ -354,11 +364,7 @@ def _sensitivity_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dic
     _send("stage", job_id, {"name": REPORT})
     with_study = dataclasses.replace(result, uncertainty=found)
     write_run(with_study, out_dir)
-    document = jsonable(uncertainty_document(found))
-    atomic_write(
-        out_dir / "uncertainty.json",
-        lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
-    )
+    write_uncertainty(out_dir, found)
     payload = result_payload(with_study, name=request.get("name"), duration_s=time.perf_counter() - start)
     payload["tables"] = dict(payload["tables"]) | sensitivity_tables(found, result.kpis)
     return {"payload": payload}
@@ -405,11 +411,10 @@ def _study_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str,
     from natwin.store import result_payload
     from natwin.study import attach_studies, write_study
     from natwin.study.fonts import find_font
-    from natwin.uncertainty import uncertainty_document
 
     find_font()  # no study font on this server: say so before the run, not after it
     scenario = _scenario(request)
-    _send("stages", job_id, {"names": [*_stage_names(scenario, request), STUDY]})
+    announce_stages(job_id, scenario, request, MONTE_CARLO, SENSITIVITY, after=(STUDY,))
     start = time.perf_counter()
     send_preliminary(job_id, scenario)
     result = run_pipeline(scenario, request, job_id)
@@ -421,23 +426,12 @@ def _study_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str,
     with_study = attach_studies(result, int(request["draws"]), on_step)
     _send("stage", job_id, {"name": REPORT})
     write_run(with_study, out_dir)
-    document = jsonable(uncertainty_document(with_study.uncertainty))
-    atomic_write(
-        out_dir / "uncertainty.json",
-        lambda tmp: tmp.write_text(json.dumps(document, indent=2), encoding="utf-8"),
-    )
+    write_uncertainty(out_dir, with_study.uncertainty)
     _send("stage", job_id, {"name": STUDY})
     write_study(with_study, out_dir, request["lang"], tuple(request["formats"]))
     payload = result_payload(with_study, name=request.get("name"), duration_s=time.perf_counter() - start)
     payload["kpis"] = dict(payload["kpis"]) | _uncertainty_kpis(with_study.uncertainty.monte_carlo)
     return {"payload": payload}
-
-
-def _stage_names(scenario: Any, request: dict[str, Any]) -> list[str]:
-    """The stages of a study job up to its report (as :func:`announce_stages` lists them)."""
-    energy = bool(request.get("energy", True)) and scenario.energy.enabled
-    core = pipeline_stages(bool(request.get("simulate", True)), energy)
-    return [PRELIMINARY, *core, MONTE_CARLO, SENSITIVITY, REPORT]
 
 
 def _sweep_job(job_id: str, request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
